@@ -1,0 +1,117 @@
+# mscli — see README.md.  `make` builds ./mscli; `make test` sets up and runs everything.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PYTHON ?= python3
+
+LIBS_PC := libcurl libcjson libcrypto libzstd libarchive
+PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-missing-field-initializers
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) $(PC_CFLAGS)
+CFLAGS ?= -O2 -g
+LDLIBS := $(PC_LIBS) -lpthread -lm
+
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRCS := $(wildcard src/*.c)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+HDRS := $(wildcard include/mscli/*.h)
+
+REL_OBJS := $(SRCS:src/%.c=build/rel/%.o)
+SAN_OBJS := $(SRCS:src/%.c=build/san/%.o)
+SAN_LIB_OBJS := $(LIB_SRCS:src/%.c=build/san/%.o)
+VG_OBJS := $(SRCS:src/%.c=build/vg/%.o)
+
+.PHONY: all test unit e2e check-official valgrind bench demo deps lint format check-format \
+	install uninstall clean
+
+all: mscli
+
+mscli: $(REL_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+build/rel/%.o: src/%.c $(HDRS) | build/rel
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/san/%.o: src/%.c $(HDRS) | build/san
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+build/vg/%.o: src/%.c $(HDRS) | build/vg
+	$(CC) $(BASE_CFLAGS) -O1 -g -c -o $@ $<
+
+build/san/mscli: $(SAN_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+build/vg/mscli: $(VG_OBJS)
+	$(CC) -g -o $@ $^ $(LDLIBS)
+
+build/san/unit-tests: $(UNIT_SRCS) $(SAN_LIB_OBJS) $(HDRS) tests/unit/unit.h
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $(UNIT_SRCS) $(SAN_LIB_OBJS) $(LDLIBS)
+
+build/rel build/san build/vg:
+	mkdir -p $@
+
+# The whole suite: dependencies, sanitizer build, unit tests, end-to-end tests.
+test: deps
+	$(MAKE) unit e2e
+
+unit: build/san/unit-tests
+	ASAN_OPTIONS=detect_leaks=1 ./build/san/unit-tests
+
+e2e: build/san/mscli
+	MSCLI_BIN=$(CURDIR)/build/san/mscli ASAN_OPTIONS=detect_leaks=1 \
+		$(PYTHON) -m unittest discover -s tests/e2e -t tests -v $(E2E_ARGS)
+
+# The official clients, when their source is at hand (never part of this repo).
+check-official: mscli
+	MSCLI_BIN=$(CURDIR)/mscli bash tests/official/check-official-clients.sh
+
+valgrind: build/vg/mscli
+	MSCLI_BIN=$(CURDIR)/build/vg/mscli MSCLI_VALGRIND=1 \
+		$(PYTHON) -m unittest discover -s tests/e2e -t tests $(E2E_ARGS)
+
+bench: mscli
+	bash tests/bench/run.sh
+
+demo: deps mscli
+	bash tests/tools/demo.sh
+
+deps:
+	bash tests/tools/deps.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude src tests/unit
+	clang-tidy --quiet $(SRCS) -- $(BASE_CFLAGS)
+
+format:
+	clang-format -i $(SRCS) $(HDRS) $(UNIT_SRCS)
+
+check-format:
+	clang-format --dry-run --Werror $(SRCS) $(HDRS) $(UNIT_SRCS)
+
+install: mscli
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 mscli $(DESTDIR)$(PREFIX)/bin/mscli
+	install -m 0644 man/mscli.1 $(DESTDIR)$(PREFIX)/share/man/man1/mscli.1
+	install -m 0644 completions/mscli.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mscli
+	install -m 0644 completions/_mscli $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mscli
+	install -m 0644 completions/mscli.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mscli.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/mscli $(DESTDIR)$(PREFIX)/share/man/man1/mscli.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/mscli \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mscli \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mscli.fish
+
+clean:
+	rm -rf build mscli

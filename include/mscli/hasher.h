@@ -1,0 +1,33 @@
+/*
+ * A thread that hashes partial files while they download.  The engine
+ * advances each file's "ready" watermark (bytes from offset 0 that are on
+ * disk); the hasher reads them back (from the page cache) and feeds the
+ * digest, so verification costs little wall time once the last byte lands.
+ */
+#ifndef MSCLI_HASHER_H
+#define MSCLI_HASHER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hash.h"
+
+struct ms_hasher_pool;
+struct ms_hash_slot;
+
+/* wake(arg) is called from the hasher thread when a digest is ready. */
+struct ms_hasher_pool *ms_hasher_pool_start(void (*wake)(void *), void *arg);
+void ms_hasher_pool_stop(struct ms_hasher_pool *p);
+
+/* fd is duplicated; the caller keeps its own. */
+struct ms_hash_slot *ms_hash_slot_new(struct ms_hasher_pool *p, int fd, uint64_t size,
+				      enum ms_hash_algo algo);
+void ms_hash_slot_advance(struct ms_hash_slot *s, uint64_t ready);
+/* Forget everything hashed (the file was truncated and starts over). */
+void ms_hash_slot_reset(struct ms_hash_slot *s);
+/* 1 with hex filled when the digest of all size bytes is ready, 0 not yet, <0 -errno. */
+int ms_hash_slot_result(struct ms_hash_slot *s, char hex[MS_HEX_MAX]);
+uint64_t ms_hash_slot_hashed(struct ms_hash_slot *s);
+void ms_hash_slot_free(struct ms_hash_slot *s);
+
+#endif

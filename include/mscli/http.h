@@ -1,0 +1,126 @@
+/* HTTP on libcurl: requests with retries, auth only for the hub's own origin. */
+#ifndef MSCLI_HTTP_H
+#define MSCLI_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "util.h"
+
+struct curl_slist;
+
+enum ms_hub_kind {
+	MS_HUB_MODELSCOPE = 0,
+	MS_HUB_HF = 1,
+};
+
+/* Who we are to the hub.  The token is sent only to origin (scheme://host:port). */
+struct ms_auth {
+	char *token;  /* NULL when anonymous */
+	char *origin; /* the hub endpoint's origin */
+	enum ms_hub_kind hub;
+};
+
+struct ms_net_opts {
+	int retries;           /* attempts after the first */
+	double retry_delay;    /* first backoff, doubled per attempt */
+	double retry_max_wait; /* a longer Retry-After is "beyond the budget" */
+	long connect_timeout;  /* seconds */
+	long stall_timeout;    /* seconds without a byte before a transfer fails */
+	long api_timeout;      /* seconds for a whole API request */
+	const char *ca_bundle; /* from CURL_CA_BUNDLE / SSL_CERT_FILE, may be NULL */
+};
+
+void ms_net_opts_init(struct ms_net_opts *n);
+
+struct ms_http_response {
+	long status;
+	struct ms_buf body;
+	char *url; /* the URL that produced this answer */
+	/* Headers we act on (NULL when absent), values trimmed. */
+	char *location, *retry_after, *ratelimit, *content_range, *content_type;
+	char *x_error_code, *x_error_message, *x_repo_commit, *etag, *x_linked_etag,
+		*x_linked_size, *content_length, *link, *content_encoding;
+};
+
+struct ms_http_request {
+	const char *method; /* default GET */
+	const char *url;
+	const char *body;
+	size_t body_len;
+	const char *content_type;
+	const char *accept;
+	bool no_follow;  /* return 3xx answers instead of following them */
+	size_t max_body; /* default 64 MiB; larger bodies fail with MS_EPROTO */
+	const char *what; /* for messages: "listing of owner/name" */
+};
+
+struct ms_http {
+	void *easy; /* CURL *, reused so connections persist */
+	const struct ms_net_opts *net;
+	const struct ms_auth *auth;
+};
+
+void ms_http_init(struct ms_http *h, const struct ms_net_opts *net, const struct ms_auth *auth);
+void ms_http_release(struct ms_http *h);
+void ms_http_response_release(struct ms_http_response *r);
+
+/*
+ * Perform a request, following redirects by hand (auth headers are rebuilt
+ * for every hop and dropped when the origin changes) and retrying transport
+ * errors, 408, 429 and 5xx with backoff, Retry-After and RateLimit.  Returns
+ * 0 with any final HTTP status in resp (the caller decides what a 404
+ * means), or MS_ENET/MS_EPROTO when no usable answer arrived.
+ */
+int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
+		    struct ms_http_response *resp, struct ms_error *err);
+
+/* Feed one raw header line (status lines reset the captured set). */
+void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t len);
+
+/* Map a final non-2xx answer to an error with the server's message. */
+int ms_http_status_error(const struct ms_http_response *r, const char *what,
+			 struct ms_error *err);
+
+/* Apply the options every mscli request shares (TLS, timeouts, UA, proxies). */
+void ms_http_setup_easy(void *easy, const struct ms_net_opts *net);
+/* Auth (and per-hub) headers for url, appended to list; token only for auth->origin. */
+struct curl_slist *ms_http_auth_headers(const struct ms_auth *auth, const char *url,
+					struct curl_slist *list);
+bool ms_http_same_origin(const char *a, const char *b);
+/* scheme://host[:port] of url (lower-case host, default port omitted); NULL if unparsable. */
+char *ms_url_origin(const char *url);
+/* RFC 3986 resolution of a Location against the URL it came from. */
+char *ms_url_resolve(const char *base, const char *location);
+/* Percent-encode for a query value (spaces as '+', like Python's quote_plus). */
+char *ms_url_quote_plus(const char *s);
+/* Percent-encode a path; keep '/' when keep_slash (Python quote() vs quote(safe="")). */
+char *ms_url_quote_path(const char *s, bool keep_slash);
+/* The URL from a Link header's rel="next" entry, or NULL. */
+char *ms_link_next(const char *link);
+
+/* ---- pure helpers (unit-tested) ---- */
+
+/* "bytes a-b/total" -> 0; "bytes * /total" -> 1 with *start = *end = UINT64_MAX; -1 invalid. */
+int ms_parse_content_range(const char *v, uint64_t *start, uint64_t *end, uint64_t *total);
+/* Retry-After: delta seconds or an HTTP-date relative to now; -1 when invalid. */
+int ms_parse_retry_after(const char *v, time_t now, double *seconds);
+/* IETF RateLimit ("bucket";r=0;t=55): seconds until reset when r == 0, else -1. */
+int ms_parse_ratelimit_wait(const char *v, double *seconds);
+
+enum ms_retry_class {
+	MS_RETRY_NO = 0,  /* final answer */
+	MS_RETRY_YES,     /* transient: back off and try again */
+	MS_RETRY_REFRESH, /* a signed URL expired: go back to the hub for a new one */
+};
+/*
+ * Classify one attempt: curlcode is a CURLcode (0 when a response came),
+ * status the HTTP status, from_redirect whether the URL came from a
+ * redirect to another origin (a CDN), where 401/403/410 mean "expired".
+ */
+enum ms_retry_class ms_retry_classify(int curlcode, long status, bool from_redirect);
+/* Exponential backoff with jitter: base * 2^(attempt-1), capped, times [0.5, 1). */
+double ms_backoff_delay(int attempt, double base, double cap, double rnd01);
+
+#endif

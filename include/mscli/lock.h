@@ -1,0 +1,23 @@
+/* Inter-process locks with flock(2), compatible with Python's filelock. */
+#ifndef MSCLI_LOCK_H
+#define MSCLI_LOCK_H
+
+#include "err.h"
+
+/* Returned when the filesystem cannot lock (NFS without lockd): go on unlocked. */
+#define MS_LOCK_NONE (-100)
+
+typedef void (*ms_lock_wait_fn)(void *arg, const char *path);
+
+/*
+ * Take an exclusive flock on path (created if needed; never deleted, so two
+ * processes can never lock two different inodes).  Polls, calling waiting()
+ * once when another process holds it.  Returns the fd (>= 0) or a negative ms_err.
+ */
+int ms_lock_acquire(const char *path, ms_lock_wait_fn waiting, void *arg, struct ms_error *err);
+/* The same on an existing directory (for --local-dir). */
+int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg,
+			struct ms_error *err);
+void ms_lock_release(int fd);
+
+#endif

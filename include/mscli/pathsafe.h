@@ -1,0 +1,25 @@
+/* Validation of paths that come from a server or a bundle. */
+#ifndef MSCLI_PATHSAFE_H
+#define MSCLI_PATHSAFE_H
+
+#include "err.h"
+
+/*
+ * A repo path is safe when it is relative, made of non-empty segments that
+ * are not "." or "..", contains no control character or backslash, and fits
+ * in PATH_MAX with segments shorter than NAME_MAX.  Returns 0, or
+ * MS_EUNSAFE with *why set to a static reason.
+ */
+int ms_path_check(const char *path, const char **why);
+
+/*
+ * Create the directories of rel (a checked relative path of a directory)
+ * below root, refusing to pass through a symlink or a non-directory, so
+ * nothing is ever written outside root.
+ */
+int ms_mkdirs_beneath(const char *root, const char *rel, struct ms_error *err);
+
+/* mkdirs_beneath for the parent directory of the file rel. */
+int ms_mkparents_beneath(const char *root, const char *rel, struct ms_error *err);
+
+#endif

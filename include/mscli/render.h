@@ -1,0 +1,34 @@
+/* Front ends for engine events: terminal progress bars and --json lines. */
+#ifndef MSCLI_RENDER_H
+#define MSCLI_RENDER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "transfer.h"
+
+struct ms_progress;
+
+/* Bars drawn on out (a terminal), redrawn at most every 100 ms. */
+struct ms_progress *ms_progress_new(FILE *out);
+void ms_progress_event(struct ms_progress *p, const struct ms_event *ev);
+/* Print a line above the bars (a note that must not be overwritten). */
+void ms_progress_note(struct ms_progress *p, const char *line);
+void ms_progress_free(struct ms_progress *p);
+
+/*
+ * JSON lines.  One object per line, flushed at once so a reader sees each
+ * event as it happens.  Fields are added with the typed helpers, then
+ * ms_json_emit() writes and frees the object.
+ */
+struct ms_json;
+struct ms_json *ms_json_begin(const char *event);
+void ms_json_str(struct ms_json *j, const char *key, const char *value); /* NULL -> null */
+void ms_json_num(struct ms_json *j, const char *key, double value);
+void ms_json_bool(struct ms_json *j, const char *key, bool value);
+void ms_json_emit(struct ms_json *j, FILE *out);
+
+/* The engine's own events as JSON lines (start, progress, retry, error). */
+void ms_json_engine_event(FILE *out, const struct ms_event *ev);
+
+#endif

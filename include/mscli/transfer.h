@@ -1,0 +1,110 @@
+/*
+ * The download engine: one curl multi handle, several files at once, large
+ * files in parallel ranges, resumable partials, hashing on a second thread
+ * that overlaps the transfer, verification before anything is installed.
+ * It never prints: it reports events through a callback.
+ */
+#ifndef MSCLI_TRANSFER_H
+#define MSCLI_TRANSFER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hash.h"
+#include "http.h"
+
+struct ms_xfer_job;
+
+/* Install a verified partial at its final place (rename); 0 or a negative ms_err. */
+typedef int (*ms_install_fn)(void *arg, struct ms_xfer_job *job, struct ms_error *err);
+
+struct ms_xfer_job {
+	/* Set by the caller. */
+	char *url;          /* where the bytes are (the hub; redirects are followed) */
+	const char *name;   /* repo path, for events and messages */
+	uint64_t size;      /* expected size */
+	enum ms_hash_algo algo;
+	char digest[MS_HEX_MAX]; /* expected digest; "" means size check only */
+	char *part_path;    /* the partial file */
+	char *state_path;   /* resume-state sidecar */
+	ms_install_fn install;
+	void *install_arg;
+	void *user;
+
+	/* Results. */
+	int status;             /* 0, or a negative ms_err (detail in err) */
+	struct ms_error err;
+	uint64_t fetched;       /* body bytes received over the network */
+	uint64_t resumed_from;  /* bytes already on disk when the job started */
+	char actual[MS_HEX_MAX];
+	bool done;
+};
+
+enum ms_event_type {
+	MS_EV_PLAN,     /* nfiles / total: what will be transferred */
+	MS_EV_START,    /* job starts (resumed_from tells whether it resumes) */
+	MS_EV_PROGRESS, /* periodic: job bytes and totals */
+	MS_EV_RETRY,    /* job will be retried: attempt, delay, reason */
+	MS_EV_VERIFY,   /* job's bytes are all on disk; waiting for its digest */
+	MS_EV_DONE,     /* job verified and installed */
+	MS_EV_ERROR,    /* job failed for good: job->err */
+	MS_EV_FINISH,   /* the engine is done */
+};
+
+struct ms_event {
+	enum ms_event_type type;
+	struct ms_xfer_job *job; /* NULL for PLAN, FINISH and aggregate PROGRESS */
+	uint64_t job_done;       /* bytes of this job on disk */
+	uint64_t total_done;     /* bytes of all jobs on disk */
+	uint64_t total_size;
+	size_t nfiles;
+	int attempt;
+	double delay;
+	const char *reason;
+	double elapsed;
+};
+
+typedef void (*ms_event_fn)(void *arg, const struct ms_event *ev);
+
+struct ms_engine_opts {
+	int max_workers;          /* files at once and the total connection budget */
+	int connections;          /* connections for one large file */
+	uint64_t range_threshold; /* files above this are fetched in ranges */
+	uint64_t chunk_size;      /* size of one range request */
+	size_t write_buffer;      /* bytes coalesced per connection before a write */
+	const struct ms_net_opts *net;
+	const struct ms_auth *auth;
+	ms_event_fn on_event;
+	void *event_arg;
+	double progress_interval; /* seconds between PROGRESS events */
+	volatile int *interrupted; /* set by a signal handler: stop, keep partials */
+};
+
+void ms_engine_opts_init(struct ms_engine_opts *o);
+
+/*
+ * Run all jobs to completion or failure.  Returns 0 when every job
+ * succeeded, else the first failed job's status (each job has its own).
+ */
+int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size_t n);
+
+/* ---- resume state (exposed for unit tests) ---- */
+
+#define MS_STATE_MAGIC "MSCLIRS1"
+
+struct ms_resume_state {
+	uint64_t size;
+	uint64_t chunk_size; /* 0: one stream, progress is the partial's length */
+	char digest[MS_HEX_MAX];
+	uint32_t nchunks;
+	uint64_t *done; /* per chunk: bytes on disk from the chunk's start */
+};
+
+/* 0 loaded, -1 absent or invalid. */
+int ms_resume_load(const char *path, struct ms_resume_state *st);
+int ms_resume_store(int fd, const struct ms_resume_state *st);
+/* Offset of chunk i's counter in the sidecar (updated in place with pwrite). */
+uint64_t ms_resume_counter_offset(uint32_t i);
+void ms_resume_release(struct ms_resume_state *st);
+
+#endif

@@ -1,0 +1,76 @@
+/* Small helpers: allocation that cannot fail, growing buffers, files, env. */
+#ifndef MSCLI_UTIL_H
+#define MSCLI_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+#define MS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation failure is not recoverable in a CLI: these abort with a message. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) MS_PRINTF(1, 2);
+/* Grow *p (with *cap elements of size) to hold at least need elements. */
+void ms_grow(void **p, size_t *cap, size_t need, size_t size);
+
+struct ms_buf {
+	char *data; /* always NUL-terminated when non-NULL */
+	size_t len;
+	size_t cap;
+};
+#define MS_BUF_INIT {NULL, 0, 0}
+void ms_buf_add(struct ms_buf *b, const void *p, size_t n);
+void ms_buf_adds(struct ms_buf *b, const char *s);
+void ms_buf_addf(struct ms_buf *b, const char *fmt, ...) MS_PRINTF(2, 3);
+void ms_buf_addch(struct ms_buf *b, char c);
+char *ms_buf_detach(struct ms_buf *b);
+void ms_buf_release(struct ms_buf *b);
+
+/* Paths and files */
+char *ms_path_join(const char *a, const char *b);
+int ms_mkdirs(const char *path, mode_t mode, struct ms_error *err);
+/* Write via a temporary in the same directory, fsync, rename. */
+int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			 struct ms_error *err);
+/* Read a whole (small) file; fails with MS_EFAIL when larger than max. */
+int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct ms_error *err);
+/* Remove empty directories from dir upwards, stopping at (and keeping) stop. */
+void ms_rmdir_upwards(const char *dir, const char *stop);
+bool ms_is_dir(const char *path);
+/* Remove every empty directory in the tree at dir, dir included when it ends up empty. */
+void ms_prune_empty_dirs(const char *dir);
+/* Remove a file or a whole tree; ENOENT is not an error. */
+int ms_remove_tree(const char *path, struct ms_error *err);
+
+/* Environment: NULL when unset or empty. */
+const char *ms_getenv(const char *name);
+/* Truthy like huggingface_hub: 1, ON, YES, TRUE (any case). */
+bool ms_env_true(const char *name);
+char *ms_home_path(const char *rel);
+
+/* Numbers, sizes, hex */
+int ms_parse_u64(const char *s, uint64_t *out);
+/* "64M", "1GiB", "500MB", "123" (binary units for K/M/G/T and KiB..., decimal for kB/MB/GB/TB) */
+int ms_parse_size(const char *s, uint64_t *out);
+int ms_parse_seconds(const char *s, double *out);
+void ms_format_size(uint64_t n, char *out, size_t outlen);
+void ms_hex(const unsigned char *in, size_t n, char *out);
+bool ms_is_hex(const char *s, size_t n);
+void ms_lowercase(char *s);
+/* Monotonic clock in seconds. */
+double ms_now(void);
+void ms_sleep(double seconds);
+/* Uniform in [0,1) from a per-process seeded generator (jitter only). */
+double ms_random01(void);
+/* 32 lower-case hex chars of fresh randomness (request ids, temp names). */
+void ms_random_hex(char out[33]);
+
+#endif

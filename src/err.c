@@ -1,0 +1,116 @@
+/* Error values and their exit codes (DESIGN.md "Exit codes"). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mscli/err.h"
+
+void ms_error_clear(struct ms_error *e)
+{
+	e->code = MS_OK;
+	e->http_status = 0;
+	e->msg[0] = '\0';
+}
+
+int ms_error_vset(struct ms_error *e, int code, const char *fmt, va_list ap)
+{
+	if (!e)
+		return code;
+	e->code = code;
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	/* Messages are one line: a server's text may carry newlines. */
+	for (char *p = e->msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return code;
+}
+
+int ms_error_set(struct ms_error *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ms_error_vset(e, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int ms_err_from_errno(int errnum)
+{
+	switch (errnum) {
+	case ENOSPC:
+	case EDQUOT:
+	case EROFS:
+	case EACCES:
+	case EPERM:
+	case EFBIG:
+	case EIO:
+	case EMFILE:
+	case ENFILE:
+		return MS_ESTORAGE;
+	default:
+		return MS_EFAIL;
+	}
+}
+
+int ms_error_errno(struct ms_error *e, int errnum, const char *what, const char *path)
+{
+	return ms_error_set(e, ms_err_from_errno(errnum), "%s '%s': %s", what, path,
+			    strerror(errnum));
+}
+
+int ms_err_exit_code(int code)
+{
+	switch (code) {
+	case MS_OK:
+		return 0;
+	case MS_EUSAGE:
+		return 2;
+	case MS_ENET:
+		return 3;
+	case MS_EINTEGRITY:
+		return 4;
+	case MS_ENOTFOUND:
+		return 5;
+	case MS_EAUTH:
+		return 6;
+	case MS_EOFFLINE:
+		return 7;
+	case MS_ESTORAGE:
+		return 8;
+	case MS_EINTR:
+		return 130;
+	default:
+		return 1;
+	}
+}
+
+const char *ms_err_name(int code)
+{
+	switch (code) {
+	case MS_OK:
+		return "ok";
+	case MS_EUSAGE:
+		return "usage";
+	case MS_ENET:
+		return "network";
+	case MS_EINTEGRITY:
+		return "integrity";
+	case MS_ENOTFOUND:
+		return "not_found";
+	case MS_EAUTH:
+		return "auth";
+	case MS_EOFFLINE:
+		return "offline";
+	case MS_ESTORAGE:
+		return "storage";
+	case MS_EPROTO:
+		return "protocol";
+	case MS_EUNSAFE:
+		return "unsafe_path";
+	case MS_EINTR:
+		return "interrupted";
+	default:
+		return "error";
+	}
+}

@@ -1,0 +1,637 @@
+/*
+ * Requests to hub APIs.  Redirects are followed here rather than by curl so
+ * that the auth headers are rebuilt for every hop: the token goes to the
+ * hub's own origin only, never to a CDN it redirects to.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "mscli/cli.h"
+#include "mscli/http.h"
+#include "mscli/log.h"
+
+void ms_net_opts_init(struct ms_net_opts *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->retries = 5;
+	n->retry_delay = 1.0;
+	n->retry_max_wait = 120.0;
+	n->connect_timeout = 15;
+	n->stall_timeout = 30;
+	n->api_timeout = 120;
+	n->ca_bundle = ms_getenv("CURL_CA_BUNDLE");
+	if (!n->ca_bundle)
+		n->ca_bundle = ms_getenv("SSL_CERT_FILE");
+}
+
+void ms_http_init(struct ms_http *h, const struct ms_net_opts *net, const struct ms_auth *auth)
+{
+	h->easy = NULL;
+	h->net = net;
+	h->auth = auth;
+}
+
+void ms_http_release(struct ms_http *h)
+{
+	if (h->easy)
+		curl_easy_cleanup(h->easy);
+	h->easy = NULL;
+}
+
+void ms_http_response_release(struct ms_http_response *r)
+{
+	char **fields[] = {&r->url,	      &r->location,	 &r->retry_after,
+			   &r->ratelimit,     &r->content_range, &r->content_type,
+			   &r->x_error_code,  &r->x_error_message, &r->x_repo_commit,
+			   &r->etag,	      &r->x_linked_etag, &r->x_linked_size,
+			   &r->content_length, &r->link,	 &r->content_encoding};
+
+	for (size_t i = 0; i < MS_ARRAY_SIZE(fields); i++) {
+		free(*fields[i]);
+		*fields[i] = NULL;
+	}
+	ms_buf_release(&r->body);
+	r->status = 0;
+}
+
+void ms_http_setup_easy(void *easy, const struct ms_net_opts *net)
+{
+	CURL *e = easy;
+
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "mscli/" MSCLI_VERSION);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, net->connect_timeout);
+	/* A stall (no byte for stall_timeout seconds) fails the attempt. */
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, net->stall_timeout);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	/* TLS verification stays on (curl's default); only the CA set can change. */
+	if (net->ca_bundle)
+		curl_easy_setopt(e, CURLOPT_CAINFO, net->ca_bundle);
+}
+
+char *ms_url_origin(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL;
+
+	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	/* CURLU_DEFAULT_PORT makes http://h and http://h:80 the same origin */
+	curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+	ms_lowercase(host);
+	ms_lowercase(scheme);
+	out = xasprintf("%s://%s:%s", scheme, host, port ? port : "");
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
+}
+
+bool ms_http_same_origin(const char *a, const char *b)
+{
+	char *oa = ms_url_origin(a), *ob = ms_url_origin(b);
+	bool same = oa && ob && !strcmp(oa, ob);
+
+	free(oa);
+	free(ob);
+	return same;
+}
+
+char *ms_url_resolve(const char *base, const char *location)
+{
+	CURLU *u = curl_url();
+	char *s = NULL, *out = NULL;
+
+	if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, location, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
+		out = xstrdup(s);
+	curl_free(s);
+	curl_url_cleanup(u);
+	return out;
+}
+
+static char *quote(const char *s, const char *safe, bool plus)
+{
+	struct ms_buf b = MS_BUF_INIT;
+
+	ms_buf_adds(&b, "");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (isalnum(*p) || strchr("-._~", *p) || (*p && safe && strchr(safe, *p)))
+			ms_buf_addch(&b, (char)*p);
+		else if (plus && *p == ' ')
+			ms_buf_addch(&b, '+');
+		else
+			ms_buf_addf(&b, "%%%02X", *p);
+	}
+	return ms_buf_detach(&b);
+}
+
+char *ms_url_quote_plus(const char *s)
+{
+	return quote(s, NULL, true);
+}
+
+char *ms_url_quote_path(const char *s, bool keep_slash)
+{
+	return quote(s, keep_slash ? "/" : NULL, false);
+}
+
+char *ms_link_next(const char *link)
+{
+	/* Link: <url>; rel="next", <url2>; rel="prev" */
+	const char *p = link;
+
+	while (p && *p) {
+		const char *lt = strchr(p, '<'), *gt, *end;
+
+		if (!lt || !(gt = strchr(lt, '>')))
+			return NULL;
+		end = strchr(gt, ',');
+		if (!end)
+			end = gt + strlen(gt);
+		for (const char *q = gt; q < end; q++) {
+			if (!strncasecmp(q, "rel=\"next\"", 10) || !strncasecmp(q, "rel=next", 8))
+				return xstrndup(lt + 1, (size_t)(gt - lt - 1));
+		}
+		p = *end ? end + 1 : end;
+	}
+	return NULL;
+}
+
+struct curl_slist *ms_http_auth_headers(const struct ms_auth *auth, const char *url,
+					struct curl_slist *list)
+{
+	char *origin;
+	bool ours;
+
+	if (!auth || !auth->origin)
+		return list;
+	origin = ms_url_origin(url);
+	ours = origin && !strcmp(origin, auth->origin);
+	free(origin);
+	if (!ours)
+		return list;
+	if (auth->hub == MS_HUB_MODELSCOPE) {
+		char id[33], *h;
+
+		ms_random_hex(id);
+		h = xasprintf("X-Request-ID: %s", id);
+		list = curl_slist_append(list, h);
+		free(h);
+	}
+	if (auth->token) {
+		char *h = xasprintf("Authorization: Bearer %s", auth->token);
+
+		list = curl_slist_append(list, h);
+		free(h);
+		/* ModelScope's legacy API reads the token from this cookie. */
+		if (auth->hub == MS_HUB_MODELSCOPE) {
+			h = xasprintf("Cookie: m_session_id=%s", auth->token);
+			list = curl_slist_append(list, h);
+			free(h);
+		}
+	}
+	return list;
+}
+
+/* ---- one request ---- */
+
+struct capture {
+	struct ms_http_response *resp;
+	size_t max_body;
+	bool too_big;
+};
+
+static void set_field(char **field, const char *v, size_t n)
+{
+	while (n && isspace((unsigned char)*v)) {
+		v++;
+		n--;
+	}
+	while (n && isspace((unsigned char)v[n - 1]))
+		n--;
+	free(*field);
+	*field = xstrndup(v, n);
+}
+
+void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t len)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} known[] = {
+#define F(n, f) {n, offsetof(struct ms_http_response, f)}
+		F("location", location),
+		F("retry-after", retry_after),
+		F("ratelimit", ratelimit),
+		F("content-range", content_range),
+		F("content-type", content_type),
+		F("x-error-code", x_error_code),
+		F("x-error-message", x_error_message),
+		F("x-repo-commit", x_repo_commit),
+		F("etag", etag),
+		F("x-linked-etag", x_linked_etag),
+		F("x-linked-size", x_linked_size),
+		F("content-length", content_length),
+		F("link", link),
+		F("content-encoding", content_encoding),
+#undef F
+	};
+	const char *colon = memchr(line, ':', len);
+
+	if (len >= 5 && !strncmp(line, "HTTP/", 5)) {
+		/* A new response (after a 1xx): forget the previous headers. */
+		struct ms_buf body = r->body;
+		char *url = r->url;
+
+		r->body = (struct ms_buf)MS_BUF_INIT;
+		r->url = NULL;
+		ms_http_response_release(r);
+		r->body = body;
+		r->url = url;
+		return;
+	}
+	if (!colon)
+		return;
+	for (size_t i = 0; i < MS_ARRAY_SIZE(known); i++) {
+		size_t nl = strlen(known[i].name);
+
+		if ((size_t)(colon - line) == nl && !strncasecmp(line, known[i].name, nl)) {
+			set_field((char **)((char *)r + known[i].off), colon + 1,
+				  len - nl - 1);
+			return;
+		}
+	}
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct capture *c = arg;
+
+	ms_http_capture_header(c->resp, p, size * n);
+	return size * n;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct capture *c = arg;
+
+	if (c->resp->body.len + size * n > c->max_body) {
+		c->too_big = true;
+		return 0;
+	}
+	ms_buf_add(&c->resp->body, p, size * n);
+	return size * n;
+}
+
+static int perform_once(struct ms_http *h, const struct ms_http_request *req, const char *url,
+			struct ms_http_response *resp, bool *too_big, CURLcode *cc)
+{
+	struct capture cap = {resp, req->max_body ? req->max_body : 64u << 20, false};
+	struct curl_slist *hdrs = NULL;
+	CURL *e;
+	const char *method = req->method ? req->method : "GET";
+
+	if (!h->easy)
+		h->easy = curl_easy_init();
+	e = h->easy;
+	if (!e)
+		return -1;
+	curl_easy_reset(e);
+	ms_http_setup_easy(e, h->net);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, h->net->api_timeout);
+	/* API answers may be compressed; file bytes never are (transfer.c). */
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &cap);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &cap);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET"))
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	if (req->body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	}
+	if (req->content_type) {
+		char *ct = xasprintf("Content-Type: %s", req->content_type);
+
+		hdrs = curl_slist_append(hdrs, ct);
+		free(ct);
+	}
+	if (req->accept) {
+		char *a = xasprintf("Accept: %s", req->accept);
+
+		hdrs = curl_slist_append(hdrs, a);
+		free(a);
+	}
+	hdrs = ms_http_auth_headers(h->auth, url, hdrs);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+
+	ms_verbose("> %s %s", method, url);
+	*cc = curl_easy_perform(e);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_slist_free_all(hdrs);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	*too_big = cap.too_big;
+	if (*cc == CURLE_OK)
+		ms_verbose("< %ld %s (%zu bytes)", resp->status, url, resp->body.len);
+	else
+		ms_verbose("< %s: %s", url, curl_easy_strerror(*cc));
+	return 0;
+}
+
+static double retry_wait(const struct ms_http_response *r)
+{
+	double w = -1;
+
+	if (r->ratelimit && ms_parse_ratelimit_wait(r->ratelimit, &w) == 0)
+		return w + 1; /* the window resets after t seconds; huggingface_hub adds one */
+	if (r->retry_after && ms_parse_retry_after(r->retry_after, time(NULL), &w) == 0)
+		return w;
+	return -1;
+}
+
+int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
+		    struct ms_http_response *resp, struct ms_error *err)
+{
+	char *url = xstrdup(req->url);
+	const char *what = req->what ? req->what : url;
+	int attempt = 0, redirects = 0, ret = 0;
+
+	for (;;) {
+		bool too_big = false;
+		CURLcode cc = CURLE_OK;
+		enum ms_retry_class rc;
+		double wait;
+
+		ms_http_response_release(resp);
+		resp->url = xstrdup(url);
+		if (perform_once(h, req, url, resp, &too_big, &cc) < 0) {
+			ret = ms_error_set(err, MS_EFAIL, "cannot initialise libcurl");
+			break;
+		}
+		if (too_big) {
+			ret = ms_error_set(err, MS_EPROTO, "%s: answer from %s is larger than %zu bytes",
+					   what, url, req->max_body ? req->max_body : 64u << 20);
+			break;
+		}
+		rc = ms_retry_classify((int)cc, cc == CURLE_OK ? resp->status : 0, false);
+		if (rc == MS_RETRY_NO && cc != CURLE_OK) {
+			ret = ms_error_set(err, MS_ENET, "%s: %s: %s", what, url,
+					   curl_easy_strerror(cc));
+			break;
+		}
+		if (rc == MS_RETRY_NO && resp->status >= 300 && resp->status < 400 &&
+		    resp->location && !req->no_follow) {
+			char *next = ms_url_resolve(url, resp->location);
+
+			if (!next || ++redirects > 10) {
+				free(next);
+				ret = ms_error_set(err, MS_EPROTO, "%s: %s: bad or endless redirect",
+						   what, url);
+				break;
+			}
+			ms_verbose("  redirect to %s", next);
+			free(url);
+			url = next;
+			continue;
+		}
+		if (rc == MS_RETRY_NO)
+			break;
+		/* transient */
+		wait = cc == CURLE_OK ? retry_wait(resp) : -1;
+		if (attempt >= h->net->retries || wait > h->net->retry_max_wait) {
+			if (cc != CURLE_OK)
+				ret = ms_error_set(err, MS_ENET, "%s: %s: %s (after %d attempts)", what,
+						   url, curl_easy_strerror(cc), attempt + 1);
+			else if (resp->status == 429)
+				ret = ms_error_set(err, MS_ENET,
+						   "%s: %s: rate limited (429)%s after %d attempts",
+						   what, url,
+						   wait > h->net->retry_max_wait ? ", retry wait too long"
+										 : "",
+						   attempt + 1);
+			/* else: a persisting 5xx is returned for the caller to map */
+			break;
+		}
+		attempt++;
+		if (wait < 0)
+			wait = ms_backoff_delay(attempt, h->net->retry_delay, 30, ms_random01());
+		ms_verbose("  retry %d/%d in %.1fs (%s)", attempt, h->net->retries, wait,
+			   cc != CURLE_OK ? curl_easy_strerror(cc) : "server answered an error");
+		ms_sleep(wait);
+	}
+	free(url);
+	return ret;
+}
+
+/* First line of a JSON or text error body, for messages. */
+static char *server_message(const struct ms_http_response *r)
+{
+	static const char *const keys[] = {"message", "Message", "msg",    "Msg",
+					   "error",   "Error",   "detail", "Detail"};
+	cJSON *j;
+	char *out = NULL;
+
+	if (r->x_error_message)
+		return xstrdup(r->x_error_message);
+	if (!r->body.len)
+		return NULL;
+	j = cJSON_ParseWithLength(r->body.data, r->body.len);
+	if (j) {
+		for (size_t i = 0; i < MS_ARRAY_SIZE(keys) && !out; i++) {
+			cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+
+			if (cJSON_IsString(v) && v->valuestring[0])
+				out = xstrdup(v->valuestring);
+		}
+		cJSON_Delete(j);
+		return out;
+	}
+	if (r->content_type && strstr(r->content_type, "html"))
+		return NULL;
+	{
+		size_t n = strcspn(r->body.data, "\r\n");
+
+		out = xstrndup(r->body.data, n > 200 ? 200 : n);
+	}
+	return out;
+}
+
+int ms_http_status_error(const struct ms_http_response *r, const char *what,
+			 struct ms_error *err)
+{
+	char *msg = server_message(r);
+	int code;
+	const char *hint = "";
+
+	if (r->status == 404 || r->status == 410)
+		code = MS_ENOTFOUND;
+	else if (r->status == 401 || r->status == 403) {
+		code = MS_EAUTH;
+		hint = " (pass a token with --token or the hub's token variable, or run mscli login)";
+	} else if (r->status == 429)
+		code = MS_ENET;
+	else
+		code = MS_EFAIL;
+	ms_error_set(err, code, "%s: %s: HTTP %ld%s%s%s", what, r->url ? r->url : "?", r->status,
+		     msg ? ": " : "", msg ? msg : "", hint);
+	err->http_status = r->status;
+	free(msg);
+	return code;
+}
+
+/* ---- pure helpers ---- */
+
+static bool parse_u64(const char **p, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *s = *p;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	while (isdigit((unsigned char)*s)) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s++ - '0');
+	}
+	*p = s;
+	*out = v;
+	return true;
+}
+
+int ms_parse_content_range(const char *v, uint64_t *start, uint64_t *end, uint64_t *total)
+{
+	const char *p = v;
+
+	while (*p == ' ')
+		p++;
+	if (strncasecmp(p, "bytes", 5))
+		return -1;
+	p += 5;
+	if (*p != ' ' && *p != '=')
+		return -1;
+	while (*p == ' ' || *p == '=')
+		p++;
+	if (*p == '*') {
+		p++;
+		*start = *end = UINT64_MAX;
+		if (*p++ != '/' || !parse_u64(&p, total))
+			return -1;
+		return *p == '\0' || isspace((unsigned char)*p) ? 1 : -1;
+	}
+	if (!parse_u64(&p, start) || *p++ != '-' || !parse_u64(&p, end) || *p++ != '/')
+		return -1;
+	if (*p == '*')
+		*total = UINT64_MAX, p++;
+	else if (!parse_u64(&p, total))
+		return -1;
+	if (*p != '\0' && !isspace((unsigned char)*p))
+		return -1;
+	if (*end < *start || (*total != UINT64_MAX && *end >= *total))
+		return -1;
+	return 0;
+}
+
+int ms_parse_retry_after(const char *v, time_t now, double *seconds)
+{
+	const char *p = v;
+	uint64_t n;
+	time_t t;
+
+	while (*p == ' ')
+		p++;
+	if (isdigit((unsigned char)*p)) {
+		if (!parse_u64(&p, &n))
+			return -1;
+		while (*p == ' ')
+			p++;
+		if (*p)
+			return -1;
+		*seconds = (double)n;
+		return 0;
+	}
+	t = curl_getdate(p, NULL);
+	if (t < 0)
+		return -1;
+	*seconds = t > now ? (double)(t - now) : 0;
+	return 0;
+}
+
+int ms_parse_ratelimit_wait(const char *v, double *seconds)
+{
+	/* "resolvers";r=0;t=55 : wait only when nothing remains */
+	const char *r = strstr(v, ";r="), *t = strstr(v, ";t=");
+	uint64_t rem, reset;
+
+	if (!r || !t)
+		return -1;
+	r += 3;
+	t += 3;
+	if (!parse_u64(&r, &rem) || !parse_u64(&t, &reset))
+		return -1;
+	if (rem > 0)
+		return -1;
+	*seconds = (double)reset;
+	return 0;
+}
+
+enum ms_retry_class ms_retry_classify(int curlcode, long status, bool from_redirect)
+{
+	switch (curlcode) {
+	case CURLE_OK:
+		break;
+	/* Transport failures worth another attempt. */
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_WEIRD_SERVER_REPLY:
+		return MS_RETRY_YES;
+	default:
+		/* TLS verification, bad URL, out of memory...: final */
+		return MS_RETRY_NO;
+	}
+	if (status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+	    status == 504 || status == 522 || status == 524)
+		return MS_RETRY_YES;
+	/* A signed CDN URL that expired answers 403 (S3), 401 or 410. */
+	if (from_redirect && (status == 401 || status == 403 || status == 410))
+		return MS_RETRY_REFRESH;
+	return MS_RETRY_NO;
+}
+
+double ms_backoff_delay(int attempt, double base, double cap, double rnd01)
+{
+	double d = base;
+
+	for (int i = 1; i < attempt && d < cap; i++)
+		d *= 2;
+	if (d > cap)
+		d = cap;
+	return d * (0.5 + rnd01 / 2);
+}

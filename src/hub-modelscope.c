@@ -1,0 +1,291 @@
+/*
+ * ModelScope's legacy REST API (/api/v1, PascalCase JSON), as read from the
+ * official clients: modelscope-protocol.md §2.8 (model files), §2.11
+ * (dataset tree, paged), §2.9/2.12 (file bytes), §2.5 (revisions).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "mscli/hub.h"
+#include "mscli/log.h"
+#include "mscli/util.h"
+
+#define MS_CN_ENDPOINT	 "https://www.modelscope.cn"
+#define MS_INTL_ENDPOINT "https://www.modelscope.ai"
+#define DATASET_PAGE	 200
+
+static const char *type_segment(enum ms_repo_type t)
+{
+	return t == MS_REPO_DATASET ? "datasets" : "models";
+}
+
+/* The legacy envelope: {"Code":200,"Success":true,"Message":...,"Data":...}. */
+static int envelope_error(const cJSON *j, const char *what, const char *url, struct ms_error *err)
+{
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "Code");
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(j, "Success");
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "Message");
+	const char *m = cJSON_IsString(msg) ? msg->valuestring : "no message";
+	int c = cJSON_IsNumber(code) ? (int)code->valuedouble : 200;
+
+	if (c == 200 && !cJSON_IsFalse(ok))
+		return 0;
+	if (c == 404)
+		return ms_error_set(err, MS_ENOTFOUND, "%s: %s: %s", what, url, m);
+	if (c == 401 || c == 403)
+		return ms_error_set(err, MS_EAUTH, "%s: %s: %s (check --token)", what, url, m);
+	return ms_error_set(err, MS_EFAIL, "%s: %s: the hub answered code %d: %s", what, url, c, m);
+}
+
+static int get_json(struct ms_session *s, const char *url, const char *what, cJSON **out,
+		    struct ms_error *err)
+{
+	struct ms_http_request req = {.url = url, .what = what, .accept = "application/json"};
+	struct ms_http_response resp = {0};
+	int ret = ms_http_request(&s->http, &req, &resp, err);
+
+	*out = NULL;
+	if (ret)
+		goto out;
+	if (resp.status != 200) {
+		ret = ms_http_status_error(&resp, what, err);
+		goto out;
+	}
+	*out = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+	if (!*out) {
+		ret = ms_error_set(err, MS_EPROTO, "%s: %s: the hub answered malformed JSON", what,
+				   url);
+		goto out;
+	}
+	ret = envelope_error(*out, what, url, err);
+	if (ret) {
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
+out:
+	ms_http_response_release(&resp);
+	return ret;
+}
+
+static bool json_u64(const cJSON *v, uint64_t *out)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0 ||
+	    floor(v->valuedouble) != v->valuedouble)
+		return false;
+	*out = (uint64_t)v->valuedouble;
+	return true;
+}
+
+/* One Data.Files[] entry; directories are skipped.  1 added, 0 skipped, <0 error. */
+static int add_entry(struct ms_listing *l, const cJSON *e, const char *what, struct ms_error *err)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "Type");
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(e, "Path");
+	const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "Size");
+	const cJSON *sha = cJSON_GetObjectItemCaseSensitive(e, "Sha256");
+	const cJSON *rev = cJSON_GetObjectItemCaseSensitive(e, "Revision");
+	const cJSON *lfs = cJSON_GetObjectItemCaseSensitive(e, "IsLFS");
+	struct ms_file *f;
+	uint64_t sz;
+
+	if (cJSON_IsString(type) && !strcmp(type->valuestring, "tree"))
+		return 0;
+	if (!cJSON_IsString(path) || !json_u64(size, &sz))
+		return ms_error_set(err, MS_EPROTO, "%s: a file entry has no valid Path or Size",
+				    what);
+	if (ms_listing_find(l, path->valuestring))
+		return 0; /* pages can overlap when the tree changes while we page */
+	f = ms_listing_add(l);
+	f->path = xstrdup(path->valuestring);
+	f->size = sz;
+	f->lfs = cJSON_IsTrue(lfs);
+	if (cJSON_IsString(rev) && rev->valuestring[0])
+		f->revision = xstrdup(rev->valuestring);
+	if (cJSON_IsString(sha) && ms_hash_algo_for_hex(sha->valuestring) == MS_HASH_SHA256) {
+		f->algo = MS_HASH_SHA256;
+		strcpy(f->digest, sha->valuestring);
+		ms_lowercase(f->digest);
+	}
+	return 1;
+}
+
+static int add_files(struct ms_listing *l, const cJSON *root, const char *what, size_t *count,
+		     struct ms_error *err)
+{
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "Data");
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(data, "Files");
+	const cJSON *e;
+
+	*count = 0;
+	if (cJSON_IsNull(data) || !data || cJSON_IsNull(files) || !files)
+		return 0; /* no files at all */
+	if (!cJSON_IsArray(files))
+		return ms_error_set(err, MS_EPROTO, "%s: Data.Files is not a list", what);
+	cJSON_ArrayForEach(e, files)
+	{
+		int r = add_entry(l, e, what, err);
+
+		if (r < 0)
+			return r;
+		(*count)++;
+	}
+	return 0;
+}
+
+static int list_model(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+		      struct ms_listing *out, const char *what, struct ms_error *err)
+{
+	char *qrev = ms_url_quote_plus(rev);
+	char *url = xasprintf("%s/api/v1/models/%s/repo/files?Revision=%s&Recursive=True",
+			      s->endpoint, repo->id, qrev);
+	cJSON *j;
+	size_t n;
+	int ret = get_json(s, url, what, &j, err);
+
+	if (!ret)
+		ret = add_files(out, j, what, &n, err);
+	cJSON_Delete(j);
+	free(url);
+	free(qrev);
+	return ret;
+}
+
+static int list_dataset(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+			struct ms_listing *out, const char *what, struct ms_error *err)
+{
+	char *qrev = ms_url_quote_plus(rev);
+	int ret = 0;
+
+	/* Page N+1 is asked for while a page comes back full (§2.11). */
+	for (int page = 1; !ret; page++) {
+		char *url = xasprintf("%s/api/v1/datasets/%s/repo/tree?Revision=%s&Root=%%2F"
+				      "&Recursive=True&PageNumber=%d&PageSize=%d",
+				      s->endpoint, repo->id, qrev, page, DATASET_PAGE);
+		size_t before = out->n, n = 0;
+		cJSON *j;
+
+		ret = get_json(s, url, what, &j, err);
+		if (!ret)
+			ret = add_files(out, j, what, &n, err);
+		cJSON_Delete(j);
+		free(url);
+		if (ret || n < DATASET_PAGE)
+			break;
+		/* A server that ignores PageNumber would make us loop for ever. */
+		if (out->n == before) {
+			ret = ms_error_set(err, MS_EPROTO, "%s: page %d repeats the previous pages",
+					   what, page);
+			break;
+		}
+		if (page >= 100000) {
+			ret = ms_error_set(err, MS_EPROTO, "%s: more than 100000 pages", what);
+			break;
+		}
+	}
+	free(qrev);
+	return ret;
+}
+
+static int ms_list(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+		   struct ms_listing *out, struct ms_error *err)
+{
+	char *what = xasprintf("listing %s %s at '%s'", ms_repo_type_name(repo->type), repo->id,
+			       rev);
+	int ret;
+
+	out->revision = xstrdup(rev);
+	ret = repo->type == MS_REPO_DATASET ? list_dataset(s, repo, rev, out, what, err)
+					    : list_model(s, repo, rev, out, what, err);
+	/*
+	 * Without a configured endpoint the official clients look for a repo
+	 * on modelscope.cn, then on modelscope.ai (§3.2); so do we.
+	 */
+	if (ret == MS_ENOTFOUND && !s->endpoint_explicit) {
+		const char *alt = !strcmp(s->endpoint, MS_INTL_ENDPOINT) ? MS_CN_ENDPOINT
+									 : MS_INTL_ENDPOINT;
+		struct ms_error alt_err;
+
+		ms_verbose("%s not found on %s, trying %s", repo->id, s->endpoint, alt);
+		ms_session_set_endpoint(s, alt);
+		ms_error_clear(&alt_err);
+		if (repo->type == MS_REPO_DATASET)
+			ret = list_dataset(s, repo, rev, out, what, &alt_err);
+		else
+			ret = list_model(s, repo, rev, out, what, &alt_err);
+		if (ret == MS_ENOTFOUND) {
+			char first[sizeof(err->msg)];
+
+			strcpy(first, err->msg);
+			ms_error_set(err, MS_ENOTFOUND, "%s (nor on %s)", first, alt);
+		} else if (ret)
+			*err = alt_err;
+	}
+	free(what);
+	return ret;
+}
+
+static char *ms_file_url(struct ms_session *s, const struct ms_repo *repo,
+			 const struct ms_listing *l, const struct ms_file *f)
+{
+	char *qrev = ms_url_quote_plus(l->revision);
+	char *qpath = ms_url_quote_plus(f->path);
+	char *url = xasprintf("%s/api/v1/%s/%s/repo?Revision=%s&FilePath=%s", s->endpoint,
+			      type_segment(repo->type), repo->id, qrev, qpath);
+
+	free(qrev);
+	free(qpath);
+	return url;
+}
+
+int ms_modelscope_revision_created_at(struct ms_session *s, const struct ms_repo *repo,
+				      const char *rev, long *created_at, struct ms_error *err)
+{
+	static const char *const kinds[] = {"Branches", "Tags"};
+	char *url = xasprintf("%s/api/v1/%s/%s/revisions", s->endpoint,
+			      type_segment(repo->type), repo->id);
+	const cJSON *map;
+	cJSON *j;
+	int ret = get_json(s, url, "revisions", &j, err);
+
+	*created_at = 0;
+	if (ret)
+		goto out;
+	map = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "Data"),
+					       "RevisionMap");
+	for (size_t k = 0; k < MS_ARRAY_SIZE(kinds); k++) {
+		const cJSON *e;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(map, kinds[k]))
+		{
+			const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "Revision");
+			const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "CreatedAt");
+
+			if (cJSON_IsString(r) && !strcmp(r->valuestring, rev) && cJSON_IsNumber(c)) {
+				double v = c->valuedouble;
+
+				/* CreatedAt is epoch seconds; tolerate milliseconds */
+				*created_at = (long)(v > 1e11 ? v / 1000 : v);
+				goto out;
+			}
+		}
+	}
+out:
+	cJSON_Delete(j);
+	free(url);
+	return ret;
+}
+
+const struct ms_hub_ops ms_hub_modelscope = {
+	.name = "modelscope",
+	.default_revision = "master",
+	.list = ms_list,
+	.file_url = ms_file_url,
+};
+
+const char *ms_modelscope_default_endpoint(void)
+{
+	return ms_env_true("MODELSCOPE_PREFER_AI_SITE") ? MS_INTL_ENDPOINT : MS_CN_ENDPOINT;
+}

@@ -1,0 +1,64 @@
+/*
+ * flock(2) locks.  Python's filelock.FileLock, used by both official
+ * clients, is flock(LOCK_EX) on the same paths, so we exclude them too.
+ * Lock files are never removed: unlinking one while another process waits
+ * on it would let a third lock a new inode at the same time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "mscli/lock.h"
+#include "mscli/util.h"
+
+static int wait_for(int fd, const char *path, ms_lock_wait_fn waiting, void *arg,
+		    struct ms_error *err)
+{
+	double start = ms_now();
+	bool told = false;
+
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int e = errno;
+
+			close(fd);
+			/* NFS without locks: go on unlocked rather than fail. */
+			if (e == ENOLCK || e == EOPNOTSUPP)
+				return MS_LOCK_NONE;
+			return ms_error_errno(err, e, "cannot lock", path);
+		}
+		if (!told && waiting && ms_now() - start > 0.5) {
+			waiting(arg, path);
+			told = true;
+		}
+		ms_sleep(0.05);
+	}
+}
+
+int ms_lock_acquire(const char *path, ms_lock_wait_fn waiting, void *arg, struct ms_error *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+
+	if (fd < 0)
+		return ms_error_errno(err, errno, "cannot create lock file", path);
+	return wait_for(fd, path, waiting, arg, err);
+}
+
+int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg,
+			struct ms_error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return ms_error_errno(err, errno, "cannot open directory", dir);
+	return wait_for(fd, dir, waiting, arg, err);
+}
+
+void ms_lock_release(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

@@ -1,0 +1,110 @@
+/* Paths from servers and bundles are checked before anything is written. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mscli/pathsafe.h"
+#include "mscli/util.h"
+
+int ms_path_check(const char *path, const char **why)
+{
+	const char *seg = path;
+	size_t len = strlen(path);
+
+	*why = NULL;
+	if (len == 0)
+		*why = "empty path";
+	else if (path[0] == '/')
+		*why = "absolute path";
+	else if (len >= PATH_MAX)
+		*why = "path too long";
+	if (*why)
+		return MS_EUNSAFE;
+	for (const char *p = path;; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '/' || c == '\0') {
+			size_t n = (size_t)(p - seg);
+
+			if (n == 0)
+				*why = c ? "empty path segment" : "trailing slash";
+			else if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+				*why = "'.' or '..' segment";
+			else if (n > NAME_MAX)
+				*why = "path segment too long";
+			if (*why)
+				return MS_EUNSAFE;
+			if (!c)
+				break;
+			seg = p + 1;
+		} else if (c < 0x20 || c == 0x7f) {
+			*why = "control character";
+			return MS_EUNSAFE;
+		} else if (c == '\\') {
+			/* a Windows separator: "..\\x" would escape on that side */
+			*why = "backslash";
+			return MS_EUNSAFE;
+		}
+	}
+	/* "C:" style drive prefixes mean an absolute path on Windows. */
+	if (len >= 2 && path[1] == ':' &&
+	    ((path[0] >= 'a' && path[0] <= 'z') || (path[0] >= 'A' && path[0] <= 'Z'))) {
+		*why = "drive letter";
+		return MS_EUNSAFE;
+	}
+	return 0;
+}
+
+int ms_mkdirs_beneath(const char *root, const char *rel, struct ms_error *err)
+{
+	char *copy = xstrdup(rel);
+	char *save = NULL;
+	int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = 0;
+
+	if (dfd < 0) {
+		free(copy);
+		return ms_error_errno(err, errno, "cannot open directory", root);
+	}
+	for (char *seg = strtok_r(copy, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+		int next;
+
+		if (mkdirat(dfd, seg, 0755) < 0 && errno != EEXIST) {
+			ret = ms_error_errno(err, errno, "cannot create directory in", root);
+			break;
+		}
+		/* O_NOFOLLOW: a symlink planted in the tree cannot lead us out of root. */
+		next = openat(dfd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			ret = ms_error_set(err, errno == ENOTDIR || errno == ELOOP ? MS_EUNSAFE
+										 : ms_err_from_errno(errno),
+					   "cannot create directory '%s' below '%s': %s", rel, root,
+					   errno == ELOOP ? "a path component is a symlink"
+							  : strerror(errno));
+			break;
+		}
+		close(dfd);
+		dfd = next;
+	}
+	close(dfd);
+	free(copy);
+	return ret;
+}
+
+int ms_mkparents_beneath(const char *root, const char *rel, struct ms_error *err)
+{
+	const char *slash = strrchr(rel, '/');
+	char *dir;
+	int ret;
+
+	if (!slash)
+		return 0;
+	dir = xstrndup(rel, (size_t)(slash - rel));
+	ret = ms_mkdirs_beneath(root, dir, err);
+	free(dir);
+	return ret;
+}

@@ -1,0 +1,211 @@
+/* Progress bars on a terminal: one line per active file and a total line. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "mscli/render.h"
+#include "mscli/util.h"
+
+#define MAX_BARS      8
+#define DRAW_INTERVAL 0.1
+
+struct bar {
+	const struct ms_xfer_job *job;
+	uint64_t done;
+	bool verifying;
+};
+
+struct ms_progress {
+	FILE *out;
+	struct bar *bars;
+	size_t n, cap;
+	int drawn;
+	double last_draw, start;
+	uint64_t total_done, total_size;
+	size_t nfiles, files_done;
+	double rate, rate_t;
+	uint64_t rate_bytes;
+};
+
+struct ms_progress *ms_progress_new(FILE *out)
+{
+	struct ms_progress *p = xcalloc(1, sizeof(*p));
+
+	p->out = out;
+	p->start = p->rate_t = ms_now();
+	return p;
+}
+
+static int term_width(FILE *out)
+{
+	struct winsize ws;
+
+	if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return 80;
+}
+
+static void erase(struct ms_progress *p)
+{
+	for (; p->drawn > 0; p->drawn--)
+		fputs("\x1b[1A\x1b[2K", p->out);
+	fputc('\r', p->out);
+}
+
+static void draw_bar(FILE *out, int width, uint64_t done, uint64_t total)
+{
+	int fill = total ? (int)((double)done / (double)total * width) : width;
+
+	fputc('[', out);
+	for (int i = 0; i < width; i++)
+		fputc(i < fill ? '#' : '-', out);
+	fputc(']', out);
+}
+
+static void line(struct ms_progress *p, const char *label, uint64_t done, uint64_t total,
+		 const char *tail)
+{
+	int width = term_width(p->out);
+	int labelw = width / 3 > 200 ? 200 : width / 3, barw;
+	char lab[256];
+	size_t ll = strlen(label);
+
+	/* keep the end of long paths: it names the file */
+	if (ll > (size_t)labelw)
+		snprintf(lab, sizeof(lab), "...%.*s", labelw - 3, label + ll - (size_t)labelw + 3);
+	else
+		snprintf(lab, sizeof(lab), "%.*s", labelw, label);
+	barw = width - labelw - (int)strlen(tail) - 12;
+	if (barw < 10)
+		barw = 10;
+	fprintf(p->out, "\x1b[2K%-*s ", labelw, lab);
+	draw_bar(p->out, barw, done, total);
+	fprintf(p->out, " %3d%% %s\n", total ? (int)(done * 100 / total) : 100, tail);
+	p->drawn++;
+}
+
+static void draw(struct ms_progress *p)
+{
+	char tail[128], a[32], b[32], r[32];
+	double now = ms_now();
+
+	erase(p);
+	for (size_t i = 0; i < p->n && i < MAX_BARS; i++) {
+		const struct bar *bar = &p->bars[i];
+
+		ms_format_size(bar->done, a, sizeof(a));
+		ms_format_size(bar->job->size, b, sizeof(b));
+		snprintf(tail, sizeof(tail), "%s%s/%s", bar->verifying ? "verifying " : "", a, b);
+		line(p, bar->job->name, bar->done, bar->job->size, tail);
+	}
+	if (now - p->rate_t >= 0.5) {
+		double inst = (double)(p->total_done - p->rate_bytes) / (now - p->rate_t);
+
+		p->rate = p->rate ? 0.7 * p->rate + 0.3 * inst : inst;
+		p->rate_t = now;
+		p->rate_bytes = p->total_done;
+	}
+	ms_format_size((uint64_t)p->rate, r, sizeof(r));
+	if (p->rate > 1 && p->total_size > p->total_done) {
+		long eta = (long)((double)(p->total_size - p->total_done) / p->rate);
+
+		snprintf(tail, sizeof(tail), "%s/s ETA %ld:%02ld", r, eta / 60, eta % 60);
+	} else {
+		snprintf(tail, sizeof(tail), "%s/s", r);
+	}
+	{
+		char lab[64];
+
+		snprintf(lab, sizeof(lab), "total %zu/%zu files", p->files_done, p->nfiles);
+		line(p, lab, p->total_done, p->total_size, tail);
+	}
+	fflush(p->out);
+	p->last_draw = now;
+}
+
+static struct bar *find(struct ms_progress *p, const struct ms_xfer_job *job)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->bars[i].job == job)
+			return &p->bars[i];
+	return NULL;
+}
+
+static void drop(struct ms_progress *p, const struct ms_xfer_job *job)
+{
+	struct bar *b = find(p, job);
+
+	if (!b)
+		return;
+	memmove(b, b + 1, (size_t)(p->bars + p->n - b - 1) * sizeof(*b));
+	p->n--;
+}
+
+void ms_progress_note(struct ms_progress *p, const char *text)
+{
+	if (!p)
+		return;
+	erase(p);
+	fprintf(p->out, "%s\n", text);
+	draw(p);
+}
+
+void ms_progress_event(struct ms_progress *p, const struct ms_event *ev)
+{
+	struct bar *b;
+	char note[1200];
+
+	if (!p)
+		return;
+	p->total_done = ev->total_done;
+	switch (ev->type) {
+	case MS_EV_PLAN:
+		p->total_size = ev->total_size;
+		p->nfiles = ev->nfiles;
+		p->rate_bytes = ev->total_done;
+		return;
+	case MS_EV_START:
+		ms_grow((void **)&p->bars, &p->cap, p->n + 1, sizeof(*p->bars));
+		p->bars[p->n++] = (struct bar){.job = ev->job, .done = ev->job_done};
+		break;
+	case MS_EV_PROGRESS:
+		if (ev->job) {
+			if ((b = find(p, ev->job)) != NULL)
+				b->done = ev->job_done;
+			return; /* the aggregate event that follows redraws */
+		}
+		if (ms_now() - p->last_draw < DRAW_INTERVAL)
+			return;
+		break;
+	case MS_EV_VERIFY:
+		if ((b = find(p, ev->job)) != NULL) {
+			b->verifying = true;
+			b->done = ev->job->size;
+		}
+		break;
+	case MS_EV_RETRY:
+		snprintf(note, sizeof(note), "mscli: retrying '%s': %s", ev->job->name,
+			 ev->reason ? ev->reason : "");
+		ms_progress_note(p, note);
+		return;
+	case MS_EV_DONE:
+	case MS_EV_ERROR:
+		drop(p, ev->job);
+		p->files_done++;
+		break;
+	case MS_EV_FINISH:
+		erase(p);
+		fflush(p->out);
+		return;
+	}
+	draw(p);
+}
+
+void ms_progress_free(struct ms_progress *p)
+{
+	if (!p)
+		return;
+	free(p->bars);
+	free(p);
+}

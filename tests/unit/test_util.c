@@ -1,0 +1,59 @@
+#include <stdlib.h>
+
+#include "mscli/hub.h"
+#include "mscli/util.h"
+#include "unit.h"
+
+void test_util(void)
+{
+	uint64_t v;
+	double d;
+	char s[32];
+	struct ms_listing l = {0}, back = {0};
+	struct ms_file *f;
+	char *json;
+
+	CHECK(ms_parse_size("64M", &v) == 0 && v == 64u << 20);
+	CHECK(ms_parse_size("1GiB", &v) == 0 && v == 1u << 30);
+	CHECK(ms_parse_size("500MB", &v) == 0 && v == 500000000u);
+	CHECK(ms_parse_size("123", &v) == 0 && v == 123);
+	CHECK(ms_parse_size("1.5k", &v) == 0 && v == 1536);
+	CHECK(ms_parse_size("12XB", &v) == -1);
+	CHECK(ms_parse_size("-1", &v) == -1);
+	CHECK(ms_parse_u64("42", &v) == 0 && v == 42);
+	CHECK(ms_parse_u64("4x", &v) == -1);
+	CHECK(ms_parse_u64("", &v) == -1);
+	CHECK(ms_parse_seconds("0.05", &d) == 0 && d == 0.05);
+	CHECK(ms_parse_seconds("nan", &d) == -1);
+	ms_format_size(1536, s, sizeof(s));
+	CHECK_STR(s, "1.5 KiB");
+	ms_format_size(12, s, sizeof(s));
+	CHECK_STR(s, "12 B");
+
+	/* the offline record survives a round trip, and bad paths in it are dropped */
+	l.revision = xstrdup("master");
+	l.created_at = 1726842501;
+	f = ms_listing_add(&l);
+	f->path = xstrdup("a/b.bin");
+	f->size = 5;
+	f->algo = MS_HASH_SHA256;
+	strcpy(f->digest, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	f->revision = xstrdup("c0ffee");
+	f = ms_listing_add(&l);
+	f->path = xstrdup("../evil");
+	json = ms_listing_to_json(&l);
+	CHECK(ms_listing_from_json(json, strlen(json), &back) == 0);
+	CHECK(back.n == 1);
+	CHECK_STR(back.revision, "master");
+	CHECK(back.created_at == 1726842501);
+	if (back.n == 1) {
+		CHECK_STR(back.files[0].path, "a/b.bin");
+		CHECK(back.files[0].size == 5 && back.files[0].algo == MS_HASH_SHA256);
+		CHECK_STR(back.files[0].digest, l.files[0].digest);
+		CHECK_STR(back.files[0].revision, "c0ffee");
+	}
+	CHECK(ms_listing_from_json("{", 1, &back) == -1);
+	free(json);
+	ms_listing_release(&l);
+	ms_listing_release(&back);
+}
