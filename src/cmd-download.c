@@ -209,6 +209,20 @@ static int install_cb(void *arg, struct ms_xfer_job *job, struct ms_error *err)
 	return d->st->ops->install(d->st, job->user, job->part_path, err);
 }
 
+static int acquire_cb(void *arg, struct ms_xfer_job *job, struct ms_error *err)
+{
+	struct dl *d = arg;
+
+	return d->st->ops->acquire(d->st, job, err);
+}
+
+static void release_cb(void *arg, struct ms_xfer_job *job)
+{
+	struct dl *d = arg;
+
+	d->st->ops->release(d->st, job);
+}
+
 /* FILE arguments select exactly those paths; a FILE ending in '/' is a folder. */
 static int select_files(struct dl *d, char **files, size_t nfiles, struct ms_error *err)
 {
@@ -231,6 +245,9 @@ static int select_files(struct dl *d, char **files, size_t nfiles, struct ms_err
 		if (!f) {
 			if (nmissing++ < 5)
 				ms_buf_addf(&missing, "%s'%s'", nmissing > 1 ? ", " : "", files[i]);
+			/* a known-missing file saves transformers a request next time */
+			if (d->listing.commit && d->st && d->st->ops->no_exist)
+				d->st->ops->no_exist(d->st, d->listing.commit, files[i]);
 			continue;
 		}
 		bool dup = false;
@@ -385,6 +402,11 @@ static int fetch(struct dl *d, struct ms_error *err)
 		memcpy(job->digest, f->digest, sizeof(job->digest));
 		job->install = install_cb;
 		job->install_arg = d;
+		job->lock_fd = -1;
+		if (d->st->ops->acquire) {
+			job->acquire = acquire_cb;
+			job->release = release_cb;
+		}
 		job->user = f;
 		if (d->o->force) {
 			/* --force: do not resume either */
@@ -593,6 +615,72 @@ static int run_offline(struct dl *d, char **files, size_t nfiles, struct ms_erro
 	return report(d, 0, err);
 }
 
+static void make_store(struct dl *d, const char *root, const char *commit)
+{
+	if (d->repo.hub == MS_HUB_HF)
+		d->st = ms_store_hf_new(root, d->o->local_dir, &d->repo, d->rev, commit);
+	else
+		d->st = ms_store_modelscope_new(root, d->o->local_dir, &d->repo, d->rev);
+	d->st->on_lock_wait = on_lock_wait;
+	d->st->lock_wait_arg = d;
+}
+
+static bool is_commit_id(const char *rev)
+{
+	return strlen(rev) == 40 && ms_is_hex(rev, 40);
+}
+
+/*
+ * What the revision holds, with as few requests as the hub allows: one HEAD
+ * for a single file on Hugging Face; a revision lookup plus the tree the
+ * cache already has for that commit; none at all for a cached commit id.
+ */
+static int plan(struct dl *d, const char *root, char **files, size_t nfiles,
+		struct ms_error *err)
+{
+	const struct ms_hub_ops *ops = d->sess.ops;
+	char *commit = NULL;
+	int ret;
+
+	ms_verbose("listing %s %s at '%s' on %s", ms_repo_type_name(d->repo.type), d->repo.id,
+		   d->rev, d->sess.endpoint);
+	if (d->single_file && ops->stat_file) {
+		if (is_commit_id(d->rev)) {
+			make_store(d, root, d->rev);
+			if (d->st->ops->local_listing &&
+			    d->st->ops->local_listing(d->st, d->rev, &d->listing) == 0 &&
+			    ms_listing_find(&d->listing, files[0]))
+				return 0;
+			ms_listing_release(&d->listing);
+			d->st->ops->free(d->st);
+			d->st = NULL;
+		}
+		ret = ops->stat_file(&d->sess, &d->repo, d->rev, files[0], &d->listing, err);
+		if (!d->st)
+			make_store(d, root, d->listing.commit);
+		if (ret == MS_ENOTFOUND && d->listing.commit && d->st->ops->no_exist)
+			d->st->ops->no_exist(d->st, d->listing.commit, files[0]);
+		return ret;
+	}
+	if (ops->resolve) {
+		ret = ops->resolve(&d->sess, &d->repo, d->rev, &commit, err);
+		if (ret)
+			return ret;
+	}
+	make_store(d, root, commit);
+	if (commit && d->st->ops->local_listing &&
+	    d->st->ops->local_listing(d->st, commit, &d->listing) == 0) {
+		ms_verbose("using the cached tree of %s", commit);
+		free(commit);
+		return 0;
+	}
+	ms_listing_release(&d->listing);
+	ret = ops->list(&d->sess, &d->repo, d->rev, commit, &d->listing, err);
+	free(commit);
+	(void)nfiles;
+	return ret;
+}
+
 static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, struct ms_error *err)
 {
 	struct dl_opts *o = state;
@@ -659,18 +747,15 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	d.have_sess = true;
 	d.rev = o->revision ? o->revision : d.repo.revision ? d.repo.revision
 							    : d.sess.ops->default_revision;
-	root = g->cache_dir ? xstrdup(g->cache_dir) : ms_modelscope_default_cache();
-	d.st = ms_store_modelscope_new(root, o->local_dir, &d.repo, d.rev);
-	d.st->on_lock_wait = on_lock_wait;
-	d.st->lock_wait_arg = &d;
-
-	if (g->offline) {
+	root = g->cache_dir ? xstrdup(g->cache_dir)
+			    : d.repo.hub == MS_HUB_HF ? ms_hf_default_cache()
+						      : ms_modelscope_default_cache();
+	if (g->offline || (d.repo.hub == MS_HUB_HF && ms_hf_offline())) {
+		make_store(&d, root, NULL);
 		ret = run_offline(&d, files, nfiles, err);
 		goto out;
 	}
-	ms_verbose("listing %s %s at '%s' on %s", ms_repo_type_name(d.repo.type), d.repo.id, d.rev,
-		   d.sess.endpoint);
-	ret = d.sess.ops->list(&d.sess, &d.repo, d.rev, &d.listing, err);
+	ret = plan(&d, root, files, nfiles, err);
 	if (ret)
 		goto out;
 	ret = select_files(&d, files, nfiles, err);

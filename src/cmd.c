@@ -11,6 +11,7 @@
 
 #include "mscli/cli.h"
 #include "mscli/log.h"
+#include "mscli/store.h"
 #include "mscli/util.h"
 
 const struct ms_cmd *const ms_commands[] = {
@@ -181,6 +182,7 @@ int ms_global_option(struct ms_global *g, int id, const char *arg, struct ms_err
 		if (parse_int(arg, "--stall-timeout", 1, 86400, &n, err))
 			return MS_EUSAGE;
 		g->net.stall_timeout = n;
+		g->stall_set = true;
 		return 0;
 	case G_CONNECT_TIMEOUT:
 		if (parse_int(arg, "--connect-timeout", 1, 3600, &n, err))
@@ -270,10 +272,54 @@ static char *endpoint_url(const char *v)
 	return xasprintf("https://%s", v);
 }
 
+/* HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then $HF_TOKEN_PATH or $HF_HOME/token (§5.4). */
+static const char *hf_token(char **buf)
+{
+	const char *v = ms_getenv("HF_TOKEN");
+	char *path, *home;
+
+	if (!v)
+		v = ms_getenv("HUGGING_FACE_HUB_TOKEN");
+	if (v) {
+		*buf = xstrdup(v);
+	} else {
+		if (ms_getenv("HF_TOKEN_PATH")) {
+			path = xstrdup(ms_getenv("HF_TOKEN_PATH"));
+		} else {
+			home = ms_hf_home();
+			path = ms_path_join(home, "token");
+			free(home);
+		}
+		if (ms_read_file(path, 4096, buf, NULL, NULL) != 0)
+			*buf = NULL;
+		free(path);
+	}
+	if (!*buf)
+		return NULL;
+	/* like huggingface_hub: drop CR/LF, strip blanks; empty means none */
+	{
+		char *r = *buf, *w = *buf;
+
+		for (; *r; r++)
+			if (*r != '\r' && *r != '\n')
+				*w++ = *r;
+		*w = '\0';
+		while (w > *buf && (w[-1] == ' ' || w[-1] == '\t'))
+			*--w = '\0';
+		r = *buf + strspn(*buf, " \t");
+		memmove(*buf, r, strlen(r) + 1);
+	}
+	if (!**buf) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return *buf;
+}
+
 int ms_global_session(struct ms_global *g, enum ms_hub_kind hub, struct ms_session *s,
 		      struct ms_error *err)
 {
-	char *endpoint = NULL;
+	char *endpoint = NULL, *token_buf = NULL;
 	const char *token = g->token, *v;
 	bool explicit_ep = true;
 
@@ -291,7 +337,21 @@ int ms_global_session(struct ms_global *g, enum ms_hub_kind hub, struct ms_sessi
 		if (!token)
 			token = ms_getenv("MODELSCOPE_API_TOKEN");
 	} else {
-		return ms_error_set(err, MS_EUSAGE, "the Hugging Face hub is not supported yet");
+		if (g->endpoint)
+			endpoint = endpoint_url(g->endpoint);
+		else if ((v = ms_getenv("HF_ENDPOINT")) != NULL)
+			endpoint = endpoint_url(v);
+		else
+			endpoint = xstrdup("https://huggingface.co");
+		/* HF_HUB_DISABLE_IMPLICIT_TOKEN: only a token given on the command line */
+		if (!token && !ms_env_true("HF_HUB_DISABLE_IMPLICIT_TOKEN"))
+			token = hf_token(&token_buf);
+		if (!g->stall_set && (v = ms_getenv("HF_HUB_DOWNLOAD_TIMEOUT")) != NULL) {
+			double t;
+
+			if (ms_parse_seconds(v, &t) == 0 && t >= 1)
+				g->net.stall_timeout = (long)t;
+		}
 	}
 	if (strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8)) {
 		ms_error_set(err, MS_EUSAGE, "endpoint '%s' is not an http(s) URL", endpoint);
@@ -302,5 +362,6 @@ int ms_global_session(struct ms_global *g, enum ms_hub_kind hub, struct ms_sessi
 		ms_log_redact(token);
 	ms_session_init(s, hub, endpoint, explicit_ep, token, &g->net);
 	free(endpoint);
+	free(token_buf);
 	return 0;
 }

@@ -190,12 +190,13 @@ static int list_dataset(struct ms_session *s, const struct ms_repo *repo, const 
 }
 
 static int ms_list(struct ms_session *s, const struct ms_repo *repo, const char *rev,
-		   struct ms_listing *out, struct ms_error *err)
+		   const char *commit, struct ms_listing *out, struct ms_error *err)
 {
 	char *what = xasprintf("listing %s %s at '%s'", ms_repo_type_name(repo->type), repo->id,
 			       rev);
 	int ret;
 
+	(void)commit;
 	out->revision = xstrdup(rev);
 	ret = repo->type == MS_REPO_DATASET ? list_dataset(s, repo, rev, out, what, err)
 					    : list_model(s, repo, rev, out, what, err);

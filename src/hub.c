@@ -189,6 +189,7 @@ void ms_file_release(struct ms_file *f)
 	free(f->path);
 	free(f->revision);
 	free(f->etag);
+	free(f->oid);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -198,6 +199,7 @@ void ms_file_copy(struct ms_file *dst, const struct ms_file *src)
 	dst->path = xstrdup(src->path);
 	dst->revision = src->revision ? xstrdup(src->revision) : NULL;
 	dst->etag = src->etag ? xstrdup(src->etag) : NULL;
+	dst->oid = src->oid ? xstrdup(src->oid) : NULL;
 }
 
 void ms_listing_release(struct ms_listing *l)
@@ -215,7 +217,7 @@ void ms_session_init(struct ms_session *s, enum ms_hub_kind hub, const char *end
 {
 	memset(s, 0, sizeof(*s));
 	s->hub = hub;
-	s->ops = &ms_hub_modelscope;
+	s->ops = hub == MS_HUB_HF ? &ms_hub_hf : &ms_hub_modelscope;
 	s->endpoint_explicit = endpoint_explicit;
 	s->auth.hub = hub;
 	s->auth.token = token ? xstrdup(token) : NULL;

@@ -68,6 +68,8 @@ struct xfile {
 	struct ms_hash_slot *slot;
 	int last_status; /* the last HTTP error, for the final message */
 	struct conn *conns; /* this file's transfers in flight */
+	bool locked;	    /* job->acquire succeeded: release when finished */
+	double start_after; /* its lock was busy: try again then */
 };
 
 struct conn {
@@ -269,6 +271,13 @@ static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 	return 0;
 }
 
+static void file_unlock(struct xfile *xf)
+{
+	if (xf->locked && xf->job->release)
+		xf->job->release(xf->job->install_arg, xf->job);
+	xf->locked = false;
+}
+
 static void file_close_fds(struct xfile *xf)
 {
 	if (xf->fd >= 0)
@@ -359,6 +368,7 @@ static void file_fail(struct engine *e, struct xfile *xf, int code, const char *
 		e->active_files--;
 	xf->phase = F_FAILED;
 	file_close_fds(xf);
+	file_unlock(xf);
 	if (code == MS_EINTEGRITY) {
 		/* A verified-bad partial must not be resumed. */
 		unlink(xf->job->part_path);
@@ -394,6 +404,41 @@ static int file_start(struct engine *e, struct xfile *xf)
 	uint64_t have = 0, chunk_size = 0;
 	bool loaded;
 
+	if (job->acquire && !xf->locked) {
+		int r = job->acquire(job->install_arg, job, &job->err);
+
+		if (r == 1) {
+			/* another process is fetching this blob: look again shortly */
+			xf->start_after = ms_now() + 0.2;
+			return 1;
+		}
+		if (r < 0) {
+			e->active_files++;
+			xf->phase = F_ACTIVE;
+			file_fail(e, xf, r, "%s", job->err.msg);
+			return -1;
+		}
+		xf->locked = true;
+		if (r == 2) {
+			/* finished by another process while we waited for its lock */
+			e->active_files++;
+			memcpy(job->actual, job->digest, MS_HEX_MAX);
+			r = job->install(job->install_arg, job, &job->err);
+			file_unlock(xf);
+			e->active_files--;
+			if (r) {
+				job->status = r;
+				xf->phase = F_FAILED;
+				emit(e, MS_EV_ERROR, xf, 0, 0, job->err.msg);
+				return -1;
+			}
+			xf->phase = F_DONE;
+			job->done = true;
+			xf->on_disk = job->size;
+			emit(e, MS_EV_DONE, xf, 0, 0, NULL);
+			return -1;
+		}
+	}
 	xf->phase = F_ACTIVE;
 	e->active_files++;
 	xf->fd = open(job->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -413,6 +458,16 @@ static int file_start(struct engine *e, struct xfile *xf)
 		if (ftruncate(xf->fd, 0) < 0)
 			have = 0;
 		ms_resume_release(&xf->rs);
+	}
+	if (loaded && xf->rs.chunk_size && have != job->size) {
+		/* a ranged partial is allocated to full size: this one was replaced */
+		ms_verbose("%s: the partial does not match its resume state; starting over",
+			   job->name);
+		loaded = false;
+		ms_resume_release(&xf->rs);
+		have = 0;
+		if (ftruncate(xf->fd, 0) < 0)
+			have = 0;
 	}
 	if (have > job->size) {
 		have = 0;
@@ -965,6 +1020,7 @@ static void check_verify(struct engine *e, struct xfile *xf)
 	file_close_fds(xf);
 	unlink(job->state_path);
 	r = job->install(job->install_arg, job, &job->err);
+	file_unlock(xf);
 	e->active_files--;
 	if (r) {
 		job->status = r;
@@ -990,9 +1046,11 @@ static void schedule(struct engine *e)
 		int limit;
 
 		if (xf->phase == F_PENDING) {
+			if (xf->start_after > now)
+				continue;
 			if (e->active_files >= e->o->max_workers)
 				break; /* files start in order: the rest are pending too */
-			if (file_start(e, xf) < 0)
+			if (file_start(e, xf) != 0)
 				continue;
 		}
 		if (xf->phase != F_ACTIVE)
@@ -1024,6 +1082,8 @@ static double next_wakeup(struct engine *e)
 	for (size_t i = 0; i < e->nfiles; i++) {
 		struct xfile *xf = &e->files[i];
 
+		if (xf->phase == F_PENDING && xf->start_after > now && xf->start_after - now < t)
+			t = xf->start_after - now;
 		if (xf->phase != F_ACTIVE)
 			continue;
 		for (uint32_t ci = 0; ci < xf->nchunks; ci++)
@@ -1127,6 +1187,7 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 	for (size_t i = 0; i < n; i++) {
 		abort_file_conns(&e, &e.files[i]);
 		file_close_fds(&e.files[i]);
+		file_unlock(&e.files[i]);
 		free(e.files[i].chunks);
 		free(e.files[i].cur_url);
 		ms_resume_release(&e.files[i].rs);

@@ -267,7 +267,7 @@ void ms_rmdir_upwards(const char *dir, const char *stop)
 	while (strlen(p) > sl && strncmp(p, stop, sl) == 0) {
 		char *slash;
 
-		if (rmdir(p) < 0)
+		if (rmdir(p) < 0 && errno != ENOENT)
 			break;
 		slash = strrchr(p, '/');
 		if (!slash)

@@ -22,6 +22,7 @@ struct ms_global {
 	bool verbose;
 	int progress;         /* -1 auto (stderr is a tty), 0 off, 1 forced */
 	struct ms_net_opts net;
+	bool stall_set; /* --stall-timeout given: HF_HUB_DOWNLOAD_TIMEOUT does not apply */
 	volatile int interrupted;
 };
 

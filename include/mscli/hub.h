@@ -42,6 +42,7 @@ struct ms_file {
 	char digest[MS_HEX_MAX]; /* expected content digest, "" when the hub gave none */
 	char *revision;          /* ModelScope: commit of the file's last change (.msc key) */
 	char *etag;              /* Hugging Face: blob name */
+	char *oid;               /* Hugging Face: git object id from the tree (LFS: the pointer's) */
 	bool lfs;
 };
 
@@ -67,15 +68,29 @@ struct ms_session;
 struct ms_hub_ops {
 	const char *name;
 	const char *default_revision;
-	/* Every file of repo at rev, with sizes and digests. */
+	/*
+	 * Turn a branch or tag into a commit (*commit allocated).  NULL when
+	 * the hub's file URLs take the revision as given.
+	 */
+	int (*resolve)(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+		       char **commit, struct ms_error *err);
+	/* Every file of repo at rev (commit when resolved), with sizes and digests. */
 	int (*list)(struct ms_session *s, const struct ms_repo *repo, const char *rev,
-		    struct ms_listing *out, struct ms_error *err);
+		    const char *commit, struct ms_listing *out, struct ms_error *err);
+	/*
+	 * Metadata of one file without listing the repo (one request); NULL
+	 * when the hub has no such call.  Sets out->commit when the hub tells.
+	 * On "no such file" with a known commit, out->commit is set too.
+	 */
+	int (*stat_file)(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+			 const char *path, struct ms_listing *out, struct ms_error *err);
 	/* The URL whose GET yields the bytes of f (it may redirect to a CDN). */
 	char *(*file_url)(struct ms_session *s, const struct ms_repo *repo,
 			  const struct ms_listing *l, const struct ms_file *f);
 };
 
 extern const struct ms_hub_ops ms_hub_modelscope;
+extern const struct ms_hub_ops ms_hub_hf;
 
 /* One conversation with one hub: endpoint, token, HTTP settings. */
 struct ms_session {

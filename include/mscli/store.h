@@ -27,11 +27,24 @@ struct ms_store_ops {
 	/* Fill job->part_path / state_path (creating directories) for f. */
 	int (*prepare)(struct ms_store *st, const struct ms_file *f, struct ms_xfer_job *job,
 		       struct ms_error *err);
+	/*
+	 * Optional per-file lock around a transfer (see struct ms_xfer_job's
+	 * acquire/release): 0 taken, 1 busy, 2 already finished elsewhere.
+	 */
+	int (*acquire)(struct ms_store *st, struct ms_xfer_job *job, struct ms_error *err);
+	void (*release)(struct ms_store *st, struct ms_xfer_job *job);
 	/* Move a verified partial into place and index it. */
 	int (*install)(struct ms_store *st, const struct ms_file *f, const char *part,
 		       struct ms_error *err);
 	/* Write the metadata that says what is there (index, refs, revision). */
 	int (*finish)(struct ms_store *st, struct ms_error *err);
+	/*
+	 * A listing the cache holds for an immutable commit (HF trees/<commit>.json),
+	 * so a warm run needs no tree request; NULL or -1 when there is none.
+	 */
+	int (*local_listing)(struct ms_store *st, const char *commit, struct ms_listing *out);
+	/* Remember that path does not exist at commit (HF .no_exist); may be NULL. */
+	void (*no_exist)(struct ms_store *st, const char *commit, const char *path);
 	/* Offline: what rev is known to contain (listing recorded earlier, else the index). */
 	int (*offline_listing)(struct ms_store *st, const char *rev, struct ms_listing *out,
 			       bool *complete_known, struct ms_error *err);
@@ -60,6 +73,19 @@ struct ms_store {
  */
 struct ms_store *ms_store_modelscope_new(const char *root, const char *local_dir,
 					 const struct ms_repo *repo, const char *rev);
+
+/*
+ * Hugging Face: models--org--name/{blobs,refs,snapshots,trees,.no_exist}
+ * (hf-protocol.md §2.4), or --local-dir with .cache/huggingface/ metadata
+ * (§2.5).  commit may be NULL offline (refs/<rev> tells).
+ */
+struct ms_store *ms_store_hf_new(const char *root, const char *local_dir,
+				 const struct ms_repo *repo, const char *rev, const char *commit);
+/* $HF_HUB_CACHE, $HUGGINGFACE_HUB_CACHE, $HF_HOME/hub, ${XDG_CACHE_HOME:-~/.cache}/huggingface/hub */
+char *ms_hf_default_cache(void);
+char *ms_hf_home(void);
+/* HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE */
+bool ms_hf_offline(void);
 
 /* The default ModelScope cache root: $MODELSCOPE_CACHE or ~/.cache/modelscope/hub. */
 char *ms_modelscope_default_cache(void);

@@ -29,6 +29,15 @@ struct ms_xfer_job {
 	char *state_path;   /* resume-state sidecar */
 	ms_install_fn install;
 	void *install_arg;
+	/*
+	 * Optional: take a lock before the file starts (0 taken, 1 busy: try
+	 * again later, 2 taken and another process already finished the file:
+	 * install without fetching, <0 error) and let it go when the file is
+	 * done or failed.
+	 */
+	int (*acquire)(void *arg, struct ms_xfer_job *job, struct ms_error *err);
+	void (*release)(void *arg, struct ms_xfer_job *job);
+	int lock_fd; /* for acquire/release; -1 when none */
 	void *user;
 
 	/* Results. */
