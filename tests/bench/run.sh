@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make bench: installs what the benchmark needs (nginx, aria2, wget2, time), then runs it.
+# Parameters go through BENCH_ARGS, e.g. BENCH_ARGS="--shards 2 --shard-mb 256 --rounds 1".
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v aria2c >/dev/null || need+=(aria2)
+command -v wget2 >/dev/null || need+=(wget2)
+[ -x /usr/bin/time ] || need+=(time)
+command -v openssl >/dev/null || need+=(openssl)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "bench: installing ${need[*]}" >&2
+	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get install -y -q "${need[@]}" >/dev/null
+fi
+exec python3 tests/bench/bench.py ${BENCH_ARGS:-} "$@"

@@ -1,0 +1,280 @@
+"""mscli download from ModelScope: layout, warm runs, offline, selection, output."""
+import json
+import os
+import pickle
+import struct
+import time
+
+from support import Case, FileRef, blob, sha256
+
+FILES = {
+    "config.json": b'{"architectures": ["Toy"]}\n',
+    "README.md": b"# toy\n",
+    "tokenizer/vocab.txt": b"a\nb\nc\n",
+    "weights/model-00001-of-00002.safetensors": blob(2_500_000, 1),
+    "weights/model-00002-of-00002.safetensors": blob(1_200_000, 2),
+    "empty.txt": b"",
+}
+
+
+def msc_bytes(entries):
+    """The .msc bytes modelscope-protocol.md §4.1 specifies (protocol 2, no memo)."""
+    def s(v):
+        b = v.encode()
+        return b"X" + struct.pack("<I", len(b)) + b
+    out = b"\x80\x02]("
+    for path, rev in entries:
+        out += b"}(" + s("Path") + s(path) + s("Revision") + s(rev) + b"u"
+    return out + b"e."
+
+
+class Snapshot(Case):
+    def setUp(self):
+        super().setUp()
+        self.repo = self.hub.add_ms_repo("acme/Toy-1.5B.v2", files=FILES)
+
+    def test_layout_both_clients_read(self):
+        r = self.ok("download", "acme/Toy-1.5B.v2")
+        d = self.ms_repo_dir("acme/Toy-1.5B.v2")
+        self.assertEqual(r.lines, [d])
+        for path, data in FILES.items():
+            with open(os.path.join(d, path), "rb") as f:
+                self.assertEqual(f.read(), data, path)
+        # .msc: one {Path, Revision} per file, Revision the file's commit from the listing
+        listing = {e["Path"]: e for e in self.hub_listing("acme/Toy-1.5B.v2")}
+        msc = self.read_pickle(os.path.join(d, ".msc"))
+        self.assertEqual(sorted(e["Path"] for e in msc), sorted(FILES))
+        for e in msc:
+            self.assertEqual(set(e), {"Path", "Revision"})
+            self.assertEqual(e["Revision"], listing[e["Path"]]["Revision"])
+        # exact bytes: protocol 2, no memo, in the order written
+        with open(os.path.join(d, ".msc"), "rb") as f:
+            raw = f.read()
+        self.assertEqual(raw, msc_bytes([(e["Path"], e["Revision"]) for e in msc]))
+        self.assertEqual(self.read_pickle(os.path.join(d, ".mdl")), {"id": "acme/Toy-1___5B___v2"})
+        with open(os.path.join(d, ".mdl"), "rb") as f:
+            self.assertEqual(f.read(), b"\x80\x02}(X\x02\x00\x00\x00idX\x14\x00\x00\x00"
+                             b"acme/Toy-1___5B___v2u.")
+        with open(os.path.join(d, ".mv")) as f:
+            mv = f.read()
+        self.assertRegex(mv, r"^Revision:master,CreatedAt:\d+$")
+        self.assertNotEqual(mv, "Revision:master,CreatedAt:0")
+        # the dotted name links to the masked directory
+        link = os.path.join(self.cache, "models", "acme", "Toy-1.5B.v2")
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(os.path.realpath(link), os.path.realpath(d))
+        # the lock the official client uses, and no partials left behind
+        self.assertTrue(os.path.exists(os.path.join(self.cache, ".lock", "acme___Toy-1.5B.v2")))
+        temp = os.path.join(self.cache, "models", "._____temp")
+        self.assertFalse(os.path.exists(os.path.join(temp, "acme")), os.listdir(temp)
+                         if os.path.exists(temp) else None)
+
+    def hub_listing(self, repo_id):
+        import urllib.request
+        url = "%s/api/v1/models/%s/repo/files?Revision=master&Recursive=True" % (self.hub.url, repo_id)
+        with urllib.request.urlopen(url) as resp:
+            return [e for e in json.load(resp)["Data"]["Files"] if e["Type"] == "blob"]
+
+    def test_warm_rerun_is_one_listing_request(self):
+        self.ok("download", "acme/Toy-1.5B.v2")
+        d = self.ms_repo_dir("acme/Toy-1.5B.v2")
+        stamp = {p: os.stat(os.path.join(d, p)).st_mtime_ns for p in FILES}
+        self.hub.clear_log()
+        r = self.ok("download", "acme/Toy-1.5B.v2")
+        self.assertEqual(r.lines, [d])
+        self.assertEqual(len(self.hub.log), 1, [x.path for x in self.hub.log])
+        self.assertIn("/repo/files", self.hub.log[0].path)
+        self.assertEqual(self.hub.body_bytes(), 0)
+        self.assertEqual(stamp, {p: os.stat(os.path.join(d, p)).st_mtime_ns for p in FILES})
+
+    def test_offline_makes_no_request(self):
+        self.ok("download", "acme/Toy-1.5B.v2")
+        self.hub.clear_log()
+        d = self.ms_repo_dir("acme/Toy-1.5B.v2")
+        r = self.ok("--offline", "download", "acme/Toy-1.5B.v2")
+        self.assertEqual(r.lines, [d])
+        r = self.ok("download", "acme/Toy-1.5B.v2", "config.json", env={"MSCLI_OFFLINE": "1"})
+        self.assertEqual(r.lines, [os.path.join(d, "config.json")])
+        self.assertEqual(self.hub.log, [])
+        # something missing: exit 7, naming it
+        os.unlink(os.path.join(d, "README.md"))
+        r = self.fails(7, "--offline", "download", "acme/Toy-1.5B.v2")
+        self.assertIn("README.md", r.err)
+        r = self.fails(7, "--offline", "download", "acme/Other")
+        self.assertIn("acme/Other", r.err)
+        self.assertEqual(self.hub.log, [])
+
+    def test_single_file_prints_its_path(self):
+        r = self.ok("download", "acme/Toy-1.5B.v2", "tokenizer/vocab.txt")
+        d = self.ms_repo_dir("acme/Toy-1.5B.v2")
+        self.assertEqual(r.lines, [os.path.join(d, "tokenizer", "vocab.txt")])
+        self.assertEqual(sorted(os.listdir(d)), sorted([".msc", ".mdl", ".mv", ".mscli", "tokenizer"]))
+        msc = self.read_pickle(os.path.join(d, ".msc"))
+        self.assertEqual([e["Path"] for e in msc], ["tokenizer/vocab.txt"])
+
+    def test_several_files_and_missing_file(self):
+        r = self.ok("download", "acme/Toy-1.5B.v2", "config.json", "README.md")
+        self.assertEqual(r.lines, [self.ms_repo_dir("acme/Toy-1.5B.v2")])
+        r = self.fails(5, "download", "acme/Toy-1.5B.v2", "config.json", "nope.bin")
+        self.assertIn("nope.bin", r.err)
+
+    def test_include_exclude(self):
+        self.ok("download", "acme/Toy-1.5B.v2", "--include", "*.json,*.md", "--include", "tokenizer/",
+                "--exclude", "README*")
+        d = self.ms_repo_dir("acme/Toy-1.5B.v2")
+        got = sorted(e["Path"] for e in self.read_pickle(os.path.join(d, ".msc")))
+        self.assertEqual(got, ["config.json", "tokenizer/vocab.txt"])
+        # '*' crosses '/', like Python's fnmatch in the official client
+        self.ok("download", "acme/Toy-1.5B.v2", "--include", "*.safetensors")
+        got = sorted(e["Path"] for e in self.read_pickle(os.path.join(d, ".msc")))
+        self.assertIn("weights/model-00001-of-00002.safetensors", got)
+
+    def test_local_dir(self):
+        ld = os.path.join(self.tmp, "local")
+        r = self.ok("download", "acme/Toy-1.5B.v2", "--local-dir", ld)
+        self.assertEqual(r.lines, [ld])
+        for path, data in FILES.items():
+            with open(os.path.join(ld, path), "rb") as f:
+                self.assertEqual(f.read(), data)
+        self.assertEqual(sorted(e["Path"] for e in self.read_pickle(os.path.join(ld, ".msc"))),
+                         sorted(FILES))
+        self.assertTrue(os.path.exists(os.path.join(ld, ".mv")))
+        self.assertFalse(os.path.exists(os.path.join(ld, ".mdl")))
+        self.assertFalse(os.path.exists(os.path.join(ld, "._____temp")))
+        self.assertFalse(os.path.exists(self.cache))
+        self.hub.clear_log()
+        self.ok("download", "acme/Toy-1.5B.v2", "--local-dir", ld)
+        self.assertEqual(self.hub.body_bytes(), 0)
+        self.fails(2, "download", "acme/Toy-1.5B.v2", "--local-dir", ld, "--cache-dir", self.cache)
+
+    def test_json_lines(self):
+        r = self.ok("--json", "download", "acme/Toy-1.5B.v2")
+        events = r.json()
+        files = [e for e in events if e["event"] == "file"]
+        self.assertEqual(sorted(e["path"] for e in files), sorted(FILES))
+        for e in files:
+            self.assertEqual(e["status"], "downloaded")
+            self.assertEqual(e["sha256"], sha256(FILES[e["path"]]))
+            self.assertEqual(e["size"], len(FILES[e["path"]]))
+            self.assertTrue(os.path.isfile(e["local_path"]))
+        self.assertEqual(events[-1]["event"], "done")
+        self.assertEqual(events[-1]["status"], "ok")
+        self.assertEqual(events[-1]["path"], self.ms_repo_dir("acme/Toy-1.5B.v2"))
+        r = self.ok("--json", "download", "acme/Toy-1.5B.v2")
+        self.assertEqual({e["status"] for e in r.json() if e["event"] == "file"}, {"cached"})
+        # progress and info go to stderr, never into the JSON stream
+        for line in r.lines:
+            json.loads(line)
+
+    def test_dry_run_writes_nothing(self):
+        r = self.ok("download", "acme/Toy-1.5B.v2", "--dry-run")
+        self.assertIn("would download 6 of 6 files", r.out)
+        self.assertFalse(os.path.exists(self.cache))
+        self.assertEqual(self.hub.body_bytes(), 0)
+
+    def test_output_stdout_and_path(self):
+        data = FILES["weights/model-00001-of-00002.safetensors"]
+        r = self.mscli("download", "acme/Toy-1.5B.v2", "weights/model-00001-of-00002.safetensors",
+                       "-o", "-")
+        self.assertEqual(r.rc, 0, r)
+        p = __import__("subprocess").run(
+            __import__("support").command(["--retry-delay", "0.05", "download", "acme/Toy-1.5B.v2",
+                                           "weights/model-00001-of-00002.safetensors", "-o", "-"]),
+            env=self.env, capture_output=True)
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual(p.stdout, data)
+        out = os.path.join(self.tmp, "copy.bin")
+        r = self.ok("download", "acme/Toy-1.5B.v2", "config.json", "-o", out)
+        self.assertEqual(r.lines, [out])
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), FILES["config.json"])
+        self.fails(2, "download", "acme/Toy-1.5B.v2", "-o", out)
+
+    def test_revision_and_tag(self):
+        self.hub.add_ms_repo("acme/tagged", files={"a.txt": b"A"}, tags={"v1.0": None})
+        r = self.ok("download", "acme/tagged", "--revision", "v1.0")
+        d = self.ms_repo_dir("acme/tagged")
+        with open(os.path.join(d, ".mv")) as f:
+            self.assertTrue(f.read().startswith("Revision:v1.0,CreatedAt:"))
+        self.assertTrue(any(q.query.get("Revision") == ["v1.0"] for q in self.hub.log
+                            if q.path.endswith("/repo")), [q.raw_path for q in self.hub.log])
+
+    def test_not_found(self):
+        r = self.fails(5, "download", "acme/nothing-here")
+        self.assertIn("acme/nothing-here", r.err)
+        self.fails(5, "download", "acme/Toy-1.5B.v2", "--revision", "no-such-branch")
+
+    def test_usage_errors(self):
+        self.fails(2, "download")
+        self.fails(2, "download", "not-a-repo")
+        self.fails(2, "download", "acme/x", "--type", "space")
+        self.fails(2, "download", "acme/x", "../etc/passwd")
+        self.fails(2, "nosuchcommand")
+        r = self.ok("download", "--help")
+        self.assertIn("--include", r.out)
+        r = self.ok("--help")
+        self.assertIn("download", r.out)
+        self.assertRegex(self.ok("--version").out, r"^mscli \d+\.\d+")
+
+
+class Dataset(Case):
+    def test_paged_dataset(self):
+        # 450 files: three pages of 200 (the last one short)
+        files = {"data/part-%04d.jsonl" % i: b'{"i": %d}\n' % i for i in range(450)}
+        files["README.md"] = b"# ds\n"
+        self.hub.add_ms_repo("acme/ds.v1", type="dataset", files=files)
+        r = self.ok("download", "acme/ds.v1", "--type", "dataset")
+        d = self.ms_repo_dir("acme/ds.v1", kind="datasets")
+        self.assertEqual(r.lines, [d])
+        self.assertEqual(len(self.read_pickle(os.path.join(d, ".msc"))), 451)
+        for p, data in files.items():
+            with open(os.path.join(d, p), "rb") as f:
+                self.assertEqual(f.read(), data)
+        with open(os.path.join(d, ".mv")) as f:
+            self.assertEqual(f.read(), "master")
+        pages = [q for q in self.hub.log if q.path.endswith("/repo/tree")]
+        self.assertGreaterEqual(len(pages), 3)
+        self.assertFalse(os.path.lexists(os.path.join(self.cache, "datasets", "acme", "ds.v1")))
+        # a dataset URL selects the type by itself
+        self.hub.clear_log()
+        self.ok("download", "https://www.modelscope.cn/datasets/acme/ds.v1",
+                "--endpoint", self.hub.url)
+        self.assertEqual(self.hub.body_bytes(), 0)
+
+
+class LegacyCache(Case):
+    def test_reads_a_cache_written_by_python(self):
+        """An .msc pickled by CPython (protocol 4, memo, 1500 entries) counts as cached."""
+        files = {"f%04d.txt" % i: b"%d" % i for i in range(1500)}
+        self.hub.add_ms_repo("acme/many", files=files)
+        self.ok("download", "acme/many")
+        d = self.ms_repo_dir("acme/many")
+        msc = self.read_pickle(os.path.join(d, ".msc"))
+        with open(os.path.join(d, ".msc"), "wb") as f:
+            pickle.dump(msc, f, protocol=4)
+        os.unlink(os.path.join(d, ".mscli", "listing-master.json"))
+        self.hub.clear_log()
+        self.ok("download", "acme/many")
+        self.assertEqual(self.hub.body_bytes(), 0)
+        # offline without our listing record: the index is all there is, with a warning
+        r = self.ok("--offline", "download", "acme/many")
+        self.assertIn("cannot tell whether the snapshot is complete", r.err)
+
+    def test_adopts_files_the_index_does_not_know(self):
+        self.hub.add_ms_repo("acme/adopt", files=FILES)
+        self.ok("download", "acme/adopt")
+        d = self.ms_repo_dir("acme/adopt")
+        os.unlink(os.path.join(d, ".msc"))
+        self.hub.clear_log()
+        self.ok("download", "acme/adopt")
+        self.assertEqual(self.hub.body_bytes(), 0)  # hashed, matched, indexed
+        self.assertEqual(len(self.read_pickle(os.path.join(d, ".msc"))), len(FILES))
+        # a file changed by hand is fetched again
+        with open(os.path.join(d, "config.json"), "wb") as f:
+            f.write(b'{"architectures": ["Evil"]}\n')
+        os.unlink(os.path.join(d, ".msc"))
+        self.hub.clear_log()
+        self.ok("download", "acme/adopt")
+        self.assertEqual(self.hub.body_bytes(), len(FILES["config.json"]))
+        with open(os.path.join(d, "config.json"), "rb") as f:
+            self.assertEqual(f.read(), FILES["config.json"])

@@ -1,0 +1,131 @@
+"""nginx as the CDN for tests and the benchmark: serves a directory on
+loopback, optionally over TLS with HTTP/2, from a throw-away prefix."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+CONF = """
+worker_processes 2;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    log_format bytes '$request_method $uri $status $body_bytes_sent "$http_range" "$http_authorization"';
+    access_log {prefix}/access.log bytes;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+    keepalive_timeout 60;
+    client_body_temp_path {prefix}/tmp;
+    proxy_temp_path {prefix}/tmp;
+    fastcgi_temp_path {prefix}/tmp;
+    uwsgi_temp_path {prefix}/tmp;
+    scgi_temp_path {prefix}/tmp;
+    types {{ }}
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{port}{listen_opts};
+        server_name localhost;
+        {tls}
+        location / {{ root {root}; }}
+    }}
+}}
+"""
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def make_cert(dirpath):
+    """A self-signed certificate for localhost and 127.0.0.1."""
+    key = os.path.join(dirpath, "key.pem")
+    crt = os.path.join(dirpath, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", key, "-out", crt], check=True, capture_output=True)
+    return crt, key
+
+
+class Nginx:
+    def __init__(self, root, tls=False, http2=False):
+        self.prefix = tempfile.mkdtemp(prefix="mscli-nginx-")
+        os.makedirs(os.path.join(self.prefix, "tmp"))
+        self.port = free_port()
+        self.cert = None
+        tls_conf, opts = "", ""
+        if tls:
+            self.cert, key = make_cert(self.prefix)
+            tls_conf = "ssl_certificate %s; ssl_certificate_key %s;" % (self.cert, key)
+            opts = " ssl" + (" http2" if http2 else "")
+        with open(os.path.join(self.prefix, "nginx.conf"), "w") as f:
+            f.write(CONF.format(prefix=self.prefix, port=self.port, root=os.path.abspath(root),
+                                tls=tls_conf, listen_opts=opts))
+        self.scheme = "https" if tls else "http"
+        self.url = "%s://localhost:%d" % (self.scheme, self.port)
+        self.proc = subprocess.Popen([self.binary(), "-p", self.prefix, "-c",
+                                      os.path.join(self.prefix, "nginx.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("nginx did not start: " + self.proc.stderr.read().decode())
+                time.sleep(0.02)
+        raise RuntimeError("nginx did not start listening")
+
+    @staticmethod
+    def binary():
+        for p in (shutil.which("nginx"), "/usr/sbin/nginx"):
+            if p and os.path.exists(p):
+                return p
+        raise FileNotFoundError("nginx is not installed (apt-get install nginx)")
+
+    @staticmethod
+    def available():
+        try:
+            Nginx.binary()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def access_log(self):
+        """[(method, uri, status, bytes, range, authorization)] so far."""
+        out = []
+        path = os.path.join(self.prefix, "access.log")
+        if not os.path.exists(path):
+            return out
+        with open(path) as f:
+            for line in f:
+                parts = line.split('"')
+                head = parts[0].split()
+                if len(head) < 4:
+                    continue
+                out.append((head[0], head[1], int(head[2]), int(head[3]),
+                            parts[1] if len(parts) > 1 else "-",
+                            parts[3] if len(parts) > 3 else "-"))
+        return out
+
+    def bytes_sent(self):
+        return sum(r[3] for r in self.access_log())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.prefix, ignore_errors=True)
