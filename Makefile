@@ -5,6 +5,7 @@ DESTDIR ?=
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PYTHON ?= python3
+SHELL := /bin/bash
 
 LIBS_PC := libcurl libcjson libcrypto libzstd libarchive
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
@@ -88,7 +89,8 @@ deps:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude src tests/unit
-	clang-tidy --quiet $(SRCS) -- $(BASE_CFLAGS)
+	clang-tidy --quiet $(SRCS) -- $(BASE_CFLAGS) 2>&1 | { grep -v 'warnings generated' || true; }; \
+		test $${PIPESTATUS[0]} -eq 0
 
 format:
 	clang-format -i $(SRCS) $(HDRS) $(UNIT_SRCS)

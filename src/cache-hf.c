@@ -37,20 +37,20 @@
 struct store_hf {
 	struct ms_store base;
 	char *rev, *commit;
-	char *root;	/* cache root (NULL with --local-dir) */
+	char *root;     /* cache root (NULL with --local-dir) */
 	char *repo_dir; /* <root>/<folder>, or DIR/.cache/huggingface for --local-dir */
-	char *locks;	/* lock and resume-state directory */
-	char *local;	/* --local-dir DIR */
+	char *locks;    /* lock and resume-state directory */
+	char *local;    /* --local-dir DIR */
 	bool no_symlinks;
 	const struct ms_listing *listing;
 	bool listing_from_cache;
 };
 
 static const char cachedir_tag[] =
-	"Signature: 8a477f597d28d172789f06886806bc55\n"
-	"# This file is a cache directory tag created by huggingface_hub.\n"
-	"# For information about cache directory tags, see:\n"
-	"#\thttps://bford.info/cachedir/\n";
+        "Signature: 8a477f597d28d172789f06886806bc55\n"
+        "# This file is a cache directory tag created by huggingface_hub.\n"
+        "# For information about cache directory tags, see:\n"
+        "#\thttps://bford.info/cachedir/\n";
 
 char *ms_hf_home(void)
 {
@@ -125,7 +125,8 @@ static int read_tree(const struct store_hf *s, const char *commit, struct ms_lis
 		f = ms_listing_add(out);
 		f->path = xstrdup(e->string);
 		f->size = (uint64_t)size->valuedouble;
-		if (cJSON_IsString(lfs) && ms_hash_algo_for_hex(lfs->valuestring) == MS_HASH_SHA256) {
+		if (cJSON_IsString(lfs) &&
+		    ms_hash_algo_for_hex(lfs->valuestring) == MS_HASH_SHA256) {
 			f->algo = MS_HASH_SHA256;
 			f->lfs = true;
 			strcpy(f->digest, lfs->valuestring);
@@ -153,7 +154,7 @@ out:
 static int path_cmp(const void *a, const void *b)
 {
 	return strcmp((*(const struct ms_file *const *)a)->path,
-		      (*(const struct ms_file *const *)b)->path);
+	              (*(const struct ms_file *const *)b)->path);
 }
 
 static int write_tree(const struct store_hf *s, const struct ms_listing *l, struct ms_error *err)
@@ -324,7 +325,7 @@ static int hf_begin(struct ms_store *st, const struct ms_listing *l, struct ms_e
 {
 	struct store_hf *s = (struct store_hf *)st;
 	char *tag = s->local ? ms_path_join(s->repo_dir, "CACHEDIR.TAG")
-			     : ms_path_join(s->root, "CACHEDIR.TAG");
+	                     : ms_path_join(s->root, "CACHEDIR.TAG");
 	int ret = 0;
 
 	s->listing = l;
@@ -345,7 +346,7 @@ static int hf_begin(struct ms_store *st, const struct ms_listing *l, struct ms_e
 }
 
 static int read_metadata(const struct store_hf *s, const char *path, char **commit, char **etag,
-			 double *ts)
+                         double *ts)
 {
 	char *mp = meta_path(s, path, ".metadata"), *data = NULL;
 	char *save = NULL, *c, *e, *t;
@@ -363,8 +364,7 @@ static int read_metadata(const struct store_hf *s, const char *path, char **comm
 	return ret;
 }
 
-static int write_metadata(const struct store_hf *s, const struct ms_file *f,
-			  struct ms_error *err)
+static int write_metadata(const struct store_hf *s, const struct ms_file *f, struct ms_error *err)
 {
 	char *mp = meta_path(s, f->path, ".metadata");
 	char *dir = ms_path_join(s->repo_dir, "download");
@@ -375,7 +375,7 @@ static int write_metadata(const struct store_hf *s, const struct ms_file *f,
 	clock_gettime(CLOCK_REALTIME, &now);
 	/* "<commit>\n<etag>\n<unix time>\n" (_local_folder.py) */
 	text = xasprintf("%s\n%s\n%ld.%06ld\n", s->commit ? s->commit : "", f->etag,
-			 (long)now.tv_sec, now.tv_nsec / 1000);
+	                 (long)now.tv_sec, now.tv_nsec / 1000);
 	ret = ms_mkparents_beneath(dir, f->path, err);
 	if (!ret)
 		ret = ms_write_file_atomic(mp, text, strlen(text), 0644, err);
@@ -437,7 +437,7 @@ static enum ms_file_state hf_lookup(struct ms_store *st, const struct ms_file *f
 }
 
 static int hf_prepare(struct ms_store *st, const struct ms_file *f, struct ms_xfer_job *job,
-		      struct ms_error *err)
+                      struct ms_error *err)
 {
 	struct store_hf *s = (struct store_hf *)st;
 	int ret;
@@ -477,7 +477,7 @@ static int hf_acquire(struct ms_store *st, struct ms_xfer_job *job, struct ms_er
 	struct store_hf *s = (struct store_hf *)st;
 	const struct ms_file *f = job->user;
 	char *path = s->local ? meta_path(s, f->path, ".lock")
-			      : xasprintf("%s/%s.lock", s->locks, f->etag);
+	                      : xasprintf("%s/%s.lock", s->locks, f->etag);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
 	int ret = 0;
 
@@ -517,7 +517,7 @@ static void hf_release(struct ms_store *st, struct ms_xfer_job *job)
 }
 
 static int hf_install(struct ms_store *st, const struct ms_file *f, const char *part,
-		      struct ms_error *err)
+                      struct ms_error *err)
 {
 	struct store_hf *s = (struct store_hf *)st;
 	char *dst;
@@ -631,7 +631,7 @@ static void walk_snapshot(const char *top, const char *rel, struct ms_listing *o
 }
 
 static int hf_offline_listing(struct ms_store *st, const char *rev, struct ms_listing *out,
-			      bool *complete_known, struct ms_error *err)
+                              bool *complete_known, struct ms_error *err)
 {
 	struct store_hf *s = (struct store_hf *)st;
 
@@ -708,7 +708,8 @@ static const char *hf_reserved(struct ms_store *st, const char *path)
 {
 	struct store_hf *s = (struct store_hf *)st;
 
-	if (s->local && (!strncmp(path, ".cache/huggingface/", 19) || !strcmp(path, ".cache/huggingface")))
+	if (s->local &&
+	    (!strncmp(path, ".cache/huggingface/", 19) || !strcmp(path, ".cache/huggingface")))
 		return "a name hf download --local-dir uses for its own bookkeeping";
 	return NULL;
 }
@@ -741,25 +742,25 @@ static void hf_free(struct ms_store *st)
 }
 
 static const struct ms_store_ops store_hf_ops = {
-	.lock = hf_lock,
-	.begin = hf_begin,
-	.lookup = hf_lookup,
-	.prepare = hf_prepare,
-	.acquire = hf_acquire,
-	.release = hf_release,
-	.install = hf_install,
-	.finish = hf_finish,
-	.local_listing = hf_local_listing,
-	.no_exist = hf_no_exist,
-	.offline_listing = hf_offline_listing,
-	.reserved = hf_reserved,
-	.file_path = hf_file_path,
-	.result_path = hf_result_path,
-	.free = hf_free,
+        .lock = hf_lock,
+        .begin = hf_begin,
+        .lookup = hf_lookup,
+        .prepare = hf_prepare,
+        .acquire = hf_acquire,
+        .release = hf_release,
+        .install = hf_install,
+        .finish = hf_finish,
+        .local_listing = hf_local_listing,
+        .no_exist = hf_no_exist,
+        .offline_listing = hf_offline_listing,
+        .reserved = hf_reserved,
+        .file_path = hf_file_path,
+        .result_path = hf_result_path,
+        .free = hf_free,
 };
 
 struct ms_store *ms_store_hf_new(const char *root, const char *local_dir,
-				 const struct ms_repo *repo, const char *rev, const char *commit)
+                                 const struct ms_repo *repo, const char *rev, const char *commit)
 {
 	struct store_hf *s = xcalloc(1, sizeof(*s));
 	char *folder;
@@ -770,8 +771,8 @@ struct ms_store *ms_store_hf_new(const char *root, const char *local_dir,
 	s->no_symlinks = ms_env_true("HF_HUB_DISABLE_SYMLINKS");
 	/* "models--org--name" (repo_folder_name) */
 	folder = xasprintf("%ss--%s%s%s", ms_repo_type_name(repo->type),
-			   repo->owner ? repo->owner : repo->name, repo->owner ? "--" : "",
-			   repo->owner ? repo->name : "");
+	                   repo->owner ? repo->owner : repo->name, repo->owner ? "--" : "",
+	                   repo->owner ? repo->name : "");
 	if (local_dir) {
 		s->local = xstrdup(local_dir);
 		s->repo_dir = ms_path_join(local_dir, ".cache/huggingface");

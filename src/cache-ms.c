@@ -108,7 +108,7 @@ static int save_msc(struct store_ms *s, struct ms_error *err)
 
 /* Write name in dir only when its content would change (a warm run writes nothing). */
 static int write_if_changed(const char *dir, const char *name, const void *data, size_t len,
-			    struct ms_error *err)
+                            struct ms_error *err)
 {
 	char *path = ms_path_join(dir, name), *old = NULL;
 	size_t oldlen = 0;
@@ -231,8 +231,8 @@ static enum ms_file_state ms_lookup(struct ms_store *st, const struct ms_file *f
 	 * A file the index does not vouch for (copied by hand, or written by
 	 * a run that was killed before it saved .msc): its digest decides.
 	 */
-	if (st->adopt_unindexed && f->digest[0] &&
-	    ms_hash_file(path, f->algo, hex, NULL) == 0 && !strcmp(hex, f->digest)) {
+	if (st->adopt_unindexed && f->digest[0] && ms_hash_file(path, f->algo, hex, NULL) == 0 &&
+	    !strcmp(hex, f->digest)) {
 		ms_msc_set(&s->msc, f->path, f->revision);
 		s->msc_dirty = true;
 		state = MS_FILE_CACHED;
@@ -243,7 +243,7 @@ out:
 }
 
 static int ms_prepare(struct ms_store *st, const struct ms_file *f, struct ms_xfer_job *job,
-		      struct ms_error *err)
+                      struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;
 	char *state_dir = ms_path_join(s->temp_dir, ".mscli-state");
@@ -265,7 +265,7 @@ static int ms_prepare(struct ms_store *st, const struct ms_file *f, struct ms_xf
 }
 
 static int ms_install(struct ms_store *st, const struct ms_file *f, const char *part,
-		      struct ms_error *err)
+                      struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;
 	char *dst = ms_path_join(s->repo_dir, f->path);
@@ -296,7 +296,7 @@ static bool ms_needs_created_at(struct ms_store *st)
 	path = ms_path_join(s->repo_dir, ".mv");
 	want = xasprintf("Revision:%s,", s->rev);
 	needs = s->installed_any || ms_read_file(path, 4096, &old, NULL, NULL) != 0 ||
-		strncmp(old, want, strlen(want));
+	        strncmp(old, want, strlen(want));
 	free(old);
 	free(want);
 	free(path);
@@ -338,7 +338,7 @@ static int ms_finish(struct ms_store *st, struct ms_error *err)
 }
 
 static int ms_offline_listing(struct ms_store *st, const char *rev, struct ms_listing *out,
-			      bool *complete_known, struct ms_error *err)
+                              bool *complete_known, struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;
 	char *rec = listing_record_name(rev), *path = ms_path_join(s->meta_dir, rec), *data = NULL;
@@ -425,22 +425,22 @@ static void ms_free(struct ms_store *st)
 }
 
 static const struct ms_store_ops store_ms_ops = {
-	.lock = ms_lock,
-	.begin = ms_begin,
-	.lookup = ms_lookup,
-	.prepare = ms_prepare,
-	.install = ms_install,
-	.finish = ms_finish,
-	.offline_listing = ms_offline_listing,
-	.reserved = ms_reserved,
-	.needs_created_at = ms_needs_created_at,
-	.file_path = ms_file_path,
-	.result_path = ms_result_path,
-	.free = ms_free,
+        .lock = ms_lock,
+        .begin = ms_begin,
+        .lookup = ms_lookup,
+        .prepare = ms_prepare,
+        .install = ms_install,
+        .finish = ms_finish,
+        .offline_listing = ms_offline_listing,
+        .reserved = ms_reserved,
+        .needs_created_at = ms_needs_created_at,
+        .file_path = ms_file_path,
+        .result_path = ms_result_path,
+        .free = ms_free,
 };
 
 struct ms_store *ms_store_modelscope_new(const char *root, const char *local_dir,
-					 const struct ms_repo *repo, const char *rev)
+                                         const struct ms_repo *repo, const char *rev)
 {
 	struct store_ms *s = xcalloc(1, sizeof(*s));
 
@@ -458,10 +458,10 @@ struct ms_store *ms_store_modelscope_new(const char *root, const char *local_dir
 		char *masked = ms_modelscope_masked_name(repo->name);
 
 		s->root = xstrdup(root);
-		s->repo_dir = xasprintf("%s/%s/%s/%s", root, type_dir(repo->type), repo->owner,
-					masked);
+		s->repo_dir =
+		        xasprintf("%s/%s/%s/%s", root, type_dir(repo->type), repo->owner, masked);
 		s->temp_dir = xasprintf("%s/%s/._____temp/%s/%s", root, type_dir(repo->type),
-					repo->owner, repo->name);
+		                        repo->owner, repo->name);
 		free(masked);
 	}
 	s->meta_dir = ms_path_join(s->repo_dir, ".mscli");

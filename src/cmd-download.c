@@ -46,19 +46,19 @@ enum {
 };
 
 static const struct option dl_longopts[] = {
-	{"type", required_argument, NULL, O_TYPE},
-	{"repo-type", required_argument, NULL, O_TYPE},
-	{"revision", required_argument, NULL, O_REVISION},
-	{"include", required_argument, NULL, O_INCLUDE},
-	{"exclude", required_argument, NULL, O_EXCLUDE},
-	{"local-dir", required_argument, NULL, O_LOCAL_DIR},
-	{"max-workers", required_argument, NULL, O_MAX_WORKERS},
-	{"connections", required_argument, NULL, O_CONNECTIONS},
-	{"force", no_argument, NULL, O_FORCE},
-	{"force-download", no_argument, NULL, O_FORCE},
-	{"dry-run", no_argument, NULL, O_DRY_RUN},
-	{"output", required_argument, NULL, O_OUTPUT},
-	{NULL, 0, NULL, 0},
+        {"type", required_argument, NULL, O_TYPE},
+        {"repo-type", required_argument, NULL, O_TYPE},
+        {"revision", required_argument, NULL, O_REVISION},
+        {"include", required_argument, NULL, O_INCLUDE},
+        {"exclude", required_argument, NULL, O_EXCLUDE},
+        {"local-dir", required_argument, NULL, O_LOCAL_DIR},
+        {"max-workers", required_argument, NULL, O_MAX_WORKERS},
+        {"connections", required_argument, NULL, O_CONNECTIONS},
+        {"force", no_argument, NULL, O_FORCE},
+        {"force-download", no_argument, NULL, O_FORCE},
+        {"dry-run", no_argument, NULL, O_DRY_RUN},
+        {"output", required_argument, NULL, O_OUTPUT},
+        {NULL, 0, NULL, 0},
 };
 
 static int dl_option(void *state, int id, const char *arg, struct ms_error *err)
@@ -73,8 +73,8 @@ static int dl_option(void *state, int id, const char *arg, struct ms_error *err)
 		else if (!strcmp(arg, "dataset"))
 			o->type = MS_REPO_DATASET + 1;
 		else
-			return ms_error_set(err, MS_EUSAGE, "--type takes model or dataset, not '%s'",
-					    arg);
+			return ms_error_set(err, MS_EUSAGE,
+			                    "--type takes model or dataset, not '%s'", arg);
 		return 0;
 	case O_REVISION:
 		free(o->revision);
@@ -91,8 +91,9 @@ static int dl_option(void *state, int id, const char *arg, struct ms_error *err)
 	case O_MAX_WORKERS:
 	case O_CONNECTIONS:
 		if (ms_parse_u64(arg, &v) || v < 1 || v > 64)
-			return ms_error_set(err, MS_EUSAGE, "--%s takes a number from 1 to 64, not '%s'",
-					    id == O_MAX_WORKERS ? "max-workers" : "connections", arg);
+			return ms_error_set(
+			        err, MS_EUSAGE, "--%s takes a number from 1 to 64, not '%s'",
+			        id == O_MAX_WORKERS ? "max-workers" : "connections", arg);
 		if (id == O_MAX_WORKERS)
 			o->max_workers = (int)v;
 		else
@@ -154,8 +155,7 @@ static const char *digest_or_null(const struct ms_file *f, const char *actual)
 	return NULL;
 }
 
-static void json_file(struct dl *d, const struct ms_file *f, const char *status,
-		      const char *actual)
+static void json_file(struct dl *d, const struct ms_file *f, const char *status, const char *actual)
 {
 	struct ms_json *j = ms_json_begin("file");
 	char *local = d->st->ops->file_path(d->st, f);
@@ -190,7 +190,7 @@ static void on_event(void *arg, const struct ms_event *ev)
 		ms_json_engine_event(stdout, ev);
 	} else if (!d->progress && !d->g->quiet && ev->type == MS_EV_RETRY) {
 		fprintf(stderr, "mscli: retrying '%s': %s\n", ev->job->name,
-			ev->reason ? ev->reason : "");
+		        ev->reason ? ev->reason : "");
 	}
 }
 
@@ -258,8 +258,9 @@ static int select_files(struct dl *d, char **files, size_t nfiles, struct ms_err
 			d->sel[d->nsel++] = f;
 	}
 	if (nmissing) {
-		ret = ms_error_set(err, MS_ENOTFOUND, "%s %s at '%s' has no file %s%s", ms_repo_type_name(d->repo.type),
-				   d->repo.id, d->rev, missing.data, nmissing > 5 ? " and more" : "");
+		ret = ms_error_set(err, MS_ENOTFOUND, "%s %s at '%s' has no file %s%s",
+		                   ms_repo_type_name(d->repo.type), d->repo.id, d->rev,
+		                   missing.data, nmissing > 5 ? " and more" : "");
 		goto out;
 	}
 	for (size_t i = 0; i < d->listing.n; i++) {
@@ -276,8 +277,9 @@ static int select_files(struct dl *d, char **files, size_t nfiles, struct ms_err
 			d->sel[d->nsel++] = f;
 	}
 	if (nfiles > nexplicit && !d->nsel)
-		ret = ms_error_set(err, MS_ENOTFOUND, "no file of %s at '%s' is in the folders given",
-				   d->repo.id, d->rev);
+		ret = ms_error_set(err, MS_ENOTFOUND,
+		                   "no file of %s at '%s' is in the folders given", d->repo.id,
+		                   d->rev);
 out:
 	ms_filter_release(&folders);
 	ms_buf_release(&missing);
@@ -302,9 +304,9 @@ static int check_paths(struct dl *d, struct ms_error *err)
 				else
 					ms_buf_addch(&shown, (char)*c);
 			ms_error_set(err, MS_EUNSAFE,
-				     "refusing unsafe path '%s' in the listing of %s: %s; nothing "
-				     "was written",
-				     shown.data ? shown.data : "", d->repo.id, why);
+			             "refusing unsafe path '%s' in the listing of %s: %s; nothing "
+			             "was written",
+			             shown.data ? shown.data : "", d->repo.id, why);
 			ms_buf_release(&shown);
 			return MS_EUNSAFE;
 		}
@@ -360,8 +362,8 @@ static int lookup_all(struct dl *d)
 	size_t missing = 0;
 
 	for (size_t i = 0; i < d->nsel; i++) {
-		d->cached[i] = !d->o->force &&
-			       d->st->ops->lookup(d->st, d->sel[i]) == MS_FILE_CACHED;
+		d->cached[i] =
+		        !d->o->force && d->st->ops->lookup(d->st, d->sel[i]) == MS_FILE_CACHED;
 		missing += !d->cached[i];
 	}
 	return (int)missing;
@@ -446,12 +448,14 @@ static int fetch(struct dl *d, struct ms_error *err)
 			else if (d->jobs[i].status != MS_EINTR)
 				fprintf(stderr, "mscli: error: %s\n", d->jobs[i].err.msg);
 		}
+		if (!first)
+			return ms_error_set(err, ret, "download failed");
 		*err = first->err;
 		err->code = first->status;
 		if (first->status == MS_EINTR)
 			ms_error_set(err, MS_EINTR,
-				     "interrupted; the partial downloads are kept: run the same "
-				     "command again to resume");
+			             "interrupted; the partial downloads are kept: run the same "
+			             "command again to resume");
 	}
 	return ret;
 }
@@ -491,7 +495,8 @@ static int copy_out(const char *src, const char *dst, struct ms_error *err)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0) {
-				ret = ms_error_errno(err, errno, "cannot write", tmp ? tmp : "standard output");
+				ret = ms_error_errno(err, errno, "cannot write",
+				                     tmp ? tmp : "standard output");
 				goto out;
 			}
 			off += w;
@@ -554,7 +559,7 @@ static int report(struct dl *d, int status, struct ms_error *err)
 		ms_format_size(d->fetched, sz, sizeof(sz));
 		if (d->ndownloaded)
 			fprintf(stderr, "mscli: %zu file(s) downloaded (%s in %.1fs), %zu cached\n",
-				d->ndownloaded, sz, ms_now() - d->t0, d->ncached);
+			        d->ndownloaded, sz, ms_now() - d->t0, d->ncached);
 		else
 			fprintf(stderr, "mscli: all %zu file(s) cached\n", d->ncached);
 	}
@@ -576,7 +581,7 @@ static int run_offline(struct dl *d, char **files, size_t nfiles, struct ms_erro
 		char *where = d->st->ops->result_path(d->st);
 
 		ret = ms_error_set(err, MS_EOFFLINE, "offline: %s at '%s' is not in the cache (%s)",
-				   d->repo.id, d->rev, where);
+		                   d->repo.id, d->rev, where);
 		free(where);
 		return ret;
 	}
@@ -597,16 +602,16 @@ static int run_offline(struct dl *d, char **files, size_t nfiles, struct ms_erro
 	}
 	if (nmiss) {
 		ret = ms_error_set(err, MS_EOFFLINE,
-				   "offline: %zu of %zu file(s) of %s at '%s' are not cached: %s%s",
-				   nmiss, d->nsel, d->repo.id, d->rev, miss.data,
-				   nmiss > 5 ? " and more" : "");
+		                   "offline: %zu of %zu file(s) of %s at '%s' are not cached: %s%s",
+		                   nmiss, d->nsel, d->repo.id, d->rev, miss.data,
+		                   nmiss > 5 ? " and more" : "");
 		ms_buf_release(&miss);
 		return report(d, ret, err);
 	}
 	if (!complete_known && !d->g->quiet)
 		ms_warn("offline: the cache has no file list of %s at '%s' (written by another "
-			"client?); it cannot tell whether the snapshot is complete",
-			d->repo.id, d->rev);
+		        "client?); it cannot tell whether the snapshot is complete",
+		        d->repo.id, d->rev);
 	for (size_t i = 0; i < d->nsel; i++) {
 		d->ncached++;
 		if (d->g->json)
@@ -635,15 +640,14 @@ static bool is_commit_id(const char *rev)
  * for a single file on Hugging Face; a revision lookup plus the tree the
  * cache already has for that commit; none at all for a cached commit id.
  */
-static int plan(struct dl *d, const char *root, char **files, size_t nfiles,
-		struct ms_error *err)
+static int plan(struct dl *d, const char *root, char **files, size_t nfiles, struct ms_error *err)
 {
 	const struct ms_hub_ops *ops = d->sess.ops;
 	char *commit = NULL;
 	int ret;
 
 	ms_verbose("listing %s %s at '%s' on %s", ms_repo_type_name(d->repo.type), d->repo.id,
-		   d->rev, d->sess.endpoint);
+	           d->rev, d->sess.endpoint);
 	if (d->single_file && ops->stat_file) {
 		if (is_commit_id(d->rev)) {
 			make_store(d, root, d->rev);
@@ -693,7 +697,8 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	int ret, missing;
 
 	if (argc < 1)
-		return ms_error_set(err, MS_EUSAGE, "download: which repo? (mscli download OWNER/NAME [FILE...])");
+		return ms_error_set(err, MS_EUSAGE,
+		                    "download: which repo? (mscli download OWNER/NAME [FILE...])");
 	if (g->hub >= 0)
 		hub = (enum ms_hub_kind)g->hub;
 	else if ((v = ms_getenv("MSCLI_HUB")) != NULL)
@@ -703,12 +708,13 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		return ret;
 	if (g->hub >= 0 && (int)d.repo.hub != g->hub) {
 		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s repo but --hub says %s", argv[0],
-				   ms_hub_name(d.repo.hub), ms_hub_name((enum ms_hub_kind)g->hub));
+		                   ms_hub_name(d.repo.hub), ms_hub_name((enum ms_hub_kind)g->hub));
 		goto out;
 	}
 	if (o->revision && d.repo.revision && strcmp(o->revision, d.repo.revision)) {
-		ret = ms_error_set(err, MS_EUSAGE, "'%s' names revision '%s' but --revision says '%s'",
-				   argv[0], d.repo.revision, o->revision);
+		ret = ms_error_set(err, MS_EUSAGE,
+		                   "'%s' names revision '%s' but --revision says '%s'", argv[0],
+		                   d.repo.revision, o->revision);
 		goto out;
 	}
 	for (size_t i = 0; i < nfiles; i++) {
@@ -722,7 +728,7 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		free(f);
 		if (ret) {
 			ret = ms_error_set(err, MS_EUSAGE, "'%s' is not a file path in a repo: %s",
-					   files[i], why);
+			                   files[i], why);
 			goto out;
 		}
 	}
@@ -734,7 +740,8 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		goto out;
 	}
 	if (o->local_dir && g->cache_dir) {
-		ret = ms_error_set(err, MS_EUSAGE, "--local-dir and --cache-dir cannot be combined");
+		ret = ms_error_set(err, MS_EUSAGE,
+		                   "--local-dir and --cache-dir cannot be combined");
 		goto out;
 	}
 	if (g->offline && o->force) {
@@ -745,11 +752,12 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	if (ret)
 		goto out;
 	d.have_sess = true;
-	d.rev = o->revision ? o->revision : d.repo.revision ? d.repo.revision
-							    : d.sess.ops->default_revision;
-	root = g->cache_dir ? xstrdup(g->cache_dir)
-			    : d.repo.hub == MS_HUB_HF ? ms_hf_default_cache()
-						      : ms_modelscope_default_cache();
+	d.rev = o->revision       ? o->revision
+	        : d.repo.revision ? d.repo.revision
+	                          : d.sess.ops->default_revision;
+	root = g->cache_dir              ? xstrdup(g->cache_dir)
+	       : d.repo.hub == MS_HUB_HF ? ms_hf_default_cache()
+	                                 : ms_modelscope_default_cache();
 	if (g->offline || (d.repo.hub == MS_HUB_HF && ms_hf_offline())) {
 		make_store(&d, root, NULL);
 		ret = run_offline(&d, files, nfiles, err);
@@ -774,7 +782,8 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	}
 	if (missing) {
 		/* Under the lock, look again: another process may have fetched files meanwhile. */
-		if ((ret = d.st->ops->lock(d.st, err)) || (ret = d.st->ops->begin(d.st, &d.listing, err)))
+		if ((ret = d.st->ops->lock(d.st, err)) ||
+		    (ret = d.st->ops->begin(d.st, &d.listing, err)))
 			goto out;
 		d.st->adopt_unindexed = !o->force;
 		lookup_all(&d);
@@ -788,8 +797,8 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	}
 	if (missing && d.nsel > d.ncached && !g->quiet)
 		ms_info(g, "mscli: downloading %zu file(s) of %s %s (%s) from %s",
-			d.nsel - d.ncached, ms_repo_type_name(d.repo.type), d.repo.id, d.rev,
-			d.sess.endpoint);
+		        d.nsel - d.ncached, ms_repo_type_name(d.repo.type), d.repo.id, d.rev,
+		        d.sess.endpoint);
 	ret = missing ? fetch(&d, err) : 0;
 	if (missing) {
 		struct ms_error ferr;
@@ -799,7 +808,7 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		if (d.st->ops->needs_created_at && d.st->ops->needs_created_at(d.st)) {
 			ms_error_clear(&ferr);
 			if (ms_modelscope_revision_created_at(&d.sess, &d.repo, d.rev,
-							      &d.listing.created_at, &ferr))
+			                                      &d.listing.created_at, &ferr))
 				ms_verbose("no CreatedAt for '%s': %s", d.rev, ferr.msg);
 		}
 		ms_error_clear(&ferr);
@@ -831,29 +840,30 @@ out:
 }
 
 const struct ms_cmd ms_cmd_download = {
-	.name = "download",
-	.summary = "download a model or dataset (or some of its files), verified, into the cache",
-	.usage = "download REPO [FILE...] [OPTIONS]\n"
-		 "\n"
-		 "REPO is owner/name, ms:owner/name, hf:owner/name or a hub URL.  Prints the\n"
-		 "snapshot directory (the file's path when exactly one FILE is given).\n"
-		 "\n"
-		 "Options:\n"
-		 "  --type model|dataset    repo type (default model)\n"
-		 "  --revision REV          branch, tag or commit (ModelScope: master; HF: main)\n"
-		 "  --include GLOB          only files matching GLOB (repeatable, comma-separated)\n"
-		 "  --exclude GLOB          skip files matching GLOB (repeatable)\n"
-		 "  --local-dir DIR         plain files in DIR instead of the cache\n"
-		 "  --max-workers N         files at once, and the connection budget (8)\n"
-		 "  --connections N         parallel ranges for one large file (8)\n"
-		 "  --force                 download again even when cached (no resume)\n"
-		 "  --dry-run               show what would be downloaded; change nothing\n"
-		 "  -o, --output PATH|-     copy the one FILE to PATH, or stream it to stdout\n"
-		 "                          ('-'), after it is verified\n",
-	.shortopts = "o:",
-	.longopts = dl_longopts,
-	.option = dl_option,
-	.state_size = sizeof(struct dl_opts),
-	.exec = dl_exec,
-	.release = dl_release,
+        .name = "download",
+        .summary = "download a model or dataset (or some of its files), verified, into the cache",
+        .usage =
+                "download REPO [FILE...] [OPTIONS]\n"
+                "\n"
+                "REPO is owner/name, ms:owner/name, hf:owner/name or a hub URL.  Prints the\n"
+                "snapshot directory (the file's path when exactly one FILE is given).\n"
+                "\n"
+                "Options:\n"
+                "  --type model|dataset    repo type (default model)\n"
+                "  --revision REV          branch, tag or commit (ModelScope: master; HF: main)\n"
+                "  --include GLOB          only files matching GLOB (repeatable, comma-separated)\n"
+                "  --exclude GLOB          skip files matching GLOB (repeatable)\n"
+                "  --local-dir DIR         plain files in DIR instead of the cache\n"
+                "  --max-workers N         files at once, and the connection budget (8)\n"
+                "  --connections N         parallel ranges for one large file (8)\n"
+                "  --force                 download again even when cached (no resume)\n"
+                "  --dry-run               show what would be downloaded; change nothing\n"
+                "  -o, --output PATH|-     copy the one FILE to PATH, or stream it to stdout\n"
+                "                          ('-'), after it is verified\n",
+        .shortopts = "o:",
+        .longopts = dl_longopts,
+        .option = dl_option,
+        .state_size = sizeof(struct dl_opts),
+        .exec = dl_exec,
+        .release = dl_release,
 };

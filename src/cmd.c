@@ -15,8 +15,8 @@
 #include "mscli/util.h"
 
 const struct ms_cmd *const ms_commands[] = {
-	&ms_cmd_download,
-	NULL,
+        &ms_cmd_download,
+        NULL,
 };
 
 const struct ms_cmd *ms_cmd_find(const char *name)
@@ -44,73 +44,75 @@ enum {
 };
 
 static const struct option global_options[] = {
-	{"hub", required_argument, NULL, G_HUB},
-	{"endpoint", required_argument, NULL, G_ENDPOINT},
-	{"token", required_argument, NULL, G_TOKEN},
-	{"cache-dir", required_argument, NULL, G_CACHE_DIR},
-	{"offline", no_argument, NULL, G_OFFLINE},
-	{"json", no_argument, NULL, G_JSON},
-	{"quiet", no_argument, NULL, 'q'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"no-progress", no_argument, NULL, G_NO_PROGRESS},
-	{"progress", no_argument, NULL, G_PROGRESS},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, G_VERSION},
-	{"retries", required_argument, NULL, G_RETRIES},
-	{"retry-delay", required_argument, NULL, G_RETRY_DELAY},
-	{"stall-timeout", required_argument, NULL, G_STALL_TIMEOUT},
-	{"connect-timeout", required_argument, NULL, G_CONNECT_TIMEOUT},
+        {"hub", required_argument, NULL, G_HUB},
+        {"endpoint", required_argument, NULL, G_ENDPOINT},
+        {"token", required_argument, NULL, G_TOKEN},
+        {"cache-dir", required_argument, NULL, G_CACHE_DIR},
+        {"offline", no_argument, NULL, G_OFFLINE},
+        {"json", no_argument, NULL, G_JSON},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"no-progress", no_argument, NULL, G_NO_PROGRESS},
+        {"progress", no_argument, NULL, G_PROGRESS},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, G_VERSION},
+        {"retries", required_argument, NULL, G_RETRIES},
+        {"retry-delay", required_argument, NULL, G_RETRY_DELAY},
+        {"stall-timeout", required_argument, NULL, G_STALL_TIMEOUT},
+        {"connect-timeout", required_argument, NULL, G_CONNECT_TIMEOUT},
 };
 
 #define GLOBAL_SHORT "hqv"
 
 static const char global_help[] =
-	"Global options (before or after COMMAND):\n"
-	"  --hub modelscope|hf     which hub (default modelscope; env MSCLI_HUB)\n"
-	"  --endpoint URL          hub or mirror base URL (env MODELSCOPE_ENDPOINT,\n"
-	"                          MODELSCOPE_DOMAIN; HF_ENDPOINT for hf)\n"
-	"  --token TOKEN           access token (env MODELSCOPE_API_TOKEN; HF_TOKEN for hf)\n"
-	"  --cache-dir DIR         cache root (env MODELSCOPE_CACHE; HF_HUB_CACHE, HF_HOME)\n"
-	"  --offline               no network; answer from the cache (env MSCLI_OFFLINE=1)\n"
-	"  --json                  JSON lines on stdout\n"
-	"  -q, --quiet             errors only on stderr\n"
-	"  -v, --verbose           log requests, redirects and retries (tokens redacted)\n"
-	"  --no-progress           no progress bars (the default when stderr is not a tty)\n"
-	"  --progress              progress bars even when stderr is not a tty\n"
-	"  --retries N             attempts after the first for a failed request (5)\n"
-	"  --retry-delay SECONDS   first backoff delay, doubled per attempt (1)\n"
-	"  --stall-timeout SECONDS a transfer with no byte for this long fails (30)\n"
-	"  --connect-timeout SECONDS  (15)\n"
-	"  -h, --help; --version\n";
+        "Global options (before or after COMMAND):\n"
+        "  --hub modelscope|hf     which hub (default modelscope; env MSCLI_HUB)\n"
+        "  --endpoint URL          hub or mirror base URL (env MODELSCOPE_ENDPOINT,\n"
+        "                          MODELSCOPE_DOMAIN; HF_ENDPOINT for hf)\n"
+        "  --token TOKEN           access token (env MODELSCOPE_API_TOKEN; HF_TOKEN for hf)\n"
+        "  --cache-dir DIR         cache root (env MODELSCOPE_CACHE; HF_HUB_CACHE, HF_HOME)\n"
+        "  --offline               no network; answer from the cache (env MSCLI_OFFLINE=1)\n"
+        "  --json                  JSON lines on stdout\n"
+        "  -q, --quiet             errors only on stderr\n"
+        "  -v, --verbose           log requests, redirects and retries (tokens redacted)\n"
+        "  --no-progress           no progress bars (the default when stderr is not a tty)\n"
+        "  --progress              progress bars even when stderr is not a tty\n"
+        "  --retries N             attempts after the first for a failed request (5)\n"
+        "  --retry-delay SECONDS   first backoff delay, doubled per attempt (1)\n"
+        "  --stall-timeout SECONDS a transfer with no byte for this long fails (30)\n"
+        "  --connect-timeout SECONDS  (15)\n"
+        "  -h, --help; --version\n";
 
 void ms_print_main_help(FILE *out)
 {
 	fprintf(out, "usage: mscli [GLOBAL OPTIONS] COMMAND [ARGS...]\n\n"
-		     "A fast, verifying client for ModelScope and Hugging Face hubs.\n\n"
-		     "Commands:\n");
+	             "A fast, verifying client for ModelScope and Hugging Face hubs.\n\n"
+	             "Commands:\n");
 	for (size_t i = 0; ms_commands[i]; i++)
 		fprintf(out, "  %-10s %s\n", ms_commands[i]->name, ms_commands[i]->summary);
-	fprintf(out, "\n%s\n"
-		     "Run 'mscli COMMAND --help' for a command's options; 'man mscli' for the rest.\n"
-		     "Exit codes: 0 ok, 1 other, 2 usage, 3 network, 4 integrity, 5 not found,\n"
-		     "6 auth, 7 offline and not cached, 8 local storage.\n",
-		global_help);
+	fprintf(out,
+	        "\n%s\n"
+	        "Run 'mscli COMMAND --help' for a command's options; 'man mscli' for the rest.\n"
+	        "Exit codes: 0 ok, 1 other, 2 usage, 3 network, 4 integrity, 5 not found,\n"
+	        "6 auth, 7 offline and not cached, 8 local storage.\n",
+	        global_help);
 }
 
 void ms_print_cmd_help(const struct ms_cmd *cmd, FILE *out)
 {
-	fprintf(out, "usage: mscli %s\n\n%s\n%s", cmd->usage ? cmd->usage : cmd->name,
-		cmd->summary, global_help);
+	fprintf(out, "usage: mscli %s\n\n%s\n%s", cmd->usage ? cmd->usage : cmd->name, cmd->summary,
+	        global_help);
 }
 
 static int parse_int(const char *arg, const char *opt, int min, int max, int *out,
-		     struct ms_error *err)
+                     struct ms_error *err)
 {
 	uint64_t v;
 
 	if (ms_parse_u64(arg, &v) || v < (uint64_t)min || v > (uint64_t)max)
-		return ms_error_set(err, MS_EUSAGE, "%s takes a whole number from %d to %d, not '%s'",
-				    opt, min, max, arg);
+		return ms_error_set(err, MS_EUSAGE,
+		                    "%s takes a whole number from %d to %d, not '%s'", opt, min,
+		                    max, arg);
 	*out = (int)v;
 	return 0;
 }
@@ -118,7 +120,8 @@ static int parse_int(const char *arg, const char *opt, int min, int max, int *ou
 static int parse_secs(const char *arg, const char *opt, double *out, struct ms_error *err)
 {
 	if (ms_parse_seconds(arg, out))
-		return ms_error_set(err, MS_EUSAGE, "%s takes a number of seconds, not '%s'", opt, arg);
+		return ms_error_set(err, MS_EUSAGE, "%s takes a number of seconds, not '%s'", opt,
+		                    arg);
 	return 0;
 }
 
@@ -134,8 +137,8 @@ int ms_global_option(struct ms_global *g, int id, const char *arg, struct ms_err
 		else if (!strcmp(arg, "hf") || !strcmp(arg, "huggingface"))
 			g->hub = MS_HUB_HF;
 		else
-			return ms_error_set(err, MS_EUSAGE, "--hub takes modelscope or hf, not '%s'",
-					    arg);
+			return ms_error_set(err, MS_EUSAGE,
+			                    "--hub takes modelscope or hf, not '%s'", arg);
 		return 0;
 	case G_ENDPOINT:
 		free(g->endpoint);
@@ -194,8 +197,8 @@ int ms_global_option(struct ms_global *g, int id, const char *arg, struct ms_err
 	}
 }
 
-int ms_cmd_parse(struct ms_global *g, const struct ms_cmd *cmd, void *state, int argc,
-		 char **argv, int *optind_out, struct ms_error *err)
+int ms_cmd_parse(struct ms_global *g, const struct ms_cmd *cmd, void *state, int argc, char **argv,
+                 int *optind_out, struct ms_error *err)
 {
 	size_t ng = MS_ARRAY_SIZE(global_options), nc = 0;
 	struct option *all;
@@ -223,16 +226,17 @@ int ms_cmd_parse(struct ms_global *g, const struct ms_cmd *cmd, void *state, int
 		} else if (c == G_VERSION) {
 			ret = 2;
 		} else if (c == '?') {
-			ret = ms_error_set(err, MS_EUSAGE, "%s: unknown option '%s' (see 'mscli %s --help')",
-					   cmd->name, argv[optind - 1], cmd->name);
+			ret = ms_error_set(err, MS_EUSAGE,
+			                   "%s: unknown option '%s' (see 'mscli %s --help')",
+			                   cmd->name, argv[optind - 1], cmd->name);
 		} else if (c == ':') {
-			ret = ms_error_set(err, MS_EUSAGE, "%s: option '%s' needs a value", cmd->name,
-					   argv[optind - 1]);
+			ret = ms_error_set(err, MS_EUSAGE, "%s: option '%s' needs a value",
+			                   cmd->name, argv[optind - 1]);
 		} else if (c >= G_HUB || c == 'q' || c == 'v') {
 			ret = ms_global_option(g, c, optarg, err);
 		} else {
 			ret = cmd->option ? cmd->option(state, c, optarg, err)
-					  : ms_error_set(err, MS_EUSAGE, "unknown option");
+			                  : ms_error_set(err, MS_EUSAGE, "unknown option");
 		}
 	}
 	*optind_out = optind;
@@ -317,7 +321,7 @@ static const char *hf_token(char **buf)
 }
 
 int ms_global_session(struct ms_global *g, enum ms_hub_kind hub, struct ms_session *s,
-		      struct ms_error *err)
+                      struct ms_error *err)
 {
 	char *endpoint = NULL, *token_buf = NULL;
 	const char *token = g->token, *v;

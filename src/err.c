@@ -56,7 +56,7 @@ int ms_err_from_errno(int errnum)
 int ms_error_errno(struct ms_error *e, int errnum, const char *what, const char *path)
 {
 	return ms_error_set(e, ms_err_from_errno(errnum), "%s '%s': %s", what, path,
-			    strerror(errnum));
+	                    strerror(errnum));
 }
 
 int ms_err_exit_code(int code)

@@ -79,7 +79,7 @@ enum ms_hash_algo ms_hash_algo_for_hex(const char *hex)
 }
 
 int ms_hash_file(const char *path, enum ms_hash_algo algo, char hex[MS_HEX_MAX],
-		 struct ms_error *err)
+                 struct ms_error *err)
 {
 	struct ms_hasher h = {0};
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

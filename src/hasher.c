@@ -163,7 +163,7 @@ void ms_hasher_pool_stop(struct ms_hasher_pool *p)
 }
 
 struct ms_hash_slot *ms_hash_slot_new(struct ms_hasher_pool *p, int fd, uint64_t size,
-				      enum ms_hash_algo algo)
+                                      enum ms_hash_algo algo)
 {
 	struct ms_hash_slot *s = xcalloc(1, sizeof(*s));
 

@@ -45,11 +45,21 @@ void ms_http_release(struct ms_http *h)
 
 void ms_http_response_release(struct ms_http_response *r)
 {
-	char **fields[] = {&r->url,	      &r->location,	 &r->retry_after,
-			   &r->ratelimit,     &r->content_range, &r->content_type,
-			   &r->x_error_code,  &r->x_error_message, &r->x_repo_commit,
-			   &r->etag,	      &r->x_linked_etag, &r->x_linked_size,
-			   &r->content_length, &r->link,	 &r->content_encoding};
+	char **fields[] = {&r->url,
+	                   &r->location,
+	                   &r->retry_after,
+	                   &r->ratelimit,
+	                   &r->content_range,
+	                   &r->content_type,
+	                   &r->x_error_code,
+	                   &r->x_error_message,
+	                   &r->x_repo_commit,
+	                   &r->etag,
+	                   &r->x_linked_etag,
+	                   &r->x_linked_size,
+	                   &r->content_length,
+	                   &r->link,
+	                   &r->content_encoding};
 
 	for (size_t i = 0; i < MS_ARRAY_SIZE(fields); i++) {
 		free(*fields[i]);
@@ -173,7 +183,7 @@ char *ms_link_next(const char *link)
 }
 
 struct curl_slist *ms_http_auth_headers(const struct ms_auth *auth, const char *url,
-					struct curl_slist *list)
+                                        struct curl_slist *list)
 {
 	char *origin;
 	bool ours;
@@ -235,20 +245,20 @@ void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t
 		size_t off;
 	} known[] = {
 #define F(n, f) {n, offsetof(struct ms_http_response, f)}
-		F("location", location),
-		F("retry-after", retry_after),
-		F("ratelimit", ratelimit),
-		F("content-range", content_range),
-		F("content-type", content_type),
-		F("x-error-code", x_error_code),
-		F("x-error-message", x_error_message),
-		F("x-repo-commit", x_repo_commit),
-		F("etag", etag),
-		F("x-linked-etag", x_linked_etag),
-		F("x-linked-size", x_linked_size),
-		F("content-length", content_length),
-		F("link", link),
-		F("content-encoding", content_encoding),
+	        F("location", location),
+	        F("retry-after", retry_after),
+	        F("ratelimit", ratelimit),
+	        F("content-range", content_range),
+	        F("content-type", content_type),
+	        F("x-error-code", x_error_code),
+	        F("x-error-message", x_error_message),
+	        F("x-repo-commit", x_repo_commit),
+	        F("etag", etag),
+	        F("x-linked-etag", x_linked_etag),
+	        F("x-linked-size", x_linked_size),
+	        F("content-length", content_length),
+	        F("link", link),
+	        F("content-encoding", content_encoding),
 #undef F
 	};
 	const char *colon = memchr(line, ':', len);
@@ -271,8 +281,7 @@ void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t
 		size_t nl = strlen(known[i].name);
 
 		if ((size_t)(colon - line) == nl && !strncasecmp(line, known[i].name, nl)) {
-			set_field((char **)((char *)r + known[i].off), colon + 1,
-				  len - nl - 1);
+			set_field((char **)((char *)r + known[i].off), colon + 1, len - nl - 1);
 			return;
 		}
 	}
@@ -299,7 +308,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 }
 
 static int perform_once(struct ms_http *h, const struct ms_http_request *req, const char *url,
-			struct ms_http_response *resp, bool *too_big, CURLcode *cc)
+                        struct ms_http_response *resp, bool *too_big, CURLcode *cc)
 {
 	struct capture cap = {resp, req->max_body ? req->max_body : 64u << 20, false};
 	struct curl_slist *hdrs = NULL;
@@ -369,10 +378,11 @@ static double retry_wait(const struct ms_http_response *r)
 }
 
 int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
-		    struct ms_http_response *resp, struct ms_error *err)
+                    struct ms_http_response *resp, struct ms_error *err)
 {
 	char *url = xstrdup(req->url);
-	const char *what = req->what ? req->what : url;
+	/* a copy: url itself changes when a redirect is followed */
+	char *what = xstrdup(req->what ? req->what : req->url);
 	int attempt = 0, redirects = 0, ret = 0;
 
 	for (;;) {
@@ -388,14 +398,15 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 			break;
 		}
 		if (too_big) {
-			ret = ms_error_set(err, MS_EPROTO, "%s: answer from %s is larger than %zu bytes",
-					   what, url, req->max_body ? req->max_body : 64u << 20);
+			ret = ms_error_set(err, MS_EPROTO,
+			                   "%s: answer from %s is larger than %zu bytes", what, url,
+			                   req->max_body ? req->max_body : 64u << 20);
 			break;
 		}
 		rc = ms_retry_classify((int)cc, cc == CURLE_OK ? resp->status : 0, false);
 		if (rc == MS_RETRY_NO && cc != CURLE_OK) {
 			ret = ms_error_set(err, MS_ENET, "%s: %s: %s", what, url,
-					   curl_easy_strerror(cc));
+			                   curl_easy_strerror(cc));
 			break;
 		}
 		if (rc == MS_RETRY_NO && resp->status >= 300 && resp->status < 400 &&
@@ -404,8 +415,8 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 
 			if (!next || ++redirects > 10) {
 				free(next);
-				ret = ms_error_set(err, MS_EPROTO, "%s: %s: bad or endless redirect",
-						   what, url);
+				ret = ms_error_set(err, MS_EPROTO,
+				                   "%s: %s: bad or endless redirect", what, url);
 				break;
 			}
 			ms_verbose("  redirect to %s", next);
@@ -419,15 +430,15 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 		wait = cc == CURLE_OK ? retry_wait(resp) : -1;
 		if (attempt >= h->net->retries || wait > h->net->retry_max_wait) {
 			if (cc != CURLE_OK)
-				ret = ms_error_set(err, MS_ENET, "%s: %s: %s (after %d attempts)", what,
-						   url, curl_easy_strerror(cc), attempt + 1);
+				ret = ms_error_set(err, MS_ENET, "%s: %s: %s (after %d attempts)",
+				                   what, url, curl_easy_strerror(cc), attempt + 1);
 			else if (resp->status == 429)
-				ret = ms_error_set(err, MS_ENET,
-						   "%s: %s: rate limited (429)%s after %d attempts",
-						   what, url,
-						   wait > h->net->retry_max_wait ? ", retry wait too long"
-										 : "",
-						   attempt + 1);
+				ret = ms_error_set(
+				        err, MS_ENET,
+				        "%s: %s: rate limited (429)%s after %d attempts", what, url,
+				        wait > h->net->retry_max_wait ? ", retry wait too long"
+				                                      : "",
+				        attempt + 1);
 			/* else: a persisting 5xx is returned for the caller to map */
 			break;
 		}
@@ -435,10 +446,11 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 		if (wait < 0)
 			wait = ms_backoff_delay(attempt, h->net->retry_delay, 30, ms_random01());
 		ms_verbose("  retry %d/%d in %.1fs (%s)", attempt, h->net->retries, wait,
-			   cc != CURLE_OK ? curl_easy_strerror(cc) : "server answered an error");
+		           cc != CURLE_OK ? curl_easy_strerror(cc) : "server answered an error");
 		ms_sleep(wait);
 	}
 	free(url);
+	free(what);
 	return ret;
 }
 
@@ -446,7 +458,7 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 static char *server_message(const struct ms_http_response *r)
 {
 	static const char *const keys[] = {"message", "Message", "msg",    "Msg",
-					   "error",   "Error",   "detail", "Detail"};
+	                                   "error",   "Error",   "detail", "Detail"};
 	cJSON *j;
 	char *out = NULL;
 
@@ -475,8 +487,7 @@ static char *server_message(const struct ms_http_response *r)
 	return out;
 }
 
-int ms_http_status_error(const struct ms_http_response *r, const char *what,
-			 struct ms_error *err)
+int ms_http_status_error(const struct ms_http_response *r, const char *what, struct ms_error *err)
 {
 	char *msg = server_message(r);
 	int code;
@@ -486,13 +497,14 @@ int ms_http_status_error(const struct ms_http_response *r, const char *what,
 		code = MS_ENOTFOUND;
 	else if (r->status == 401 || r->status == 403) {
 		code = MS_EAUTH;
-		hint = " (pass a token with --token or the hub's token variable, or run mscli login)";
+		hint = " (pass a token with --token or the hub's token variable, or run mscli "
+		       "login)";
 	} else if (r->status == 429)
 		code = MS_ENET;
 	else
 		code = MS_EFAIL;
 	ms_error_set(err, code, "%s: %s: HTTP %ld%s%s%s", what, r->url ? r->url : "?", r->status,
-		     msg ? ": " : "", msg ? msg : "", hint);
+	             msg ? ": " : "", msg ? msg : "", hint);
 	err->http_status = r->status;
 	free(msg);
 	return code;

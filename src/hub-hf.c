@@ -34,26 +34,28 @@ static bool is_commit(const char *rev)
 
 /* X-Error-Code first (§1.2), then the status. */
 static int hf_error(struct ms_session *s, const struct ms_http_response *r, const char *what,
-		    struct ms_error *err)
+                    struct ms_error *err)
 {
 	const char *code = r->x_error_code;
 	const char *msg = r->x_error_message;
 	int ret;
 
 	if (code && !strcmp(code, "GatedRepo")) {
-		ret = ms_error_set(err, MS_EAUTH, "%s: access to the gated repo is refused (HTTP %ld)%s%s%s",
-				   what, r->status, msg ? ": " : "", msg ? msg : "",
-				   s->auth.token ? "" : " (pass a token with --token or HF_TOKEN)");
+		ret = ms_error_set(err, MS_EAUTH,
+		                   "%s: access to the gated repo is refused (HTTP %ld)%s%s%s", what,
+		                   r->status, msg ? ": " : "", msg ? msg : "",
+		                   s->auth.token ? "" : " (pass a token with --token or HF_TOKEN)");
 	} else if (code && (!strcmp(code, "RepoNotFound") || !strcmp(code, "RevisionNotFound") ||
-			    !strcmp(code, "EntryNotFound"))) {
+	                    !strcmp(code, "EntryNotFound"))) {
 		ret = ms_error_set(err, MS_ENOTFOUND, "%s: %s%s%s%s", what,
-				   !strcmp(code, "RepoNotFound")       ? "repository not found"
-				   : !strcmp(code, "RevisionNotFound") ? "revision not found"
-								       : "file not found",
-				   msg ? ": " : "", msg ? msg : "",
-				   !strcmp(code, "RepoNotFound") && !s->auth.token
-					   ? " (if it is private or gated, pass a token with --token or HF_TOKEN)"
-					   : "");
+		                   !strcmp(code, "RepoNotFound")       ? "repository not found"
+		                   : !strcmp(code, "RevisionNotFound") ? "revision not found"
+		                                                       : "file not found",
+		                   msg ? ": " : "", msg ? msg : "",
+		                   !strcmp(code, "RepoNotFound") && !s->auth.token
+		                           ? " (if it is private or gated, pass a token with "
+		                             "--token or HF_TOKEN)"
+		                           : "");
 	} else {
 		return ms_http_status_error(r, what, err);
 	}
@@ -62,7 +64,7 @@ static int hf_error(struct ms_session *s, const struct ms_http_response *r, cons
 }
 
 static int get_json(struct ms_session *s, const char *url, const char *what,
-		    struct ms_http_response *resp, cJSON **out, struct ms_error *err)
+                    struct ms_http_response *resp, cJSON **out, struct ms_error *err)
 {
 	struct ms_http_request req = {.url = url, .what = what, .accept = "application/json"};
 	int ret = ms_http_request(&s->http, &req, resp, err);
@@ -75,12 +77,12 @@ static int get_json(struct ms_session *s, const char *url, const char *what,
 	*out = cJSON_ParseWithLength(resp->body.data ? resp->body.data : "", resp->body.len);
 	if (!*out)
 		return ms_error_set(err, MS_EPROTO, "%s: %s: the hub answered malformed JSON", what,
-				    url);
+		                    url);
 	return 0;
 }
 
 static int hf_resolve(struct ms_session *s, const struct ms_repo *repo, const char *rev,
-		      char **commit, struct ms_error *err)
+                      char **commit, struct ms_error *err)
 {
 	struct ms_http_response resp = {0};
 	char *qrev, *url, *what;
@@ -97,7 +99,7 @@ static int hf_resolve(struct ms_session *s, const struct ms_repo *repo, const ch
 	qrev = ms_url_quote_path(rev, false);
 	/* expand=sha keeps the answer small: only id and sha come back */
 	url = xasprintf("%s/api/%s/%s/revision/%s?expand=sha", s->endpoint, api_type(repo->type),
-			repo->id, qrev);
+	                repo->id, qrev);
 	what = xasprintf("resolving %s %s at '%s'", ms_repo_type_name(repo->type), repo->id, rev);
 	ret = get_json(s, url, what, &resp, &j, err);
 	if (!ret) {
@@ -106,8 +108,8 @@ static int hf_resolve(struct ms_session *s, const struct ms_repo *repo, const ch
 			*commit = xstrdup(sha->valuestring);
 			ms_lowercase(*commit);
 		} else {
-			ret = ms_error_set(err, MS_EPROTO, "%s: %s: the answer has no commit (sha)", what,
-					   url);
+			ret = ms_error_set(err, MS_EPROTO, "%s: %s: the answer has no commit (sha)",
+			                   what, url);
 		}
 	}
 	cJSON_Delete(j);
@@ -132,22 +134,25 @@ static int add_entry(struct ms_listing *l, const cJSON *e, const char *what, str
 	if (!cJSON_IsString(type) || strcmp(type->valuestring, "file"))
 		return 0;
 	if (!cJSON_IsString(path) || !cJSON_IsNumber(size) || size->valuedouble < 0)
-		return ms_error_set(err, MS_EPROTO, "%s: a tree entry has no valid path or size", what);
+		return ms_error_set(err, MS_EPROTO, "%s: a tree entry has no valid path or size",
+		                    what);
 	if (ms_listing_find(l, path->valuestring))
 		return 0;
 	f = ms_listing_add(l);
 	f->path = xstrdup(path->valuestring);
 	f->size = (uint64_t)size->valuedouble;
-	if (cJSON_IsString(lfs_oid) && ms_hash_algo_for_hex(lfs_oid->valuestring) == MS_HASH_SHA256) {
+	if (cJSON_IsString(lfs_oid) &&
+	    ms_hash_algo_for_hex(lfs_oid->valuestring) == MS_HASH_SHA256) {
 		f->lfs = true;
 		f->algo = MS_HASH_SHA256;
 		strcpy(f->digest, lfs_oid->valuestring);
-	} else if (cJSON_IsString(oid) && ms_hash_algo_for_hex(oid->valuestring) == MS_HASH_GITSHA1) {
+	} else if (cJSON_IsString(oid) &&
+	           ms_hash_algo_for_hex(oid->valuestring) == MS_HASH_GITSHA1) {
 		f->algo = MS_HASH_GITSHA1;
 		strcpy(f->digest, oid->valuestring);
 	} else {
 		return ms_error_set(err, MS_EPROTO, "%s: '%s' has no usable oid", what,
-				    path->valuestring);
+		                    path->valuestring);
 	}
 	ms_lowercase(f->digest);
 	f->etag = xstrdup(f->digest); /* the blob name in the cache */
@@ -157,13 +162,13 @@ static int add_entry(struct ms_listing *l, const cJSON *e, const char *what, str
 }
 
 static int hf_list(struct ms_session *s, const struct ms_repo *repo, const char *rev,
-		   const char *commit, struct ms_listing *out, struct ms_error *err)
+                   const char *commit, struct ms_listing *out, struct ms_error *err)
 {
-	char *what = xasprintf("listing %s %s at '%s'", ms_repo_type_name(repo->type), repo->id,
-			       rev);
+	char *what =
+	        xasprintf("listing %s %s at '%s'", ms_repo_type_name(repo->type), repo->id, rev);
 	char *qrev = ms_url_quote_path(commit ? commit : rev, false);
 	char *url = xasprintf("%s/api/%s/%s/tree/%s?recursive=true&expand=false", s->endpoint,
-			      api_type(repo->type), repo->id, qrev);
+	                      api_type(repo->type), repo->id, qrev);
 	int ret = 0, pages = 0;
 
 	out->revision = xstrdup(rev);
@@ -177,7 +182,8 @@ static int hf_list(struct ms_session *s, const struct ms_repo *repo, const char 
 
 		ret = get_json(s, url, what, &resp, &j, err);
 		if (!ret && !cJSON_IsArray(j))
-			ret = ms_error_set(err, MS_EPROTO, "%s: %s: the tree is not a list", what, url);
+			ret = ms_error_set(err, MS_EPROTO, "%s: %s: the tree is not a list", what,
+			                   url);
 		const cJSON *arr = ret ? NULL : j;
 
 		cJSON_ArrayForEach(e, arr)
@@ -189,12 +195,14 @@ static int hf_list(struct ms_session *s, const struct ms_repo *repo, const char 
 		/* Link: <...cursor...>; rel="next" until the last page */
 		next = !ret && resp.link ? ms_link_next(resp.link) : NULL;
 		if (next && !strcmp(next, url)) {
-			ret = ms_error_set(err, MS_EPROTO, "%s: the next page is the same page", what);
+			ret = ms_error_set(err, MS_EPROTO, "%s: the next page is the same page",
+			                   what);
 			free(next);
 			next = NULL;
 		}
 		if (next && ++pages > MAX_PAGES) {
-			ret = ms_error_set(err, MS_EPROTO, "%s: more than %d pages", what, MAX_PAGES);
+			ret = ms_error_set(err, MS_EPROTO, "%s: more than %d pages", what,
+			                   MAX_PAGES);
 			free(next);
 			next = NULL;
 		}
@@ -231,11 +239,11 @@ static bool is_relative(const char *location)
 }
 
 static int hf_stat_file(struct ms_session *s, const struct ms_repo *repo, const char *rev,
-			const char *path, struct ms_listing *out, struct ms_error *err)
+                        const char *path, struct ms_listing *out, struct ms_error *err)
 {
 	char *qrev = ms_url_quote_path(rev, false), *qpath = ms_url_quote_path(path, true);
 	char *url = xasprintf("%s/%s%s/resolve/%s/%s", s->endpoint, url_prefix(repo->type),
-			      repo->id, qrev, qpath);
+	                      repo->id, qrev, qpath);
 	char *what = xasprintf("'%s' in %s at '%s'", path, repo->id, rev);
 	struct ms_http_response resp = {0};
 	struct ms_http_request req = {.method = "HEAD", .what = what, .no_follow = true};
@@ -274,9 +282,9 @@ static int hf_stat_file(struct ms_session *s, const struct ms_repo *repo, const 
 	if (!out->commit) {
 		/* huggingface_hub fails the same way, but reports it as a connection problem */
 		ret = ms_error_set(err, MS_EPROTO,
-				   "%s: %s answered without X-Repo-Commit: it does not look like a "
-				   "Hugging Face hub or mirror (HTTP %ld)",
-				   what, url, resp.status);
+		                   "%s: %s answered without X-Repo-Commit: it does not look like a "
+		                   "Hugging Face hub or mirror (HTTP %ld)",
+		                   what, url, resp.status);
 		goto out;
 	}
 	etag = normalize_etag(resp.x_linked_etag ? resp.x_linked_etag : resp.etag);
@@ -284,10 +292,11 @@ static int hf_stat_file(struct ms_session *s, const struct ms_repo *repo, const 
 	if (resp.x_linked_size && ms_parse_u64(resp.x_linked_size, &size) == 0)
 		have_size = true;
 	else if (resp.status < 300 && resp.content_length &&
-		 ms_parse_u64(resp.content_length, &size) == 0)
+	         ms_parse_u64(resp.content_length, &size) == 0)
 		have_size = true;
 	if (!have_size) {
-		ret = ms_error_set(err, MS_EPROTO, "%s: %s gave no size (X-Linked-Size)", what, url);
+		ret = ms_error_set(err, MS_EPROTO, "%s: %s gave no size (X-Linked-Size)", what,
+		                   url);
 		goto out;
 	}
 	{
@@ -303,7 +312,8 @@ static int hf_stat_file(struct ms_session *s, const struct ms_repo *repo, const 
 			f->lfs = f->algo == MS_HASH_SHA256;
 		} else {
 			/* an etag that is not a content hash: size check only */
-			ms_verbose("%s: etag '%s' is not a sha256 or git sha1", what, etag ? etag : "");
+			ms_verbose("%s: etag '%s' is not a sha256 or git sha1", what,
+			           etag ? etag : "");
 			f->etag = etag && *etag ? xstrdup(etag) : NULL;
 		}
 		if (!f->etag) {
@@ -322,12 +332,12 @@ out:
 }
 
 static char *hf_file_url(struct ms_session *s, const struct ms_repo *repo,
-			 const struct ms_listing *l, const struct ms_file *f)
+                         const struct ms_listing *l, const struct ms_file *f)
 {
 	char *qrev = ms_url_quote_path(l->commit ? l->commit : l->revision, false);
 	char *qpath = ms_url_quote_path(f->path, true);
 	char *url = xasprintf("%s/%s%s/resolve/%s/%s", s->endpoint, url_prefix(repo->type),
-			      repo->id, qrev, qpath);
+	                      repo->id, qrev, qpath);
 
 	free(qrev);
 	free(qpath);
@@ -335,10 +345,10 @@ static char *hf_file_url(struct ms_session *s, const struct ms_repo *repo,
 }
 
 const struct ms_hub_ops ms_hub_hf = {
-	.name = "hf",
-	.default_revision = "main",
-	.resolve = hf_resolve,
-	.list = hf_list,
-	.stat_file = hf_stat_file,
-	.file_url = hf_file_url,
+        .name = "hf",
+        .default_revision = "main",
+        .resolve = hf_resolve,
+        .list = hf_list,
+        .stat_file = hf_stat_file,
+        .file_url = hf_file_url,
 };

@@ -13,9 +13,9 @@
 #include "mscli/log.h"
 #include "mscli/util.h"
 
-#define MS_CN_ENDPOINT	 "https://www.modelscope.cn"
+#define MS_CN_ENDPOINT   "https://www.modelscope.cn"
 #define MS_INTL_ENDPOINT "https://www.modelscope.ai"
-#define DATASET_PAGE	 200
+#define DATASET_PAGE     200
 
 static const char *type_segment(enum ms_repo_type t)
 {
@@ -41,7 +41,7 @@ static int envelope_error(const cJSON *j, const char *what, const char *url, str
 }
 
 static int get_json(struct ms_session *s, const char *url, const char *what, cJSON **out,
-		    struct ms_error *err)
+                    struct ms_error *err)
 {
 	struct ms_http_request req = {.url = url, .what = what, .accept = "application/json"};
 	struct ms_http_response resp = {0};
@@ -57,7 +57,7 @@ static int get_json(struct ms_session *s, const char *url, const char *what, cJS
 	*out = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
 	if (!*out) {
 		ret = ms_error_set(err, MS_EPROTO, "%s: %s: the hub answered malformed JSON", what,
-				   url);
+		                   url);
 		goto out;
 	}
 	ret = envelope_error(*out, what, url, err);
@@ -95,7 +95,7 @@ static int add_entry(struct ms_listing *l, const cJSON *e, const char *what, str
 		return 0;
 	if (!cJSON_IsString(path) || !json_u64(size, &sz))
 		return ms_error_set(err, MS_EPROTO, "%s: a file entry has no valid Path or Size",
-				    what);
+		                    what);
 	if (ms_listing_find(l, path->valuestring))
 		return 0; /* pages can overlap when the tree changes while we page */
 	f = ms_listing_add(l);
@@ -113,7 +113,7 @@ static int add_entry(struct ms_listing *l, const cJSON *e, const char *what, str
 }
 
 static int add_files(struct ms_listing *l, const cJSON *root, const char *what, size_t *count,
-		     struct ms_error *err)
+                     struct ms_error *err)
 {
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "Data");
 	const cJSON *files = cJSON_GetObjectItemCaseSensitive(data, "Files");
@@ -136,11 +136,11 @@ static int add_files(struct ms_listing *l, const cJSON *root, const char *what, 
 }
 
 static int list_model(struct ms_session *s, const struct ms_repo *repo, const char *rev,
-		      struct ms_listing *out, const char *what, struct ms_error *err)
+                      struct ms_listing *out, const char *what, struct ms_error *err)
 {
 	char *qrev = ms_url_quote_plus(rev);
 	char *url = xasprintf("%s/api/v1/models/%s/repo/files?Revision=%s&Recursive=True",
-			      s->endpoint, repo->id, qrev);
+	                      s->endpoint, repo->id, qrev);
 	cJSON *j;
 	size_t n;
 	int ret = get_json(s, url, what, &j, err);
@@ -154,7 +154,7 @@ static int list_model(struct ms_session *s, const struct ms_repo *repo, const ch
 }
 
 static int list_dataset(struct ms_session *s, const struct ms_repo *repo, const char *rev,
-			struct ms_listing *out, const char *what, struct ms_error *err)
+                        struct ms_listing *out, const char *what, struct ms_error *err)
 {
 	char *qrev = ms_url_quote_plus(rev);
 	int ret = 0;
@@ -162,8 +162,8 @@ static int list_dataset(struct ms_session *s, const struct ms_repo *repo, const 
 	/* Page N+1 is asked for while a page comes back full (§2.11). */
 	for (int page = 1; !ret; page++) {
 		char *url = xasprintf("%s/api/v1/datasets/%s/repo/tree?Revision=%s&Root=%%2F"
-				      "&Recursive=True&PageNumber=%d&PageSize=%d",
-				      s->endpoint, repo->id, qrev, page, DATASET_PAGE);
+		                      "&Recursive=True&PageNumber=%d&PageSize=%d",
+		                      s->endpoint, repo->id, qrev, page, DATASET_PAGE);
 		size_t before = out->n, n = 0;
 		cJSON *j;
 
@@ -177,7 +177,7 @@ static int list_dataset(struct ms_session *s, const struct ms_repo *repo, const 
 		/* A server that ignores PageNumber would make us loop for ever. */
 		if (out->n == before) {
 			ret = ms_error_set(err, MS_EPROTO, "%s: page %d repeats the previous pages",
-					   what, page);
+			                   what, page);
 			break;
 		}
 		if (page >= 100000) {
@@ -190,23 +190,23 @@ static int list_dataset(struct ms_session *s, const struct ms_repo *repo, const 
 }
 
 static int ms_list(struct ms_session *s, const struct ms_repo *repo, const char *rev,
-		   const char *commit, struct ms_listing *out, struct ms_error *err)
+                   const char *commit, struct ms_listing *out, struct ms_error *err)
 {
-	char *what = xasprintf("listing %s %s at '%s'", ms_repo_type_name(repo->type), repo->id,
-			       rev);
+	char *what =
+	        xasprintf("listing %s %s at '%s'", ms_repo_type_name(repo->type), repo->id, rev);
 	int ret;
 
 	(void)commit;
 	out->revision = xstrdup(rev);
 	ret = repo->type == MS_REPO_DATASET ? list_dataset(s, repo, rev, out, what, err)
-					    : list_model(s, repo, rev, out, what, err);
+	                                    : list_model(s, repo, rev, out, what, err);
 	/*
 	 * Without a configured endpoint the official clients look for a repo
 	 * on modelscope.cn, then on modelscope.ai (§3.2); so do we.
 	 */
 	if (ret == MS_ENOTFOUND && !s->endpoint_explicit) {
-		const char *alt = !strcmp(s->endpoint, MS_INTL_ENDPOINT) ? MS_CN_ENDPOINT
-									 : MS_INTL_ENDPOINT;
+		const char *alt =
+		        !strcmp(s->endpoint, MS_INTL_ENDPOINT) ? MS_CN_ENDPOINT : MS_INTL_ENDPOINT;
 		struct ms_error alt_err;
 
 		ms_verbose("%s not found on %s, trying %s", repo->id, s->endpoint, alt);
@@ -229,12 +229,12 @@ static int ms_list(struct ms_session *s, const struct ms_repo *repo, const char 
 }
 
 static char *ms_file_url(struct ms_session *s, const struct ms_repo *repo,
-			 const struct ms_listing *l, const struct ms_file *f)
+                         const struct ms_listing *l, const struct ms_file *f)
 {
 	char *qrev = ms_url_quote_plus(l->revision);
 	char *qpath = ms_url_quote_plus(f->path);
 	char *url = xasprintf("%s/api/v1/%s/%s/repo?Revision=%s&FilePath=%s", s->endpoint,
-			      type_segment(repo->type), repo->id, qrev, qpath);
+	                      type_segment(repo->type), repo->id, qrev, qpath);
 
 	free(qrev);
 	free(qpath);
@@ -242,11 +242,11 @@ static char *ms_file_url(struct ms_session *s, const struct ms_repo *repo,
 }
 
 int ms_modelscope_revision_created_at(struct ms_session *s, const struct ms_repo *repo,
-				      const char *rev, long *created_at, struct ms_error *err)
+                                      const char *rev, long *created_at, struct ms_error *err)
 {
 	static const char *const kinds[] = {"Branches", "Tags"};
-	char *url = xasprintf("%s/api/v1/%s/%s/revisions", s->endpoint,
-			      type_segment(repo->type), repo->id);
+	char *url = xasprintf("%s/api/v1/%s/%s/revisions", s->endpoint, type_segment(repo->type),
+	                      repo->id);
 	const cJSON *map;
 	cJSON *j;
 	int ret = get_json(s, url, "revisions", &j, err);
@@ -255,7 +255,7 @@ int ms_modelscope_revision_created_at(struct ms_session *s, const struct ms_repo
 	if (ret)
 		goto out;
 	map = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "Data"),
-					       "RevisionMap");
+	                                       "RevisionMap");
 	for (size_t k = 0; k < MS_ARRAY_SIZE(kinds); k++) {
 		const cJSON *e;
 
@@ -264,7 +264,8 @@ int ms_modelscope_revision_created_at(struct ms_session *s, const struct ms_repo
 			const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "Revision");
 			const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "CreatedAt");
 
-			if (cJSON_IsString(r) && !strcmp(r->valuestring, rev) && cJSON_IsNumber(c)) {
+			if (cJSON_IsString(r) && !strcmp(r->valuestring, rev) &&
+			    cJSON_IsNumber(c)) {
 				double v = c->valuedouble;
 
 				/* CreatedAt is epoch seconds; tolerate milliseconds */
@@ -280,10 +281,10 @@ out:
 }
 
 const struct ms_hub_ops ms_hub_modelscope = {
-	.name = "modelscope",
-	.default_revision = "master",
-	.list = ms_list,
-	.file_url = ms_file_url,
+        .name = "modelscope",
+        .default_revision = "master",
+        .list = ms_list,
+        .file_url = ms_file_url,
 };
 
 const char *ms_modelscope_default_endpoint(void)

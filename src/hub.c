@@ -34,27 +34,32 @@ struct url_hub {
 };
 
 static const struct url_hub known_hosts[] = {
-	{"modelscope.cn", MS_HUB_MODELSCOPE}, {"www.modelscope.cn", MS_HUB_MODELSCOPE},
-	{"modelscope.ai", MS_HUB_MODELSCOPE}, {"www.modelscope.ai", MS_HUB_MODELSCOPE},
-	{"huggingface.co", MS_HUB_HF},	      {"www.huggingface.co", MS_HUB_HF},
-	{"hf.co", MS_HUB_HF},		      {"hf-mirror.com", MS_HUB_HF},
+        {"modelscope.cn", MS_HUB_MODELSCOPE},
+        {"www.modelscope.cn", MS_HUB_MODELSCOPE},
+        {"modelscope.ai", MS_HUB_MODELSCOPE},
+        {"www.modelscope.ai", MS_HUB_MODELSCOPE},
+        {"huggingface.co", MS_HUB_HF},
+        {"www.huggingface.co", MS_HUB_HF},
+        {"hf.co", MS_HUB_HF},
+        {"hf-mirror.com", MS_HUB_HF},
 };
 
 static int parse_url(const char *spec, enum ms_hub_kind *hub, int *type, const char **rest,
-		     struct ms_error *err)
+                     struct ms_error *err)
 {
 	const char *host = strstr(spec, "://") + 3;
 	size_t hl = strcspn(host, "/:");
 	size_t i;
 
 	for (i = 0; i < MS_ARRAY_SIZE(known_hosts); i++)
-		if (strlen(known_hosts[i].host) == hl && !strncasecmp(host, known_hosts[i].host, hl))
+		if (strlen(known_hosts[i].host) == hl &&
+		    !strncasecmp(host, known_hosts[i].host, hl))
 			break;
 	if (i == MS_ARRAY_SIZE(known_hosts))
 		return ms_error_set(err, MS_EUSAGE,
-				    "'%s' is not a ModelScope or Hugging Face repo URL (give "
-				    "owner/name and --endpoint for a mirror)",
-				    spec);
+		                    "'%s' is not a ModelScope or Hugging Face repo URL (give "
+		                    "owner/name and --endpoint for a mirror)",
+		                    spec);
 	*hub = known_hosts[i].hub;
 	*rest = host + strcspn(host, "/");
 	while (**rest == '/')
@@ -69,7 +74,7 @@ static int parse_url(const char *spec, enum ms_hub_kind *hub, int *type, const c
 			*rest += 9;
 		} else
 			return ms_error_set(err, MS_EUSAGE, "'%s': expected /models/ or /datasets/",
-					    spec);
+			                    spec);
 	} else if (!strncmp(*rest, "datasets/", 9)) {
 		*type = MS_REPO_DATASET;
 		*rest += 9;
@@ -80,7 +85,7 @@ static int parse_url(const char *spec, enum ms_hub_kind *hub, int *type, const c
 }
 
 int ms_repo_parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_repo *out,
-		  struct ms_error *err)
+                  struct ms_error *err)
 {
 	const char *rest = spec;
 	int spec_type = -1;
@@ -97,7 +102,7 @@ int ms_repo_parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_re
 			return ret;
 		url = true;
 	} else if (!strncmp(spec, "hf://", 5) || !strncmp(spec, "hf:", 3) ||
-		   !strncmp(spec, "ms:", 3) || !strncmp(spec, "modelscope:", 11)) {
+	           !strncmp(spec, "ms:", 3) || !strncmp(spec, "modelscope:", 11)) {
 		hub = spec[0] == 'h' ? MS_HUB_HF : MS_HUB_MODELSCOPE;
 		rest = strchr(spec, ':') + 1;
 		while (*rest == '/')
@@ -113,7 +118,7 @@ int ms_repo_parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_re
 	}
 	if (spec_type >= 0 && type >= 0 && spec_type != type)
 		return ms_error_set(err, MS_EUSAGE, "'%s' is a %s but --type says %s", spec,
-				    ms_repo_type_name(spec_type), ms_repo_type_name(type));
+		                    ms_repo_type_name(spec_type), ms_repo_type_name(type));
 	if (spec_type < 0)
 		spec_type = type < 0 ? MS_REPO_MODEL : type;
 
@@ -135,13 +140,13 @@ int ms_repo_parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_re
 		}
 	} else if (*end && !(url && *end == '/')) {
 		return ms_error_set(err, MS_EUSAGE, "invalid repo id '%s' (expected owner/name)",
-				    spec);
+		                    spec);
 	}
 	if (!valid_segment(rest, n1) || (!seg2 && hub != MS_HUB_HF) ||
 	    (seg2 && !valid_segment(seg2, n2))) {
 		free(rev);
 		return ms_error_set(err, MS_EUSAGE, "invalid repo id '%s' (expected owner/name)",
-				    spec);
+		                    spec);
 	}
 	out->hub = hub;
 	out->type = spec_type;
@@ -213,7 +218,7 @@ void ms_listing_release(struct ms_listing *l)
 }
 
 void ms_session_init(struct ms_session *s, enum ms_hub_kind hub, const char *endpoint,
-		     bool endpoint_explicit, const char *token, const struct ms_net_opts *net)
+                     bool endpoint_explicit, const char *token, const struct ms_net_opts *net)
 {
 	memset(s, 0, sizeof(*s));
 	s->hub = hub;

@@ -75,7 +75,8 @@ int ms_listing_from_json(const char *json, size_t len, struct ms_listing *out)
 		struct ms_file *f;
 
 		/* our own file, but a cache can be copied around: check again */
-		if (!path || ms_path_check(path, &why) || !cJSON_IsNumber(size) || size->valuedouble < 0)
+		if (!path || ms_path_check(path, &why) || !cJSON_IsNumber(size) ||
+		    size->valuedouble < 0)
 			continue;
 		f = ms_listing_add(out);
 		f->path = xstrdup(path);

@@ -13,7 +13,7 @@
 #include "mscli/util.h"
 
 static int wait_for(int fd, const char *path, ms_lock_wait_fn waiting, void *arg,
-		    struct ms_error *err)
+                    struct ms_error *err)
 {
 	double start = ms_now();
 	bool told = false;
@@ -47,8 +47,7 @@ int ms_lock_acquire(const char *path, ms_lock_wait_fn waiting, void *arg, struct
 	return wait_for(fd, path, waiting, arg, err);
 }
 
-int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg,
-			struct ms_error *err)
+int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg, struct ms_error *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 

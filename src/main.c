@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 	cmd = ms_cmd_find(argv[first]);
 	if (!cmd) {
 		ms_error_set(&err, MS_EUSAGE, "'%s' is not an mscli command (see 'mscli --help')",
-			     argv[first]);
+		             argv[first]);
 		ret = fail(&err);
 		goto out;
 	}

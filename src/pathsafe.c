@@ -32,7 +32,8 @@ int ms_path_check(const char *path, const char **why)
 
 			if (n == 0)
 				*why = c ? "empty path segment" : "trailing slash";
-			else if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			else if ((n == 1 && seg[0] == '.') ||
+			         (n == 2 && seg[0] == '.' && seg[1] == '.'))
 				*why = "'.' or '..' segment";
 			else if (n > NAME_MAX)
 				*why = "path segment too long";
@@ -80,11 +81,12 @@ int ms_mkdirs_beneath(const char *root, const char *rel, struct ms_error *err)
 		/* O_NOFOLLOW: a symlink planted in the tree cannot lead us out of root. */
 		next = openat(dfd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0) {
-			ret = ms_error_set(err, errno == ENOTDIR || errno == ELOOP ? MS_EUNSAFE
-										 : ms_err_from_errno(errno),
-					   "cannot create directory '%s' below '%s': %s", rel, root,
-					   errno == ELOOP ? "a path component is a symlink"
-							  : strerror(errno));
+			ret = ms_error_set(
+			        err,
+			        errno == ENOTDIR || errno == ELOOP ? MS_EUNSAFE
+			                                           : ms_err_from_errno(errno),
+			        "cannot create directory '%s' below '%s': %s", rel, root,
+			        errno == ELOOP ? "a path component is a symlink" : strerror(errno));
 			break;
 		}
 		close(dfd);

@@ -46,7 +46,7 @@ static void put_str(struct ms_buf *out, const char *s)
 {
 	uint32_t n = (uint32_t)strlen(s);
 	unsigned char hdr[5] = {'X', (unsigned char)n, (unsigned char)(n >> 8),
-				(unsigned char)(n >> 16), (unsigned char)(n >> 24)};
+	                        (unsigned char)(n >> 16), (unsigned char)(n >> 24)};
 
 	ms_buf_add(out, hdr, sizeof(hdr));
 	ms_buf_add(out, s, n);
@@ -84,7 +84,7 @@ enum node_kind { N_STR, N_LIST, N_DICT, N_OTHER, N_MARK };
 
 struct node {
 	enum node_kind kind;
-	char *s; /* N_STR */
+	char *s;             /* N_STR */
 	struct node **items; /* N_LIST: values; N_DICT: key, value, key, value... */
 	size_t n, cap;
 	struct node *next_alloc;
@@ -175,7 +175,7 @@ static int add_items(struct node *container, struct node **items, size_t n)
 	if (!n)
 		return 0;
 	ms_grow((void **)&container->items, &container->cap, container->n + n,
-		sizeof(*container->items));
+	        sizeof(*container->items));
 	memcpy(container->items + container->n, items, n * sizeof(*items));
 	container->n += n;
 	return 0;
@@ -252,29 +252,33 @@ static int run(struct vm *vm, struct node **result)
 		}
 		case 'q': /* BINPUT */
 		case 'r': /* LONG_BINPUT */
-			if (take(vm, op == 'q' ? 1 : 4, &b) || memo_put(vm, le(b, op == 'q' ? 1 : 4)))
+			if (take(vm, op == 'q' ? 1 : 4, &b) ||
+			    memo_put(vm, le(b, op == 'q' ? 1 : 4)))
 				return -1;
 			break;
 		case 'h': /* BINGET */
 		case 'j': /* LONG_BINGET */
-			if (take(vm, op == 'h' ? 1 : 4, &b) || memo_get(vm, le(b, op == 'h' ? 1 : 4)))
+			if (take(vm, op == 'h' ? 1 : 4, &b) ||
+			    memo_get(vm, le(b, op == 'h' ? 1 : 4)))
 				return -1;
 			break;
 		case 's': /* SETITEM */
-			if (vm->sp < 3 || add_items(vm->stack[vm->sp - 3], &vm->stack[vm->sp - 2], 2))
+			if (vm->sp < 3 ||
+			    add_items(vm->stack[vm->sp - 3], &vm->stack[vm->sp - 2], 2))
 				return -1;
 			vm->sp -= 2;
 			break;
 		case 'a': /* APPEND */
-			if (vm->sp < 2 || add_items(vm->stack[vm->sp - 2], &vm->stack[vm->sp - 1], 1))
+			if (vm->sp < 2 ||
+			    add_items(vm->stack[vm->sp - 2], &vm->stack[vm->sp - 1], 1))
 				return -1;
 			vm->sp -= 1;
 			break;
 		case 'u': /* SETITEMS */
 		case 'e': /* APPENDS */
 			mark = find_mark(vm);
-			if (mark < 1 ||
-			    add_items(vm->stack[mark - 1], &vm->stack[mark + 1], vm->sp - (size_t)mark - 1))
+			if (mark < 1 || add_items(vm->stack[mark - 1], &vm->stack[mark + 1],
+			                          vm->sp - (size_t)mark - 1))
 				return -1;
 			vm->sp = (size_t)mark;
 			break;

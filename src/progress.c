@@ -64,7 +64,7 @@ static void draw_bar(FILE *out, int width, uint64_t done, uint64_t total)
 }
 
 static void line(struct ms_progress *p, const char *label, uint64_t done, uint64_t total,
-		 const char *tail)
+                 const char *tail)
 {
 	int width = term_width(p->out);
 	int labelw = width / 3 > 200 ? 200 : width / 3, barw;
@@ -186,7 +186,7 @@ void ms_progress_event(struct ms_progress *p, const struct ms_event *ev)
 		break;
 	case MS_EV_RETRY:
 		snprintf(note, sizeof(note), "mscli: retrying '%s': %s", ev->job->name,
-			 ev->reason ? ev->reason : "");
+		         ev->reason ? ev->reason : "");
 		ms_progress_note(p, note);
 		return;
 	case MS_EV_DONE:

@@ -27,23 +27,23 @@
 
 /* Progress that counts as "the transfer is moving": resets the retry count. */
 #define PROGRESS_RESETS_RETRIES (1u << 20)
-#define MAX_REDIRECTS		10
-#define MAX_REFRESHES		5
-#define ERRBODY_MAX		1024
+#define MAX_REDIRECTS           10
+#define MAX_REFRESHES           5
+#define ERRBODY_MAX             1024
 
 enum verdict {
 	V_OK = 0,
-	V_STORAGE,	 /* a local write failed: fatal for the file */
-	V_PROTO,	 /* the answer does not fit the request: retry */
+	V_STORAGE,       /* a local write failed: fatal for the file */
+	V_PROTO,         /* the answer does not fit the request: retry */
 	V_RANGE_IGNORED, /* 200 to a Range request: fall back to one stream */
-	V_SIZE,		 /* the server's size differs from the listing */
+	V_SIZE,          /* the server's size differs from the listing */
 };
 
 enum phase { F_PENDING, F_ACTIVE, F_VERIFY, F_DONE, F_FAILED };
 
 struct chunk {
 	uint64_t start, end; /* [start, end) */
-	uint64_t done;	     /* bytes on disk from start */
+	uint64_t done;       /* bytes on disk from start */
 	uint64_t done_at_fail;
 	bool active;
 	int attempts;
@@ -61,14 +61,14 @@ struct xfile {
 	uint64_t on_disk;   /* sum of chunk done */
 	int nconns;
 	int hash_retries, refreshes, redirects;
-	char *cur_url;	   /* final URL after redirects, reused for every range */
-	bool cur_foreign;  /* cur_url is on another origin than the hub (a CDN) */
-	bool url_known;	   /* a 2xx or a redirect told us where the bytes are */
-	bool single_only;  /* the server ignored Range once: one stream from now on */
+	char *cur_url;    /* final URL after redirects, reused for every range */
+	bool cur_foreign; /* cur_url is on another origin than the hub (a CDN) */
+	bool url_known;   /* a 2xx or a redirect told us where the bytes are */
+	bool single_only; /* the server ignored Range once: one stream from now on */
 	struct ms_hash_slot *slot;
-	int last_status; /* the last HTTP error, for the final message */
+	int last_status;    /* the last HTTP error, for the final message */
 	struct conn *conns; /* this file's transfers in flight */
-	bool locked;	    /* job->acquire succeeded: release when finished */
+	bool locked;        /* job->acquire succeeded: release when finished */
 	double start_after; /* its lock was busy: try again then */
 };
 
@@ -78,8 +78,8 @@ struct conn {
 	struct xfile *xf;
 	uint32_t chunk;
 	uint64_t req_start, req_end; /* bytes asked for: [req_start, req_end) */
-	uint64_t off;		     /* next byte to receive */
-	uint64_t flushed;	     /* bytes [req_start, flushed) are on disk */
+	uint64_t off;                /* next byte to receive */
+	uint64_t flushed;            /* bytes [req_start, flushed) are on disk */
 	bool had_range;
 	unsigned char *buf;
 	size_t buflen, bufcap;
@@ -155,7 +155,8 @@ int ms_resume_load(const char *path, struct ms_resume_state *st)
 		unsigned char *tab;
 
 		/* The table must describe exactly this size. */
-		if (n == 0 || n > (1u << 24) || (st->size + st->chunk_size - 1) / st->chunk_size != n)
+		if (n == 0 || n > (1u << 24) ||
+		    (st->size + st->chunk_size - 1) / st->chunk_size != n)
 			goto out;
 		tab = xmalloc(8 * n);
 		if (pread(fd, tab, 8 * n, STATE_HDR) != (ssize_t)(8 * n)) {
@@ -182,7 +183,8 @@ int ms_resume_store(int fd, const struct ms_resume_state *st)
 	unsigned char *b = xcalloc(1, len);
 	ssize_t n;
 
-	memcpy(b, MS_STATE_MAGIC, 8);
+	/* the magic is 8 bytes without a NUL: a file format, not a C string */
+	memcpy(b, MS_STATE_MAGIC, 8); // NOLINT(bugprone-not-null-terminated-result)
 	put64(b + 8, st->size);
 	put64(b + 16, st->chunk_size);
 	b[24] = (unsigned char)st->nchunks;
@@ -225,24 +227,24 @@ static uint64_t total_on_disk(const struct engine *e)
 
 	for (size_t i = 0; i < e->nfiles; i++)
 		t += e->files[i].phase >= F_VERIFY && e->files[i].phase != F_FAILED
-			     ? e->files[i].job->size
-			     : e->files[i].on_disk;
+		             ? e->files[i].job->size
+		             : e->files[i].on_disk;
 	return t;
 }
 
 static void emit(struct engine *e, enum ms_event_type type, struct xfile *xf, int attempt,
-		 double delay, const char *reason)
+                 double delay, const char *reason)
 {
 	struct ms_event ev = {
-		.type = type,
-		.job = xf ? xf->job : NULL,
-		.job_done = xf ? xf->on_disk : 0,
-		.total_size = e->total_size,
-		.nfiles = e->nfiles,
-		.attempt = attempt,
-		.delay = delay,
-		.reason = reason,
-		.elapsed = ms_now() - e->started,
+	        .type = type,
+	        .job = xf ? xf->job : NULL,
+	        .job_done = xf ? xf->on_disk : 0,
+	        .total_size = e->total_size,
+	        .nfiles = e->nfiles,
+	        .attempt = attempt,
+	        .delay = delay,
+	        .reason = reason,
+	        .elapsed = ms_now() - e->started,
 	};
 
 	if (!e->o->on_event)
@@ -348,7 +350,7 @@ static void advance_watermark(struct xfile *xf)
 }
 
 static void file_fail(struct engine *e, struct xfile *xf, int code, const char *fmt, ...)
-	MS_PRINTF(4, 5);
+        MS_PRINTF(4, 5);
 
 static void abort_file_conns(struct engine *e, struct xfile *xf);
 
@@ -444,7 +446,7 @@ static int file_start(struct engine *e, struct xfile *xf)
 	xf->fd = open(job->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (xf->fd < 0) {
 		file_fail(e, xf, ms_err_from_errno(errno), "cannot open '%s': %s", job->part_path,
-			  strerror(errno));
+		          strerror(errno));
 		return -1;
 	}
 	if (fstat(xf->fd, &st) == 0)
@@ -462,7 +464,7 @@ static int file_start(struct engine *e, struct xfile *xf)
 	if (loaded && xf->rs.chunk_size && have != job->size) {
 		/* a ranged partial is allocated to full size: this one was replaced */
 		ms_verbose("%s: the partial does not match its resume state; starting over",
-			   job->name);
+		           job->name);
 		loaded = false;
 		ms_resume_release(&xf->rs);
 		have = 0;
@@ -487,7 +489,7 @@ static int file_start(struct engine *e, struct xfile *xf)
 	xf->state_fd = open(job->state_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (xf->state_fd < 0 || ms_resume_store(xf->state_fd, &xf->rs) < 0) {
 		file_fail(e, xf, ms_err_from_errno(errno), "cannot write '%s': %s", job->state_path,
-			  strerror(errno));
+		          strerror(errno));
 		return -1;
 	}
 	/*
@@ -496,12 +498,13 @@ static int file_start(struct engine *e, struct xfile *xf)
 	 */
 	if (job->size > xf->on_disk) {
 		int r = chunk_size ? fallocate(xf->fd, 0, 0, (off_t)job->size)
-				   : fallocate(xf->fd, FALLOC_FL_KEEP_SIZE, (off_t)have,
-					       (off_t)(job->size - have));
+		                   : fallocate(xf->fd, FALLOC_FL_KEEP_SIZE, (off_t)have,
+		                               (off_t)(job->size - have));
 
 		if (r < 0 && errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL) {
-			file_fail(e, xf, ms_err_from_errno(errno), "cannot allocate %llu bytes for '%s': %s",
-				  (unsigned long long)job->size, job->part_path, strerror(errno));
+			file_fail(e, xf, ms_err_from_errno(errno),
+			          "cannot allocate %llu bytes for '%s': %s",
+			          (unsigned long long)job->size, job->part_path, strerror(errno));
 			return -1;
 		}
 	}
@@ -710,8 +713,9 @@ static int conn_start(struct engine *e, struct xfile *xf, uint32_t ci)
 	/* one stream from 0 asks for everything; anything else is a range */
 	if (xf->rs.chunk_size || c->req_start > 0) {
 		if (xf->rs.chunk_size)
-			snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)c->req_start,
-				 (unsigned long long)(c->req_end - 1));
+			snprintf(range, sizeof(range), "%llu-%llu",
+			         (unsigned long long)c->req_start,
+			         (unsigned long long)(c->req_end - 1));
 		else
 			snprintf(range, sizeof(range), "%llu-", (unsigned long long)c->req_start);
 		curl_easy_setopt(h, CURLOPT_RANGE, range);
@@ -728,7 +732,7 @@ static int conn_start(struct engine *e, struct xfile *xf, uint32_t ci)
 		return -1;
 	}
 	ms_verbose("> GET %s%s%s", c->url, c->had_range ? " Range: bytes=" : "",
-		   c->had_range ? range : "");
+	           c->had_range ? range : "");
 	ch->active = true;
 	c->next = xf->conns;
 	xf->conns = c;
@@ -740,11 +744,12 @@ static int conn_start(struct engine *e, struct xfile *xf, uint32_t ci)
 static void conn_free(struct engine *e, struct conn *c)
 {
 	struct xfile *xf = c->xf;
-	struct conn **pp = &xf->conns;
-
-	while (*pp != c)
-		pp = &(*pp)->next;
-	*pp = c->next;
+	for (struct conn **pp = &xf->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
 
 	curl_multi_remove_handle(e->multi, c->easy);
 	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
@@ -763,9 +768,10 @@ static void conn_free(struct engine *e, struct conn *c)
 
 static void abort_file_conns(struct engine *e, struct xfile *xf)
 {
-	while (xf->conns) {
-		struct conn *c = xf->conns;
+	struct conn *c;
 
+	while ((c = xf->conns) != NULL) {
+		xf->conns = c->next; /* popped here; conn_free finds it unlinked */
 		/* Keep what arrived: the next run resumes from it. */
 		if (xf->fd >= 0 && !c->discard && c->checked && c->verdict == V_OK)
 			conn_flush(c);
@@ -786,14 +792,14 @@ static void integrity_retry(struct engine *e, struct xfile *xf, const char *msg)
 		r = file_restart(e, xf, false);
 		if (r)
 			file_fail(e, xf, ms_err_from_errno(r), "cannot truncate '%s': %s",
-				  xf->job->part_path, strerror(r));
+			          xf->job->part_path, strerror(r));
 		return;
 	}
 	file_fail(e, xf, MS_EINTEGRITY, "%s (also after a retry)", msg);
 }
 
 static void chunk_failed(struct engine *e, struct xfile *xf, uint32_t ci, int final_code,
-			 double wait, const char *reason)
+                         double wait, const char *reason)
 {
 	const struct ms_net_opts *net = e->o->net;
 	struct chunk *ch = &xf->chunks[ci];
@@ -804,15 +810,15 @@ static void chunk_failed(struct engine *e, struct xfile *xf, uint32_t ci, int fi
 	ch->attempts++;
 	if (ch->attempts > net->retries || wait > net->retry_max_wait) {
 		file_fail(e, xf, final_code, "%s: %s (%s)", xf->job->name, reason,
-			  wait > net->retry_max_wait ? "the server asks to wait too long"
-						    : "retries exhausted");
+		          wait > net->retry_max_wait ? "the server asks to wait too long"
+		                                     : "retries exhausted");
 		return;
 	}
 	if (wait < 0)
 		wait = ms_backoff_delay(ch->attempts, net->retry_delay, 30, ms_random01());
 	ch->not_before = ms_now() + wait;
 	ms_verbose("%s: %s; retry %d/%d in %.1fs", xf->job->name, reason, ch->attempts,
-		   net->retries, wait);
+	           net->retries, wait);
 	emit(e, MS_EV_RETRY, xf, ch->attempts, wait, reason);
 }
 
@@ -828,8 +834,8 @@ static double answer_wait(const struct ms_http_response *r)
 }
 
 static void error_status(struct engine *e, struct xfile *xf, uint32_t ci, const char *url,
-			 long status, bool foreign, const struct ms_http_response *resp,
-			 const struct ms_buf *body)
+                         long status, bool foreign, const struct ms_http_response *resp,
+                         const struct ms_buf *body)
 {
 	struct ms_http_response r = *resp;
 	struct ms_error tmp;
@@ -841,18 +847,20 @@ static void error_status(struct engine *e, struct xfile *xf, uint32_t ci, const 
 		/* An expired signed URL: ask the hub for a fresh one, keep the bytes. */
 		if (++xf->refreshes > MAX_REFRESHES) {
 			file_fail(e, xf, MS_EAUTH, "%s: %s keeps answering HTTP %ld", xf->job->name,
-				  url, status);
+			          url, status);
 			return;
 		}
 		free(xf->cur_url);
 		xf->cur_url = NULL;
 		xf->url_known = false;
 		emit(e, MS_EV_RETRY, xf, xf->refreshes, 0, "download URL expired; resolving again");
-		ms_verbose("%s: HTTP %ld from %s; resolving a fresh URL", xf->job->name, status, url);
+		ms_verbose("%s: HTTP %ld from %s; resolving a fresh URL", xf->job->name, status,
+		           url);
 		return;
 	case MS_RETRY_YES:
 		snprintf(reason, sizeof(reason), "HTTP %ld from %s", status, url);
-		chunk_failed(e, xf, ci, status == 429 ? MS_ENET : MS_EFAIL, answer_wait(resp), reason);
+		chunk_failed(e, xf, ci, status == 429 ? MS_ENET : MS_EFAIL, answer_wait(resp),
+		             reason);
 		return;
 	case MS_RETRY_NO:
 		break;
@@ -863,7 +871,7 @@ static void error_status(struct engine *e, struct xfile *xf, uint32_t ci, const 
 
 		if (rr)
 			file_fail(e, xf, ms_err_from_errno(rr), "cannot truncate '%s': %s",
-				  xf->job->part_path, strerror(rr));
+			          xf->job->part_path, strerror(rr));
 		return;
 	}
 	/* Reuse the API error formatter for the message and the exit code. */
@@ -910,7 +918,7 @@ static void conn_done(struct engine *e, struct conn *c, CURLcode cc)
 	switch (verdict) {
 	case V_STORAGE:
 		file_fail(e, xf, ms_err_from_errno(werr), "cannot write '%s': %s", job->part_path,
-			  strerror(werr));
+		          strerror(werr));
 		goto out;
 	case V_RANGE_IGNORED:
 		ms_verbose("%s: %s ignores Range; fetching it in one stream", job->name, url);
@@ -918,23 +926,24 @@ static void conn_done(struct engine *e, struct conn *c, CURLcode cc)
 		werr = file_restart(e, xf, true);
 		if (werr)
 			file_fail(e, xf, ms_err_from_errno(werr), "cannot truncate '%s': %s",
-				  job->part_path, strerror(werr));
+			          job->part_path, strerror(werr));
 		goto out;
 	case V_SIZE:
 		snprintf(reason, sizeof(reason),
-			 "size mismatch for '%s': the listing says %llu bytes, %s sends %s%s",
-			 job->name, (unsigned long long)job->size, url,
-			 resp.content_range ? "Content-Range " : "Content-Length ",
-			 resp.content_range ? resp.content_range
-					    : resp.content_length ? resp.content_length : "?");
+		         "size mismatch for '%s': the listing says %llu bytes, %s sends %s%s",
+		         job->name, (unsigned long long)job->size, url,
+		         resp.content_range ? "Content-Range " : "Content-Length ",
+		         resp.content_range    ? resp.content_range
+		         : resp.content_length ? resp.content_length
+		                               : "?");
 		integrity_retry(e, xf, reason);
 		goto out;
 	case V_PROTO:
 		snprintf(reason, sizeof(reason), "unusable answer from %s (HTTP %ld%s%s%s%s)", url,
-			 status, resp.content_range ? ", Content-Range " : "",
-			 resp.content_range ? resp.content_range : "",
-			 resp.content_encoding ? ", Content-Encoding " : "",
-			 resp.content_encoding ? resp.content_encoding : "");
+		         status, resp.content_range ? ", Content-Range " : "",
+		         resp.content_range ? resp.content_range : "",
+		         resp.content_encoding ? ", Content-Encoding " : "",
+		         resp.content_encoding ? resp.content_encoding : "");
 		chunk_failed(e, xf, ci, MS_EPROTO, -1, reason);
 		goto out;
 	case V_OK:
@@ -953,8 +962,9 @@ static void conn_done(struct engine *e, struct conn *c, CURLcode cc)
 
 		if (!next || ++xf->redirects > MAX_REDIRECTS) {
 			free(next);
-			file_fail(e, xf, MS_EPROTO, "downloading '%s': bad or endless redirect from %s",
-				  job->name, url);
+			file_fail(e, xf, MS_EPROTO,
+			          "downloading '%s': bad or endless redirect from %s", job->name,
+			          url);
 			goto out;
 		}
 		ms_verbose("< %ld %s -> %s", status, url, next);
@@ -996,25 +1006,26 @@ static void check_verify(struct engine *e, struct xfile *xf)
 		return;
 	if (r < 0) {
 		file_fail(e, xf, ms_err_from_errno(-r), "cannot read back '%s': %s", job->part_path,
-			  strerror(-r));
+		          strerror(-r));
 		return;
 	}
 	memcpy(job->actual, hex, MS_HEX_MAX);
 	if (job->digest[0] && strcmp(hex, job->digest)) {
 		char msg[600];
-		bool empty = !strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+		bool empty = !strcmp(
+		        hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 
 		snprintf(msg, sizeof(msg), "%s mismatch for '%s': expected %s, got %s%s",
-			 ms_hash_name(job->algo), job->name, job->digest, hex,
-			 empty ? " (the digest of no bytes at all)" : "");
+		         ms_hash_name(job->algo), job->name, job->digest, hex,
+		         empty ? " (the digest of no bytes at all)" : "");
 		xf->phase = F_ACTIVE;
 		integrity_retry(e, xf, msg);
 		return;
 	}
 	/* Stale bytes past the end (an old longer partial) must not survive. */
 	if (ftruncate(xf->fd, (off_t)job->size) < 0) {
-		file_fail(e, xf, ms_err_from_errno(errno), "cannot truncate '%s': %s", job->part_path,
-			  strerror(errno));
+		file_fail(e, xf, ms_err_from_errno(errno), "cannot truncate '%s': %s",
+		          job->part_path, strerror(errno));
 		return;
 	}
 	file_close_fds(xf);
@@ -1037,42 +1048,54 @@ static void check_verify(struct engine *e, struct xfile *xf)
 
 /* ---- the loop ---- */
 
+/* Start transfers for f within the budget; false when the budget is spent. */
+static bool schedule_file(struct engine *e, struct xfile *xf, double now)
+{
+	int limit;
+
+	if (xf->phase == F_PENDING) {
+		if (xf->start_after > now || e->active_files >= e->o->max_workers)
+			return e->active_conns < e->budget;
+		if (file_start(e, xf) != 0)
+			return e->active_conns < e->budget;
+	}
+	if (xf->phase != F_ACTIVE)
+		return e->active_conns < e->budget;
+	/* Until the first answer says where the bytes are, one request at a time. */
+	if (!xf->url_known && xf->nconns)
+		return e->active_conns < e->budget;
+	limit = xf->rs.chunk_size && xf->url_known ? e->o->connections : 1;
+	for (uint32_t ci = 0; ci < xf->nchunks && xf->nconns < limit && e->active_conns < e->budget;
+	     ci++) {
+		struct chunk *ch = &xf->chunks[ci];
+
+		if (ch->active || ch->done == ch->end - ch->start || now < ch->not_before)
+			continue;
+		if (conn_start(e, xf, ci) < 0) {
+			file_fail(e, xf, MS_EFAIL, "cannot start a transfer for '%s'",
+			          xf->job->name);
+			break;
+		}
+	}
+	return e->active_conns < e->budget;
+}
+
+/*
+ * Small files first: a config.json must not wait for a connection behind
+ * the ranges of a 5 GB shard.  Then large files, in order, each taking up
+ * to --connections of what is left of the budget.
+ */
 static void schedule(struct engine *e)
 {
 	double now = ms_now();
 
-	for (size_t i = 0; i < e->nfiles && e->active_conns < e->budget && !e->fatal; i++) {
-		struct xfile *xf = &e->files[i];
-		int limit;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < e->nfiles && !e->fatal; i++) {
+			bool large = e->files[i].job->size > e->o->range_threshold;
 
-		if (xf->phase == F_PENDING) {
-			if (xf->start_after > now)
-				continue;
-			if (e->active_files >= e->o->max_workers)
-				break; /* files start in order: the rest are pending too */
-			if (file_start(e, xf) != 0)
-				continue;
+			if (large == (pass == 1) && !schedule_file(e, &e->files[i], now))
+				return;
 		}
-		if (xf->phase != F_ACTIVE)
-			continue;
-		/* Until the first answer says where the bytes are, one request at a time. */
-		if (!xf->url_known && xf->nconns)
-			continue;
-		limit = xf->rs.chunk_size && xf->url_known ? e->o->connections : 1;
-		for (uint32_t ci = 0; ci < xf->nchunks && xf->nconns < limit &&
-				      e->active_conns < e->budget;
-		     ci++) {
-			struct chunk *ch = &xf->chunks[ci];
-
-			if (ch->active || ch->done == ch->end - ch->start || now < ch->not_before)
-				continue;
-			if (conn_start(e, xf, ci) < 0) {
-				file_fail(e, xf, MS_EFAIL, "cannot start a transfer for '%s'",
-					  xf->job->name);
-				break;
-			}
-		}
-	}
 }
 
 static double next_wakeup(struct engine *e)
@@ -1161,8 +1184,9 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 			for (size_t i = 0; i < n; i++)
 				if (e.files[i].phase != F_DONE && e.files[i].phase != F_FAILED)
 					file_fail(&e, &e.files[i], e.fatal, "%s: %s", jobs[i].name,
-						  e.fatal == MS_EINTR ? "interrupted"
-								      : "stopped after a storage error");
+					          e.fatal == MS_EINTR
+					                  ? "interrupted"
+					                  : "stopped after a storage error");
 			break;
 		}
 		schedule(&e);

@@ -187,7 +187,7 @@ bool ms_is_dir(const char *path)
 }
 
 int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			 struct ms_error *err)
+                         struct ms_error *err)
 {
 	char rnd[33];
 	char *tmp;
@@ -248,7 +248,7 @@ int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct m
 			close(fd);
 			ms_buf_release(&b);
 			return ms_error_set(err, MS_EFAIL, "'%s' is larger than %zu bytes", path,
-					    max);
+			                    max);
 		}
 		ms_buf_add(&b, tmp, (size_t)n);
 	}
@@ -341,7 +341,7 @@ bool ms_env_true(const char *name)
 	const char *v = ms_getenv(name);
 
 	return v && (!strcasecmp(v, "1") || !strcasecmp(v, "on") || !strcasecmp(v, "yes") ||
-		     !strcasecmp(v, "true"));
+	             !strcasecmp(v, "true"));
 }
 
 char *ms_home_path(const char *rel)
@@ -385,19 +385,19 @@ int ms_parse_size(const char *s, uint64_t *out)
 			const char *suffix;
 			uint64_t mult;
 		} units[] = {
-			{"b", 1},
-			{"k", 1ULL << 10},
-			{"kib", 1ULL << 10},
-			{"kb", 1000ULL},
-			{"m", 1ULL << 20},
-			{"mib", 1ULL << 20},
-			{"mb", 1000000ULL},
-			{"g", 1ULL << 30},
-			{"gib", 1ULL << 30},
-			{"gb", 1000000000ULL},
-			{"t", 1ULL << 40},
-			{"tib", 1ULL << 40},
-			{"tb", 1000000000000ULL},
+		        {"b", 1},
+		        {"k", 1ULL << 10},
+		        {"kib", 1ULL << 10},
+		        {"kb", 1000ULL},
+		        {"m", 1ULL << 20},
+		        {"mib", 1ULL << 20},
+		        {"mb", 1000000ULL},
+		        {"g", 1ULL << 30},
+		        {"gib", 1ULL << 30},
+		        {"gb", 1000000000ULL},
+		        {"t", 1ULL << 40},
+		        {"tib", 1ULL << 40},
+		        {"tb", 1000000000000ULL},
 		};
 		size_t i;
 

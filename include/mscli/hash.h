@@ -31,7 +31,7 @@ size_t ms_hash_hexlen(enum ms_hash_algo algo);
 /* Guess the algorithm from a hex digest's length: 64 sha256, 40 git-sha1. */
 enum ms_hash_algo ms_hash_algo_for_hex(const char *hex);
 int ms_hash_file(const char *path, enum ms_hash_algo algo, char hex[MS_HEX_MAX],
-		 struct ms_error *err);
+                 struct ms_error *err);
 void ms_sha256_hex(const void *p, size_t n, char hex[MS_HEX_MAX]);
 
 #endif

@@ -21,7 +21,7 @@ void ms_hasher_pool_stop(struct ms_hasher_pool *p);
 
 /* fd is duplicated; the caller keeps its own. */
 struct ms_hash_slot *ms_hash_slot_new(struct ms_hasher_pool *p, int fd, uint64_t size,
-				      enum ms_hash_algo algo);
+                                      enum ms_hash_algo algo);
 void ms_hash_slot_advance(struct ms_hash_slot *s, uint64_t ready);
 /* Forget everything hashed (the file was truncated and starts over). */
 void ms_hash_slot_reset(struct ms_hash_slot *s);

@@ -40,8 +40,8 @@ struct ms_http_response {
 	char *url; /* the URL that produced this answer */
 	/* Headers we act on (NULL when absent), values trimmed. */
 	char *location, *retry_after, *ratelimit, *content_range, *content_type;
-	char *x_error_code, *x_error_message, *x_repo_commit, *etag, *x_linked_etag,
-		*x_linked_size, *content_length, *link, *content_encoding;
+	char *x_error_code, *x_error_message, *x_repo_commit, *etag, *x_linked_etag, *x_linked_size,
+	        *content_length, *link, *content_encoding;
 };
 
 struct ms_http_request {
@@ -51,8 +51,8 @@ struct ms_http_request {
 	size_t body_len;
 	const char *content_type;
 	const char *accept;
-	bool no_follow;  /* return 3xx answers instead of following them */
-	size_t max_body; /* default 64 MiB; larger bodies fail with MS_EPROTO */
+	bool no_follow;   /* return 3xx answers instead of following them */
+	size_t max_body;  /* default 64 MiB; larger bodies fail with MS_EPROTO */
 	const char *what; /* for messages: "listing of owner/name" */
 };
 
@@ -74,20 +74,19 @@ void ms_http_response_release(struct ms_http_response *r);
  * means), or MS_ENET/MS_EPROTO when no usable answer arrived.
  */
 int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
-		    struct ms_http_response *resp, struct ms_error *err);
+                    struct ms_http_response *resp, struct ms_error *err);
 
 /* Feed one raw header line (status lines reset the captured set). */
 void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t len);
 
 /* Map a final non-2xx answer to an error with the server's message. */
-int ms_http_status_error(const struct ms_http_response *r, const char *what,
-			 struct ms_error *err);
+int ms_http_status_error(const struct ms_http_response *r, const char *what, struct ms_error *err);
 
 /* Apply the options every mscli request shares (TLS, timeouts, UA, proxies). */
 void ms_http_setup_easy(void *easy, const struct ms_net_opts *net);
 /* Auth (and per-hub) headers for url, appended to list; token only for auth->origin. */
 struct curl_slist *ms_http_auth_headers(const struct ms_auth *auth, const char *url,
-					struct curl_slist *list);
+                                        struct curl_slist *list);
 bool ms_http_same_origin(const char *a, const char *b);
 /* scheme://host[:port] of url (lower-case host, default port omitted); NULL if unparsable. */
 char *ms_url_origin(const char *url);

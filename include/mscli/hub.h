@@ -30,7 +30,7 @@ struct ms_repo {
  * otherwise *hub and type (-1: not given) apply.
  */
 int ms_repo_parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_repo *out,
-		  struct ms_error *err);
+                  struct ms_error *err);
 void ms_repo_release(struct ms_repo *r);
 const char *ms_repo_type_name(enum ms_repo_type t);
 const char *ms_hub_name(enum ms_hub_kind h);
@@ -42,15 +42,15 @@ struct ms_file {
 	char digest[MS_HEX_MAX]; /* expected content digest, "" when the hub gave none */
 	char *revision;          /* ModelScope: commit of the file's last change (.msc key) */
 	char *etag;              /* Hugging Face: blob name */
-	char *oid;               /* Hugging Face: git object id from the tree (LFS: the pointer's) */
+	char *oid; /* Hugging Face: git object id from the tree (LFS: the pointer's) */
 	bool lfs;
 };
 
 struct ms_listing {
 	struct ms_file *files;
 	size_t n, cap;
-	char *revision; /* as asked for (branch, tag or commit) */
-	char *commit;   /* the commit it resolved to, when the hub says */
+	char *revision;  /* as asked for (branch, tag or commit) */
+	char *commit;    /* the commit it resolved to, when the hub says */
 	long created_at; /* ModelScope: CreatedAt of the revision, 0 when unknown */
 };
 
@@ -73,20 +73,20 @@ struct ms_hub_ops {
 	 * the hub's file URLs take the revision as given.
 	 */
 	int (*resolve)(struct ms_session *s, const struct ms_repo *repo, const char *rev,
-		       char **commit, struct ms_error *err);
+	               char **commit, struct ms_error *err);
 	/* Every file of repo at rev (commit when resolved), with sizes and digests. */
 	int (*list)(struct ms_session *s, const struct ms_repo *repo, const char *rev,
-		    const char *commit, struct ms_listing *out, struct ms_error *err);
+	            const char *commit, struct ms_listing *out, struct ms_error *err);
 	/*
 	 * Metadata of one file without listing the repo (one request); NULL
 	 * when the hub has no such call.  Sets out->commit when the hub tells.
 	 * On "no such file" with a known commit, out->commit is set too.
 	 */
 	int (*stat_file)(struct ms_session *s, const struct ms_repo *repo, const char *rev,
-			 const char *path, struct ms_listing *out, struct ms_error *err);
+	                 const char *path, struct ms_listing *out, struct ms_error *err);
 	/* The URL whose GET yields the bytes of f (it may redirect to a CDN). */
 	char *(*file_url)(struct ms_session *s, const struct ms_repo *repo,
-			  const struct ms_listing *l, const struct ms_file *f);
+	                  const struct ms_listing *l, const struct ms_file *f);
 };
 
 extern const struct ms_hub_ops ms_hub_modelscope;
@@ -104,7 +104,7 @@ struct ms_session {
 };
 
 void ms_session_init(struct ms_session *s, enum ms_hub_kind hub, const char *endpoint,
-		     bool endpoint_explicit, const char *token, const struct ms_net_opts *net);
+                     bool endpoint_explicit, const char *token, const struct ms_net_opts *net);
 /* Point the session at another endpoint (the token stays bound to the new origin). */
 void ms_session_set_endpoint(struct ms_session *s, const char *endpoint);
 void ms_session_release(struct ms_session *s);
@@ -113,6 +113,6 @@ void ms_session_release(struct ms_session *s);
 /* https://www.modelscope.cn, or .ai with MODELSCOPE_PREFER_AI_SITE */
 const char *ms_modelscope_default_endpoint(void);
 int ms_modelscope_revision_created_at(struct ms_session *s, const struct ms_repo *repo,
-				      const char *rev, long *created_at, struct ms_error *err);
+                                      const char *rev, long *created_at, struct ms_error *err);
 
 #endif

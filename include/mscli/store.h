@@ -26,7 +26,7 @@ struct ms_store_ops {
 	enum ms_file_state (*lookup)(struct ms_store *st, const struct ms_file *f);
 	/* Fill job->part_path / state_path (creating directories) for f. */
 	int (*prepare)(struct ms_store *st, const struct ms_file *f, struct ms_xfer_job *job,
-		       struct ms_error *err);
+	               struct ms_error *err);
 	/*
 	 * Optional per-file lock around a transfer (see struct ms_xfer_job's
 	 * acquire/release): 0 taken, 1 busy, 2 already finished elsewhere.
@@ -35,7 +35,7 @@ struct ms_store_ops {
 	void (*release)(struct ms_store *st, struct ms_xfer_job *job);
 	/* Move a verified partial into place and index it. */
 	int (*install)(struct ms_store *st, const struct ms_file *f, const char *part,
-		       struct ms_error *err);
+	               struct ms_error *err);
 	/* Write the metadata that says what is there (index, refs, revision). */
 	int (*finish)(struct ms_store *st, struct ms_error *err);
 	/*
@@ -47,7 +47,7 @@ struct ms_store_ops {
 	void (*no_exist)(struct ms_store *st, const char *commit, const char *path);
 	/* Offline: what rev is known to contain (listing recorded earlier, else the index). */
 	int (*offline_listing)(struct ms_store *st, const char *rev, struct ms_listing *out,
-			       bool *complete_known, struct ms_error *err);
+	                       bool *complete_known, struct ms_error *err);
 	/* Why path cannot be stored (a name the layout keeps for itself), or NULL. */
 	const char *(*reserved)(struct ms_store *st, const char *path);
 	/* ModelScope models record the revision's CreatedAt in .mv; NULL elsewhere. */
@@ -72,7 +72,7 @@ struct ms_store {
  * local_dir, when set, replaces the cache with a plain directory.
  */
 struct ms_store *ms_store_modelscope_new(const char *root, const char *local_dir,
-					 const struct ms_repo *repo, const char *rev);
+                                         const struct ms_repo *repo, const char *rev);
 
 /*
  * Hugging Face: models--org--name/{blobs,refs,snapshots,trees,.no_exist}
@@ -80,8 +80,9 @@ struct ms_store *ms_store_modelscope_new(const char *root, const char *local_dir
  * (§2.5).  commit may be NULL offline (refs/<rev> tells).
  */
 struct ms_store *ms_store_hf_new(const char *root, const char *local_dir,
-				 const struct ms_repo *repo, const char *rev, const char *commit);
-/* $HF_HUB_CACHE, $HUGGINGFACE_HUB_CACHE, $HF_HOME/hub, ${XDG_CACHE_HOME:-~/.cache}/huggingface/hub */
+                                 const struct ms_repo *repo, const char *rev, const char *commit);
+/* $HF_HUB_CACHE, $HUGGINGFACE_HUB_CACHE, $HF_HOME/hub, ${XDG_CACHE_HOME:-~/.cache}/huggingface/hub
+ */
 char *ms_hf_default_cache(void);
 char *ms_hf_home(void);
 /* HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE */

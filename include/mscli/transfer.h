@@ -20,13 +20,13 @@ typedef int (*ms_install_fn)(void *arg, struct ms_xfer_job *job, struct ms_error
 
 struct ms_xfer_job {
 	/* Set by the caller. */
-	char *url;          /* where the bytes are (the hub; redirects are followed) */
-	const char *name;   /* repo path, for events and messages */
-	uint64_t size;      /* expected size */
+	char *url;        /* where the bytes are (the hub; redirects are followed) */
+	const char *name; /* repo path, for events and messages */
+	uint64_t size;    /* expected size */
 	enum ms_hash_algo algo;
 	char digest[MS_HEX_MAX]; /* expected digest; "" means size check only */
-	char *part_path;    /* the partial file */
-	char *state_path;   /* resume-state sidecar */
+	char *part_path;         /* the partial file */
+	char *state_path;        /* resume-state sidecar */
 	ms_install_fn install;
 	void *install_arg;
 	/*
@@ -41,10 +41,10 @@ struct ms_xfer_job {
 	void *user;
 
 	/* Results. */
-	int status;             /* 0, or a negative ms_err (detail in err) */
+	int status; /* 0, or a negative ms_err (detail in err) */
 	struct ms_error err;
-	uint64_t fetched;       /* body bytes received over the network */
-	uint64_t resumed_from;  /* bytes already on disk when the job started */
+	uint64_t fetched;      /* body bytes received over the network */
+	uint64_t resumed_from; /* bytes already on disk when the job started */
 	char actual[MS_HEX_MAX];
 	bool done;
 };
@@ -85,7 +85,7 @@ struct ms_engine_opts {
 	const struct ms_auth *auth;
 	ms_event_fn on_event;
 	void *event_arg;
-	double progress_interval; /* seconds between PROGRESS events */
+	double progress_interval;  /* seconds between PROGRESS events */
 	volatile int *interrupted; /* set by a signal handler: stop, keep partials */
 };
 

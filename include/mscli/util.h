@@ -26,7 +26,10 @@ struct ms_buf {
 	size_t len;
 	size_t cap;
 };
-#define MS_BUF_INIT {NULL, 0, 0}
+#define MS_BUF_INIT        \
+	{                  \
+		NULL, 0, 0 \
+	}
 void ms_buf_add(struct ms_buf *b, const void *p, size_t n);
 void ms_buf_adds(struct ms_buf *b, const char *s);
 void ms_buf_addf(struct ms_buf *b, const char *fmt, ...) MS_PRINTF(2, 3);
@@ -39,7 +42,7 @@ char *ms_path_join(const char *a, const char *b);
 int ms_mkdirs(const char *path, mode_t mode, struct ms_error *err);
 /* Write via a temporary in the same directory, fsync, rename. */
 int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			 struct ms_error *err);
+                         struct ms_error *err);
 /* Read a whole (small) file; fails with MS_EFAIL when larger than max. */
 int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct ms_error *err);
 /* Remove empty directories from dir upwards, stopping at (and keeping) stop. */

@@ -10,9 +10,9 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } groups[] = {
-	{"pathsafe", test_pathsafe}, {"filter", test_filter}, {"http", test_http},
-	{"pickle", test_pickle},     {"hash", test_hash},     {"resume", test_resume},
-	{"util", test_util},	     {"repo", test_repo},
+        {"pathsafe", test_pathsafe}, {"filter", test_filter}, {"http", test_http},
+        {"pickle", test_pickle},     {"hash", test_hash},     {"resume", test_resume},
+        {"util", test_util},         {"repo", test_repo},
 };
 
 int main(int argc, char **argv)

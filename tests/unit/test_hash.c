@@ -36,7 +36,7 @@ void test_hash(void)
 
 	CHECK(ms_hash_algo_for_hex("b45ef6fec89518d314f546fd6c3025367b721684") == MS_HASH_GITSHA1);
 	CHECK(ms_hash_algo_for_hex(
-		      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") ==
+	              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") ==
 	      MS_HASH_SHA256);
 	CHECK(ms_hash_algo_for_hex("xyz") == MS_HASH_NONE);
 	CHECK(ms_hash_algo_for_hex(NULL) == MS_HASH_NONE);

@@ -25,7 +25,8 @@ void test_http(void)
 
 	CHECK(ms_parse_retry_after("120", 0, &w) == 0 && w == 120);
 	CHECK(ms_parse_retry_after(" 3 ", 0, &w) == 0 && w == 3);
-	CHECK(ms_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470, &w) == 0 && w == 10);
+	CHECK(ms_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470, &w) == 0 &&
+	      w == 10);
 	CHECK(ms_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490, &w) == 0 && w == 0);
 	CHECK(ms_parse_retry_after("soon", 0, &w) == -1);
 	CHECK(ms_parse_retry_after("-1", 0, &w) == -1);
@@ -73,7 +74,8 @@ void test_http(void)
 	CHECK(!ms_http_same_origin("http://h:1/x", "http://h:2/x"));
 	CHECK(!ms_http_same_origin("http://h/x", "https://h/x"));
 
-	p = ms_url_resolve("http://h:1/a/resolve/main/f.json?x=1", "/api/resolve-cache/m/c/f.json?etag=1");
+	p = ms_url_resolve("http://h:1/a/resolve/main/f.json?x=1",
+	                   "/api/resolve-cache/m/c/f.json?etag=1");
 	CHECK_STR(p, "http://h:1/api/resolve-cache/m/c/f.json?etag=1");
 	free(p);
 	p = ms_url_resolve("http://h:1/a/b", "https://cdn.example/x?sig=2");

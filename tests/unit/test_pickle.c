@@ -19,16 +19,16 @@ static size_t unhex(const char *hex, unsigned char *out)
 /* What CPython 3.11 writes for [{'Path':'a.bin','Revision':'abc'},
  * {'Path':'b/c.json','Revision':'abc'}, {'Path':'d','Revision':None}]. */
 static const char *const cpython[] = {
-	/* protocol 2: BINPUT memo */
-	"80025d7100287d71012858040000005061746871025805000000612e62696e710358080000005265766973"
-	"696f6e710458030000006162637105757d71062868025808000000622f632e6a736f6e710768046805757d"
-	"7108286802580100000064710968044e75652e",
-	/* protocol 4: FRAME, MEMOIZE, SHORT_BINUNICODE, BINGET */
-	"8004954b000000000000005d94287d94288c0450617468948c05612e62696e948c085265766973696f6e94"
-	"8c0361626394757d942868028c08622f632e6a736f6e9468046805757d942868028c01649468044e75652e",
-	/* protocol 5 */
-	"8005954b000000000000005d94287d94288c0450617468948c05612e62696e948c085265766973696f6e94"
-	"8c0361626394757d942868028c08622f632e6a736f6e9468046805757d942868028c01649468044e75652e",
+        /* protocol 2: BINPUT memo */
+        "80025d7100287d71012858040000005061746871025805000000612e62696e710358080000005265766973"
+        "696f6e710458030000006162637105757d71062868025808000000622f632e6a736f6e710768046805757d"
+        "7108286802580100000064710968044e75652e",
+        /* protocol 4: FRAME, MEMOIZE, SHORT_BINUNICODE, BINGET */
+        "8004954b000000000000005d94287d94288c0450617468948c05612e62696e948c085265766973696f6e94"
+        "8c0361626394757d942868028c08622f632e6a736f6e9468046805757d942868028c01649468044e75652e",
+        /* protocol 5 */
+        "8005954b000000000000005d94287d94288c0450617468948c05612e62696e948c085265766973696f6e94"
+        "8c0361626394757d942868028c08622f632e6a736f6e9468046805757d942868028c01649468044e75652e",
 };
 
 void test_pickle(void)
@@ -37,7 +37,8 @@ void test_pickle(void)
 	struct ms_msc m = {0}, back = {0};
 	struct ms_buf b = MS_BUF_INIT;
 	static const unsigned char empty[] = {0x80, 0x02, ']', '(', 'e', '.'};
-	static const unsigned char mdl[] = "\x80\x02}(X\x02\x00\x00\x00idX\x07\x00\x00\x00o/n___xu.";
+	static const unsigned char mdl[] =
+	        "\x80\x02}(X\x02\x00\x00\x00idX\x07\x00\x00\x00o/n___xu.";
 
 	for (size_t i = 0; i < sizeof(cpython) / sizeof(cpython[0]); i++) {
 		size_t n = unhex(cpython[i], bin);
@@ -77,12 +78,13 @@ void test_pickle(void)
 	ms_pickle_encode_msc(&back, &b);
 	{
 		static const unsigned char want[] =
-			"\x80\x02]("
-			"}(X\x04\x00\x00\x00PathX\x07\x00\x00\x00x/y.bin"
-			"X\x08\x00\x00\x00RevisionX\x04\x00\x00\x00" "feedu"
-			"}(X\x04\x00\x00\x00PathX\x01\x00\x00\x00z"
-			"X\x08\x00\x00\x00RevisionNu"
-			"e.";
+		        "\x80\x02]("
+		        "}(X\x04\x00\x00\x00PathX\x07\x00\x00\x00x/y.bin"
+		        "X\x08\x00\x00\x00RevisionX\x04\x00\x00\x00"
+		        "feedu"
+		        "}(X\x04\x00\x00\x00PathX\x01\x00\x00\x00z"
+		        "X\x08\x00\x00\x00RevisionNu"
+		        "e.";
 
 		CHECK(b.len == sizeof(want) - 1 && !memcmp(b.data, want, sizeof(want) - 1));
 	}

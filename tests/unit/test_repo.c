@@ -39,7 +39,8 @@ void test_repo(void)
 	CHECK(parse("https://www.modelscope.cn/datasets/o/n/files", MS_HUB_HF, -1, &r) == 0);
 	CHECK(r.hub == MS_HUB_MODELSCOPE && r.type == MS_REPO_DATASET);
 	ms_repo_release(&r);
-	CHECK(parse("https://huggingface.co/datasets/o/n/tree/dev", MS_HUB_MODELSCOPE, -1, &r) == 0);
+	CHECK(parse("https://huggingface.co/datasets/o/n/tree/dev", MS_HUB_MODELSCOPE, -1, &r) ==
+	      0);
 	CHECK(r.hub == MS_HUB_HF && r.type == MS_REPO_DATASET);
 	CHECK_STR(r.revision, "dev");
 	ms_repo_release(&r);

@@ -20,7 +20,7 @@ void test_resume(void)
 	st.nchunks = 3;
 	st.done = done;
 	snprintf(st.digest, sizeof(st.digest), "%s",
-		 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	CHECK(ms_resume_store(fd, &st) == 0);
 	CHECK(ms_resume_load(path, &back) == 0);
 	CHECK_U64(back.size, 40);
