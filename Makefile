@@ -17,6 +17,13 @@ BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) $(PC_CFLAGS)
 CFLAGS ?= -O2 -g
 LDLIBS := $(PC_LIBS) -lpthread -lm
 
+# Quiet by default; `make V=1` shows the commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRCS := $(wildcard src/*.c)
@@ -35,25 +42,32 @@ VG_OBJS := $(SRCS:src/%.c=build/vg/%.o)
 all: mscli
 
 mscli: $(REL_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 build/rel/%.o: src/%.c $(HDRS) | build/rel
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 build/san/%.o: src/%.c $(HDRS) | build/san
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 build/vg/%.o: src/%.c $(HDRS) | build/vg
-	$(CC) $(BASE_CFLAGS) -O1 -g -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 -g -c -o $@ $<
 
 build/san/mscli: $(SAN_OBJS)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 build/vg/mscli: $(VG_OBJS)
-	$(CC) -g -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) -g -o $@ $^ $(LDLIBS)
 
 build/san/unit-tests: $(UNIT_SRCS) $(SAN_LIB_OBJS) $(HDRS) tests/unit/unit.h
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $(UNIT_SRCS) $(SAN_LIB_OBJS) $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $(UNIT_SRCS) $(SAN_LIB_OBJS) $(LDLIBS)
 
 build/rel build/san build/vg:
 	mkdir -p $@
@@ -87,16 +101,16 @@ deps:
 	bash tests/tools/deps.sh
 
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude src tests/unit
-	clang-tidy --quiet $(SRCS) -- $(BASE_CFLAGS) 2>&1 | { grep -v 'warnings generated' || true; }; \
+	$(Q)clang-tidy --quiet $(SRCS) -- $(BASE_CFLAGS) 2>&1 | { grep -v 'warnings generated' || true; }; \
 		test $${PIPESTATUS[0]} -eq 0
 
 format:
-	clang-format -i $(SRCS) $(HDRS) $(UNIT_SRCS)
+	$(Q)clang-format -i $(SRCS) $(HDRS) $(UNIT_SRCS)
 
 check-format:
-	clang-format --dry-run --Werror $(SRCS) $(HDRS) $(UNIT_SRCS)
+	$(Q)clang-format --dry-run --Werror $(SRCS) $(HDRS) $(UNIT_SRCS)
 
 install: mscli
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
