@@ -805,7 +805,8 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		int fret;
 
 		/* Record what did arrive, even when something failed. */
-		if (d.st->ops->needs_created_at && d.st->ops->needs_created_at(d.st)) {
+		if (ret != MS_EINTR && d.st->ops->needs_created_at &&
+		    d.st->ops->needs_created_at(d.st)) {
 			ms_error_clear(&ferr);
 			if (ms_modelscope_revision_created_at(&d.sess, &d.repo, d.rev,
 			                                      &d.listing.created_at, &ferr))

@@ -84,6 +84,7 @@ int main(int argc, char **argv)
 	}
 	if (ret == 1) {
 		ms_print_main_help(stdout);
+		ret = 0;
 		goto out;
 	}
 	if (ret == 2) {

@@ -149,7 +149,7 @@ class Faults(Case):
             self.assertNotIn("authorization", q.headers)
             self.assertNotIn("ms-goodtoken", q.headers.get("cookie", ""))
         # the same through the environment
-        self.ok("--force", "download", "acme/private", env={"MODELSCOPE_API_TOKEN": "ms-goodtoken"})
+        self.ok("download", "--force", "acme/private", env={"MODELSCOPE_API_TOKEN": "ms-goodtoken"})
 
     def test_expired_cdn_url_is_resolved_again(self):
         big = blob(40_000_000, 9)
