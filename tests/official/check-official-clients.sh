@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The official clients against the emulator and mscli's caches (see check.py).
+# MSHUB_SRC=<modelscope_hub>/src HFHUB_SRC=<huggingface_hub>/src; skipped when unset.
+# Their source is never part of this repository: fetch it yourself.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+exec python3 tests/official/check.py "$@"

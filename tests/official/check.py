@@ -1,0 +1,220 @@
+"""Check the emulator and mscli's caches against the official clients.
+
+1. The official clients download from the loopback emulator (CDN redirects
+   on) and get the right bytes: the emulator is faithful enough for them.
+2. mscli downloads into fresh caches; then, with the emulator stopped, the
+   official clients read those caches offline (no request possible).
+
+Runs the clients from their source (env MSHUB_SRC, HFHUB_SRC) on Debian's
+python3, which has requests, httpx, click, filelock, tqdm and yaml.
+"""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "hub"))
+from hubemu import Hub, _sample_files  # noqa: E402
+
+MSCLI = os.environ.get("MSCLI_BIN") or os.path.join(ROOT, "mscli")
+PY = "/usr/bin/python3"
+FILES = _sample_files()
+DATASET = {"data/train.jsonl": b'{"text": "hello"}\n' * 100, "README.md": b"# tiny dataset\n"}
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def same_tree(d, files):
+    for p, data in files.items():
+        fp = os.path.join(d, p)
+        if not os.path.isfile(fp):
+            return "missing " + p
+        with open(fp, "rb") as f:
+            if hashlib.sha256(f.read()).hexdigest() != hashlib.sha256(data).hexdigest():
+                return "wrong bytes in " + p
+    return None
+
+
+def py(code, env, src):
+    e = dict(os.environ)
+    e.update(env)
+    e["PYTHONPATH"] = src + os.pathsep + os.path.join(HERE, "pyshim")
+    e["HOME"] = env.get("HOME", e.get("HOME"))
+    p = subprocess.run([PY, "-c", code], env=e, capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def mscli(args, env):
+    e = dict(os.environ)
+    e.update(env)
+    p = subprocess.run([MSCLI, "-q"] + args, env=e, capture_output=True, text=True, timeout=300)
+    if p.returncode:
+        print(p.stderr)
+    return p.returncode, p.stdout.strip()
+
+
+def main():
+    ms_src, hf_src = os.environ.get("MSHUB_SRC"), os.environ.get("HFHUB_SRC")
+    if not ms_src and not hf_src:
+        print("check-official: set MSHUB_SRC (modelscope_hub/src) and/or HFHUB_SRC "
+              "(huggingface_hub/src) to run the official clients; skipped")
+        return 0
+    tmp = tempfile.mkdtemp(prefix="mscli-official-")
+    home = os.path.join(tmp, "home")
+    os.makedirs(home)
+    hub = Hub(cdn=True)
+    hub.add_ms_repo("mscli-demo/tiny-model", files=FILES)
+    hub.add_ms_repo("mscli-demo/tiny.dataset", type="dataset", files=DATASET)
+    hub.add_hf_repo("mscli-demo/tiny-model", files=FILES)
+    hub.add_hf_repo("mscli-demo/tiny-dataset", type="dataset", files=DATASET)
+    try:
+        if ms_src:
+            modelscope(ms_src, hub, tmp, home)
+        if hf_src:
+            huggingface(hf_src, hub, tmp, home)
+    finally:
+        hub.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\ncheck-official: %s" % ("all passed" if not failures else "%d failed" % len(failures)))
+    return 1 if failures else 0
+
+
+def modelscope(src, hub, tmp, home):
+    print("== modelscope_hub (%s) against the emulator" % src)
+    env = {"MODELSCOPE_ENDPOINT": hub.url, "HOME": home}
+    ld = os.path.join(tmp, "ms-cli-local")
+    rc, out, err = py("import sys; from modelscope_hub.cli.main import run_cmd; "
+                      "sys.argv=['ms-hub','download','mscli-demo/tiny-model','--local-dir',%r]; "
+                      "run_cmd()" % ld, env, src)
+    check(rc == 0 and same_tree(ld, FILES) is None, "ms-hub download --local-dir (%s)" %
+          (same_tree(ld, FILES) or err.strip()[-300:]))
+    cache = os.path.join(tmp, "ms-official-cache")
+    rc, out, err = py("from modelscope_hub.compat import snapshot_download; "
+                      "print(snapshot_download('mscli-demo/tiny-model'))",
+                      dict(env, MODELSCOPE_CACHE=cache), src)
+    path = out.strip().splitlines()[-1] if out.strip() else ""
+    check(rc == 0 and same_tree(path, FILES) is None, "compat.snapshot_download into a cache (%s)" %
+          (err.strip()[-300:] if rc else path))
+    dl = os.path.join(tmp, "ms-cli-dataset")
+    rc, out, err = py("import sys; from modelscope_hub.cli.main import run_cmd; "
+                      "sys.argv=['ms-hub','download','mscli-demo/tiny.dataset','--repo-type','dataset',"
+                      "'--local-dir',%r]; run_cmd()" % dl, env, src)
+    check(rc == 0 and same_tree(dl, DATASET) is None, "ms-hub download of a dataset (%s)" %
+          (same_tree(dl, DATASET) or err.strip()[-300:]))
+
+    print("== modelscope_hub reads mscli's cache offline")
+    mcache = os.path.join(tmp, "mscli-ms-cache")
+    menv = {"MODELSCOPE_ENDPOINT": hub.url, "MODELSCOPE_CACHE": mcache, "HOME": home}
+    rc, mpath = mscli(["download", "mscli-demo/tiny-model"], menv)
+    check(rc == 0, "mscli download (ModelScope)")
+    rc, dpath = mscli(["download", "--type", "dataset", "mscli-demo/tiny.dataset"], menv)
+    check(rc == 0, "mscli download of a dataset (ModelScope)")
+    # no network: an unreachable endpoint, so any request would fail
+    off = {"MODELSCOPE_ENDPOINT": "http://127.0.0.1:9", "MODELSCOPE_CACHE": mcache, "HOME": home}
+    rc, out, err = py("from modelscope_hub.compat import snapshot_download; "
+                      "print(snapshot_download('mscli-demo/tiny-model', local_files_only=True))",
+                      off, src)
+    got = out.strip().splitlines()[-1] if out.strip() else ""
+    check(rc == 0 and same_tree(got, FILES) is None,
+          "compat.snapshot_download(local_files_only=True) finds mscli's model (%s)" %
+          (err.strip()[-300:] if rc else got))
+    rc, out, err = py("from modelscope_hub.compat import snapshot_download; "
+                      "print(snapshot_download('mscli-demo/tiny.dataset', repo_type='dataset', "
+                      "local_files_only=True))", off, src)
+    got = out.strip().splitlines()[-1] if out.strip() else ""
+    check(rc == 0 and same_tree(got, DATASET) is None,
+          "... and mscli's dataset (dotted name) (%s)" % (err.strip()[-300:] if rc else got))
+    rc, out, err = py("from modelscope_hub.compat import model_file_download; "
+                      "print(model_file_download('mscli-demo/tiny-model', 'config.json', "
+                      "local_files_only=True))", off, src)
+    got = out.strip().splitlines()[-1] if out.strip() else ""
+    check(rc == 0 and got.endswith("config.json") and open(got, "rb").read() == FILES["config.json"],
+          "compat.model_file_download(local_files_only=True) (%s)" % (err.strip()[-300:] if rc else got))
+    # online, the official client finds every file cached and fetches nothing
+    hub.clear_log()
+    rc, out, err = py("from modelscope_hub.compat import snapshot_download; "
+                      "print(snapshot_download('mscli-demo/tiny-model'))", menv, src)
+    fetched = hub.body_bytes()
+    check(rc == 0 and fetched == 0, "compat.snapshot_download online re-uses mscli's files "
+          "(%d bytes fetched)" % fetched)
+
+
+def huggingface(src, hub, tmp, home):
+    print("== huggingface_hub (%s) against the emulator" % src)
+    hfenv = {"HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+             "HOME": home, "HF_HOME": os.path.join(home, "hf")}
+    cache = os.path.join(tmp, "hf-official-cache")
+    rc, out, err = py("import sys; from huggingface_hub.cli.hf import main; "
+                      "sys.argv=['hf','download','mscli-demo/tiny-model','--cache-dir',%r]; main()" %
+                      cache, hfenv, src)
+    path = out.strip().splitlines()[-1] if out.strip() else ""
+    path = path.split("path:", 1)[-1].strip()  # human output: "  path: <dir>"
+    check(rc == 0 and same_tree(path, FILES) is None, "hf download (%s)" %
+          (err.strip()[-400:] if rc else path))
+    for name in ("config.json", "model.safetensors"):
+        rc, out, err = py("from huggingface_hub import hf_hub_download; print(hf_hub_download("
+                          "'mscli-demo/tiny-model', %r, cache_dir=%r))" % (name, cache + "2"),
+                          hfenv, src)
+        got = out.strip().splitlines()[-1] if out.strip() else ""
+        check(rc == 0 and os.path.isfile(got) and open(got, "rb").read() == FILES[name],
+              "hf_hub_download %s (%s)" % (name, err.strip()[-300:] if rc else "ok"))
+    rc, out, err = py("from huggingface_hub import snapshot_download; print(snapshot_download("
+                      "'mscli-demo/tiny-dataset', repo_type='dataset', cache_dir=%r))" % (cache + "3"),
+                      hfenv, src)
+    path = out.strip().splitlines()[-1] if out.strip() else ""
+    check(rc == 0 and same_tree(path, DATASET) is None, "snapshot_download of a dataset (%s)" %
+          (err.strip()[-300:] if rc else path))
+
+    print("== huggingface_hub reads mscli's cache offline")
+    mcache = os.path.join(tmp, "mscli-hf-cache")
+    menv = {"HF_ENDPOINT": hub.url, "HF_HUB_CACHE": mcache, "HOME": home}
+    rc, _ = mscli(["--hub", "hf", "download", "mscli-demo/tiny-model"], menv)
+    check(rc == 0, "mscli --hub hf download")
+    rc, _ = mscli(["--hub", "hf", "download", "--type", "dataset", "mscli-demo/tiny-dataset"], menv)
+    check(rc == 0, "mscli --hub hf download of a dataset")
+    off = dict(hfenv, HF_HUB_OFFLINE="1", HF_ENDPOINT="http://127.0.0.1:9")
+    for code, what, files in [
+        ("from huggingface_hub import snapshot_download; print(snapshot_download("
+         "'mscli-demo/tiny-model', cache_dir=%r))" % mcache, "snapshot_download offline", FILES),
+        ("from huggingface_hub import snapshot_download; print(snapshot_download("
+         "'mscli-demo/tiny-dataset', repo_type='dataset', cache_dir=%r))" % mcache,
+         "snapshot_download of the dataset offline", DATASET),
+    ]:
+        rc, out, err = py(code, off, src)
+        got = out.strip().splitlines()[-1] if out.strip() else ""
+        check(rc == 0 and same_tree(got, files) is None, "%s finds mscli's files (%s)" %
+              (what, err.strip()[-300:] if rc else got))
+    for name in ("config.json", "model.safetensors"):
+        rc, out, err = py("from huggingface_hub import hf_hub_download; print(hf_hub_download("
+                          "'mscli-demo/tiny-model', %r, cache_dir=%r))" % (name, mcache), off, src)
+        got = out.strip().splitlines()[-1] if out.strip() else ""
+        check(rc == 0 and os.path.isfile(got) and open(got, "rb").read() == FILES[name],
+              "hf_hub_download(%s) offline (%s)" % (name, err.strip()[-300:] if rc else "ok"))
+    rc, out, err = py("from huggingface_hub import scan_cache_dir; i = scan_cache_dir(%r); "
+                      "print(len(i.repos), len(i.warnings), sorted(r.repo_id for r in i.repos))" %
+                      mcache, off, src)
+    check(rc == 0 and out.startswith("2 0 "), "scan_cache_dir lists both repos, no warnings (%s)" %
+          (out.strip() or err.strip()[-300:]))
+    rc, out, err = py("import sys; from huggingface_hub.cli.hf import main; "
+                      "sys.argv=['hf','cache','verify','mscli-demo/tiny-model','--cache-dir',%r]; "
+                      "main()" % mcache, hfenv, src)
+    check(rc == 0, "hf cache verify agrees with mscli's blobs (%s)" % (out + err).strip()[-300:])
+    # online: hf finds everything cached and fetches nothing
+    hub.clear_log()
+    rc, out, err = py("from huggingface_hub import snapshot_download; print(snapshot_download("
+                      "'mscli-demo/tiny-model', cache_dir=%r))" % mcache, hfenv, src)
+    check(rc == 0 and hub.body_bytes() == 0, "snapshot_download online re-uses mscli's blobs "
+          "(%d bytes fetched)" % hub.body_bytes())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
