@@ -496,7 +496,7 @@ static int hf_acquire(struct ms_store *st, struct ms_xfer_job *job, struct ms_er
 		fd = -1;
 	}
 	job->lock_fd = fd;
-	if (!s->local) {
+	if (!s->local && !st->force) {
 		char *blob = sub(s, "blobs", f->etag);
 
 		if (file_has_size(blob, f->size))

@@ -628,6 +628,7 @@ static void make_store(struct dl *d, const char *root, const char *commit)
 		d->st = ms_store_modelscope_new(root, d->o->local_dir, &d->repo, d->rev);
 	d->st->on_lock_wait = on_lock_wait;
 	d->st->lock_wait_arg = d;
+	d->st->force = d->o->force;
 }
 
 static bool is_commit_id(const char *rev)
@@ -787,6 +788,9 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 			goto out;
 		d.st->adopt_unindexed = !o->force;
 		lookup_all(&d);
+	} else if ((ret = d.st->ops->begin(d.st, &d.listing, err)) != 0) {
+		/* warm: no lock, and begin() writes only what changed */
+		goto out;
 	}
 	for (size_t i = 0; i < d.nsel; i++) {
 		if (!d.cached[i])
@@ -800,16 +804,20 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		        d.nsel - d.ncached, ms_repo_type_name(d.repo.type), d.repo.id, d.rev,
 		        d.sess.endpoint);
 	ret = missing ? fetch(&d, err) : 0;
-	if (missing) {
+	{
 		struct ms_error ferr;
 		int fret;
 
-		/* Record what did arrive, even when something failed. */
+		/*
+		 * Record what is there, also after a failure (what did arrive) and
+		 * on a warm run (a ref that moved, .mv of another revision); both
+		 * layouts write only what changed.
+		 */
 		if (ret != MS_EINTR && d.st->ops->needs_created_at &&
 		    d.st->ops->needs_created_at(d.st)) {
 			ms_error_clear(&ferr);
 			if (ms_modelscope_revision_created_at(&d.sess, &d.repo, d.rev,
-			                                      &d.listing.created_at, &ferr))
+							      &d.listing.created_at, &ferr))
 				ms_verbose("no CreatedAt for '%s': %s", d.rev, ferr.msg);
 		}
 		ms_error_clear(&ferr);

@@ -877,6 +877,7 @@ static void error_status(struct engine *e, struct xfile *xf, uint32_t ci, const 
 	/* Reuse the API error formatter for the message and the exit code. */
 	r.body = *body;
 	r.url = (char *)url;
+	r.status = status;
 	snprintf(reason, sizeof(reason), "downloading '%s'", xf->job->name);
 	ms_error_clear(&tmp);
 	ms_http_status_error(&r, reason, &tmp);

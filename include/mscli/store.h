@@ -61,6 +61,8 @@ struct ms_store {
 	const struct ms_store_ops *ops;
 	/* Set before lookup(): verify files the index does not know by hashing them. */
 	bool adopt_unindexed;
+	/* --force: fetch again even what the layout already holds. */
+	bool force;
 	/* Called once when lock() has to wait for another process. */
 	void (*on_lock_wait)(void *arg, const char *path);
 	void *lock_wait_arg;

@@ -1,0 +1,316 @@
+"""mscli download from Hugging Face (or a mirror): the HF cache layout that
+huggingface_hub and transformers read offline, integrity, auth, errors."""
+import json
+import os
+import signal
+import subprocess
+
+from support import SLOW, Case, blob, git_sha1, sha256
+
+REGULAR = {"config.json": b'{"model_type": "toy"}\n', "README.md": b"# toy\n",
+           "tokenizer/vocab.txt": b"a\nb\n"}
+LFS = {"model.safetensors": blob(2_200_000, 51), "onnx/deep/model.onnx.bin": blob(1_100_000, 52)}
+FILES = dict(REGULAR, **LFS)
+
+
+def is_lfs(path, size):
+    return path in LFS
+
+
+class HF(Case):
+    def setUp(self):
+        super().setUp()
+        self.repo = self.hub.add_hf_repo("org/toy", files=FILES, lfs=is_lfs)
+        self.hfcache = os.path.join(self.tmp, "hfcache")
+        self.env["HF_HUB_CACHE"] = self.hfcache
+        self.folder = os.path.join(self.hfcache, "models--org--toy")
+
+    def snap(self, commit=None):
+        return os.path.join(self.folder, "snapshots", commit or self.repo.commit)
+
+    def assert_snapshot(self, files=FILES, commit=None):
+        for p, data in files.items():
+            link = os.path.join(self.snap(commit), p)
+            self.assertTrue(os.path.islink(link), link)
+            target = os.readlink(link)
+            self.assertFalse(os.path.isabs(target), target)
+            etag = sha256(data) if p in LFS else git_sha1(data)
+            self.assertEqual(target, "../" * (p.count("/") + 2) + "blobs/" + etag)
+            with open(link, "rb") as f:
+                self.assertEqual(f.read(), data)
+
+    def test_layout(self):
+        r = self.ok("--hub", "hf", "download", "org/toy")
+        self.assertEqual(r.lines, [self.snap()])
+        self.assert_snapshot()
+        with open(os.path.join(self.folder, "refs", "main"), "rb") as f:
+            self.assertEqual(f.read(), self.repo.commit.encode())  # 40 hex, no newline
+        blobs = sorted(os.listdir(os.path.join(self.folder, "blobs")))
+        self.assertEqual(blobs, sorted([sha256(v) for v in LFS.values()] +
+                                       [git_sha1(v) for v in REGULAR.values()]))
+        with open(os.path.join(self.hfcache, "CACHEDIR.TAG")) as f:
+            self.assertTrue(f.read().startswith("Signature: 8a477f597d28d172789f06886806bc55"))
+        with open(os.path.join(self.folder, "trees", self.repo.commit + ".json")) as f:
+            tree = json.load(f)
+        self.assertEqual(tree["format_version"], 1)
+        self.assertEqual(sorted(tree["files"]), sorted(FILES))
+        self.assertEqual(tree["files"]["model.safetensors"]["lfs_sha256"],
+                         sha256(LFS["model.safetensors"]))
+        self.assertEqual(tree["files"]["config.json"]["blob_id"], git_sha1(REGULAR["config.json"]))
+        for d, _, names in os.walk(self.hfcache):
+            for n in names:
+                self.assertFalse(n.endswith(".incomplete"), os.path.join(d, n))
+                self.assertFalse(n.endswith(".mscli-resume"), os.path.join(d, n))
+        self.assertTrue(os.path.isdir(os.path.join(self.hfcache, ".locks", "models--org--toy")))
+
+    def test_warm_runs(self):
+        self.ok("--hub", "hf", "download", "org/toy")
+        self.hub.clear_log()
+        r = self.ok("--hub", "hf", "download", "org/toy")
+        self.assertEqual(r.lines, [self.snap()])
+        self.assertEqual([q.path for q in self.hub.log], ["/api/models/org/toy/revision/main"])
+        self.assertEqual(self.hub.body_bytes(), 0)
+        # by commit: no request at all
+        self.hub.clear_log()
+        r = self.ok("--hub", "hf", "download", "org/toy", "--revision", self.repo.commit)
+        self.assertEqual(r.lines, [self.snap()])
+        self.assertEqual(self.hub.log, [])
+        r = self.ok("--hub", "hf", "download", "org/toy", "config.json", "--revision", self.repo.commit)
+        self.assertEqual(self.hub.log, [])
+        self.assertEqual(r.lines, [os.path.join(self.snap(), "config.json")])
+
+    def test_single_file_is_one_head_and_follows_relative_redirects(self):
+        r = self.ok("--hub", "hf", "download", "org/toy", "config.json")
+        self.assertEqual(r.lines, [os.path.join(self.snap(), "config.json")])
+        heads = [q for q in self.hub.log if q.method == "HEAD"]
+        self.assertEqual(heads[0].path, "/org/toy/resolve/main/config.json")
+        self.assertTrue(heads[1].path.startswith("/api/resolve-cache/"), heads[1].raw_path)
+        self.assertEqual(os.listdir(os.path.join(self.folder, "blobs")), [git_sha1(REGULAR["config.json"])])
+        # no tree was fetched: no trees/ file may claim what it does not know
+        self.assertFalse(os.path.exists(os.path.join(self.folder, "trees")))
+        r = self.ok("--hub", "hf", "download", "org/toy", "model.safetensors")
+        self.assert_snapshot({"model.safetensors": LFS["model.safetensors"]})
+
+    def test_hub_selection(self):
+        self.ok("download", "hf:org/toy", "config.json")
+        self.ok("download", "org/toy", "README.md", env={"MSCLI_HUB": "hf"})
+        self.ok("download", "https://huggingface.co/org/toy", "tokenizer/vocab.txt",
+                "--endpoint", self.hub.url)
+        self.assert_snapshot(REGULAR)
+        self.fails(2, "--hub", "modelscope", "download", "hf:org/toy")
+
+    def test_datasets(self):
+        self.hub.add_hf_repo("org/ds", type="dataset", files={"data/x.parquet": blob(5000, 3)})
+        r = self.ok("download", "hf:datasets/org/ds")
+        ds = os.path.join(self.hfcache, "datasets--org--ds")
+        self.assertTrue(r.lines[0].startswith(os.path.join(ds, "snapshots")))
+        self.ok("--hub", "hf", "download", "--type", "dataset", "org/ds")
+        self.ok("download", "https://huggingface.co/datasets/org/ds", "--endpoint", self.hub.url)
+
+    def test_tree_pages_are_followed(self):
+        self.hub.hf_tree_page_size = 2
+        self.ok("--hub", "hf", "download", "org/toy")
+        self.assert_snapshot()
+        pages = [q for q in self.hub.log if "/tree/" in q.path]
+        self.assertGreaterEqual(len(pages), 3)
+        self.assertTrue(any("cursor" in q.query for q in pages))
+
+    def test_token_sources_and_no_token_to_the_cdn(self):
+        self.hub.add_hf_repo("org/private", files=FILES, lfs=is_lfs, private=True)
+        r = self.fails(5, "--hub", "hf", "download", "org/private")
+        self.assertIn("token", r.err)
+        tokfile = os.path.join(self.tmp, "tok")
+        with open(tokfile, "w") as f:
+            f.write("hf_goodtoken\n")
+        os.makedirs(os.path.join(self.home, "hf"), exist_ok=True)
+        with open(os.path.join(self.home, "hf", "token"), "w") as f:
+            f.write("hf_goodtoken")
+        for env, args in [({}, ["--token", "hf_goodtoken"]), ({"HF_TOKEN": "hf_goodtoken"}, []),
+                          ({"HUGGING_FACE_HUB_TOKEN": "hf_goodtoken"}, []),
+                          ({"HF_TOKEN_PATH": tokfile}, []), ({}, [])]:
+            with self.subTest(env=env, args=args):
+                self.hub.clear_log()
+                self.ok("--hub", "hf", "download", "--force", "org/private", *args, env=env)
+                hub_reqs = [q for q in self.hub.log if q.server == "hub"]
+                cdn_reqs = [q for q in self.hub.log if q.server == "cdn"]
+                self.assertTrue(cdn_reqs)
+                for q in hub_reqs:
+                    self.assertEqual(q.headers.get("authorization"), "Bearer hf_goodtoken", q)
+                for q in cdn_reqs:
+                    self.assertNotIn("authorization", q.headers)
+        # HF_HUB_DISABLE_IMPLICIT_TOKEN: the token file is not used
+        self.fails(5, "--hub", "hf", "download", "--force", "org/private",
+                   env={"HF_HUB_DISABLE_IMPLICIT_TOKEN": "1"})
+
+    def test_gated(self):
+        g = self.hub.add_hf_repo("org/gated", files=REGULAR, gated=True)
+        r = self.fails(6, "--hub", "hf", "download", "org/gated", "config.json")
+        self.assertIn("restricted", r.err)
+        r = self.fails(6, "--hub", "hf", "--token", "hf_goodtoken", "download", "org/gated")
+        self.assertIn("authorized list", r.err)
+        g.gated_allow.add("alice")
+        self.ok("--hub", "hf", "--token", "hf_goodtoken", "download", "org/gated")
+
+    def test_not_found_and_no_exist(self):
+        r = self.fails(5, "--hub", "hf", "download", "org/nothing")
+        self.assertIn("org/nothing", r.err)
+        self.fails(5, "--hub", "hf", "download", "org/toy", "--revision", "nope")
+        self.fails(5, "--hub", "hf", "download", "org/toy", "missing.json")
+        marker = os.path.join(self.folder, ".no_exist", self.repo.commit, "missing.json")
+        self.assertTrue(os.path.isfile(marker))
+        self.assertEqual(os.path.getsize(marker), 0)
+
+    def test_corruption_in_transit_is_caught_for_both_kinds(self):
+        for path in ("model.safetensors", "config.json"):
+            with self.subTest(path=path):
+                self.hub.fault("corrupt", path=path, times=1)
+                self.ok("--hub", "hf", "download", "org/toy", path, "--force")
+                self.assert_snapshot({path: FILES[path]})
+                gets = [q for q in self.hub.log if q.method == "GET" and q.file_path == path
+                        and q.status in (200, 206)]
+                self.assertEqual(len(gets), 2)
+                self.hub.clear_log()
+
+    def test_wrong_hashes_are_exit_4(self):
+        self.hub.add_hf_repo("org/bad", files=FILES, lfs=is_lfs,
+                             sha256_override={"model.safetensors": "cd" * 32, "config.json": "ef" * 20})
+        r = self.fails(4, "--hub", "hf", "download", "org/bad", "model.safetensors")
+        self.assertIn("cd" * 32, r.err)
+        r = self.fails(4, "--hub", "hf", "download", "org/bad", "config.json")
+        self.assertIn("ef" * 20, r.err)
+        self.assertIn("git-sha1", r.err)
+        bad = os.path.join(self.hfcache, "models--org--bad")
+        for d, _, names in os.walk(bad):
+            for n in names:
+                self.assertFalse(n.startswith("cd" * 32) or n.startswith("ef" * 20),
+                                 os.path.join(d, n))
+
+    def test_mirror_without_x_repo_commit(self):
+        self.hub.fault("no_repo_commit", times=None)
+        r = self.fails(1, "--hub", "hf", "download", "org/toy", "config.json")
+        self.assertIn("X-Repo-Commit", r.err)
+
+    def test_rate_limit_header(self):
+        self.hub.fault("status", code=429, headers={"RateLimit": '"api";r=0;t=1',
+                                                    "RateLimit-Policy": '"fixed window";"api";q=500;w=300'},
+                       path="/revision/", times=1)
+        import time
+        t0 = time.monotonic()
+        self.ok("--hub", "hf", "download", "org/toy")
+        self.assertGreaterEqual(time.monotonic() - t0, 2.0)  # t + 1 seconds
+
+    def test_expired_cdn_url(self):
+        big = blob(30_000_000, 53)
+        self.hub.add_hf_repo("org/big", files={"w.safetensors": big}, lfs=lambda p, s: True)
+        self.hub.fault("expire_cdn", path="w.safetensors", after=8_000_000, times=1)
+        self.ok("--hub", "hf", "download", "org/big",
+                env={"MSCLI_RANGE_THRESHOLD": "4M", "MSCLI_CHUNK_SIZE": "2M"})
+        resolves = [q for q in self.hub.log if q.server == "hub" and "/resolve/" in q.path]
+        self.assertGreaterEqual(len(resolves), 2)
+        self.assertLess(self.hub.body_bytes("w.safetensors"), 1.3 * len(big))
+
+    def test_blobs_are_shared_between_revisions(self):
+        self.ok("--hub", "hf", "download", "org/toy")
+        self.repo.branches["dev"] = self.repo.commit
+        other = self.hub.add_hf_repo("org/toy2", files=FILES, lfs=is_lfs, branches={"v2": None})
+        self.hub.clear_log()
+        self.ok("--hub", "hf", "download", "org/toy", "--revision", "dev")
+        self.assertEqual(self.hub.body_bytes(), 0)
+        with open(os.path.join(self.folder, "refs", "dev"), "rb") as f:
+            self.assertEqual(f.read(), self.repo.commit.encode())
+        del other
+
+    def test_disable_symlinks(self):
+        self.ok("--hub", "hf", "download", "org/toy", env={"HF_HUB_DISABLE_SYMLINKS": "1"})
+        for p, data in FILES.items():
+            fp = os.path.join(self.snap(), p)
+            self.assertFalse(os.path.islink(fp))
+            with open(fp, "rb") as f:
+                self.assertEqual(f.read(), data)
+
+    def test_offline(self):
+        self.ok("--hub", "hf", "download", "org/toy")
+        self.hub.clear_log()
+        r = self.ok("--hub", "hf", "--offline", "download", "org/toy")
+        self.assertEqual(r.lines, [self.snap()])
+        r = self.ok("--hub", "hf", "download", "org/toy", "config.json", env={"HF_HUB_OFFLINE": "1"})
+        self.assertEqual(r.lines, [os.path.join(self.snap(), "config.json")])
+        self.ok("--hub", "hf", "download", "org/toy", env={"TRANSFORMERS_OFFLINE": "1"})
+        self.assertEqual(self.hub.log, [])
+        # a hand-made ref with a newline is tolerated when reading
+        with open(os.path.join(self.folder, "refs", "main"), "w") as f:
+            f.write(self.repo.commit + "\n")
+        self.ok("--hub", "hf", "--offline", "download", "org/toy")
+        os.unlink(os.path.join(self.snap(), "README.md"))
+        r = self.fails(7, "--hub", "hf", "--offline", "download", "org/toy")
+        self.assertIn("README.md", r.err)
+        self.fails(7, "--hub", "hf", "--offline", "download", "org/other")
+        self.assertEqual(self.hub.log, [])
+
+    def test_local_dir(self):
+        ld = os.path.join(self.tmp, "ld")
+        r = self.ok("--hub", "hf", "download", "org/toy", "--local-dir", ld)
+        self.assertEqual(r.lines, [ld])
+        for p, data in FILES.items():
+            fp = os.path.join(ld, p)
+            self.assertFalse(os.path.islink(fp))
+            with open(fp, "rb") as f:
+                self.assertEqual(f.read(), data)
+            with open(os.path.join(ld, ".cache", "huggingface", "download", p + ".metadata")) as f:
+                commit, etag, ts = f.read().split("\n")[:3]
+            self.assertEqual(commit, self.repo.commit)
+            self.assertEqual(etag, sha256(data) if p in LFS else git_sha1(data))
+            float(ts)
+        with open(os.path.join(ld, ".cache", "huggingface", ".gitignore")) as f:
+            self.assertEqual(f.read().strip(), "*")
+        self.assertFalse(os.path.exists(self.hfcache))
+        self.hub.clear_log()
+        self.ok("--hub", "hf", "download", "org/toy", "--local-dir", ld)
+        self.assertEqual(self.hub.body_bytes(), 0)
+        # a file edited after download is fetched again
+        with open(os.path.join(ld, "README.md"), "wb") as f:
+            f.write(b"# edited\n")
+        self.ok("--hub", "hf", "download", "org/toy", "--local-dir", ld)
+        with open(os.path.join(ld, "README.md"), "rb") as f:
+            self.assertEqual(f.read(), REGULAR["README.md"])
+        self.hub.clear_log()
+        self.ok("--hub", "hf", "--offline", "download", "org/toy", "--local-dir", ld)
+        self.assertEqual(self.hub.log, [])
+
+    def test_kill_and_resume(self):
+        big = blob(9_000_000, 54)
+        self.hub.add_hf_repo("org/kill", files={"w.safetensors": big}, lfs=lambda p, s: True)
+        for env in ({}, {"MSCLI_RANGE_THRESHOLD": "1M", "MSCLI_CHUNK_SIZE": "512K"}):
+            with self.subTest(env=env):
+                self.hub.clear_log()
+                self.hub.fault("trickle", path="w.safetensors", rate=2_000_000, times=None)
+                p = self.spawn("--hub", "hf", "download", "org/kill", "--force", env=env)
+                self.wait_for(lambda: self.hub.body_bytes("w.safetensors") > 3_000_000, 60, "bytes")
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+                blobs = os.path.join(self.hfcache, "models--org--kill", "blobs")
+                partial = [n for n in os.listdir(blobs) if n.endswith(".mscli.incomplete")]
+                self.assertEqual(len(partial), 1, os.listdir(blobs))
+                self.hub.clear_faults()
+                self.ok("--hub", "hf", "download", "org/kill", env=env)
+                self.assertLess(self.hub.body_bytes("w.safetensors"), 1.5 * len(big))
+                self.assertEqual(os.listdir(blobs), [sha256(big)])
+                os.unlink(os.path.join(blobs, sha256(big)))
+
+    def test_concurrent_processes(self):
+        self.hub.fault("trickle", path="model.safetensors", rate=3_000_000, times=None)
+        p1 = self.spawn("--hub", "hf", "download", "org/toy")
+        p2 = self.spawn("--hub", "hf", "download", "org/toy")
+        for p in (p1, p2):
+            out, err = p.communicate(timeout=120 * SLOW)
+            self.assertEqual(p.returncode, 0, err)
+            self.assertEqual(out.decode().strip(), self.snap())
+        self.assert_snapshot()
+        self.assertLess(self.hub.body_bytes(), 1.3 * sum(len(v) for v in FILES.values()))
+
+    def test_json_reports_git_sha1_for_regular_files(self):
+        r = self.ok("--hub", "hf", "--json", "download", "org/toy")
+        files = {e["path"]: e for e in r.json() if e["event"] == "file"}
+        self.assertEqual(files["model.safetensors"]["sha256"], sha256(LFS["model.safetensors"]))
+        self.assertEqual(files["config.json"]["git_sha1"], git_sha1(REGULAR["config.json"]))
+        self.assertIsNone(files["config.json"]["sha256"])
