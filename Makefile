@@ -81,7 +81,7 @@ unit: build/san/unit-tests
 
 e2e: build/san/mscli
 	MSCLI_BIN=$(CURDIR)/build/san/mscli ASAN_OPTIONS=detect_leaks=1 \
-		$(PYTHON) -m unittest discover -s tests/e2e -t tests -v $(E2E_ARGS)
+		$(PYTHON) -m unittest discover -s tests/e2e -t tests/e2e -v $(E2E_ARGS)
 
 # The official clients, when their source is at hand (never part of this repo).
 check-official: mscli
@@ -89,7 +89,7 @@ check-official: mscli
 
 valgrind: build/vg/mscli
 	MSCLI_BIN=$(CURDIR)/build/vg/mscli MSCLI_VALGRIND=1 \
-		$(PYTHON) -m unittest discover -s tests/e2e -t tests $(E2E_ARGS)
+		$(PYTHON) -m unittest discover -s tests/e2e -t tests/e2e $(E2E_ARGS)
 
 bench: mscli
 	bash tests/bench/run.sh

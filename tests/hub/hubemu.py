@@ -125,7 +125,8 @@ class Request:
         self.status = None
         self.body_bytes = 0      # content bytes of a repo file actually written
         self.file_path = None    # the repo file this request served, if any
-        self.time = time.time()
+        self.time = time.time()  # when it arrived
+        self.end = None          # when the answer was complete
 
     def __repr__(self):
         return "<%s %s %s -> %s>" % (self.server, self.method, self.raw_path, self.status)
@@ -240,7 +241,7 @@ class Handler(BaseHTTPRequestHandler):
             self.hub.log.append(self.req)
 
     def _finish(self):
-        self.req.done = True
+        self.req.end = time.time()
 
     def do_GET(self):
         self._dispatch()
@@ -964,6 +965,18 @@ class Hub:
     def clear_log(self):
         with self.lock:
             self.log = []
+
+    def max_concurrent(self, server=None):
+        """Most requests that were in flight at the same moment (connection budget)."""
+        with self.lock:
+            spans = [(r.time, r.end or time.time()) for r in self.log
+                     if server is None or r.server == server]
+        events = sorted([(t, 1) for t, _ in spans] + [(e, -1) for _, e in spans])
+        cur = best = 0
+        for _, d in events:
+            cur += d
+            best = max(best, cur)
+        return best
 
     def body_bytes(self, file_path=None):
         with self.lock:

@@ -8,13 +8,14 @@ import tempfile
 import time
 
 CONF = """
+{user}
 worker_processes 2;
 daemon off;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    log_format bytes '$request_method $uri $status $body_bytes_sent "$http_range" "$http_authorization"';
+    log_format bytes '$request_method $uri $status $body_bytes_sent "$http_range" "$http_authorization" $server_protocol';
     access_log {prefix}/access.log bytes;
     sendfile on;
     tcp_nopush on;
@@ -68,8 +69,11 @@ class Nginx:
             tls_conf = "ssl_certificate %s; ssl_certificate_key %s;" % (self.cert, key)
             opts = " ssl" + (" http2" if http2 else "")
         with open(os.path.join(self.prefix, "nginx.conf"), "w") as f:
+            # workers run as the caller: a root master would drop them to nobody,
+            # who cannot read a test's private temporary directory
+            user = "user root;" if os.geteuid() == 0 else ""
             f.write(CONF.format(prefix=self.prefix, port=self.port, root=os.path.abspath(root),
-                                tls=tls_conf, listen_opts=opts))
+                                tls=tls_conf, listen_opts=opts, user=user))
         self.scheme = "https" if tls else "http"
         self.url = "%s://localhost:%d" % (self.scheme, self.port)
         self.proc = subprocess.Popen([self.binary(), "-p", self.prefix, "-c",
@@ -101,7 +105,7 @@ class Nginx:
             return False
 
     def access_log(self):
-        """[(method, uri, status, bytes, range, authorization)] so far."""
+        """[(method, uri, status, bytes, range, authorization, protocol)] so far."""
         out = []
         path = os.path.join(self.prefix, "access.log")
         if not os.path.exists(path):
@@ -114,7 +118,8 @@ class Nginx:
                     continue
                 out.append((head[0], head[1], int(head[2]), int(head[3]),
                             parts[1] if len(parts) > 1 else "-",
-                            parts[3] if len(parts) > 3 else "-"))
+                            parts[3] if len(parts) > 3 else "-",
+                            parts[4].strip() if len(parts) > 4 else "-"))
         return out
 
     def bytes_sent(self):

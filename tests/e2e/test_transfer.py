@@ -1,0 +1,117 @@
+"""The transfer engine: ranges, the connection budget, TLS and HTTP/2 with
+nginx as the CDN, a server that ignores Range in the middle of ranges."""
+import os
+import sys
+import time
+import unittest
+
+from support import ROOT, Case, FileRef, blob, sha256
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+from nginx import Nginx  # noqa: E402
+
+RANGED = {"MSCLI_RANGE_THRESHOLD": "2M", "MSCLI_CHUNK_SIZE": "1M"}
+
+
+class Ranges(Case):
+    def test_large_file_comes_in_ranges(self):
+        big = blob(12_000_000, 61)
+        self.hub.add_ms_repo("acme/r", files={"big.bin": big, "small.txt": b"s"})
+        self.ok("download", "acme/r", "--connections", "4", env=RANGED)
+        with open(os.path.join(self.ms_repo_dir("acme/r"), "big.bin"), "rb") as f:
+            self.assertEqual(sha256(f.read()), sha256(big))
+        ranges = sorted(q.range for q in self.hub.log if q.server == "cdn" and q.file_path == "big.bin")
+        self.assertEqual(len(ranges), 12)  # 12 chunks of 1 MB (MiB-sized chunks: 12 requests)
+        self.assertIn("bytes=0-1048575", ranges)
+        self.assertEqual(self.hub.body_bytes("big.bin"), len(big))
+        # the hub was asked once: every range went straight to the CDN URL
+        self.assertEqual(len([q for q in self.hub.log if q.server == "hub"
+                              and q.query.get("FilePath") == ["big.bin"]]), 1)
+
+    def test_connection_budget(self):
+        files = {"a.bin": blob(6_000_000, 62), "b.bin": blob(6_000_000, 63)}
+        files.update({"s%d.txt" % i: b"x" * 1000 for i in range(6)})
+        self.hub.add_ms_repo("acme/b", files=files)
+        self.hub.fault("trickle", server="cdn", rate=20_000_000, times=None)
+        self.ok("download", "acme/b", "--max-workers", "3", "--connections", "3", env=RANGED)
+        self.assertLessEqual(self.hub.max_concurrent("cdn"), 3)
+        self.assertGreaterEqual(self.hub.max_concurrent("cdn"), 2)
+        self.hub.clear_log()
+        self.ok("download", "acme/b", "--force", "--max-workers", "1", "--connections", "1",
+                env=RANGED)
+        self.assertEqual(self.hub.max_concurrent("cdn"), 1)
+
+    def test_server_ignores_range_midway(self):
+        big = blob(8_000_000, 64)
+        self.hub.add_ms_repo("acme/ir", files={"big.bin": big})
+        self.hub.fault("ignore_range", path="big.bin", times=1)
+        r = self.ok("-v", "download", "acme/ir", env=RANGED)
+        self.assertIn("ignores Range", r.err)
+        with open(os.path.join(self.ms_repo_dir("acme/ir"), "big.bin"), "rb") as f:
+            self.assertEqual(sha256(f.read()), sha256(big))
+
+    def test_resume_keeps_chunk_state_across_option_changes(self):
+        """A ranged partial is finished with the layout it was started in."""
+        import signal
+        big = blob(10_000_000, 65)
+        self.hub.add_ms_repo("acme/opt", files={"big.bin": big})
+        self.hub.fault("trickle", path="big.bin", rate=3_000_000, times=None)
+        p = self.spawn("download", "acme/opt", env=RANGED)
+        self.wait_for(lambda: self.hub.body_bytes("big.bin") > 4_000_000, 60, "bytes")
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        self.hub.clear_faults()
+        self.ok("download", "acme/opt", "--connections", "1")
+        with open(os.path.join(self.ms_repo_dir("acme/opt"), "big.bin"), "rb") as f:
+            self.assertEqual(sha256(f.read()), sha256(big))
+        self.assertLess(self.hub.body_bytes("big.bin"), 1.5 * len(big))
+
+
+@unittest.skipUnless(Nginx.available(), "nginx is not installed")
+class NginxCDN(Case):
+    cdn = False
+
+    def setUp(self):
+        super().setUp()
+        self.root = os.path.join(self.tmp, "www")
+        os.makedirs(os.path.join(self.root, "sub"))
+        self.files = {"w.bin": blob(9_000_000, 71), "sub/c.json": b'{"x": 1}\n'}
+        for p, data in self.files.items():
+            with open(os.path.join(self.root, p), "wb") as f:
+                f.write(data)
+
+    def serve(self, tls, http2=False):
+        n = Nginx(self.root, tls=tls, http2=http2)
+        self.addCleanup(n.stop)
+        self.hub.stop()
+        from hubemu import Hub
+        self.hub = Hub(cdn_base=n.url)
+        self.addCleanup(self.hub.stop)
+        self.env["MODELSCOPE_ENDPOINT"] = self.hub.url
+        self.hub.add_ms_repo("acme/cdn", files={p: FileRef(os.path.join(self.root, p))
+                                                 for p in self.files})
+        return n
+
+    def check_files(self):
+        d = self.ms_repo_dir("acme/cdn")
+        for p, data in self.files.items():
+            with open(os.path.join(d, p), "rb") as f:
+                self.assertEqual(f.read(), data)
+
+    def test_plain_http(self):
+        n = self.serve(tls=False)
+        self.ok("download", "acme/cdn", env=RANGED)
+        self.check_files()
+        log = n.access_log()
+        self.assertTrue(any(r[2] == 206 for r in log), log)
+        self.assertTrue(all(r[5] == "-" for r in log))  # no Authorization reached the CDN
+
+    def test_tls_verified_and_http2(self):
+        n = self.serve(tls=True, http2=True)
+        # TLS verification is on: an unknown CA is refused, clearly, without retrying forever
+        r = self.fails(3, "--retries", "1", "download", "acme/cdn")
+        self.assertRegex(r.err, "(?i)certificate")
+        self.ok("download", "acme/cdn", env=dict(RANGED, CURL_CA_BUNDLE=n.cert))
+        self.check_files()
+        protos = {r[6] for r in n.access_log() if r[2] in (200, 206)}
+        self.assertEqual(protos, {"HTTP/2.0"})
