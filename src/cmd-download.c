@@ -817,7 +817,7 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		    d.st->ops->needs_created_at(d.st)) {
 			ms_error_clear(&ferr);
 			if (ms_modelscope_revision_created_at(&d.sess, &d.repo, d.rev,
-							      &d.listing.created_at, &ferr))
+			                                      &d.listing.created_at, &ferr))
 				ms_verbose("no CreatedAt for '%s': %s", d.rev, ferr.msg);
 		}
 		ms_error_clear(&ferr);

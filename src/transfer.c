@@ -24,6 +24,7 @@
 #include "mscli/log.h"
 #include "mscli/transfer.h"
 #include "mscli/util.h"
+#include "mscli/writer.h"
 
 /* Progress that counts as "the transfer is moving": resets the retry count. */
 #define PROGRESS_RESETS_RETRIES (1u << 20)
@@ -47,6 +48,7 @@ struct chunk {
 	uint64_t done_at_fail;
 	bool active;
 	int attempts;
+	int pending; /* writes queued for the writer thread */
 	double not_before;
 };
 
@@ -70,10 +72,12 @@ struct xfile {
 	struct conn *conns; /* this file's transfers in flight */
 	bool locked;        /* job->acquire succeeded: release when finished */
 	double start_after; /* its lock was busy: try again then */
+	unsigned gen;       /* bumped when the file starts over: its older writes are void */
 };
 
 struct conn {
 	struct conn *next;
+	struct engine *e;
 	CURL *easy;
 	struct xfile *xf;
 	uint32_t chunk;
@@ -97,6 +101,7 @@ struct engine {
 	const struct ms_engine_opts *o;
 	CURLM *multi;
 	struct ms_hasher_pool *hasher;
+	struct ms_writer *writer; /* NULL: write from curl's callback (no coalescing) */
 	struct xfile *files;
 	size_t nfiles;
 	int active_conns, active_files;
@@ -366,6 +371,9 @@ static void file_fail(struct engine *e, struct xfile *xf, int code, const char *
 	xf->job->status = code;
 	xf->job->err.http_status = xf->last_status;
 	abort_file_conns(e, xf);
+	/* nothing may still be writing to the file we close */
+	if (e->writer)
+		ms_writer_drain(e->writer);
 	if (xf->phase != F_PENDING)
 		e->active_files--;
 	xf->phase = F_FAILED;
@@ -384,7 +392,10 @@ static void file_fail(struct engine *e, struct xfile *xf, int code, const char *
 /* Start over from byte 0 (hash mismatch, or a server that ignores Range). */
 static int file_restart(struct engine *e, struct xfile *xf, bool single)
 {
-	(void)e;
+	/* no queued write may land after the truncation; later reports are void */
+	if (e->writer)
+		ms_writer_drain(e->writer);
+	xf->gen++;
 	if (single)
 		xf->single_only = true;
 	if (ftruncate(xf->fd, 0) < 0)
@@ -538,24 +549,59 @@ static void put_easy(struct engine *e, CURL *h)
 	e->idle[e->nidle++] = h;
 }
 
-/* Write buffered bytes and advance the chunk's claim (data first, then the counter). */
+/* The bytes of chunk ci up to done are on disk: account for them. */
+static void chunk_landed(struct xfile *xf, uint32_t ci, uint64_t done)
+{
+	struct chunk *ch = &xf->chunks[ci];
+
+	if (done <= ch->done)
+		return;
+	xf->on_disk += done - ch->done;
+	ch->done = done;
+	advance_watermark(xf);
+}
+
+/*
+ * Hand buffered bytes to the disk.  With the writer thread they are queued
+ * (it writes the data, then the chunk's counter) and accounted for when
+ * it reports back; without it they are written here, in the same order.
+ */
 static int conn_flush(struct conn *c)
 {
 	struct xfile *xf = c->xf;
 	struct chunk *ch = &xf->chunks[c->chunk];
+	struct ms_writer *w = c->e->writer;
 	uint64_t done;
 	int r;
 
 	if (!c->buflen)
 		return 0;
+	done = c->flushed + c->buflen - ch->start;
+	if (w) {
+		struct ms_write *job = xcalloc(1, sizeof(*job));
+
+		job->owner = xf;
+		job->chunk = c->chunk;
+		job->gen = xf->gen;
+		job->fd = xf->fd;
+		job->buf = c->buf;
+		job->len = c->buflen;
+		job->off = c->flushed;
+		job->state_fd = xf->rs.chunk_size ? xf->state_fd : -1;
+		job->counter_off = ms_resume_counter_offset(c->chunk);
+		job->counter_val = done;
+		ch->pending++;
+		ms_writer_submit(w, job);
+		c->buf = NULL; /* the writer owns it now; a fresh one comes with the next bytes */
+		c->flushed += c->buflen;
+		c->buflen = 0;
+		return 0;
+	}
 	r = pwrite_all(xf->fd, c->buf, c->buflen, c->flushed);
 	if (r)
 		return r;
 	c->flushed += c->buflen;
 	c->buflen = 0;
-	done = c->flushed - ch->start;
-	xf->on_disk += done - ch->done;
-	ch->done = done;
 	if (xf->rs.chunk_size) {
 		unsigned char b[8];
 
@@ -563,7 +609,7 @@ static int conn_flush(struct conn *c)
 		if (pwrite_all(xf->state_fd, b, 8, ms_resume_counter_offset(c->chunk)))
 			return errno ? errno : EIO;
 	}
-	advance_watermark(xf);
+	chunk_landed(xf, c->chunk, done);
 	return 0;
 }
 
@@ -657,6 +703,9 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
 	while (len) {
 		size_t take = c->bufcap - c->buflen;
 
+		if (!c->buf)
+			c->buf = ms_writer_buffer(c->e->writer);
+
 		if (take > len)
 			take = len;
 		memcpy(c->buf + c->buflen, p, take);
@@ -688,6 +737,7 @@ static int conn_start(struct engine *e, struct xfile *xf, uint32_t ci)
 		return -1;
 	}
 	c->easy = h;
+	c->e = e;
 	c->xf = xf;
 	c->chunk = ci;
 	c->req_start = ch->start + ch->done;
@@ -698,7 +748,7 @@ static int conn_start(struct engine *e, struct xfile *xf, uint32_t ci)
 	c->bufcap = o->write_buffer;
 	if (c->bufcap > c->req_end - c->req_start)
 		c->bufcap = (size_t)(c->req_end - c->req_start);
-	if (c->bufcap)
+	if (c->bufcap && !e->writer)
 		c->buf = xmalloc(c->bufcap);
 
 	curl_easy_reset(h);
@@ -725,7 +775,8 @@ static int conn_start(struct engine *e, struct xfile *xf, uint32_t ci)
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->hdrs);
 	if (curl_multi_add_handle(e->multi, h) != CURLM_OK) {
 		curl_slist_free_all(c->hdrs);
-		free(c->buf);
+		if (!e->writer)
+			free(c->buf);
 		free(c->url);
 		put_easy(e, h);
 		free(c);
@@ -758,8 +809,12 @@ static void conn_free(struct engine *e, struct conn *c)
 	xf->chunks[c->chunk].active = false;
 	xf->nconns--;
 	e->active_conns--;
-	if (c->bufcap)
-		free(c->buf);
+	if (c->buf && c->bufcap) {
+		if (e->writer)
+			ms_writer_put_buffer(e->writer, c->buf);
+		else
+			free(c->buf);
+	}
 	free(c->url);
 	ms_http_response_release(&c->resp);
 	ms_buf_release(&c->errbody);
@@ -997,6 +1052,33 @@ out:
 	ms_buf_release(&body);
 }
 
+/* What the writer thread finished: account for it (the main thread owns the bookkeeping). */
+static void process_writes(struct engine *e)
+{
+	struct ms_write *job = e->writer ? ms_writer_completed(e->writer) : NULL;
+
+	while (job) {
+		struct ms_write *next = job->next;
+		struct xfile *xf = job->owner;
+
+		if (job->gen == xf->gen && xf->phase == F_ACTIVE) {
+			xf->chunks[job->chunk].pending--;
+			if (job->err)
+				file_fail(e, xf, ms_err_from_errno(job->err),
+				          "cannot write '%s': %s", xf->job->part_path,
+				          strerror(job->err));
+			else
+				chunk_landed(xf, job->chunk, job->counter_val);
+			if (xf->phase == F_ACTIVE && xf->on_disk == xf->job->size) {
+				xf->phase = F_VERIFY;
+				emit(e, MS_EV_VERIFY, xf, 0, 0, NULL);
+			}
+		}
+		free(job);
+		job = next;
+	}
+}
+
 static void check_verify(struct engine *e, struct xfile *xf)
 {
 	struct ms_xfer_job *job = xf->job;
@@ -1070,7 +1152,8 @@ static bool schedule_file(struct engine *e, struct xfile *xf, double now)
 	     ci++) {
 		struct chunk *ch = &xf->chunks[ci];
 
-		if (ch->active || ch->done == ch->end - ch->start || now < ch->not_before)
+		if (ch->active || ch->pending || ch->done == ch->end - ch->start ||
+		    now < ch->not_before)
 			continue;
 		if (conn_start(e, xf, ci) < 0) {
 			file_fail(e, xf, MS_EFAIL, "cannot start a transfer for '%s'",
@@ -1158,7 +1241,19 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 	curl_multi_setopt(e.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)e.budget);
 	curl_multi_setopt(e.multi, CURLMOPT_MAXCONNECTS, (long)e.budget + 4);
 	e.hasher = ms_hasher_pool_start(wake_multi, e.multi);
-	if (!e.hasher) {
+	/*
+	 * Two buffers per connection (one filling, one being written), within
+	 * 32 MiB whatever the buffer size: memory must not grow with the load.
+	 */
+	if (o->write_buffer) {
+		size_t nbuf = 2 * (size_t)e.budget + 2, cap = (32u << 20) / o->write_buffer;
+
+		if (nbuf > cap)
+			nbuf = cap < 4 ? 4 : cap;
+		e.writer = ms_writer_start(o->write_buffer, nbuf, wake_multi, e.multi);
+	}
+	if (!e.hasher || (o->write_buffer && !e.writer)) {
+		ms_hasher_pool_stop(e.hasher);
 		curl_multi_cleanup(e.multi);
 		return MS_EFAIL;
 	}
@@ -1200,6 +1295,7 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
 			conn_done(&e, c, m->data.result);
 		}
+		process_writes(&e);
 		for (size_t i = 0; i < n; i++)
 			if (e.files[i].phase == F_VERIFY)
 				check_verify(&e, &e.files[i]);
@@ -1209,8 +1305,12 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 		curl_multi_poll(e.multi, NULL, 0, (int)(next_wakeup(&e) * 1000) + 1, NULL);
 	}
 
-	for (size_t i = 0; i < n; i++) {
+	/* keep what arrived: queue the connections' last bytes, let them land, then close */
+	for (size_t i = 0; i < n; i++)
 		abort_file_conns(&e, &e.files[i]);
+	if (e.writer)
+		ms_writer_drain(e.writer);
+	for (size_t i = 0; i < n; i++) {
 		file_close_fds(&e.files[i]);
 		file_unlock(&e.files[i]);
 		free(e.files[i].chunks);
@@ -1220,6 +1320,7 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 			ret = jobs[i].status;
 	}
 	emit(&e, MS_EV_FINISH, NULL, 0, 0, NULL);
+	ms_writer_stop(e.writer);
 	ms_hasher_pool_stop(e.hasher);
 	while (e.nidle)
 		curl_easy_cleanup(e.idle[--e.nidle]);

@@ -89,6 +89,28 @@ def timed(cmd, env=None, cwd=None):
     return wall, float(m.group(1)) + float(m.group(2)), int(m.group(3))
 
 
+def proc_cpu(pids):
+    """utime+stime in seconds of processes (the server's share of the CPU)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
 def scratch(dirpath, size):
     """Write and delete a file of size bytes: hands the VM's memory back warm."""
     p = os.path.join(dirpath, "scratch.bin")
@@ -128,6 +150,11 @@ class Bench:
     def run_mscli(self, dest):
         return timed([self.mscli, "-q", "--no-progress", "--endpoint", self.hub, "--cache-dir", dest,
                       "download", REPO] + self.a.mscli_args, env=self.env)
+
+    def run_alt(self, dest):
+        """Another mscli build, for a paired comparison (--alt)."""
+        return timed([os.path.abspath(self.a.alt), "-q", "--no-progress", "--endpoint", self.hub,
+                      "--cache-dir", dest, "download", REPO] + self.a.mscli_args, env=self.env)
 
     def run_curl(self, dest):
         # one file at a time, as a shell loop would (a single curl process, sequential)
@@ -191,6 +218,8 @@ class Bench:
         """Outside the timing: every tool must have produced the right bytes."""
         for n in self.names:
             cands = [os.path.join(dest, n), os.path.join(dest, "models", "bench", "model", n)]
+            if tool == "alt":
+                cands.append(os.path.join(dest, "models", "bench", "model", n))
             p = next((c for c in cands if os.path.exists(c)), None)
             if p is None or os.path.getsize(p) != os.path.getsize(os.path.join(self.fixture, n)):
                 raise RuntimeError("%s did not produce %s correctly" % (tool, n))
@@ -204,12 +233,15 @@ class Bench:
                 dest = os.path.join(self.out, t)
                 clean(dest)
                 scratch(self.out, self.total)
+                server = [self.nginx.proc.pid] + children(self.nginx.proc.pid)
+                s0 = proc_cpu(server)
                 wall, cpu, rss = getattr(self, "run_" + t)(dest)
+                srv = proc_cpu(server) - s0
                 self.verify(t, dest)
-                res[t].append((wall, cpu, rss))
-                log("bench: round %d %-7s %7.0f MB/s  cpu %5.2fs  rss %6.1f MiB" %
-                    (r + 1, t, self.total / wall / MB, cpu, rss / 1024))
-                if t != "mscli":
+                res[t].append((wall, cpu, rss, srv))
+                log("bench: round %d %-7s %7.0f MB/s  cpu %5.2fs  nginx cpu %5.2fs  rss %6.1f MiB" %
+                    (r + 1, t, self.total / wall / MB, cpu, srv, rss / 1024))
+                if t not in ("mscli",):
                     clean(dest)
         return res
 
@@ -236,7 +268,8 @@ class Bench:
         first = self.nginx.bytes_sent() - before
         t0 = time.monotonic()
         subprocess.run([self.mscli, "-q", "--endpoint", self.hub, "--cache-dir", dest, "download",
-                        REPO] + self.a.mscli_args, env=self.env, check=True)
+                        REPO] + self.a.mscli_args, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
         second = self.nginx.bytes_sent() - before - first
         shutil.rmtree(dest, ignore_errors=True)
         return {"killed_after_bytes": first, "refetched_bytes": second,
@@ -255,9 +288,12 @@ def main():
     ap.add_argument("--mscli", default=os.path.join(ROOT, "mscli"))
     ap.add_argument("--mscli-args", default="", help="extra download options for mscli")
     ap.add_argument("--tls", action="store_true", help="nginx over TLS with HTTP/2")
+    ap.add_argument("--alt", help="another mscli binary, measured in the same rounds as 'alt'")
     ap.add_argument("--json", default=os.path.join(ROOT, "tests", "bench", "out", "result.json"))
     a = ap.parse_args()
     a.mscli_args = a.mscli_args.split()
+    if a.alt and "alt" not in a.tools.split(","):
+        a.tools += ",alt"
     b = Bench(a)
     try:
         floors = b.floors()
@@ -275,7 +311,8 @@ def main():
         summary[t] = {"mb_per_s": b.total / wall / MB, "seconds": wall,
                       "cpu_seconds": statistics.median(r[1] for r in runs),
                       "peak_rss_mib": max(r[2] for r in runs) / 1024,
-                      "verifies_sha256": t == "mscli"}
+                      "server_cpu_seconds": statistics.median(r[3] for r in runs),
+                      "verifies_sha256": t in ("mscli", "alt")}
     ref = summary.get("mscli", {}).get("mb_per_s")
     print("\nmscli benchmark: %d x %d MiB + %d small files (%.0f MB), %d round(s), %s%s" %
           (a.shards, a.shard_mb, a.small, b.total / MB, a.rounds,
@@ -284,14 +321,23 @@ def main():
     print("floor: %.0f MB/s (loopback read %.0f, sha256 one core %.0f, 1 MiB writes %.0f)\n" %
           (floors["floor"], floors["loopback_read"], floors["sha256_one_core"],
            floors["write_1mib_blocks"]))
-    print("%-8s %9s %9s %9s %10s %s" % ("tool", "MB/s", "CPU s", "RSS MiB", "mscli is", "verifies"))
+    print("%-8s %9s %9s %9s %9s %10s %s" % ("tool", "MB/s", "CPU s", "nginx s", "RSS MiB",
+                                             "mscli is", "verifies"))
     for t, s in summary.items():
         ratio = ref / s["mb_per_s"] if ref else float("nan")
-        print("%-8s %9.0f %9.2f %9.1f %9.2fx %s" % (t, s["mb_per_s"], s["cpu_seconds"],
-                                                  s["peak_rss_mib"], ratio,
-                                                  "sha256" if s["verifies_sha256"] else "no"))
+        print("%-8s %9.0f %9.2f %9.2f %9.1f %9.2fx %s" % (t, s["mb_per_s"], s["cpu_seconds"],
+                                                        s["server_cpu_seconds"],
+                                                        s["peak_rss_mib"], ratio,
+                                                        "sha256" if s["verifies_sha256"] else "no"))
     if ref:
-        print("\nmscli: %.0f%% of the floor" % (100 * ref / floors["floor"]))
+        m = summary["mscli"]
+        cores = os.cpu_count()
+        need = m["cpu_seconds"] + m["server_cpu_seconds"]
+        print("\nmscli: %.0f%% of the floor; it needs %.2f CPU s and nginx %.2f for the %.0f MB: "
+              "with %d cores no schedule beats %.0f MB/s (%.0f%% of the floor)" %
+              (100 * ref / floors["floor"], m["cpu_seconds"], m["server_cpu_seconds"],
+               b.total / MB, cores, b.total / (need / cores) / MB,
+               100 * b.total / (need / cores) / MB / floors["floor"]))
     if warm:
         print("warm re-run: %.3f s, %d request(s), %.2f CPU s" %
               (warm["seconds"], warm["requests"], warm["cpu_seconds"]))
