@@ -430,7 +430,6 @@ static int fetch(struct dl *d, struct ms_error *err)
 	eo.auth = &d->sess.auth;
 	eo.on_event = on_event;
 	eo.event_arg = d;
-	eo.interrupted = &d->g->interrupted;
 	if (d->g->progress)
 		d->progress = ms_progress_new(stderr);
 	ret = ms_engine_run(&eo, d->jobs, d->njobs);
@@ -702,8 +701,13 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		                    "download: which repo? (mscli download OWNER/NAME [FILE...])");
 	if (g->hub >= 0)
 		hub = (enum ms_hub_kind)g->hub;
-	else if ((v = ms_getenv("MSCLI_HUB")) != NULL)
-		hub = !strcmp(v, "hf") || !strcmp(v, "huggingface") ? MS_HUB_HF : MS_HUB_MODELSCOPE;
+	else if ((v = ms_getenv("MSCLI_HUB")) != NULL) {
+		if (!strcmp(v, "hf") || !strcmp(v, "huggingface"))
+			hub = MS_HUB_HF;
+		else if (strcmp(v, "modelscope") && strcmp(v, "ms"))
+			return ms_error_set(err, MS_EUSAGE,
+			                    "MSCLI_HUB is '%s', not modelscope or hf", v);
+	}
 	ret = ms_repo_parse(argv[0], hub, o->type - 1, &d.repo, err);
 	if (ret)
 		return ret;

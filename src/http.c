@@ -307,6 +307,17 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* curl's progress callback: a non-zero return aborts the transfer (Ctrl-C). */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)arg;
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return ms_interrupted();
+}
+
 static int perform_once(struct ms_http *h, const struct ms_http_request *req, const char *url,
                         struct ms_http_response *resp, bool *too_big, CURLcode *cc)
 {
@@ -330,6 +341,8 @@ static int perform_once(struct ms_http *h, const struct ms_http_request *req, co
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &cap);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &cap);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	if (!strcmp(method, "HEAD"))
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	else if (strcmp(method, "GET"))
@@ -391,6 +404,10 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 		enum ms_retry_class rc;
 		double wait;
 
+		if (ms_interrupted()) {
+			ret = ms_error_set(err, MS_EINTR, "interrupted");
+			break;
+		}
 		ms_http_response_release(resp);
 		resp->url = xstrdup(url);
 		if (perform_once(h, req, url, resp, &too_big, &cc) < 0) {
@@ -401,6 +418,10 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 			ret = ms_error_set(err, MS_EPROTO,
 			                   "%s: answer from %s is larger than %zu bytes", what, url,
 			                   req->max_body ? req->max_body : 64u << 20);
+			break;
+		}
+		if (cc == CURLE_ABORTED_BY_CALLBACK) {
+			ret = ms_error_set(err, MS_EINTR, "interrupted");
 			break;
 		}
 		rc = ms_retry_classify((int)cc, cc == CURLE_OK ? resp->status : 0, false);

@@ -11,14 +11,12 @@
 
 #include "mscli/cli.h"
 #include "mscli/log.h"
-
-static struct ms_global *the_global;
+#include "mscli/util.h"
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	if (the_global)
-		the_global->interrupted = 1;
+	ms_set_interrupted();
 }
 
 static void log_to_stderr(const char *line)
@@ -69,7 +67,6 @@ int main(int argc, char **argv)
 
 	global_init(&g);
 	ms_error_clear(&err);
-	the_global = &g;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

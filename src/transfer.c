@@ -1274,7 +1274,7 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 		struct CURLMsg *m;
 		int running, left;
 
-		if (o->interrupted && *o->interrupted && !e.fatal)
+		if (ms_interrupted() && !e.fatal)
 			e.fatal = MS_EINTR;
 		if (e.fatal) {
 			for (size_t i = 0; i < n; i++)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -470,6 +471,18 @@ void ms_lowercase(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+static volatile sig_atomic_t interrupted_flag;
+
+void ms_set_interrupted(void)
+{
+	interrupted_flag = 1;
+}
+
+bool ms_interrupted(void)
+{
+	return interrupted_flag != 0;
+}
+
 double ms_now(void)
 {
 	struct timespec ts;
@@ -486,7 +499,7 @@ void ms_sleep(double seconds)
 		return;
 	ts.tv_sec = (time_t)seconds;
 	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !ms_interrupted())
 		;
 }
 

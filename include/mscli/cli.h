@@ -23,7 +23,6 @@ struct ms_global {
 	int progress; /* -1 auto (stderr is a tty), 0 off, 1 forced */
 	struct ms_net_opts net;
 	bool stall_set; /* --stall-timeout given: HF_HUB_DOWNLOAD_TIMEOUT does not apply */
-	volatile int interrupted;
 };
 
 struct ms_cmd {

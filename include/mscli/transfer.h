@@ -85,8 +85,7 @@ struct ms_engine_opts {
 	const struct ms_auth *auth;
 	ms_event_fn on_event;
 	void *event_arg;
-	double progress_interval;  /* seconds between PROGRESS events */
-	volatile int *interrupted; /* set by a signal handler: stop, keep partials */
+	double progress_interval; /* seconds between PROGRESS events */
 };
 
 void ms_engine_opts_init(struct ms_engine_opts *o);

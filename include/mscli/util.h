@@ -68,6 +68,12 @@ void ms_format_size(uint64_t n, char *out, size_t outlen);
 void ms_hex(const unsigned char *in, size_t n, char *out);
 bool ms_is_hex(const char *s, size_t n);
 void ms_lowercase(char *s);
+/*
+ * Ctrl-C: the signal handler raises the flag; long waits (backoff sleeps,
+ * API requests, the engine) check it and stop, keeping what they have.
+ */
+void ms_set_interrupted(void);
+bool ms_interrupted(void);
 /* Monotonic clock in seconds. */
 double ms_now(void);
 void ms_sleep(double seconds);

@@ -210,6 +210,7 @@ class Snapshot(Case):
         self.fails(2, "download", "acme/x", "--type", "space")
         self.fails(2, "download", "acme/x", "../etc/passwd")
         self.fails(2, "nosuchcommand")
+        self.fails(2, "download", "acme/x", env={"MSCLI_HUB": "github"})
         r = self.ok("download", "--help")
         self.assertIn("--include", r.out)
         r = self.ok("--help")

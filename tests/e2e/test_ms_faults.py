@@ -210,6 +210,22 @@ class KillAndResume(Case):
         self.ok("download", "acme/int")
 
 
+class InterruptWhileWaiting(Case):
+    def test_ctrl_c_during_a_retry_wait(self):
+        """Ctrl-C is not held up by a long Retry-After on the listing."""
+        self.hub.add_ms_repo("acme/wait", files={"a.txt": b"a"})
+        self.hub.fault("status", code=503, headers={"Retry-After": "30"}, path="/repo/files",
+                       times=None)
+        p = self.spawn("download", "acme/wait")
+        self.wait_for(lambda: any("/repo/files" in q.path for q in self.hub.log), 20, "listing")
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=20 * SLOW)
+        self.assertEqual(p.returncode, 130, err)
+        self.assertLess(time.monotonic() - t0, 5 * SLOW)
+
+
 class Concurrency(Case):
     def test_two_processes_same_repo(self):
         files = {"a.bin": blob(3_000_000, 21), "b.bin": blob(2_000_000, 22), "c.txt": b"c"}
