@@ -12,7 +12,7 @@ static const struct {
 } groups[] = {
         {"pathsafe", test_pathsafe}, {"filter", test_filter}, {"http", test_http},
         {"pickle", test_pickle},     {"hash", test_hash},     {"resume", test_resume},
-        {"util", test_util},         {"repo", test_repo},
+        {"util", test_util},         {"repo", test_repo},     {"writer", test_writer},
 };
 
 int main(int argc, char **argv)

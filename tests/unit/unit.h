@@ -49,5 +49,6 @@ void test_hash(void);
 void test_resume(void);
 void test_util(void);
 void test_repo(void);
+void test_writer(void);
 
 #endif
