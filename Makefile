@@ -36,7 +36,7 @@ SAN_OBJS := $(SRCS:src/%.c=build/san/%.o)
 SAN_LIB_OBJS := $(LIB_SRCS:src/%.c=build/san/%.o)
 VG_OBJS := $(SRCS:src/%.c=build/vg/%.o)
 
-.PHONY: all test unit e2e check-official valgrind bench demo deps lint format check-format \
+.PHONY: all test unit e2e check-docs check-official valgrind bench demo deps lint format check-format \
 	install uninstall clean
 
 all: mscli
@@ -74,7 +74,12 @@ build/rel build/san build/vg:
 
 # The whole suite: dependencies, sanitizer build, unit tests, end-to-end tests.
 test: deps
-	$(MAKE) unit e2e
+	$(MAKE) unit e2e check-docs
+
+# Completions work (bash for real; zsh and fish syntax when installed); the man page lints.
+check-docs:
+	bash completions/check.sh
+	@if command -v groff >/dev/null; then groff -man -Tutf8 -ww -z man/mscli.1 && echo "ok   man page"; fi
 
 unit: build/san/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 ./build/san/unit-tests

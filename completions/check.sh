@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Checks the completions: syntax for every shell that is installed, and the
+# bash one for real (it is run with COMP_WORDS set and its answers checked).
+set -u
+cd "$(dirname "$0")"
+fail=0
+bash -n mscli.bash || fail=1
+if command -v zsh >/dev/null; then zsh -n _mscli || fail=1; else echo "completions: zsh not installed, skipped"; fi
+if command -v fish >/dev/null; then fish --no-execute mscli.fish || fail=1; else echo "completions: fish not installed, skipped"; fi
+
+complete_words() { # words... (the last one is being completed)
+	bash -c '
+		source ./mscli.bash
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+		_mscli
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$@"
+}
+expect() { # description, expected word, words...
+	local what=$1 want=$2
+	shift 2
+	if complete_words "$@" | grep -qx -- "$want"; then
+		echo "ok   $what"
+	else
+		echo "FAIL $what: '$want' not offered for: $*"
+		fail=1
+	fi
+}
+expect "commands" download mscli ""
+expect "global options" --offline mscli --off
+expect "download options" --include mscli download --inc
+expect "global options after the command" --json mscli download --js
+expect "--type values" dataset mscli download --type d
+expect "--hub values" hf mscli --hub h
+expect "the command after a global option's value" --local-dir mscli --hub hf download --local
+if complete_words mscli download --type "" | grep -qx -- --include; then
+	echo "FAIL --type takes a value, not an option"; fail=1
+else
+	echo "ok   --type takes a value"
+fi
+exit $fail
