@@ -308,6 +308,30 @@ class HF(Case):
         self.assert_snapshot()
         self.assertLess(self.hub.body_bytes(), 1.3 * sum(len(v) for v in FILES.values()))
 
+    def test_cache_location_from_the_environment(self):
+        del self.env["HF_HUB_CACHE"]
+        del self.env["HF_HOME"]
+        xdg = os.path.join(self.tmp, "xdg")
+        r = self.ok("--hub", "hf", "download", "org/toy", "config.json", env={"XDG_CACHE_HOME": xdg})
+        self.assertTrue(r.lines[0].startswith(os.path.join(xdg, "huggingface", "hub", "models--org--toy")))
+        legacy = os.path.join(self.tmp, "legacy")
+        r = self.ok("--hub", "hf", "download", "org/toy", "config.json",
+                    env={"HUGGINGFACE_HUB_CACHE": legacy})
+        self.assertTrue(r.lines[0].startswith(os.path.join(legacy, "models--org--toy")))
+        home = os.path.join(self.tmp, "hfhome")
+        r = self.ok("--hub", "hf", "download", "org/toy", "config.json", env={"HF_HOME": home})
+        self.assertTrue(r.lines[0].startswith(os.path.join(home, "hub", "models--org--toy")))
+        r = self.ok("--hub", "hf", "download", "org/toy", "config.json")
+        self.assertTrue(r.lines[0].startswith(os.path.join(self.home, ".cache", "huggingface", "hub")))
+
+    def test_download_timeout_variable_is_the_stall_timeout(self):
+        import time
+        self.hub.fault("stall", path="model.safetensors", after=50_000, seconds=30, times=1)
+        t0 = time.monotonic()
+        self.ok("--hub", "hf", "download", "org/toy", env={"HF_HUB_DOWNLOAD_TIMEOUT": "1"})
+        self.assertLess(time.monotonic() - t0, 15 * SLOW)
+        self.assert_snapshot()
+
     def test_json_reports_git_sha1_for_regular_files(self):
         r = self.ok("--hub", "hf", "--json", "download", "org/toy")
         files = {e["path"]: e for e in r.json() if e["event"] == "file"}

@@ -286,3 +286,11 @@ class FileSizeLimit(Case):
         self.assertEqual(p.returncode, 8, p.stderr)
         self.assertIn(b"w.bin", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.ms_repo_dir("acme/lim"), "w.bin")))
+        # the partial is kept: what fit is resumed, not fetched again
+        partial = os.path.join(self.cache, "models", "._____temp", "acme", "lim", "w.bin")
+        kept = os.path.getsize(partial)
+        self.assertGreater(kept, 0)
+        self.assertLessEqual(kept, 1_000_000)
+        self.hub.clear_log()
+        self.ok("download", "acme/lim")
+        self.assertEqual(self.hub.body_bytes("w.bin"), 3_000_000 - kept)
