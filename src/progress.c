@@ -76,12 +76,13 @@ static void line(struct ms_progress *p, const char *label, uint64_t done, uint64
 		snprintf(lab, sizeof(lab), "...%.*s", labelw - 3, label + ll - (size_t)labelw + 3);
 	else
 		snprintf(lab, sizeof(lab), "%.*s", labelw, label);
-	barw = width - labelw - (int)strlen(tail) - 12;
+	/* a fixed width for what follows the bar keeps the bars from jittering */
+	barw = width - labelw - 28 - 10;
 	if (barw < 10)
 		barw = 10;
 	fprintf(p->out, "\x1b[2K%-*s ", labelw, lab);
 	draw_bar(p->out, barw, done, total);
-	fprintf(p->out, " %3d%% %s\n", total ? (int)(done * 100 / total) : 100, tail);
+	fprintf(p->out, " %3d%% %-28.28s\n", total ? (int)(done * 100 / total) : 100, tail);
 	p->drawn++;
 }
 
