@@ -144,6 +144,7 @@ struct dl {
 	uint64_t fetched;
 	double t0;
 	bool single_file; /* exactly one FILE: print its path */
+	bool reported;    /* the final line (path or "done" event) is out */
 };
 
 static const char *digest_or_null(const struct ms_file *f, const char *actual)
@@ -521,6 +522,7 @@ static int report(struct dl *d, int status, struct ms_error *err)
 	char sz[32];
 	int ret = status;
 
+	d->reported = true;
 	if (!status) {
 		if (d->single_file)
 			where = d->st->ops->file_path(d->st, d->sel[0]);
@@ -833,6 +835,9 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	}
 	ret = report(&d, ret, err);
 out:
+	/* --json: a failure before the transfer still ends with its "done" object */
+	if (ret && g->json && !d.reported && !o->dry_run)
+		report(&d, ret, err);
 	ms_progress_free(d.progress);
 	for (size_t i = 0; i < d.njobs; i++) {
 		free(d.jobs[i].url);

@@ -227,6 +227,12 @@ class Bench:
     def rounds(self):
         tools = [t for t in self.a.tools.split(",") if t]
         res = {t: [] for t in tools}
+        # one untimed run first: on this kind of VM the first writer into fresh
+        # memory is much slower than any later one, whichever tool it is
+        dest = os.path.join(self.out, "warmup")
+        clean(dest)
+        getattr(self, "run_" + tools[0])(dest)
+        clean(dest)
         for r in range(self.a.rounds):
             order = tools[r % len(tools):] + tools[:r % len(tools)]
             for t in order:

@@ -202,6 +202,12 @@ class Snapshot(Case):
     def test_not_found(self):
         r = self.fails(5, "download", "acme/nothing-here")
         self.assertIn("acme/nothing-here", r.err)
+        # --json: the failure is the last JSON line too
+        r = self.fails(5, "--json", "download", "acme/nothing-here")
+        done = r.json()[-1]
+        self.assertEqual((done["event"], done["status"], done["exit_code"], done["code"]),
+                         ("done", "error", 5, "not_found"))
+        self.assertIn("acme/nothing-here", done["message"])
         self.fails(5, "download", "acme/Toy-1.5B.v2", "--revision", "no-such-branch")
 
     def test_usage_errors(self):

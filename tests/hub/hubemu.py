@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """A loopback emulator of the ModelScope and Hugging Face hubs, for tests.
 
-Standard library only.  Faithful to ../../../shared/reference notes
-(modelscope-protocol.md §2 and §8, hf-protocol.md §1 and §9.1): the real
-endpoints, envelopes, headers and redirects the official clients rely on,
-plus scriptable faults (disconnects, ignored Range, 429/503 with
-Retry-After, corrupt bytes, stalls, expiring CDN URLs, bad JSON).
+Python 3 standard library only (Debian 12's python3.11 is enough).  It follows
+the research notes in /work/shared/reference (cited below as MS §x for
+modelscope-protocol.md and HF §x for hf-protocol.md): the endpoints, envelopes,
+headers and redirects the official clients rely on, plus scriptable faults
+(status codes, disconnects, ignored or wrong ranges, corrupt bytes, trickles and
+stalls, expiring CDN URLs, malformed or huge JSON).
 
-Two servers: the hub (http://127.0.0.1:P1) and a "CDN" on another host
-name (http://localhost:P2) that the hub redirects file downloads to, so a
-client must drop its credentials on the way.
+Two servers run on ephemeral loopback ports: the hub (http://127.0.0.1:P1) and
+a "CDN" under another host name (http://localhost:P2) that file downloads are
+redirected to, so a client has to drop its credentials on the way (HF §1.3
+step B).  Nothing here ever emits an Xet header or field (HF §1.3, §9.1).
 
     from hubemu import Hub, FileRef
     with Hub() as hub:
@@ -18,46 +20,86 @@ client must drop its credentials on the way.
         ... run a client against hub.url ...
         hub.log, hub.body_bytes("config.json")
 
-Run it as a program for `make demo` and the benchmark (see --help).
+See README.md next to this file for the API, the fault list and the CLI.
 """
 import argparse
 import base64
 import hashlib
+import hmac
 import json
 import os
 import re
 import signal
 import socket
+import socketserver
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+__all__ = ["Hub", "FileRef", "Fault", "Request", "Repo"]
+
 DEFAULT_TOKENS = {"ms-goodtoken": "alice", "hf_goodtoken": "alice"}
+DEBUG = bool(os.environ.get("HUBEMU_DEBUG"))
+EPOCH = 1726842501          # "created" time of every first commit (MS §2.5 example)
+
+# MS §2.16: suffixes the ModelScope uploaders store as LFS (model list).
+MS_LFS_SUFFIXES = (".7z", ".arrow", ".bin", ".bz2", ".ckpt", ".ftz", ".gz", ".h5", ".joblib",
+                   ".mlmodel", ".model", ".msgpack", ".npy", ".npz", ".onnx", ".ot", ".parquet",
+                   ".pb", ".pickle", ".pkl", ".pt", ".pth", ".rar", ".safetensors", ".tar",
+                   ".tflite", ".tgz", ".wasm", ".xz", ".zip", ".zst")
+
+
+def _ms_lfs_rule(path, size):
+    return size > 1024 * 1024 or path.lower().endswith(MS_LFS_SUFFIXES)
+
+
+def _hf_lfs_rule(path, size):
+    return size >= 1024 * 1024 or path.endswith(".safetensors")
 
 
 def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def _git_sha1(data):
+def git_blob_sha1(data):
+    """git hash-object: sha1(b"blob <len>\\0" + data) (HF §3)."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def _commit_for(seed):
-    return hashlib.sha1(seed.encode()).hexdigest()
+def lfs_pointer(sha256, size):
+    """The git-lfs pointer text whose blob sha1 is a LFS file's tree oid (HF §3)."""
+    return ("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n"
+            % (sha256, size)).encode()
 
+
+def _iso(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch))
+
+
+def _truthy(v, default=False):
+    """Booleans in queries: true/True/1 and false/False/0 (HF §1.0, MS §2.8)."""
+    if v is None:
+        return default
+    return str(v).strip().lower() in ("1", "true", "yes", "on")
+
+
+# ============================================================ file contents
 
 class FileRef:
-    """A repo file whose bytes live on disk (served with sendfile)."""
+    """A repo file whose bytes live on disk.  Served with sendfile when no fault
+    touches the body.  size and sha256 may be given; otherwise they (and the git
+    blob sha1) are computed lazily, once, in one pass over the file."""
 
     def __init__(self, path, size=None, sha256=None):
         self.path = os.path.abspath(path)
         self._size = size
         self._sha256 = sha256
         self._sha1 = None
+        self._lock = threading.Lock()
 
     @property
     def size(self):
@@ -66,16 +108,20 @@ class FileRef:
         return self._size
 
     def _hash(self):
-        h256, h1 = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % self.size)
-        with open(self.path, "rb") as f:
-            while True:
-                b = f.read(1 << 22)
-                if not b:
-                    break
-                h256.update(b)
-                h1.update(b)
-        self._sha256 = self._sha256 or h256.hexdigest()
-        self._sha1 = h1.hexdigest()
+        with self._lock:
+            if self._sha1 is not None:
+                return
+            h256, h1 = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % self.size)
+            with open(self.path, "rb") as f:
+                while True:
+                    b = f.read(1 << 22)
+                    if not b:
+                        break
+                    h256.update(b)
+                    h1.update(b)
+            if self._sha256 is None:
+                self._sha256 = h256.hexdigest()
+            self._sha1 = h1.hexdigest()
 
     @property
     def sha256(self):
@@ -89,246 +135,614 @@ class FileRef:
             self._hash()
         return self._sha1
 
+    def fingerprint(self):
+        """Something that changes with the content, without hashing it (commit ids)."""
+        return self._sha256 or "%s:%d" % (self.path, self.size)
+
     def read(self, start, end):
         with open(self.path, "rb") as f:
             f.seek(start)
             return f.read(end - start)
 
+    def __repr__(self):
+        return "FileRef(%r)" % self.path
+
 
 class _Bytes:
+    """In-memory file contents."""
+
     def __init__(self, data):
-        self.data = data
-        self.size = len(data)
-        self.sha256 = _sha256(data)
-        self.git_sha1 = _git_sha1(data)
+        self.data = bytes(data)
+        self.size = len(self.data)
+        self._sha256 = self._sha1 = None
+
+    @property
+    def sha256(self):
+        if self._sha256 is None:
+            self._sha256 = _sha256(self.data)
+        return self._sha256
+
+    @property
+    def git_sha1(self):
+        if self._sha1 is None:
+            self._sha1 = git_blob_sha1(self.data)
+        return self._sha1
+
+    def fingerprint(self):
+        return self.sha256
 
     def read(self, start, end):
         return self.data[start:end]
 
 
 def _content(v):
-    return v if isinstance(v, FileRef) else _Bytes(v)
+    if isinstance(v, (FileRef, _Bytes)):
+        return v
+    if isinstance(v, str):
+        v = v.encode()
+    return _Bytes(v)
 
 
-class Request:
-    """One request as the emulator saw it."""
-
-    def __init__(self, server, method, raw_path, headers):
-        self.server = server
-        self.method = method
-        self.raw_path = raw_path
-        u = urllib.parse.urlsplit(raw_path)
-        self.path = urllib.parse.unquote(u.path)
-        self.query = urllib.parse.parse_qs(u.query, keep_blank_values=True)
-        self.headers = {k.lower(): v for k, v in headers.items()}
-        self.range = self.headers.get("range")
-        self.status = None
-        self.body_bytes = 0      # content bytes of a repo file actually written
-        self.file_path = None    # the repo file this request served, if any
-        self.time = time.time()  # when it arrived
-        self.end = None          # when the answer was complete
-
-    def __repr__(self):
-        return "<%s %s %s -> %s>" % (self.server, self.method, self.raw_path, self.status)
+def _filler(size):
+    """The bytes served for an injected listing entry (extra_entries)."""
+    return (b"bad" * (size // 3 + 1))[:size]
 
 
-class Fault:
-    def __init__(self, kind, times, path, server, method, params):
-        self.kind, self.times, self.path = kind, times, path
-        self.server, self.method, self.params = server, method, params
-        self.fired = 0
+# ============================================================ repos
 
-    def matches(self, req, kind):
-        if kind != self.kind or (self.times is not None and self.fired >= self.times):
-            return False
-        if self.server and self.server != req.server:
-            return False
-        if self.method and self.method != req.method:
-            return False
-        if self.path and self.path not in req.path and self.path not in (req.file_path or ""):
-            return False
-        return True
+class Snapshot:
+    """One commit: its files and, per file, the commit that last touched it
+    (ModelScope lists that as the file's "Revision", MS §2.8)."""
+
+    def __init__(self, commit, files, file_commits, created_at, message, parent=None):
+        self.commit = commit
+        self.files = files
+        self.file_commits = file_commits
+        self.created_at = created_at
+        self.message = message
+        self.parent = parent
 
 
 class Repo:
-    def __init__(self, hub, kind, repo_id, rtype, files, revision="master", tags=None,
-                 branches=None, private=False, gated=False, extra_entries=None,
-                 sha256_override=None, lfs=None, extra_tree_entries=None):
-        self.hub_kind = kind                    # "ms" or "hf"
-        self.id = repo_id
-        self.type = rtype                       # "model" or "dataset"
-        self.files = {p: _content(v) for p, v in files.items()}
-        self.private = private
-        self.gated = gated
-        self.gated_allow = set()
-        self.extra_entries = list(extra_entries or [])
-        self.extra_tree_entries = list(extra_tree_entries or [])
-        self.sha256_override = dict(sha256_override or {})
-        self.numeric_id = 1000 + len(hub.repos)
-        self.commit = _commit_for("%s:%s:%s" % (kind, rtype, repo_id))
-        self.default_branch = revision
-        self.branches = {revision: self.commit}
-        for b in (branches or {}):
-            self.branches[b] = self.commit
-        self.tags = {t: self.commit for t in (tags or {})}
-        self.created_at = 1726842501
-        self.lfs_rule = lfs or (lambda path, size: size >= 1024 * 1024 or
-                                path.endswith((".safetensors", ".bin", ".gguf", ".pt")))
+    """A repository of either hub.  Branches and tags map to commits; each
+    commit is a Snapshot.  repo.files / repo.commit are the default branch's."""
 
-    # per-file commit id (ModelScope "Revision" of a file)
-    def file_commit(self, path):
-        return _commit_for("%s@%s" % (self.commit, path))
+    def __init__(self, hub, kind, repo_id, rtype, files, revision, lfs=None, private=False,
+                 gated=False, extra_entries=None, extra_tree_entries=None, sha256_override=None):
+        if rtype not in ("model", "dataset"):
+            raise ValueError("type must be 'model' or 'dataset'")
+        self.hub = hub
+        self.hub_kind = kind                     # "ms" or "hf"
+        self.id = repo_id
+        self.type = rtype
+        self.private = private
+        self.gated = gated                       # HF: False | True | "auto" | "manual"
+        self.gated_allow = set()                 # HF: user names approved for a gated repo
+        self.extra_entries = [dict(e) for e in (extra_entries or [])]
+        self.extra_tree_entries = [dict(e) for e in (extra_tree_entries or [])]
+        self.sha256_override = dict(sha256_override or {})
+        self.lfs_rule = lfs or (_ms_lfs_rule if kind == "ms" else _hf_lfs_rule)
+        self.numeric_id = hub._next_id()         # MS dataset "Id" (MS §2.10)
+        self.default_branch = revision
+        self.snapshots = {}
+        self.branches = {}
+        self.tags = {}                           # insertion order = creation order
+        self.tag_times = {}
+        self._clock = EPOCH
+        self.branches[revision] = self._new_snapshot(files or {}, None, "initial commit").commit
+
+    # --- commits ---
+    def _tick(self):
+        self._clock += 1000
+        return self._clock
+
+    def _new_snapshot(self, files, parent, message):
+        files = {p.strip("/"): _content(v) for p, v in files.items()}
+        h = hashlib.sha1(("%s:%s:%s\n%s\n%s\n" % (self.hub_kind, self.type, self.id,
+                                                  parent.commit if parent else "",
+                                                  message)).encode())
+        for p in sorted(files):
+            h.update(("%s\0%s\n" % (p, files[p].fingerprint())).encode())
+        commit = h.hexdigest()
+        if commit in self.snapshots:
+            return self.snapshots[commit]
+        fc = {}
+        for p, c in files.items():
+            old = parent.files.get(p) if parent else None
+            same = old is not None and old.fingerprint() == c.fingerprint()
+            fc[p] = parent.file_commits[p] if same else hashlib.sha1(
+                ("%s@%s" % (commit, p)).encode()).hexdigest()
+        snap = Snapshot(commit, files, fc, self._tick() if parent or self.snapshots else EPOCH,
+                        message, parent)
+        self.snapshots[commit] = snap
+        return snap
+
+    def commit_files(self, files, branch=None, message="update files"):
+        """A new commit on `branch` (default branch): the branch's files updated
+        with `files` (a value of None deletes that path).  Returns the commit id."""
+        branch = branch or self.default_branch
+        parent = self.snapshots[self.branches[branch]]
+        new = dict(parent.files)
+        for p, v in files.items():
+            if v is None:
+                new.pop(p, None)
+            else:
+                new[p] = v
+        snap = self._new_snapshot(new, parent, message)
+        self.branches[branch] = snap.commit
+        return snap.commit
+
+    def add_branch(self, name, files=None):
+        """Branch `name`: same content as the default branch, or its own files."""
+        if files is None:
+            self.branches[name] = self.commit
+        else:
+            self.branches[name] = self._new_snapshot(files, None, "branch " + name).commit
+        return self.branches[name]
+
+    def add_tag(self, name, files=None):
+        """Tag `name` (newest so far): the default branch's content or its own files."""
+        if files is None:
+            self.tags[name] = self.commit
+        else:
+            self.tags[name] = self._new_snapshot(files, None, "tag " + name).commit
+        self.tag_times[name] = self._tick()
+        return self.tags[name]
+
+    @property
+    def commit(self):
+        return self.branches[self.default_branch]
+
+    @property
+    def files(self):
+        return self.snapshots[self.commit].files
+
+    def snapshot(self, rev=None):
+        return self.resolve(rev or self.default_branch)
 
     def resolve(self, rev):
+        """Snapshot for a branch, a tag or a 40-hex commit id (MS also accepts a
+        per-file commit id, which it lists as the file's Revision); else None."""
+        if rev is None:
+            return None
         if rev in self.branches:
-            return self.branches[rev]
+            return self.snapshots[self.branches[rev]]
         if rev in self.tags:
-            return self.tags[rev]
-        if re.fullmatch(r"[0-9a-f]{40}", rev or "") and rev == self.commit:
-            return rev
+            return self.snapshots[self.tags[rev]]
+        if re.fullmatch(r"[0-9a-f]{40}", rev):
+            if rev in self.snapshots:
+                return self.snapshots[rev]
+            if self.hub_kind == "ms":
+                for s in self.snapshots.values():
+                    if rev in s.file_commits.values():
+                        return s
         return None
 
-    def dirs(self):
+    def is_lfs(self, path, content):
+        return bool(self.lfs_rule(path, content.size))
+
+    @staticmethod
+    def dirs(snap):
         out = set()
-        for p in self.files:
+        for p in snap.files:
             parts = p.split("/")[:-1]
             for i in range(1, len(parts) + 1):
                 out.add("/".join(parts[:i]))
         return sorted(out)
 
-    def is_lfs(self, path):
-        return self.lfs_rule(path, self.files[path].size)
+    def extra_content(self, path):
+        """Contents for an injected (unsafe) listing entry, or None."""
+        for e in self.extra_entries:
+            if e.get("Path") == path:
+                return _Bytes(e.get("_content", _filler(int(e.get("Size", 3) or 0))))
+        for e in self.extra_tree_entries:
+            if e.get("path") == path:
+                return _Bytes(e.get("_content", _filler(int(e.get("size", 3) or 0))))
+        return None
+
+    def content(self, snap, path):
+        c = snap.files.get(path)
+        return c if c is not None else self.extra_content(path)
+
+    def __repr__(self):
+        return "<Repo %s %s %s>" % (self.hub_kind, self.type, self.id)
 
 
-def _lfs_pointer(sha, size):
-    return ("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (sha, size)).encode()
+# ============================================================ log and faults
 
+class Request:
+    """One request as the emulator saw it (hub.log holds them in arrival order)."""
+
+    def __init__(self, server, method, raw_path, headers):
+        self.server = server                     # "hub" or "cdn"
+        self.method = method
+        self.raw_path = raw_path                 # as sent, with the query
+        u = urllib.parse.urlsplit(raw_path)
+        self.path = urllib.parse.unquote(u.path)  # decoded path, no query
+        self.query = urllib.parse.parse_qs(u.query, keep_blank_values=True)  # '+' is a space
+        hd = {}
+        for k, v in headers.items():             # lower-case names; repeats joined
+            k = k.lower()
+            hd[k] = v if k not in hd else hd[k] + ("; " if k == "cookie" else ", ") + v
+        self.headers = hd
+        self.range = hd.get("range")
+        self.body = b""                          # the request body
+        self.status = None                       # status sent (None if none was)
+        self.body_bytes = 0                      # bytes of a repo file's body written
+        self.response_bytes = 0                  # every body byte written (JSON too)
+        self.file_path = None                    # the repo file this request was about
+        self.faults = []                         # kinds of the faults that fired
+        self.error = None                        # traceback text of an emulator bug
+        self.time = time.time()                  # arrival
+        self.end = None                          # when the answer was complete
+
+    def __repr__(self):
+        return "<%s %s %s -> %s>" % (self.server, self.method, self.raw_path, self.status)
+
+
+FAULT_KINDS = ("status", "disconnect", "ignore_range", "bad_content_range", "corrupt", "trickle",
+               "stall", "malformed_json", "oversized_json", "expire_cdn", "no_repo_commit")
+
+
+class Fault:
+    """A scripted fault.  Matches requests by kind, optional path (substring of
+    the decoded request path or of the repo file path served), server, method;
+    fires `times` times (None: every time), counting matching requests only."""
+
+    def __init__(self, kind, times, path, server, method, params):
+        if kind not in FAULT_KINDS:
+            raise ValueError("unknown fault kind %r (one of %s)" % (kind, ", ".join(FAULT_KINDS)))
+        self.kind, self.times, self.path = kind, times, path
+        self.server, self.method, self.params = server, method, params
+        self.fired = 0
+
+    def matches(self, req):
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if self.server and self.server != req.server:
+            return False
+        if self.method and self.method.upper() != req.method:
+            return False
+        if self.path and self.path not in req.path and self.path not in (req.file_path or ""):
+            return False
+        return True
+
+    @property
+    def exhausted(self):
+        return self.times is not None and self.fired >= self.times
+
+    def __repr__(self):
+        return "<Fault %s fired %d/%s path=%r server=%r %r>" % (
+            self.kind, self.fired, self.times, self.path, self.server, self.params)
+
+
+# ============================================================ HTTP plumbing
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128
+    request_queue_size = 256
+
+    def server_bind(self):
+        # HTTPServer.server_bind calls getfqdn(), a DNS lookup: not here
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
     def handle_error(self, request, client_address):
-        # clients that hang up mid-body are normal here
-        if os.environ.get("HUBEMU_DEBUG"):
+        # clients that hang up mid-body are normal here; say nothing
+        if DEBUG:
             super().handle_error(request, client_address)
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class _Abort(Exception):
-    """Stop handling: the connection was closed on purpose."""
+    """Stop handling: the connection is being closed on purpose."""
+
+
+class _Range:
+    """A satisfiable byte range [start, end) of a body of `size` bytes."""
+
+    def __init__(self, start, end):
+        self.start, self.end = start, end
+
+
+def parse_range(value, size):
+    """None (no/ignorable Range: serve 200), "bad" (416) or a _Range.
+    Handles bytes=a-b (end clamped), bytes=a-, bytes=-n; a multi-range or a
+    syntactically invalid header is ignored, as RFC 9110 allows."""
+    if not value:
+        return None
+    m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", value)
+    if not m or (not m.group(1) and not m.group(2)):
+        return None
+    if not m.group(1):                           # suffix: the last n bytes
+        n = int(m.group(2))
+        return _Range(max(0, size - n), size) if n and size else "bad"
+    start = int(m.group(1))
+    if m.group(2) and int(m.group(2)) < start:
+        return None                              # invalid: ignore
+    end = min(int(m.group(2)) + 1, size) if m.group(2) else size
+    if start >= size:
+        return "bad"
+    return _Range(start, end)
 
 
 class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "hubemu/1.0"
+    protocol_version = "HTTP/1.1"                # keep-alive; every answer has a length
+    server_version = "hubemu/2.0"
+    timeout = 120                                # idle keep-alive connections are closed
 
     def log_message(self, fmt, *args):
-        if os.environ.get("HUBEMU_DEBUG"):
-            sys.stderr.write("hubemu: " + (fmt % args) + "\n")
+        if DEBUG:
+            sys.stderr.write("hubemu %s: %s\n" % (self.server.role, fmt % args))
 
-    # --- plumbing ---
     @property
     def hub(self):
         return self.server.hub
 
-    def _start(self):
-        self.req = Request(self.server.role, self.command, self.path, self.headers)
-        length = int(self.headers.get("Content-Length") or 0)
-        self.body = self.rfile.read(length) if length else b""
-        # logged at once, so body_bytes() sees a transfer while it is running
-        with self.hub.lock:
-            self.hub.log.append(self.req)
+    def setup(self):
+        super().setup()
+        self.hub._conn_opened(self.connection)
 
-    def _finish(self):
-        self.req.end = time.time()
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.hub._conn_closed(self.connection)
 
-    def do_GET(self):
-        self._dispatch()
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = \
+        lambda self: self._dispatch()
 
-    def do_HEAD(self):
-        self._dispatch()
-
-    def do_POST(self):
-        self._dispatch()
-
-    def do_PUT(self):
-        self._dispatch()
+    def _read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            out = bytearray()
+            while True:
+                line = self.rfile.readline(65537)
+                n = int(line.split(b";")[0].strip() or b"0", 16)
+                if n == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                out += self.rfile.read(n)
+                self.rfile.readline(3)
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
 
     def _dispatch(self):
-        self._start()
+        self.req = req = Request(self.server.role, self.command, self.path, self.headers)
+        self.extra_headers = {}
         try:
-            f = self.hub._take_fault(self.req, "status")
+            req.body = self._read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            return
+        req.file_path = self._guess_file_path()  # so faults can match it from the start
+        with self.hub.lock:
+            self.hub.log.append(req)             # at once: body_bytes() sees running transfers
+        try:
+            f = self.hub._take(req, "status")
             if f:
-                hdrs = dict(f.params.get("headers") or {})
-                body = f.params.get("body", "injected failure %d" % f.params.get("code", 503))
-                self.send_text(f.params.get("code", 503), body, hdrs)
+                code = int(f.params.get("code", 503))
+                body = f.params.get("body", "injected failure: %d\n" % code)
+                self.send_text(code, body, dict(f.params.get("headers") or {}))
             elif self.server.role == "cdn":
                 self.route_cdn()
             else:
                 self.route_hub()
         except _Abort:
             self.close_connection = True
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, socket.timeout, TimeoutError):
+            self.close_connection = True
+        except Exception:                        # an emulator bug: answer 500, keep quiet
+            req.error = traceback.format_exc()
+            if DEBUG:
+                sys.stderr.write(req.error)
+            if req.status is None:
+                try:
+                    self.send_text(500, "hubemu internal error\n" + req.error)
+                except OSError:
+                    pass
             self.close_connection = True
         finally:
-            self._finish()
+            req.end = time.time()
 
-    def send_raw(self, status, headers, body=b""):
+    def _guess_file_path(self):
+        """The repo file a request is about, before routing (for fault matching)."""
+        req = self.req
+        if req.server == "cdn":
+            parts = req.path.split("/", 3)
+            obj = self.hub.cdn_objects.get(parts[2]) if len(parts) == 4 else None
+            return obj[2] if obj else None
+        if req.path.endswith("/repo") and req.query.get("FilePath"):
+            return req.query["FilePath"][0]
+        segs = [urllib.parse.unquote(s) for s in self.raw_path_only().strip("/").split("/")]
+        if segs[:2] == ["api", "resolve-cache"]:
+            for i in range(4, len(segs)):
+                if re.fullmatch(r"[0-9a-f]{40}", segs[i]):
+                    return "/".join(segs[i + 1:])
+        elif segs[:1] != ["api"] and "resolve" in segs:
+            return "/".join(self._rev_and_rest(segs[segs.index("resolve") + 1:])[1])
+        return None
+
+    # --- writing answers ---
+    def send_head(self, status, headers, length):
+        """Status line and headers; Content-Length is always `length`."""
         self.req.status = status
         self.send_response(status)
         for k, v in headers.items():
-            self.send_header(k, str(v))
-        if "Content-Length" not in headers:
-            self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Request-Id", uuid.uuid4().hex)
+            if k.lower() != "content-length":
+                self.send_header(k, str(v))
+        self.send_header("Content-Length", str(length))
+        if "X-Request-Id" not in headers:
+            self.send_header("X-Request-Id", uuid.uuid4().hex)
         self.end_headers()
+
+    def send_raw(self, status, headers, body=b""):
+        """A complete answer with no fault applied to its body (errors, redirects)."""
+        self.send_head(status, headers, len(body))
         if self.command != "HEAD" and body:
             self.wfile.write(body)
+            self.req.response_bytes += len(body)
 
     def send_text(self, status, text, headers=None):
         h = {"Content-Type": "text/plain; charset=utf-8"}
         h.update(headers or {})
         self.send_raw(status, h, text.encode() if isinstance(text, str) else text)
 
-    def send_json(self, status, obj, headers=None):
+    def send_json(self, status, obj, headers=None, shape="ms"):
+        """JSON answer.  A 200 may be replaced by the malformed_json/oversized_json
+        faults, and its body is subject to the body faults (disconnect, ...)."""
         h = {"Content-Type": "application/json; charset=utf-8"}
+        h.update(self.extra_headers)
         h.update(headers or {})
-        if self.hub._take_fault(self.req, "malformed_json"):
-            return self.send_raw(200, h, b'{"Code": 200, "Success": true, "Data": {"Files": [{"Pa')
-        f = self.hub._take_fault(self.req, "oversized_json")
+        body = json.dumps(obj, ensure_ascii=False).encode()
+        if status != 200 or self.command == "HEAD":
+            return self.send_raw(status, h, body)
+        hub = self.hub
+        if hub._take(self.req, "malformed_json"):
+            return self.send_raw(200, h, body[:max(1, len(body) // 2)])  # cut mid-document
+        f = hub._take(self.req, "oversized_json")
         if f:
-            return self._send_oversized(h, f.params.get("mb", 80))
-        self.send_raw(status, h, json.dumps(obj).encode())
+            return self._send_oversized(h, float(f.params.get("mb", 64)), shape)
+        self.send_head(200, h, len(body))
+        self._write_body(_Bytes(body), 0, len(body), is_file=False)
 
-    def _send_oversized(self, h, mb):
-        head, tail = b'{"Code": 200, "Success": true, "Data": {"Files": [], "Pad": "', b'"}}'
-        pad = mb * 1000 * 1000
-        self.req.status = 200
-        self.send_response(200)
-        for k, v in h.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(head) + pad + len(tail)))
-        self.end_headers()
-        if self.command == "HEAD":
-            return
+    def _send_oversized(self, h, mb, shape):
+        """A valid JSON document of `mb` MB, streamed (never built in memory)."""
+        if shape == "hf":
+            head, tail = b'[{"type": "file", "path": "pad", "size": 0, "pad": "', b'"}]'
+        else:
+            head = (b'{"Code": 200, "Success": true, "Message": "success", "RequestId": "x", '
+                    b'"Data": {"Files": [], "Pad": "')
+            tail = b'"}}'
+        pad = int(mb * 1000 * 1000)
+        self.send_head(200, h, len(head) + pad + len(tail))
         self.wfile.write(head)
         chunk = b"x" * (1 << 20)
         left = pad
         while left:
             n = min(left, len(chunk))
             self.wfile.write(chunk[:n])
+            self.req.response_bytes += n
             left -= n
         self.wfile.write(tail)
+        self.req.response_bytes += len(head) + len(tail)
+
+    # --- bodies, with the body faults ---
+    def _write_body(self, src, start, end, is_file=True):
+        """Write src[start:end], applying disconnect / stall / corrupt / trickle."""
+        hub, req = self.hub, self.req
+        if end <= start:
+            return
+        disc = hub._take(req, "disconnect")
+        stall = hub._take(req, "stall")
+        corrupt = hub._take(req, "corrupt")
+        trickle = hub._take(req, "trickle")
+        stop = end
+        if disc:
+            stop = min(stop, start + int(disc.params.get("after", 0)))
+        if stall:
+            stop = min(stop, start + int(stall.params.get("after", 0)))
+        count = (lambda n: setattr(req, "body_bytes", req.body_bytes + n)) if is_file else \
+            (lambda n: None)
+        pos = start
+        if isinstance(src, FileRef) and not (corrupt or trickle):
+            with open(src.path, "rb") as fh:     # the fast path: sendfile
+                while pos < stop:
+                    n = self.connection.sendfile(fh, offset=pos, count=min(stop - pos, 4 << 20))
+                    if not n:
+                        break
+                    pos += n
+                    count(n)
+                    req.response_bytes += n
+        else:
+            rate = float(trickle.params.get("rate", 100000)) if trickle else 0
+            piece = max(1, min(65536, int(rate / 20))) if trickle else 1 << 20
+            flip = set()
+            if corrupt:
+                at = corrupt.params.get("at")
+                at = start + (end - start) // 2 if at is None or not start <= at < end else at
+                flip = set(range(at, min(end, at + int(corrupt.params.get("n", 1)))))
+            t0 = time.monotonic()
+            while pos < stop:
+                n = min(piece, stop - pos)
+                data = src.read(pos, pos + n)
+                if flip:
+                    b = bytearray(data)
+                    for i in flip:
+                        if pos <= i < pos + n:
+                            b[i - pos] ^= 0xFF
+                    data = bytes(b)
+                self.wfile.write(data)
+                pos += n
+                count(n)
+                req.response_bytes += n
+                if trickle:                      # pace to `rate` bytes/s overall
+                    delay = t0 + (pos - start) / rate - time.monotonic()
+                    if delay > 0 and hub._stopping.wait(delay):
+                        self._hangup()
+        if stall:
+            hub._stopping.wait(float(stall.params.get("seconds", 30)))
+            self._hangup()
+        if disc:
+            self._hangup(bool(disc.params.get("rst")))
+
+    def _hangup(self, rst=False):
+        """Close the connection now: shutdown + close (or a TCP reset)."""
+        try:
+            if rst:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        raise _Abort()
+
+    def serve_content(self, content, path, headers=None):
+        """200 / 206 / 416 for a file body, honouring Range and the range faults."""
+        hub, req = self.hub, self.req
+        req.file_path = path
+        size = content.size
+        h = {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}
+        h.update(headers or {})
+        rng = parse_range(self.headers.get("Range"), size)
+        if req.server == "cdn":
+            start = rng.start if isinstance(rng, _Range) else 0
+            if hub._take(req, "expire_cdn", start=start):
+                return self.cdn_denied("AccessDenied", "Request has expired")
+        head = self.command == "HEAD"
+        if rng is not None and not head and hub._take(req, "ignore_range"):
+            rng = None                           # 200 with everything, Range or not
+        if rng == "bad":
+            return self.send_raw(416, {"Content-Range": "bytes */%d" % size,
+                                       "Content-Type": "text/plain; charset=utf-8"})
+        if rng is None:
+            start, end, status = 0, size, 200
+        else:
+            start, end, status = rng.start, rng.end, 206
+            cr = start
+            f = None if head else hub._take(req, "bad_content_range")
+            if f:
+                off = int(f.params.get("offset", 7))
+                cr = start + off if start + off < end else max(0, start - off)
+            h["Content-Range"] = "bytes %d-%d/%d" % (cr, end - 1, size)
+        self.send_head(status, h, end - start)
+        if self.command != "HEAD":
+            self._write_body(content, start, end)
 
     # --- auth ---
     def token(self):
+        """Bearer token, else the m_session_id cookie (MS §1.3)."""
         auth = self.headers.get("Authorization") or ""
         if auth.lower().startswith("bearer "):
-            return auth[7:].strip()
-        for part in (self.headers.get("Cookie") or "").split(";"):
+            return auth[7:].strip() or None
+        for part in (self.req.headers.get("cookie") or "").split(";"):
             k, _, v = part.strip().partition("=")
-            if k == "m_session_id":
+            if k == "m_session_id" and v:
                 return v
         return None
 
@@ -336,573 +750,760 @@ class Handler(BaseHTTPRequestHandler):
         tok = self.token()
         return self.hub.tokens.get(tok) if tok else None
 
-    # --- files with Range and faults ---
-    def serve_file(self, repo, path, headers=None, content=None):
-        """200/206/416 for a repo file, applying the body faults that match."""
-        c = content or repo.files[path]
-        self.req.file_path = path
-        h = {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}
-        h.update(headers or {})
-        hub, req = self.hub, self.req
-        if req.server == "cdn":
-            f = hub._take_fault(req, "expire_cdn", start=self._range_start(c.size))
-            if f:
-                return self.send_raw(403, {"Content-Type": "application/xml"},
-                                     b"<?xml version='1.0'?><Error><Code>AccessDenied</Code>"
-                                     b"<Message>Request has expired</Message></Error>")
-        rng = None if hub._take_fault(req, "ignore_range") else self._parse_range(c.size)
-        if rng == "bad":
-            return self.send_raw(416, {"Content-Range": "bytes */%d" % c.size})
-        if rng:
-            start, end = rng
-            status = 206
-            cr_start = start
-            if hub._take_fault(req, "bad_content_range"):
-                cr_start = start + 7 if start + 7 <= end else max(0, start - 7)
-            h["Content-Range"] = "bytes %d-%d/%d" % (cr_start, end - 1, c.size)
-        else:
-            start, end, status = 0, c.size, 200
-        h["Content-Length"] = str(end - start)
-        req.status = status
-        self.send_response(status)
-        for k, v in h.items():
-            self.send_header(k, str(v))
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        self._write_body(c, start, end)
+    # ======================================================= CDN
+    def cdn_denied(self, code, message):
+        body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
+                "<Message>%s</Message><RequestId>%s</RequestId><HostId>hubemu-cdn</HostId>"
+                "</Error>\n" % (code, message, uuid.uuid4().hex.upper()[:24])).encode()
+        return self.send_raw(403, {"Content-Type": "application/xml"}, body)
 
-    def _range_start(self, size):
-        r = self._parse_range(size)
-        return r[0] if isinstance(r, tuple) else 0
-
-    def _parse_range(self, size):
-        v = self.headers.get("Range")
-        if not v:
-            return None
-        m = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", v)
-        if not m or (not m.group(1) and not m.group(2)):
-            return None
-        if not m.group(1):  # suffix range
-            n = int(m.group(2))
-            return (max(0, size - n), size) if n else "bad"
-        start = int(m.group(1))
-        end = int(m.group(2)) + 1 if m.group(2) else size
-        end = min(end, size)
-        if start >= size or end <= start:
-            return "bad"
-        return start, end
-
-    def _write_body(self, c, start, end):
-        hub, req = self.hub, self.req
-        disc = hub._take_fault(req, "disconnect")
-        stall = hub._take_fault(req, "stall")
-        corrupt = hub._take_fault(req, "corrupt")
-        trickle = hub._take_fault(req, "trickle")
-        limit = end - start
-        if disc:
-            limit = min(limit, disc.params.get("after", 0))
-        if stall:
-            limit = min(limit, stall.params.get("after", 0))
-        plain = not (corrupt or trickle) and isinstance(c, FileRef)
-        pos = start
-        if plain and limit:
-            with open(c.path, "rb") as fh:
-                sent = 0
-                while sent < limit:
-                    n = self.connection.sendfile(fh, offset=pos + sent, count=limit - sent)
-                    if not n:
-                        break
-                    sent += n
-                    req.body_bytes += n
-            pos += sent
-        else:
-            piece = 16384 if trickle else 1 << 20
-            flip_at = start + (end - start) // 2
-            while pos < start + limit:
-                n = min(piece, start + limit - pos)
-                data = c.read(pos, pos + n)
-                if corrupt and pos <= flip_at < pos + n:
-                    b = bytearray(data)
-                    b[flip_at - pos] ^= 0xFF
-                    data = bytes(b)
-                self.wfile.write(data)
-                req.body_bytes += len(data)
-                pos += n
-                if trickle:
-                    time.sleep(n / float(trickle.params.get("rate", 100000)))
-        if stall:
-            time.sleep(stall.params.get("seconds", 30))
-        if disc or stall:
-            self._hangup()
-
-    def _hangup(self):
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        raise _Abort()
-
-    # --- CDN ---
     def route_cdn(self):
-        # /f/<opaque>/<path>?Expires=..&Signature=..
-        parts = self.req.path.split("/", 3)
-        if len(parts) < 4 or parts[1] != "f" or parts[2] not in self.hub.cdn_objects:
-            return self.send_text(404, "NoSuchKey")
-        repo, path = self.hub.cdn_objects[parts[2]]
-        if path not in repo.files:
-            return self.send_text(404, "NoSuchKey")
-        etag = repo.files[path].sha256
-        self.serve_file(repo, path, {"ETag": '"%s"' % etag, "Cache-Control": "public, max-age=31536000"})
+        """/{ms|hf}/<key>/<path>?Expires=<epoch>&Signature=<hex> (a signed URL)."""
+        hub, req = self.hub, self.req
+        parts = req.path.split("/", 3)
+        if self.command not in ("GET", "HEAD"):
+            return self.cdn_denied("MethodNotAllowed", "The specified method is not allowed")
+        obj = hub.cdn_objects.get(parts[2]) if len(parts) == 4 else None
+        if obj is None:
+            return self.send_raw(404, {"Content-Type": "application/xml"},
+                                 b"<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code></Error>\n")
+        repo, commit, path = obj
+        req.file_path = path
+        expires = (req.query.get("Expires") or [""])[0]
+        sig = (req.query.get("Signature") or [""])[0]
+        if not hmac.compare_digest(sig, hub._sign(parts[2], path, expires)):
+            return self.cdn_denied("SignatureDoesNotMatch", "The request signature we calculated "
+                                   "does not match the signature you provided.")
+        if int(expires) < time.time():
+            return self.cdn_denied("AccessDenied", "Request has expired")
+        content = repo.content(repo.snapshots[commit], path)
+        name = path.rsplit("/", 1)[-1]
+        h = {"Cache-Control": "public, max-age=31536000",
+             "Last-Modified": time.strftime("%a, %d %b %Y %H:%M:%S GMT",
+                                            time.gmtime(repo.snapshots[commit].created_at))}
+        if repo.hub_kind == "hf":                # cas-bridge style headers (HF §1.3)
+            h["ETag"] = '"%s"' % content.sha256
+            h["Content-Disposition"] = ("inline; filename*=UTF-8''%s; filename=\"%s\";"
+                                        % (urllib.parse.quote(name), name))
+        else:                                    # OSS style: an opaque upper-case etag
+            h["ETag"] = '"%s"' % hashlib.md5(("%s%s" % (commit, path)).encode()).hexdigest().upper()
+        self.serve_content(content, path, h)
 
-    def cdn_url(self, repo, path):
-        hub = self.hub
-        if hub.cdn_base:
-            return "%s/%s" % (hub.cdn_base, urllib.parse.quote(path))
-        key = hub._cdn_key(repo, path)
-        return "%s/f/%s/%s?Expires=%d&Signature=%s" % (
-            hub.cdn_url, key, urllib.parse.quote(path), int(time.time()) + 3600,
-            hashlib.sha256(("%s%s" % (key, path)).encode()).hexdigest()[:32])
-
-    # --- hub routing ---
+    # ======================================================= hub routing
     def route_hub(self):
         p = self.req.path
         if p.startswith("/api/v1/") or p.startswith("/openapi/v1/"):
             return self.route_ms()
         if p == "/api/whoami-v2":
-            u = self.user()
-            if not u:
-                return self.send_json(401, {"error": "Invalid user token."})
-            return self.send_json(200, {"type": "user", "id": "u1", "name": u, "fullname": u,
-                                        "email": u + "@example.com", "orgs": [],
-                                        "auth": {"type": "access_token",
-                                                 "accessToken": {"displayName": "t", "role": "read"}}})
+            return self.hf_whoami()
         if p.startswith("/api/resolve-cache/"):
             return self.hf_resolve_cache()
         if p.startswith("/api/"):
             return self.route_hf_api()
-        if "/resolve/" in p:
+        if "/resolve/" in self.raw_path_only():
             return self.hf_resolve()
         return self.send_text(404, "Not Found")
 
-    # ===================== ModelScope =====================
-    def ms_envelope(self, status, data=None, message="success", code=None):
-        body = {"Code": code if code is not None else status, "Success": status == 200,
-                "Message": message, "RequestId": uuid.uuid4().hex}
+    def raw_path_only(self):
+        return urllib.parse.urlsplit(self.req.raw_path).path
+
+    # ======================================================= ModelScope
+    def ms_envelope(self, status, data=None, message="success", extra=None):
+        """Legacy envelope with the HTTP status mirrored in Code (MS §1.2, §8)."""
+        body = {"Code": status, "Success": status == 200, "Message": message,
+                "RequestId": uuid.uuid4().hex}
         if data is not None:
             body["Data"] = data
+        body.update(extra or {})
         return self.send_json(status, body)
 
-    def ms_repo(self, rtype, owner, name, by_id=False):
-        """The repo and an error already sent (None) when access fails."""
+    def openapi(self, status, data=None, message="success", code=None):
+        """OpenAPI envelope (MS §1.2)."""
+        if status == 200:
+            return self.send_json(200, {"success": True, "request_id": uuid.uuid4().hex,
+                                        "data": data})
+        return self.send_json(status, {"success": False, "code": code or str(status),
+                                       "message": message, "request_id": uuid.uuid4().hex})
+
+    def ms_find(self, rtype, owner, name=None, by_id=False):
         hub = self.hub
-        repo = None
         if by_id:
-            repo = next((r for r in hub.repos.values() if r.hub_kind == "ms" and
-                         str(r.numeric_id) == owner and r.type == rtype), None)
-        else:
-            repo = hub.repos.get(("ms", rtype, "%s/%s" % (owner, name)))
+            return next((r for r in hub.repos.values() if r.hub_kind == "ms" and r.type == rtype
+                         and str(r.numeric_id) == owner), None)
+        return hub.repos.get(("ms", rtype, "%s/%s" % (owner, name)))
+
+    def ms_access(self, repo, rtype):
+        """None when allowed, else the error already sent: missing → 404
+        模型不存在/数据集不存在; private → 401 without a token, 403 with an
+        invalid one (MS §2.3, §1.5)."""
         if repo is None:
-            self.ms_envelope(404, message="模型不存在" if rtype == "model" else "数据集不存在")
-            return None
+            return self.ms_envelope(404, message="模型不存在" if rtype == "model" else "数据集不存在") or 1
         if repo.private:
             tok = self.token()
             if not tok:
-                self.ms_envelope(401, message="用户未登录")
-                return None
-            if tok not in hub.tokens:
-                self.ms_envelope(403, message="the token does not exist or is invalid")
-                return None
-        return repo
+                return self.ms_envelope(401, message="用户未登录") or 1
+            if tok not in self.hub.tokens:
+                return self.ms_envelope(403, message="the token does not exist or is invalid") or 1
+        return None
 
-    def ms_entry(self, repo, path):
-        c = repo.files[path]
-        return {"CommitMessage": "upload", "CommittedDate": repo.created_at,
-                "CommitterName": "emu", "InCheck": False, "IsLFS": repo.is_lfs(path),
-                "Mode": "33188", "Name": path.rsplit("/", 1)[-1], "Path": path,
-                "Revision": repo.file_commit(path),
+    def ms_rev(self, repo):
+        """Snapshot for the Revision query (default branch), or None after a 404."""
+        rev = (self.req.query.get("Revision") or [""])[0] or repo.default_branch
+        snap = repo.resolve(rev)
+        if snap is None:
+            valid = list(repo.branches) + list(repo.tags)
+            self.ms_envelope(404, message="Revision %s not found in %s %s; valid revisions: %s"
+                             % (rev, repo.type, repo.id, ", ".join(valid)))
+        return snap
+
+    def ms_entry(self, repo, snap, path):
+        c = snap.files[path]
+        fc = snap.file_commits[path]
+        return {"CommitMessage": snap.message, "CommittedDate": snap.created_at,
+                "CommitterName": "hubemu", "InCheck": False, "IsLFS": repo.is_lfs(path, c),
+                "Mode": "33188", "Name": path.rsplit("/", 1)[-1], "Path": path, "Revision": fc,
                 "Sha256": repo.sha256_override.get(path, c.sha256), "Size": c.size,
                 "Type": "blob"}
 
-    def ms_entries(self, repo, root="", recursive=True):
-        out = []
+    def ms_extra(self, repo, snap, e):
+        """An injected entry, completed so it looks like a real one."""
+        e = {k: v for k, v in e.items() if k != "_content"}
+        data = repo.extra_content(e["Path"]).data
+        base = {"CommitMessage": snap.message, "CommittedDate": snap.created_at,
+                "CommitterName": "hubemu", "InCheck": False, "IsLFS": False, "Mode": "33188",
+                "Name": e["Path"].rsplit("/", 1)[-1], "Revision": snap.commit,
+                "Sha256": _sha256(data), "Size": len(data), "Type": "blob"}
+        base.update(e)
+        return base
+
+    def ms_entries(self, repo, snap, root="", recursive=True):
+        """Files and (directory) tree entries under root (MS §2.8)."""
         root = root.strip("/")
-        for d in repo.dirs():
-            if root and not (d + "/").startswith(root + "/"):
-                continue
-            if not recursive and d.count("/") != (root.count("/") + 1 if root else 0):
-                continue
-            out.append({"Name": d.rsplit("/", 1)[-1], "Path": d, "Type": "tree", "Size": 0,
-                        "Revision": repo.commit, "Sha256": None, "IsLFS": False})
-        for p in sorted(repo.files):
+        depth = root.count("/") + 1 if root else 0
+
+        def wanted(p):
             if root and not p.startswith(root + "/"):
-                continue
-            if not recursive and p.count("/") != (root.count("/") + 1 if root else 0):
-                continue
-            out.append(self.ms_entry(repo, p))
-        out.extend(repo.extra_entries)
+                return False
+            return recursive or p.count("/") == depth
+
+        out = []
+        for d in Repo.dirs(snap):
+            if wanted(d):
+                out.append({"CommitMessage": snap.message, "CommittedDate": snap.created_at,
+                            "CommitterName": "hubemu", "InCheck": False, "IsLFS": False,
+                            "Mode": "16384", "Name": d.rsplit("/", 1)[-1], "Path": d,
+                            "Revision": snap.commit, "Sha256": "", "Size": 0, "Type": "tree"})
+        out.extend(self.ms_entry(repo, snap, p) for p in sorted(snap.files) if wanted(p))
+        out.extend(self.ms_extra(repo, snap, e) for e in repo.extra_entries)
         return out
 
+    def ms_info(self, repo):
+        owner, name = repo.id.split("/", 1)
+        snap = repo.snapshot()
+        info = {"Id": repo.numeric_id, "Name": name, "Path": owner, "Owner": owner,
+                "ChineseName": "", "Visibility": 1 if repo.private else 5,
+                "IsPublished": 1, "IsOnline": 1, "AlreadyStar": False,
+                "License": "Apache License 2.0", "Description": "", "Downloads": 0,
+                "Stars": 0, "Likes": 0, "Tags": [], "Tasks": [],
+                "CreatedTime": EPOCH, "LastUpdatedTime": snap.created_at,
+                "CreatedAt": EPOCH, "UpdatedAt": snap.created_at, "LastModified": snap.created_at,
+                "Revision": repo.default_branch, "ProtectedMode": 2, "IsAccessible": True,
+                "ReadMeContent": "", "Organization": {"Name": owner}, "CreatedBy": owner}
+        if repo.type == "dataset":
+            info["Type"] = 2                     # DatasetFormations: native (MS §2.10)
+            info["Namespace"] = owner
+            info["GmtCreate"] = EPOCH
+        return info
+
+    def ms_openapi_item(self, repo):
+        owner, name = repo.id.split("/", 1)
+        snap = repo.snapshot()
+        return {"id": repo.id, "owner": owner, "name": name, "display_name": name,
+                "description": "", "downloads": 0, "likes": 0, "license": "apache-2.0",
+                "tasks": [], "created_at": _iso(EPOCH)[:19] + "Z",
+                "last_modified": _iso(snap.created_at)[:19] + "Z",
+                "file_size": sum(c.size for c in snap.files.values()), "tags": [],
+                "private": repo.private, "gated": False,
+                "visibility": 1 if repo.private else 5}
+
     def route_ms(self):
-        q = self.req.query
-        p = self.req.path
-        seg = p.strip("/").split("/")
-        if p == "/api/v1/login" and self.command == "POST":
-            try:
-                tok = json.loads(self.body or b"{}").get("AccessToken")
-            except ValueError:
-                tok = None
-            u = self.hub.tokens.get(tok)
-            if not u:
-                return self.ms_envelope(401, message="invalid token")
-            exp = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30 * 86400))
-            body = {"Code": 200, "Success": True, "Message": "success", "RequestId": uuid.uuid4().hex,
-                    "Data": {"AccessToken": "git-" + tok, "Username": u, "Email": u + "@example.com"}}
-            return self.send_json(200, body, {"Set-Cookie": "m_session_id=%s; Path=/; Expires=%s" % (tok, exp)})
-        if p == "/openapi/v1/users/me":
+        q, p, hub = self.req.query, self.req.path, self.hub
+        seg = [s for s in p.split("/") if s]
+        cmd = self.command
+        if p == "/api/v1/login" and cmd == "POST":
+            return self.ms_login()
+        if p == "/openapi/v1/users/me":          # MS §2.2: Bearer required
             u = self.user()
             if not u:
-                return self.send_json(401, {"success": False, "code": "Unauthorized",
-                                            "message": "not logged in", "request_id": uuid.uuid4().hex})
-            return self.send_json(200, {"success": True, "request_id": uuid.uuid4().hex,
-                                        "data": {"id": 1, "username": u, "email": u + "@example.com"}})
-        if p == "/api/v1/repos/internalAccelerationInfo":
+                return self.openapi(401, message="用户未登录", code="Unauthorized")
+            return self.openapi(200, {"id": 1, "username": u, "email": u + "@example.com",
+                                      "avatar_url": "", "description": ""})
+        if p == "/api/v1/repos/internalAccelerationInfo":  # MS §2.13: no acceleration
             return self.ms_envelope(404, message="not found")
-        # /openapi/v1/{models|datasets}/{o}/{n}
+        if seg[:2] == ["openapi", "v1"] and len(seg) == 3 and seg[2] in ("models", "datasets"):
+            return self.ms_openapi_list(seg[2][:-1])
         if seg[:2] == ["openapi", "v1"] and len(seg) == 5 and seg[2] in ("models", "datasets"):
-            rtype = seg[2][:-1]
-            repo = self.hub.repos.get(("ms", rtype, "%s/%s" % (seg[3], seg[4])))
+            repo = self.ms_find(seg[2][:-1], seg[3], seg[4])   # MS §2.4
             if repo is None or (repo.private and not self.user()):
-                return self.send_json(404, {"success": False, "code": "NotFound",
-                                            "message": "not found", "request_id": uuid.uuid4().hex})
-            return self.send_json(200, {"success": True, "request_id": uuid.uuid4().hex,
-                                        "data": {"id": repo.id, "private": repo.private,
-                                                 "downloads": 0, "likes": 0, "tags": []}})
-        if seg[:2] != ["api", "v1"] or len(seg) < 4 or seg[2] not in ("models", "datasets"):
-            return self.ms_envelope(404, message="no such endpoint")
+                return self.openapi(404, message="repo not found", code="NotFound")
+            return self.openapi(200, self.ms_openapi_item(repo))
+        if seg[:2] != ["api", "v1"] or len(seg) < 3 or seg[2] not in ("models", "datasets"):
+            return self.ms_envelope(404, message="no such endpoint: %s %s" % (cmd, p))
         rtype = seg[2][:-1]
-        # dataset tree by numeric id: /api/v1/datasets/{Id}/repo/tree
-        if rtype == "dataset" and seg[3].isdigit() and seg[4:6] == ["repo", "tree"]:
-            repo = self.ms_repo(rtype, seg[3], None, by_id=True)
-            return repo and self.ms_tree(repo)
+        if len(seg) == 3:                        # legacy owner listings (MS §2.14)
+            return self.ms_legacy_list(rtype)
+        if rtype == "dataset" and seg[3].isdigit() and seg[4:] == ["repo", "tree"]:
+            repo = self.ms_find(rtype, seg[3], by_id=True)     # by numeric Id (MS §2.11)
+            return self.ms_access(repo, rtype) or self.ms_tree(repo)
         if len(seg) < 5:
-            return self.ms_envelope(404, message="no such endpoint")
-        repo = self.ms_repo(rtype, seg[3], seg[4])
-        if repo is None:
-            return
+            return self.ms_envelope(404, message="no such endpoint: %s %s" % (cmd, p))
+        repo = self.ms_find(rtype, seg[3], seg[4])
         rest = seg[5:]
-        if not rest:
-            info = {"Id": repo.numeric_id, "Name": seg[4], "Path": seg[3], "Owner": seg[3],
-                    "Visibility": 1 if repo.private else 5, "License": "Apache License 2.0",
-                    "Downloads": 0, "Description": "", "Tags": [], "ChineseName": "",
-                    "Revision": repo.default_branch, "CreatedTime": repo.created_at,
-                    "LastUpdatedTime": repo.created_at}
-            if rtype == "dataset":
-                info["Type"] = 2
-            return self.ms_envelope(200, info)
+        if rest == ["repo"]:
+            self.req.file_path = (q.get("FilePath") or [None])[0]
+        if self.ms_access(repo, rtype):
+            return
+        if cmd not in ("GET", "HEAD"):
+            return self.ms_envelope(405, message="method %s not supported here" % cmd)
+        if not rest:                             # MS §2.3, §2.10
+            return self.ms_envelope(200, self.ms_info(repo))
         if rest == ["revisions"]:
-            tags = sorted(repo.tags, reverse=True)
-            return self.ms_envelope(200, {"RevisionMap": {
-                "Branches": [{"Revision": b, "CreatedAt": repo.created_at, "CommitId": c}
-                             for b, c in repo.branches.items()],
-                "Tags": [{"Revision": t, "CreatedAt": repo.created_at + 100 + i}
-                         for i, t in enumerate(tags)]}})
-        if rest == ["repo", "files"]:
-            rev = (q.get("Revision") or [repo.default_branch])[0] or repo.default_branch
-            if repo.resolve(rev) is None:
-                return self.ms_envelope(404, message="Revision %s not found" % rev)
-            recursive = (q.get("Recursive") or ["False"])[0].lower() in ("true", "1")
+            return self.ms_revisions(repo)
+        if rest == ["commits"]:
+            return self.ms_commits(repo)
+        if rest == ["repo", "files"]:            # MS §2.8: one unpaged response
+            snap = self.ms_rev(repo)
+            if snap is None:
+                return
+            recursive = _truthy((q.get("Recursive") or ["False"])[0])
             root = (q.get("Root") or [""])[0]
-            return self.ms_envelope(200, {"Files": self.ms_entries(repo, root, recursive)})
+            return self.ms_envelope(200, {"Files": self.ms_entries(repo, snap, root, recursive)})
         if rest == ["repo", "tree"]:
             return self.ms_tree(repo)
         if rest == ["repo"]:
-            rev = (q.get("Revision") or [repo.default_branch])[0] or repo.default_branch
-            path = (q.get("FilePath") or [""])[0]
-            self.req.file_path = path
-            if repo.resolve(rev) is None:
-                return self.ms_envelope(404, message="Revision %s not found" % rev)
-            extra = {e["Path"]: e for e in repo.extra_entries}
-            if path in extra:
-                return self.serve_file(repo, path, content=_Bytes(b"bad"))
-            if path not in repo.files:
-                return self.ms_envelope(404, message="file %s not found" % path)
-            if self.hub.cdn:
-                url = self.cdn_url(repo, path)
-                return self.send_raw(302, {"Location": url, "Content-Type": "text/plain"},
-                                     ("Found. Redirecting to %s" % url).encode())
-            return self.serve_file(repo, path)
-        return self.ms_envelope(404, message="no such endpoint")
+            return self.ms_download(repo)
+        return self.ms_envelope(404, message="no such endpoint: %s %s" % (cmd, p))
+
+    def ms_login(self):
+        """MS §2.1: Data.{AccessToken,Username,Email} + Set-Cookie m_session_id."""
+        try:
+            tok = json.loads(self.req.body or b"{}").get("AccessToken")
+        except (ValueError, AttributeError):
+            tok = None
+        u = self.hub.tokens.get(tok) if isinstance(tok, str) else None
+        if not u:
+            return self.ms_envelope(401, message="用户未登录")
+        exp = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30 * 86400))
+        self.extra_headers["Set-Cookie"] = "m_session_id=%s; Path=/; Expires=%s; HttpOnly" % (tok, exp)
+        return self.ms_envelope(200, {"AccessToken": "git-" + hashlib.sha1(tok.encode()).hexdigest(),
+                                      "Username": u, "Email": u + "@example.com"})
+
+    def ms_revisions(self, repo):
+        """MS §2.5: every entry has CreatedAt; tags newest first; EndTime filters tags."""
+        end = (self.req.query.get("EndTime") or [""])[0]
+        tags = [(t, repo.tag_times[t]) for t in reversed(list(repo.tags))]
+        if end.isdigit():
+            tags = [(t, at) for t, at in tags if at <= int(end)]
+        return self.ms_envelope(200, {"RevisionMap": {
+            "Branches": [{"Revision": b, "CreatedAt": repo.snapshots[c].created_at, "CommitId": c}
+                         for b, c in repo.branches.items()],
+            "Tags": [{"Revision": t, "CreatedAt": at, "CommitId": repo.tags[t]} for t, at in tags]}})
+
+    def ms_commits(self, repo):
+        """MS §2.6: Data.Commit[], TotalCount at top level."""
+        q = self.req.query
+        snap = repo.resolve((q.get("Ref") or [""])[0] or repo.default_branch)
+        if snap is None:
+            return self.ms_envelope(404, message="ref not found")
+        chain = []
+        while snap is not None:
+            chain.append(snap)
+            snap = snap.parent
+        page, size = self._page(q, "PageNumber", "PageSize", 50)
+        items = [{"Id": s.commit, "ShortId": s.commit[:8], "Title": s.message, "Message": s.message,
+                  "AuthorName": "hubemu", "AuthorEmail": "hubemu@example.com",
+                  "AuthoredDate": s.created_at, "CommitterName": "hubemu",
+                  "CommitterEmail": "hubemu@example.com", "CommittedDate": s.created_at,
+                  "CreatedAt": s.created_at} for s in chain[(page - 1) * size:page * size]]
+        return self.ms_envelope(200, {"Commit": items}, extra={"TotalCount": len(chain)})
+
+    @staticmethod
+    def _page(q, pkey, skey, default_size):
+        try:
+            page = max(1, int((q.get(pkey) or ["1"])[0]))
+            size = max(1, int((q.get(skey) or [str(default_size)])[0]))
+        except ValueError:
+            page, size = 1, default_size
+        return page, size
 
     def ms_tree(self, repo):
-        """Dataset tree, paged: PageNumber/PageSize (§2.11)."""
+        """MS §2.11: dataset tree paged by PageNumber/PageSize (a client asks for
+        the next page while a page is full; tree entries count)."""
         q = self.req.query
-        rev = (q.get("Revision") or [repo.default_branch])[0] or repo.default_branch
-        if repo.resolve(rev) is None:
-            return self.ms_envelope(404, message="Revision %s not found" % rev)
-        recursive = (q.get("Recursive") or ["False"])[0].lower() in ("true", "1")
+        snap = self.ms_rev(repo)
+        if snap is None:
+            return
+        recursive = _truthy((q.get("Recursive") or ["False"])[0])
         root = (q.get("Root") or ["/"])[0]
-        entries = self.ms_entries(repo, "" if root in ("", "/") else root, recursive)
-        page = int((q.get("PageNumber") or ["1"])[0])
-        size = int((q.get("PageSize") or ["100"])[0])
-        chunk = entries[(page - 1) * size:page * size]
-        return self.ms_envelope(200, {"Files": chunk})
+        entries = self.ms_entries(repo, snap, "" if root in ("", "/") else root, recursive)
+        page, size = self._page(q, "PageNumber", "PageSize", 100)   # default [inferred]
+        return self.ms_envelope(200, {"Files": entries[(page - 1) * size:page * size]})
 
-    # ===================== Hugging Face =====================
+    def ms_download(self, repo):
+        """MS §2.9/§2.12: GET|HEAD …/repo?Revision=&FilePath= (form-decoded).
+        With a CDN: 302 to a signed URL; else the bytes with Range support."""
+        path = self.req.file_path
+        snap = self.ms_rev(repo)
+        if snap is None:
+            return
+        content = repo.content(snap, path) if path else None
+        if content is None:
+            return self.ms_envelope(404, message="file %s not found in %s at %s"
+                                    % (path, repo.id, snap.commit) if path
+                                    else "FilePath is required")
+        url = self.hub._cdn_location(repo, snap, path)
+        if url:
+            return self.send_raw(302, {"Location": url, "Content-Type": "text/plain; charset=utf-8"},
+                                 ("Found. Redirecting to %s" % url).encode())
+        name = path.rsplit("/", 1)[-1]
+        return self.serve_content(content, path, {
+            "Content-Disposition": "attachment; filename=\"%s\"" % name})
+
+    def ms_openapi_list(self, rtype):
+        """MS §2.14: GET /openapi/v1/{models|datasets}?search&owner|author&sort&page_number&page_size."""
+        q = self.req.query
+        owner = (q.get("owner") or q.get("author") or [""])[0]
+        search = (q.get("search") or [""])[0].lower()
+        page, size = self._page(q, "page_number", "page_size", 10)
+        if page * size > 3000:
+            return self.openapi(400, message="page_number * page_size must not exceed 3000",
+                                code="InvalidParameter")
+        user = self.user()
+        repos = [r for r in self.hub.repos.values()
+                 if r.hub_kind == "ms" and r.type == rtype and (not r.private or user)
+                 and (not owner or r.id.split("/")[0] == owner)
+                 and (not search or search in r.id.lower())]
+        repos.sort(key=lambda r: r.id)
+        items = [self.ms_openapi_item(r) for r in repos[(page - 1) * size:page * size]]
+        return self.openapi(200, {rtype + "s": items, "total_count": len(repos),
+                                  "page_number": page, "page_size": size})
+
+    def ms_legacy_list(self, rtype):
+        """MS §2.14: PUT /api/v1/models/ {"Path": owner, …} and GET /api/v1/datasets?owner=."""
+        q = self.req.query
+        if rtype == "model" and self.command == "PUT":
+            try:
+                body = json.loads(self.req.body or b"{}")
+            except ValueError:
+                body = {}
+            owner = body.get("Path") or ""
+            page, size = int(body.get("PageNumber") or 1), int(body.get("PageSize") or 10)
+        elif rtype == "dataset" and self.command in ("GET", "HEAD"):
+            owner = (q.get("owner") or [""])[0]
+            page, size = self._page(q, "PageNumber", "PageSize", 50)
+        else:
+            return self.ms_envelope(405, message="method %s not supported here" % self.command)
+        user = self.user()
+        repos = sorted((r for r in self.hub.repos.values()
+                        if r.hub_kind == "ms" and r.type == rtype and (not r.private or user)
+                        and (not owner or r.id.split("/")[0] == owner)), key=lambda r: r.id)
+        items = [self.ms_info(r) for r in repos[(page - 1) * size:page * size]]
+        if rtype == "model":
+            return self.ms_envelope(200, {"Models": items, "TotalCount": len(repos)})
+        return self.ms_envelope(200, items, extra={"TotalCount": len(repos), "PageNumber": page,
+                                                   "PageSize": size})
+
+    # ======================================================= Hugging Face
     def hf_error(self, status, code, message, commit=None):
-        h = {"X-Error-Code": code, "X-Error-Message": message}
-        if commit:
+        """HF §1.2: X-Error-Code / X-Error-Message; JSON on /api, text elsewhere."""
+        h = {"X-Error-Message": message}
+        if code:
+            h["X-Error-Code"] = code
+        if commit and not self.hub._take(self.req, "no_repo_commit"):
             h["X-Repo-Commit"] = commit
         if self.req.path.startswith("/api/"):
-            return self.send_json(status, {"error": message}, h)
+            return self.send_raw(status, dict(h, **{"Content-Type": "application/json; charset=utf-8"}),
+                                 json.dumps({"error": message}).encode())
         return self.send_text(status, message, h)
 
-    def hf_access(self, repo):
-        """None when allowed, else the error already sent."""
+    def hf_access(self, repo, what="Repository"):
+        """None when the repo may be read, else the error already sent (HF §1.2).
+        An unknown token is rejected like the Hub does; a missing or private repo
+        is a 401 RepoNotFound without a token and a 404 with one."""
         tok = self.token()
         user = self.hub.tokens.get(tok) if tok else None
+        if tok and not user:
+            return self.hf_error(401, None, "Invalid credentials in Authorization header") or 1
         if repo is None or (repo.private and not user):
-            if tok and user:
-                return self.hf_error(404, "RepoNotFound", "Repository not found")
-            return self.hf_error(401, "RepoNotFound",
-                                 "Repository Not Found for url: %s" % self.req.raw_path)
+            if user:
+                return self.hf_error(404, "RepoNotFound", "Repository not found") or 1
+            return self.hf_error(401, "RepoNotFound", "Repository Not Found for url: %s%s."
+                                 % (self.hub.url, self.req.raw_path)) or 1
         return None
 
     def hf_gate(self, repo):
+        """Gated repos: files need a token (401) of an approved user (403)."""
         if not repo.gated:
             return None
-        tok = self.token()
-        user = self.hub.tokens.get(tok) if tok else None
+        user = self.user()
+        kind = "dataset" if repo.type == "dataset" else "model"
         if not user:
-            return self.hf_error(401, "GatedRepo", "Access to model %s is restricted. You must have "
-                                 "access to it and be authenticated to access it. Please log in." % repo.id)
+            return self.hf_error(401, "GatedRepo", "Access to %s %s is restricted. You must have "
+                                 "access to it and be authenticated to access it. Please log in."
+                                 % (kind, repo.id)) or 1
         if user not in repo.gated_allow:
-            return self.hf_error(403, "GatedRepo", "Access to model %s is restricted and you are not "
-                                 "in the authorized list. Visit https://huggingface.co/%s to ask for "
-                                 "access." % (repo.id, repo.id))
+            return self.hf_error(403, "GatedRepo", "Access to %s %s is restricted and you are not "
+                                 "in the authorized list. Visit https://huggingface.co/%s%s to ask "
+                                 "for access." % (kind, repo.id,
+                                                  "datasets/" if kind == "dataset" else "",
+                                                  repo.id)) or 1
         return None
 
-    def _hf_find(self, rtype, segs):
-        """Longest match of repo id among segs: 2 segments, else 1."""
-        hub = self.hub
-        if len(segs) >= 2 and ("hf", rtype, "/".join(segs[:2])) in hub.repos:
-            return hub.repos[("hf", rtype, "/".join(segs[:2]))], segs[2:]
-        if segs and ("hf", rtype, segs[0]) in hub.repos:
-            return hub.repos[("hf", rtype, segs[0])], segs[1:]
-        return None, segs[2:] if len(segs) >= 2 else []
+    def hf_find(self, rtype, segs):
+        """(repo, remaining segments): ids have two segments, or one (gpt2)."""
+        repos = self.hub.repos
+        if len(segs) >= 2 and ("hf", rtype, "/".join(segs[:2])) in repos:
+            return repos[("hf", rtype, "/".join(segs[:2]))], segs[2:]
+        if segs and ("hf", rtype, segs[0]) in repos:
+            return repos[("hf", rtype, segs[0])], segs[1:]
+        return None, segs[2:]
 
-    def hf_tree_entries(self, repo, prefix=""):
+    @staticmethod
+    def _rev_and_rest(rest):
+        """The revision at rest[0] (already %-decoded; an unquoted refs/pr/N is
+        accepted too) and what follows."""
+        if len(rest) >= 3 and rest[0] == "refs" and rest[1] in ("pr", "convert"):
+            return "/".join(rest[:3]), rest[3:]
+        return (rest[0], rest[1:]) if rest else (None, [])
+
+    def hf_tree_entries(self, repo, snap, prefix="", expand=False):
         out = []
-        for d in repo.dirs():
-            if prefix and not d.startswith(prefix + "/"):
-                continue
-            out.append({"type": "directory", "oid": _commit_for("tree:" + d), "size": 0, "path": d})
-        for p in sorted(repo.files):
+        for d in Repo.dirs(snap):
+            if not prefix or d.startswith(prefix + "/"):
+                out.append({"type": "directory", "oid": hashlib.sha1(("tree:%s:%s" % (
+                    snap.commit, d)).encode()).hexdigest(), "size": 0, "path": d})
+        for p in sorted(snap.files):
             if prefix and not p.startswith(prefix + "/"):
                 continue
-            c = repo.files[p]
+            c = snap.files[p]
             e = {"type": "file", "size": c.size, "path": p}
-            if repo.is_lfs(p):
+            if repo.is_lfs(p, c):
                 sha = repo.sha256_override.get(p, c.sha256)
-                ptr = _lfs_pointer(sha, c.size)
-                e["oid"] = _git_sha1(ptr)
+                ptr = lfs_pointer(sha, c.size)
+                e["oid"] = git_blob_sha1(ptr)   # the pointer's blob sha1 (HF §3)
                 e["lfs"] = {"oid": sha, "size": c.size, "pointerSize": len(ptr)}
             else:
                 e["oid"] = repo.sha256_override.get(p, c.git_sha1)
+            if expand:
+                e["lastCommit"] = {"id": snap.file_commits[p], "title": snap.message,
+                                   "date": _iso(snap.created_at)}
             out.append(e)
-        out.extend(repo.extra_tree_entries)
+        for e in repo.extra_tree_entries:
+            e = {k: v for k, v in e.items() if k != "_content"}
+            data = repo.extra_content(e["path"]).data
+            full = {"type": "file", "oid": git_blob_sha1(data), "size": len(data)}
+            full.update(e)
+            out.append(full)
         return out
 
+    def hf_info(self, repo, snap, rtype):
+        q = self.req.query
+        blobs = _truthy((q.get("blobs") or [""])[0])
+        sib = []
+        for p in sorted(snap.files):
+            s = {"rfilename": p}
+            if blobs:
+                c = snap.files[p]
+                s["size"] = c.size
+                if repo.is_lfs(p, c):
+                    sha = repo.sha256_override.get(p, c.sha256)
+                    ptr = lfs_pointer(sha, c.size)
+                    s["blobId"] = git_blob_sha1(ptr)
+                    s["lfs"] = {"sha256": sha, "size": c.size, "pointerSize": len(ptr)}
+                else:
+                    s["blobId"] = repo.sha256_override.get(p, c.git_sha1)
+            sib.append(s)
+        sib.extend({"rfilename": e["path"]} for e in repo.extra_tree_entries)
+        author = repo.id.split("/")[0] if "/" in repo.id else None
+        gated = repo.gated if isinstance(repo.gated, str) else ("manual" if repo.gated else False)
+        info = {"_id": "%024x" % repo.numeric_id, "id": repo.id, "author": author,
+                "sha": snap.commit, "lastModified": _iso(snap.created_at),
+                "createdAt": _iso(EPOCH), "private": repo.private, "gated": gated,
+                "disabled": False, "downloads": 0, "likes": 0, "tags": [],
+                "cardData": {}, "siblings": sib,
+                "usedStorage": sum(c.size for c in snap.files.values())}
+        if rtype == "model":
+            info.update({"modelId": repo.id, "library_name": None, "pipeline_tag": None,
+                         "spaces": []})
+        else:
+            info.update({"description": "", "citation": "", "paperswithcode_id": None})
+        expand = q.get("expand") or q.get("expand[]") or []
+        if expand:                               # only the asked properties (HF §1.4)
+            info = {k: v for k, v in info.items() if k in ("_id", "id") or k in expand}
+        return info
+
     def route_hf_api(self):
-        raw = urllib.parse.urlsplit(self.req.raw_path).path
+        raw = self.raw_path_only()
         segs = [urllib.parse.unquote(s) for s in raw.strip("/").split("/")]
+        if len(segs) == 2 and segs[1] in ("models", "datasets"):
+            return self.hf_list(segs[1][:-1])
         if len(segs) < 3 or segs[1] not in ("models", "datasets", "spaces"):
-            return self.send_json(404, {"error": "not found"})
+            return self.hf_error(404, None, "Sorry, we can't find the page you are looking for.")
         rtype = segs[1][:-1]
-        repo, rest = self._hf_find(rtype, segs[2:])
-        err = self.hf_access(repo)
-        if err is not None or repo is None:
+        repo, rest = self.hf_find(rtype, segs[2:])
+        if self.hf_access(repo):
             return
         q = self.req.query
-        if not rest or rest[0] == "revision":
-            rev = rest[1] if len(rest) > 1 else repo.default_branch
-            commit = repo.resolve(rev)
-            if commit is None:
-                return self.hf_error(404, "RevisionNotFound", "Invalid rev id: %s" % rev)
-            expand = q.get("expand") or []
-            info = {"_id": "%024x" % repo.numeric_id, "id": repo.id, "sha": commit}
-            if expand:
-                return self.send_json(200, {k: v for k, v in info.items()
-                                            if k in ("_id", "id") or k in expand})
-            blobs = (q.get("blobs") or ["false"])[0].lower() in ("1", "true")
-            sib = []
-            for p in sorted(repo.files):
-                s = {"rfilename": p}
-                if blobs:
-                    c = repo.files[p]
-                    s.update({"size": c.size, "blobId": c.git_sha1})
-                    if repo.is_lfs(p):
-                        s["lfs"] = {"sha256": c.sha256, "size": c.size,
-                                    "pointerSize": len(_lfs_pointer(c.sha256, c.size))}
-                sib.append(s)
-            info.update({"author": repo.id.split("/")[0] if "/" in repo.id else None,
-                         "lastModified": "2025-01-01T00:00:00.000Z", "private": repo.private,
-                         "gated": "manual" if repo.gated else False, "disabled": False,
-                         "downloads": 0, "likes": 0, "tags": [], "siblings": sib,
-                         "createdAt": "2024-01-01T00:00:00.000Z"})
-            return self.send_json(200, info)
-        if rest[0] == "tree":
-            rev = rest[1] if len(rest) > 1 else repo.default_branch
-            commit = repo.resolve(rev)
-            if commit is None:
-                return self.hf_error(404, "RevisionNotFound", "Invalid rev id: %s" % rev)
-            prefix = "/".join(rest[2:])
-            recursive = (q.get("recursive") or ["false"])[0].lower() in ("1", "true")
-            entries = self.hf_tree_entries(repo, prefix)
-            if not recursive:
-                depth = prefix.count("/") + 1 if prefix else 0
-                entries = [e for e in entries if e["path"].count("/") == depth]
-            if prefix and not entries:
-                return self.hf_error(404, "EntryNotFound", "%s does not exist on %s" % (prefix, rev))
-            cursor = int((q.get("cursor") or ["0"])[0] or 0)
-            size = self.hub.hf_tree_page_size
-            page = entries[cursor:cursor + size]
-            headers = {}
-            if cursor + size < len(entries):
-                nq = dict((k, v[0]) for k, v in q.items())
-                nq["cursor"] = str(cursor + size)
-                headers["Link"] = '<%s%s?%s>; rel="next"' % (self.hub.url, raw,
-                                                              urllib.parse.urlencode(nq))
-            return self.send_json(200, page, headers)
-        if rest[0] == "paths-info" and self.command == "POST":
-            rev = rest[1] if len(rest) > 1 else repo.default_branch
-            if repo.resolve(rev) is None:
-                return self.hf_error(404, "RevisionNotFound", "Invalid rev id: %s" % rev)
-            ctype = self.headers.get("Content-Type") or ""
-            if "json" in ctype:
-                paths = json.loads(self.body or b"{}").get("paths", [])
-            else:
-                paths = urllib.parse.parse_qs(self.body.decode()).get("paths", [])
-            entries = {e["path"]: e for e in self.hf_tree_entries(repo)}
-            return self.send_json(200, [entries[p] for p in paths if p in entries])
-        if rest[0] == "refs":
-            return self.send_json(200, {"branches": [{"name": b, "ref": "refs/heads/" + b,
-                                                      "targetCommit": c}
-                                                     for b, c in repo.branches.items()],
-                                        "converts": [], "tags": [{"name": t, "ref": "refs/tags/" + t,
-                                                                  "targetCommit": c}
-                                                                 for t, c in repo.tags.items()]})
-        return self.send_json(404, {"error": "not found"})
+        op = rest[0] if rest else "revision"
+        if op == "paths-info" and self.command != "POST":
+            return self.hf_error(405, None, "Method not allowed")
+        if op != "paths-info" and self.command not in ("GET", "HEAD"):
+            return self.hf_error(405, None, "Method not allowed")
+        if op == "refs":
+            return self.hf_refs(repo)
+        if op not in ("revision", "tree", "paths-info", "commits"):
+            return self.hf_error(404, None, "Sorry, we can't find the page you are looking for.")
+        rev, tail = self._rev_and_rest(rest[1:])
+        rev = rev or repo.default_branch
+        snap = repo.resolve(rev)
+        if snap is None:                         # HF §1.4, §1.5
+            return self.hf_error(404, "RevisionNotFound", "Invalid rev id: %s" % rev)
+        if op == "revision":
+            return self.send_json(200, self.hf_info(repo, snap, rtype), shape="hf")
+        if op == "commits":
+            return self.hf_commits(snap)
+        if op == "paths-info":
+            return self.hf_paths_info(repo, snap)
+        # tree (HF §1.5): entries paginated with Link rel="next" (HF §1.6)
+        prefix = "/".join(tail).strip("/")
+        expand = _truthy((q.get("expand") or [""])[0])
+        entries = self.hf_tree_entries(repo, snap, prefix, expand)
+        if not _truthy((q.get("recursive") or [""])[0]):
+            depth = prefix.count("/") + 1 if prefix else 0
+            entries = [e for e in entries if e["path"].count("/") == depth]
+        if prefix and not entries:
+            return self.hf_error(404, "EntryNotFound", "%s does not exist on \"%s\"" % (prefix, rev))
+        return self.hf_paged(entries, (50 if expand else 1000))
 
-    def hf_parse_resolve(self, raw):
-        """(rtype, repo segments, rev, path) from /[datasets/]{repo}/resolve/{rev}/{path}."""
-        segs = raw.strip("/").split("/")
-        rtype = "model"
-        if segs[0] in ("datasets", "spaces"):
-            rtype = segs[0][:-1]
-            segs = segs[1:]
-        i = segs.index("resolve")
-        repo_segs = [urllib.parse.unquote(s) for s in segs[:i]]
-        rev = urllib.parse.unquote(segs[i + 1]) if len(segs) > i + 1 else ""
-        path = urllib.parse.unquote("/".join(segs[i + 2:]))
-        return rtype, repo_segs, rev, path
+    def hf_paged(self, items, cap):
+        """One page of items; Link: <absolute url with cursor>; rel="next"."""
+        q = self.req.query
+        size = max(1, min(int(self.hub.hf_tree_page_size), cap))
+        try:
+            if (q.get("limit") or [""])[0]:
+                size = max(1, int(q["limit"][0]))
+            cursor = int(base64.urlsafe_b64decode((q.get("cursor") or [""])[0] + "==").decode()
+                         or 0) if q.get("cursor") else 0
+        except (ValueError, UnicodeDecodeError):
+            return self.hf_error(400, None, "Invalid cursor")
+        page = items[cursor:cursor + size]
+        headers = {}
+        if cursor + size < len(items):
+            nq = [(k, v) for k, vs in q.items() if k != "cursor" for v in vs]
+            nq.append(("cursor", base64.urlsafe_b64encode(str(cursor + size).encode())
+                       .decode().rstrip("=")))
+            headers["Link"] = '<%s%s?%s>; rel="next"' % (self.hub.url, self.raw_path_only(),
+                                                          urllib.parse.urlencode(nq))
+        return self.send_json(200, page, headers, shape="hf")
+
+    def hf_paths_info(self, repo, snap):
+        """HF §1.5: form body paths=a&paths=b&expand=false, or JSON {"paths": [...]}."""
+        body = self.req.body or b""
+        paths, expand = [], False
+        if "json" in (self.headers.get("Content-Type") or "") or body[:1] in (b"{", b"["):
+            try:
+                doc = json.loads(body or b"{}")
+                paths = doc.get("paths", []) if isinstance(doc, dict) else []
+                expand = isinstance(doc, dict) and bool(doc.get("expand"))
+            except ValueError:
+                return self.hf_error(400, None, "Invalid JSON body")
+        else:
+            form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+            paths = form.get("paths", []) + form.get("paths[]", [])
+            expand = _truthy((form.get("expand") or [""])[0])
+        entries = {e["path"]: e for e in self.hf_tree_entries(repo, snap, expand=expand)}
+        out = [entries[p.strip("/")] for p in paths if isinstance(p, str) and p.strip("/") in entries]
+        return self.send_json(200, out, shape="hf")
+
+    def hf_refs(self, repo):
+        """HF §1.7: branches, converts, tags (+ pullRequests with include_prs)."""
+        prs = [b for b in repo.branches if b.startswith("refs/pr/")]
+        body = {"branches": [{"name": b, "ref": "refs/heads/" + b, "targetCommit": c}
+                             for b, c in repo.branches.items() if b not in prs],
+                "converts": [],
+                "tags": [{"name": t, "ref": "refs/tags/" + t, "targetCommit": c}
+                         for t, c in repo.tags.items()]}
+        if _truthy((self.req.query.get("include_prs") or [""])[0]):
+            body["pullRequests"] = [{"name": b, "ref": b, "targetCommit": repo.branches[b]}
+                                    for b in prs]
+        return self.send_json(200, body, shape="hf")
+
+    def hf_commits(self, snap):
+        chain = []
+        while snap is not None:
+            chain.append({"id": snap.commit, "title": snap.message, "message": snap.message,
+                          "authors": [{"user": "hubemu"}], "date": _iso(snap.created_at)})
+            snap = snap.parent
+        return self.hf_paged(chain, 1000)
+
+    def hf_list(self, rtype):
+        """GET /api/models|datasets?search&author&limit (HF §6), Link-paginated."""
+        q = self.req.query
+        search = (q.get("search") or [""])[0].lower()
+        author = (q.get("author") or [""])[0]
+        user = self.user()
+        repos = sorted((r for r in self.hub.repos.values()
+                        if r.hub_kind == "hf" and r.type == rtype and (not r.private or user)
+                        and (not author or r.id.split("/")[0] == author)
+                        and (not search or search in r.id.lower())), key=lambda r: r.id)
+        items = [{"_id": "%024x" % r.numeric_id, "id": r.id, "private": r.private,
+                  "downloads": 0, "likes": 0, "tags": [], "createdAt": _iso(EPOCH),
+                  "lastModified": _iso(r.snapshot().created_at)} for r in repos]
+        return self.hf_paged(items, 1000)
+
+    def hf_whoami(self):
+        """HF §1.8 (401 without or with a bad token)."""
+        u = self.user()
+        if not u:
+            return self.hf_error(401, None, "Invalid credentials in Authorization header")
+        return self.send_json(200, {
+            "type": "user", "id": hashlib.sha1(u.encode()).hexdigest()[:24], "name": u,
+            "fullname": u.title(), "email": u + "@example.com", "emailVerified": True,
+            "isPro": False, "canPay": False, "avatarUrl": "", "periodEnd": None, "orgs": [],
+            "auth": {"type": "access_token", "accessToken": {
+                "displayName": "hubemu", "role": "read", "createdAt": _iso(EPOCH)}}}, shape="hf")
 
     def hf_resolve(self):
-        raw = urllib.parse.urlsplit(self.req.raw_path).path
-        try:
-            rtype, repo_segs, rev, path = self.hf_parse_resolve(raw)
-        except (ValueError, IndexError):
+        """HF §1.3: HEAD|GET /{prefix}{repo}/resolve/{rev}/{path}.
+        Regular file: 307 to a relative /api/resolve-cache/… URL.  LFS file: 302
+        to the CDN with X-Linked-Etag (sha256), X-Linked-Size and an ETag that is
+        not the sha256.  Missing: 404 EntryNotFound with X-Repo-Commit."""
+        raw = self.raw_path_only()
+        segs = [urllib.parse.unquote(s) for s in raw.strip("/").split("/")]
+        rtype = "model"
+        if segs and segs[0] in ("datasets", "spaces"):
+            rtype, segs = segs[0][:-1], segs[1:]
+        if "resolve" not in segs:
             return self.send_text(404, "Not Found")
+        i = segs.index("resolve")
+        repo, extra = self.hf_find(rtype, segs[:i])
+        rev, tail = self._rev_and_rest(segs[i + 1:])
+        path = "/".join(tail)
         self.req.file_path = path
-        repo, rest = self._hf_find(rtype, repo_segs)
-        if repo is not None and rest:
+        if extra:
             repo = None
-        if self.hf_access(repo) is not None or repo is None:
+        if self.hf_access(repo) or self.hf_gate(repo):
             return
-        if self.hf_gate(repo) is not None:
-            return
-        commit = repo.resolve(rev)
-        if commit is None:
+        snap = repo.resolve(rev) if rev else None
+        if snap is None:
             return self.hf_error(404, "RevisionNotFound", "Invalid rev id: %s" % rev)
-        no_commit = self.hub._take_fault(self.req, "no_repo_commit")
-        if path not in repo.files:
-            return self.hf_error(404, "EntryNotFound", "Entry not found", None if no_commit else commit)
-        c = repo.files[path]
-        base = {} if no_commit else {"X-Repo-Commit": commit}
-        if repo.is_lfs(path):
-            sha = repo.sha256_override.get(path, c.sha256)
-            url = self.cdn_url(repo, path) if self.hub.cdn else None
-            if url is None:
-                h = dict(base, **{"ETag": '"%s"' % sha, "X-Linked-Etag": '"%s"' % sha,
-                                  "X-Linked-Size": c.size})
-                return self.serve_file(repo, path, h)
-            body = ("Found. Redirecting to %s" % url).encode()
-            h = dict(base, **{"Location": url, "X-Linked-Etag": '"%s"' % sha, "X-Linked-Size": c.size,
-                              "ETag": '"%s"' % _commit_for("etag:" + sha)[:32],
-                              "Content-Type": "text/plain; charset=utf-8"})
-            return self.send_raw(302, h, body)
+        content = repo.content(snap, path) if path else None
+        if content is None:
+            return self.hf_error(404, "EntryNotFound", "Entry not found", snap.commit)
+        h = {}
+        if not self.hub._take(self.req, "no_repo_commit"):
+            h["X-Repo-Commit"] = snap.commit
+        if path in snap.files and repo.is_lfs(path, content):
+            sha = repo.sha256_override.get(path, content.sha256)
+            h.update({"X-Linked-Etag": '"%s"' % sha, "X-Linked-Size": str(content.size)})
+            url = self.hub._cdn_location(repo, snap, path)
+            if url is None:                      # no CDN: the hub serves the bytes
+                h["ETag"] = '"%s"' % sha
+                return self.serve_content(content, path, h)
+            h.update({"Location": url, "Content-Type": "text/plain; charset=utf-8",
+                      "ETag": '"%s"' % hashlib.sha1(("etag:%s:%s" % (snap.commit, path))
+                                                    .encode()).hexdigest(),
+                      "Vary": "Origin, Accept"})
+            return self.send_raw(302, h, ("Found. Redirecting to %s" % url).encode())
         # regular file: a relative 307 to resolve-cache, as the Hub answers now
-        etag = repo.sha256_override.get(path, c.git_sha1)
-        loc = "/api/resolve-cache/%ss/%s/%s/%s?%s&etag=%%22%s%%22" % (
-            rtype, repo.id, commit, urllib.parse.quote(path),
-            urllib.parse.quote(raw, safe="") + "=", etag)
-        body = ("Temporary Redirect. Redirecting to %s" % loc).encode()
-        h = dict(base, **{"Location": loc, "Content-Type": "text/plain; charset=utf-8"})
-        return self.send_raw(307, h, body)
+        etag = repo.sha256_override.get(path, content.git_sha1)
+        loc = "/api/resolve-cache/%ss/%s/%s/%s?%s=&etag=%s" % (
+            rtype, repo.id, snap.commit, urllib.parse.quote(path),
+            urllib.parse.quote(raw, safe=""), urllib.parse.quote('"%s"' % etag, safe=""))
+        h.update({"Location": loc, "Content-Type": "text/plain; charset=utf-8"})
+        return self.send_raw(307, h, ("Temporary Redirect. Redirecting to %s" % loc).encode())
 
     def hf_resolve_cache(self):
-        raw = urllib.parse.urlsplit(self.req.raw_path).path
-        segs = raw.strip("/").split("/")  # api resolve-cache {type}s {repo...} {commit} {path...}
-        try:
-            rtype = segs[2][:-1]
-            rest = [urllib.parse.unquote(s) for s in segs[3:]]
-            repo, rest2 = self._hf_find(rtype, rest)
-            commit, path = rest2[0], "/".join(rest2[1:])
-        except (IndexError, ValueError):
+        """/api/resolve-cache/{type}s/{repo}/{commit}/{path}: 200/206 with
+        ETag "<git sha1>", X-Repo-Commit, Content-Length, Accept-Ranges."""
+        segs = [urllib.parse.unquote(s) for s in self.raw_path_only().strip("/").split("/")]
+        if len(segs) < 5 or segs[2] not in ("models", "datasets", "spaces"):
             return self.send_text(404, "Not Found")
+        repo, rest = self.hf_find(segs[2][:-1], segs[3:])
+        path = "/".join(rest[1:])
         self.req.file_path = path
-        if self.hf_access(repo) is not None or repo is None:
+        if self.hf_access(repo) or self.hf_gate(repo):
             return
-        if self.hf_gate(repo) is not None:
-            return
-        if repo.resolve(commit) is None or path not in repo.files:
-            return self.hf_error(404, "EntryNotFound", "Entry not found", repo.commit)
-        etag = repo.sha256_override.get(path, repo.files[path].git_sha1)
-        h = {"ETag": '"%s"' % etag}
-        if not self.hub._take_fault(self.req, "no_repo_commit"):
-            h["X-Repo-Commit"] = repo.commit
-        return self.serve_file(repo, path, h)
+        snap = repo.resolve(rest[0]) if rest else None
+        if snap is None:
+            return self.hf_error(404, "RevisionNotFound", "Invalid rev id: %s" % (rest[:1] or [""])[0])
+        content = repo.content(snap, path) if path else None
+        if content is None:
+            return self.hf_error(404, "EntryNotFound", "Entry not found", snap.commit)
+        sha = repo.sha256_override.get(path, content.sha256)
+        lfs = path in snap.files and repo.is_lfs(path, content)
+        h = {"ETag": '"%s"' % (sha if lfs else repo.sha256_override.get(path, content.git_sha1))}
+        if lfs:
+            h.update({"X-Linked-Etag": '"%s"' % sha, "X-Linked-Size": str(content.size)})
+        if not self.hub._take(self.req, "no_repo_commit"):
+            h["X-Repo-Commit"] = snap.commit
+        return self.serve_content(content, path, h)
 
+
+# ============================================================ the hub
 
 class Hub:
+    """Both hubs on 127.0.0.1 plus, with cdn=True, a CDN on `localhost`.
+
+    hub.url, hub.cdn_url, hub.tokens, hub.log, hub.hf_tree_page_size,
+    hub.cdn_ttl; add_ms_repo, add_hf_repo, fault, clear_faults, clear_log,
+    body_bytes, max_concurrent, stop."""
+
     def __init__(self, cdn=True, host="127.0.0.1", cdn_host="localhost", port=0, cdn_port=0,
                  cdn_base=None):
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.repos = {}
         self.faults = []
         self.log = []
         self.tokens = dict(DEFAULT_TOKENS)
-        self.cdn = cdn or bool(cdn_base)
-        self.cdn_base = cdn_base.rstrip("/") if cdn_base else None
-        self.cdn_objects = {}
         self.hf_tree_page_size = 1000
-        self._hub = self._serve(host, port, "hub")
-        self.url = "http://%s:%d" % (host, self._hub.server_address[1])
-        self._cdn = None
+        self.cdn_ttl = 3600                      # lifetime of signed CDN URLs, seconds
+        self.cdn_base = cdn_base.rstrip("/") if cdn_base else None
+        self.cdn = bool(cdn or cdn_base)
+        self.cdn_objects = {}
+        self._ids = 1000
+        self._secret = os.urandom(16)
+        self._stopping = threading.Event()
+        self._conns = set()
+        self._servers = []
+        hub = self._serve(_Server, host, port, "hub")
+        self.url = "http://%s:%d" % (host, hub.server_address[1])
         self.cdn_url = None
         if cdn and not cdn_base:
-            self._cdn = self._serve("127.0.0.1", cdn_port, "cdn")
-            self.cdn_url = "http://%s:%d" % (cdn_host, self._cdn.server_address[1])
+            srv = self._serve(_Server, "127.0.0.1", cdn_port, "cdn")
+            p = srv.server_address[1]
+            if cdn_host == "localhost":          # where localhost is also ::1
+                try:
+                    self._serve(_Server6, "::1", p, "cdn")
+                except OSError:
+                    pass
+            self.cdn_url = "http://%s:%d" % (cdn_host, p)
+        elif cdn_base:
+            self.cdn_url = self.cdn_base
 
-    def _serve(self, host, port, role):
-        srv = _Server((host, port), Handler)
-        srv.hub = self
-        srv.role = role
-        t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    def _serve(self, cls, host, port, role):
+        srv = cls((host, port), Handler)
+        srv.hub, srv.role = self, role
+        t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
+                             name="hubemu-" + role, daemon=True)
         t.start()
-        srv.thread = t
+        self._servers.append(srv)
         return srv
+
+    def _next_id(self):
+        with self.lock:
+            self._ids += 1
+            return self._ids
 
     def __enter__(self):
         return self
@@ -911,37 +1512,94 @@ class Hub:
         self.stop()
 
     def stop(self):
-        for srv in (self._hub, self._cdn):
-            if srv is not None and not getattr(srv, "stopped", False):
+        """Stop listening and cut every open connection (stalls end at once)."""
+        self._stopping.set()
+        for srv in self._servers:
+            if not getattr(srv, "stopped", False):
                 srv.stopped = True
                 srv.shutdown()
                 srv.server_close()
+        with self.lock:
+            conns = list(self._conns)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _conn_opened(self, c):
+        with self.lock:
+            self._conns.add(c)
+
+    def _conn_closed(self, c):
+        with self.lock:
+            self._conns.discard(c)
 
     # --- repos ---
+    @staticmethod
+    def _revs(spec):
+        if spec is None:
+            return {}
+        if isinstance(spec, dict):
+            return spec
+        return {name: None for name in spec}
+
     def add_ms_repo(self, repo_id, type="model", files=None, revision="master", tags=None,
-                    private=False, extra_entries=None, sha256_override=None, branches=None):
-        r = Repo(self, "ms", repo_id, type, files or {}, revision=revision, tags=tags,
-                 branches=branches, private=private, extra_entries=extra_entries,
-                 sha256_override=sha256_override)
+                    private=False, extra_entries=None, sha256_override=None, branches=None,
+                    lfs=None):
+        """A ModelScope repo.  tags/branches: {name: None (same content as
+        `revision`) or {path: bytes|FileRef}}; tags are created in order (the
+        last one is the newest)."""
+        if "/" not in repo_id:
+            raise ValueError("ModelScope repo ids are owner/name")
+        r = Repo(self, "ms", repo_id, type, files or {}, revision, lfs=lfs, private=private,
+                 extra_entries=extra_entries, sha256_override=sha256_override)
+        for b, f in self._revs(branches).items():
+            r.add_branch(b, f)
+        for t, f in self._revs(tags).items():
+            r.add_tag(t, f)
         self.repos[("ms", type, repo_id)] = r
         return r
 
-    def add_hf_repo(self, repo_id, type="model", files=None, lfs=None, branches=None, tags=None,
-                    private=False, gated=False, revision="main", sha256_override=None,
-                    extra_tree_entries=None):
-        r = Repo(self, "hf", repo_id, type, files or {}, revision=revision, tags=tags,
-                 branches=branches, private=private, gated=gated, lfs=lfs,
-                 sha256_override=sha256_override, extra_tree_entries=extra_tree_entries)
+    def add_hf_repo(self, repo_id, type="model", files=None, lfs=None, branches=None,
+                    private=False, gated=False, tags=None, revision="main",
+                    sha256_override=None, extra_tree_entries=None):
+        """A Hugging Face repo.  lfs(path, size) -> bool decides LFS files
+        (default: >= 1 MiB or *.safetensors).  branches/tags as for add_ms_repo
+        (a branch may be called "refs/pr/1").  repo.gated_allow: approved users."""
+        r = Repo(self, "hf", repo_id, type, files or {}, revision, lfs=lfs, private=private,
+                 gated=gated, extra_tree_entries=extra_tree_entries,
+                 sha256_override=sha256_override)
+        for b, f in self._revs(branches).items():
+            r.add_branch(b, f)
+        for t, f in self._revs(tags).items():
+            r.add_tag(t, f)
         self.repos[("hf", type, repo_id)] = r
         return r
 
-    def _cdn_key(self, repo, path):
-        key = hashlib.sha1(("%s|%s|%s" % (repo.hub_kind, repo.id, path)).encode()).hexdigest()[:16]
-        self.cdn_objects[key] = (repo, path)
-        return key
+    # --- CDN URLs ---
+    def _sign(self, key, path, expires):
+        return hmac.new(self._secret, ("%s|%s|%s" % (key, path, expires)).encode(),
+                        hashlib.sha256).hexdigest()
 
-    # --- faults and log ---
+    def _cdn_location(self, repo, snap, path):
+        """Absolute signed URL of a file on the CDN, or None without a CDN."""
+        if not self.cdn:
+            return None
+        if self.cdn_base:                        # e.g. nginx serving --serve-dir
+            return "%s/%s" % (self.cdn_base, urllib.parse.quote(path))
+        key = hashlib.sha1(("%s|%s|%s|%s" % (repo.hub_kind, repo.id, snap.commit, path))
+                           .encode()).hexdigest()[:20]
+        with self.lock:
+            self.cdn_objects[key] = (repo, snap.commit, path)
+        expires = str(int(time.time()) + int(self.cdn_ttl))
+        return "%s/%s/%s/%s?Expires=%s&Signature=%s" % (
+            self.cdn_url, repo.hub_kind, key, urllib.parse.quote(path), expires,
+            self._sign(key, path, expires))
+
+    # --- faults ---
     def fault(self, kind, times=1, path=None, server=None, method=None, **params):
+        """Script a fault (see README.md); returns the Fault (f.fired counts)."""
         f = Fault(kind, times, path, server, method, params)
         with self.lock:
             self.faults.append(f)
@@ -951,23 +1609,40 @@ class Hub:
         with self.lock:
             self.faults = []
 
-    def _take_fault(self, req, kind, start=None):
+    def _take(self, req, kind, start=None):
+        """The first live fault of `kind` matching req, counted as fired."""
         with self.lock:
             for f in self.faults:
-                if not f.matches(req, kind):
+                if f.kind != kind or not f.matches(req):
                     continue
-                if kind == "expire_cdn" and start is not None and start < f.params.get("after", 0):
+                if kind == "expire_cdn" and start is not None and start < int(f.params.get("after", 0)):
                     continue
                 f.fired += 1
+                req.faults.append(kind)
                 return f
         return None
 
+    # --- log ---
     def clear_log(self):
         with self.lock:
             self.log = []
 
+    def requests(self, server=None, method=None, path=None):
+        """Log entries filtered like faults are matched."""
+        with self.lock:
+            log = list(self.log)
+        return [r for r in log if (server is None or r.server == server)
+                and (method is None or r.method == method.upper())
+                and (path is None or path in r.path or path in (r.file_path or ""))]
+
+    def body_bytes(self, file_path=None):
+        """Content bytes of repo files sent (hub + CDN), optionally for one path."""
+        with self.lock:
+            return sum(r.body_bytes for r in self.log
+                       if file_path is None or r.file_path == file_path)
+
     def max_concurrent(self, server=None):
-        """Most requests that were in flight at the same moment (connection budget)."""
+        """Most requests in flight at one moment (a connection budget check)."""
         with self.lock:
             spans = [(r.time, r.end or time.time()) for r in self.log
                      if server is None or r.server == server]
@@ -978,13 +1653,15 @@ class Hub:
             best = max(best, cur)
         return best
 
-    def body_bytes(self, file_path=None):
-        with self.lock:
-            return sum(r.body_bytes for r in self.log
-                       if file_path is None or r.file_path == file_path)
+
+# ============================================================ sample and CLI
+
+SAMPLE_REPO = "mscli-demo/tiny-model"
+SAMPLE_DATASET = "mscli-demo/tiny-dataset"
 
 
 def _sample_files():
+    """The sample model: config, README, tokenizer and ~3 MB of deterministic weights."""
     rnd = hashlib.sha256(b"mscli-demo").digest()
     weights = bytearray()
     while len(weights) < 3 * 1024 * 1024:
@@ -992,43 +1669,56 @@ def _sample_files():
         weights += rnd * 32
     return {
         "config.json": json.dumps({"architectures": ["TinyForCausalLM"], "hidden_size": 64,
-                                   "num_hidden_layers": 2, "vocab_size": 256}, indent=2).encode() + b"\n",
+                                   "num_hidden_layers": 2, "vocab_size": 256},
+                                  indent=2).encode() + b"\n",
         "README.md": b"# tiny-model\n\nA sample repository served by the mscli hub emulator.\n",
-        "tokenizer.json": json.dumps({"version": "1.0", "model": {"type": "BPE", "vocab": {}}}).encode(),
+        "tokenizer.json": json.dumps({"version": "1.0",
+                                      "model": {"type": "BPE", "vocab": {}}}).encode(),
         "model.safetensors": bytes(weights[:3 * 1024 * 1024]),
     }
 
 
-def main():
-    ap = argparse.ArgumentParser(description="Loopback ModelScope / Hugging Face hub emulator.")
+def _sample_dataset():
+    return {"data/train.jsonl": b'{"text": "hello"}\n' * 100, "README.md": b"# tiny dataset\n"}
+
+
+def add_samples(hub):
+    """--sample: the tiny model and dataset on both hubs."""
+    hub.add_ms_repo(SAMPLE_REPO, files=_sample_files(), tags={"v1.0": None})
+    hub.add_hf_repo(SAMPLE_REPO, files=_sample_files())
+    hub.add_ms_repo(SAMPLE_DATASET, type="dataset", files=_sample_dataset())
+    hub.add_hf_repo(SAMPLE_DATASET, type="dataset", files=_sample_dataset())
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Loopback ModelScope / Hugging Face hub emulator. "
+                                 "Prints HUBEMU_URL=… (and HUBEMU_CDN=…), serves until SIGTERM.")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--cdn-port", type=int, default=0)
     ap.add_argument("--no-cdn", action="store_true", help="serve files from the hub itself")
     ap.add_argument("--sample", action="store_true",
-                    help="add mscli-demo/tiny-model (ModelScope and Hugging Face)")
-    ap.add_argument("--serve-dir", help="serve every file under DIR as --repo")
-    ap.add_argument("--repo", default="bench/model")
+                    help="add %s and %s (ModelScope and Hugging Face)" % (SAMPLE_REPO, SAMPLE_DATASET))
+    ap.add_argument("--serve-dir", metavar="DIR", help="serve every file under DIR as --repo")
+    ap.add_argument("--repo", default="bench/model", help="repo id for --serve-dir")
     ap.add_argument("--type", default="model", choices=["model", "dataset"])
     ap.add_argument("--hub", default="both", choices=["ms", "hf", "both"])
-    ap.add_argument("--cdn-base", help="redirect file downloads to URL/<path> (e.g. nginx)")
-    a = ap.parse_args()
-    hub = Hub(cdn=not a.no_cdn, host=a.host, port=a.port, cdn_port=a.cdn_port, cdn_base=a.cdn_base)
+    ap.add_argument("--cdn-base", metavar="URL",
+                    help="redirect file downloads (302) to URL/<path> (e.g. nginx serving DIR)")
+    a = ap.parse_args(argv)
+    hub = Hub(cdn=not a.no_cdn, host=a.host, port=a.port, cdn_port=a.cdn_port,
+              cdn_base=a.cdn_base)
     if a.sample:
-        files = _sample_files()
-        hub.add_ms_repo("mscli-demo/tiny-model", files=files)
-        hub.add_hf_repo("mscli-demo/tiny-model", files=files)
-        hub.add_ms_repo("mscli-demo/tiny-dataset", type="dataset",
-                        files={"data/train.jsonl": b'{"text": "hello"}\n' * 100,
-                               "README.md": b"# tiny dataset\n"})
+        add_samples(hub)
     if a.serve_dir:
         files = {}
-        for dirpath, _, names in os.walk(a.serve_dir):
-            for n in names:
+        for dirpath, dirnames, names in os.walk(a.serve_dir):
+            dirnames.sort()
+            for n in sorted(names):
                 full = os.path.join(dirpath, n)
-                files[os.path.relpath(full, a.serve_dir)] = FileRef(full)
-        for f in files.values():  # hash now, not during the first request
-            _ = f.sha256
+                files[os.path.relpath(full, a.serve_dir).replace(os.sep, "/")] = FileRef(full)
+        for f in files.values():                 # hash now, not during the first request
+            f.git_sha1
         if a.hub in ("ms", "both"):
             hub.add_ms_repo(a.repo, type=a.type, files=files)
         if a.hub in ("hf", "both"):
@@ -1038,12 +1728,13 @@ def main():
         print("HUBEMU_CDN=%s" % hub.cdn_url)
     sys.stdout.flush()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    signal.signal(signal.SIGINT, lambda *a: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     while not stop.wait(0.5):
         pass
     hub.stop()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
