@@ -1476,8 +1476,8 @@ class Hub:
         self._stopping = threading.Event()
         self._conns = set()
         self._servers = []
-        hub = self._serve(_Server, host, port, "hub")
-        self.url = "http://%s:%d" % (host, hub.server_address[1])
+        self._hub = self._serve(_Server, host, port, "hub")
+        self.url = "http://%s:%d" % (host, self._hub.server_address[1])
         self.cdn_url = None
         if cdn and not cdn_base:
             srv = self._serve(_Server, "127.0.0.1", cdn_port, "cdn")
