@@ -927,7 +927,7 @@ class Handler(BaseHTTPRequestHandler):
                 "visibility": 1 if repo.private else 5}
 
     def route_ms(self):
-        q, p, hub = self.req.query, self.req.path, self.hub
+        q, p = self.req.query, self.req.path
         seg = [s for s in p.split("/") if s]
         cmd = self.command
         if p == "/api/v1/login" and cmd == "POST":

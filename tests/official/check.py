@@ -5,8 +5,10 @@
 2. mscli downloads into fresh caches; then, with the emulator stopped, the
    official clients read those caches offline (no request possible).
 
-Runs the clients from their source (env MSHUB_SRC, HFHUB_SRC) on Debian's
-python3, which has requests, httpx, click, filelock, tqdm and yaml.
+Runs the clients from their source (env MSHUB_SRC: modelscope_hub's src/;
+MSOLD_SRC: a directory holding the `modelscope` package of v1.37.1, the
+last release before the hub refactor; HFHUB_SRC: huggingface_hub's src/) on
+Debian's python3, which has requests, httpx, click, filelock, tqdm and yaml.
 """
 import hashlib
 import os
@@ -64,7 +66,8 @@ def mscli(args, env):
 
 def main():
     ms_src, hf_src = os.environ.get("MSHUB_SRC"), os.environ.get("HFHUB_SRC")
-    if not ms_src and not hf_src:
+    old_src = os.environ.get("MSOLD_SRC")
+    if not ms_src and not hf_src and not old_src:
         print("check-official: set MSHUB_SRC (modelscope_hub/src) and/or HFHUB_SRC "
               "(huggingface_hub/src) to run the official clients; skipped")
         return 0
@@ -73,12 +76,15 @@ def main():
     os.makedirs(home)
     hub = Hub(cdn=True)
     hub.add_ms_repo("mscli-demo/tiny-model", files=FILES)
+    hub.add_ms_repo("mscli-demo/Tiny-1.5B.v2", files=FILES)  # dots: the masked name
     hub.add_ms_repo("mscli-demo/tiny.dataset", type="dataset", files=DATASET)
     hub.add_hf_repo("mscli-demo/tiny-model", files=FILES)
     hub.add_hf_repo("mscli-demo/tiny-dataset", type="dataset", files=DATASET)
     try:
         if ms_src:
             modelscope(ms_src, hub, tmp, home)
+        if old_src:
+            modelscope_old(old_src, hub, tmp, home)
         if hf_src:
             huggingface(hf_src, hub, tmp, home)
     finally:
@@ -127,6 +133,13 @@ def modelscope(src, hub, tmp, home):
     check(rc == 0 and same_tree(got, FILES) is None,
           "compat.snapshot_download(local_files_only=True) finds mscli's model (%s)" %
           (err.strip()[-300:] if rc else got))
+    rc, _ = mscli(["download", "mscli-demo/Tiny-1.5B.v2"], menv)
+    rc2, out, err = py("from modelscope_hub.compat import snapshot_download; "
+                       "print(snapshot_download('mscli-demo/Tiny-1.5B.v2', local_files_only=True))",
+                       off, src)
+    got = out.strip().splitlines()[-1] if out.strip() else ""
+    check(rc == 0 and rc2 == 0 and same_tree(got, FILES) is None,
+          "... and a dotted model name (%s)" % (err.strip()[-300:] if rc2 else got))
     rc, out, err = py("from modelscope_hub.compat import snapshot_download; "
                       "print(snapshot_download('mscli-demo/tiny.dataset', repo_type='dataset', "
                       "local_files_only=True))", off, src)
@@ -146,6 +159,56 @@ def modelscope(src, hub, tmp, home):
     fetched = hub.body_bytes()
     check(rc == 0 and fetched == 0, "compat.snapshot_download online re-uses mscli's files "
           "(%d bytes fetched)" % fetched)
+
+
+def modelscope_old(src, hub, tmp, home):
+    """modelscope <= 1.37: the pickled .msc index decides what is cached."""
+    print("== modelscope 1.37 (%s) against the emulator" % src)
+    env = {"HOME": home, "MODELSCOPE_CACHE": os.path.join(tmp, "old-official-cache")}
+    rc, out, err = py("from modelscope.hub.snapshot_download import snapshot_download; "
+                      "print(snapshot_download('mscli-demo/tiny-model', endpoint=%r))" % hub.url,
+                      env, src)
+    path = out.strip().splitlines()[-1] if out.strip() else ""
+    check(rc == 0 and same_tree(path, FILES) is None, "snapshot_download (%s)" %
+          (err.strip()[-300:] if rc else path))
+
+    print("== modelscope 1.37 reads mscli's cache")
+    mcache = os.path.join(tmp, "mscli-old-cache")
+    rc, mpath = mscli(["download", "mscli-demo/tiny-model"],
+                      {"MODELSCOPE_ENDPOINT": hub.url, "MODELSCOPE_CACHE": mcache, "HOME": home})
+    check(rc == 0, "mscli download (ModelScope)")
+    env = {"HOME": home, "MODELSCOPE_CACHE": mcache}
+    for code, what in [
+        ("from modelscope.hub.snapshot_download import snapshot_download; print(snapshot_download("
+         "'mscli-demo/tiny-model', local_files_only=True))", "snapshot_download(local_files_only=True)"),
+        ("from modelscope.hub.file_download import model_file_download; print(model_file_download("
+         "'mscli-demo/tiny-model', 'config.json', local_files_only=True))",
+         "model_file_download(local_files_only=True)"),
+    ]:
+        rc, out, err = py(code, env, src)
+        got = out.strip().splitlines()[-1] if out.strip() else ""
+        ok = rc == 0 and (same_tree(got, FILES) is None if "snapshot" in what else
+                          os.path.isfile(got) and open(got, "rb").read() == FILES["config.json"])
+        check(ok, "%s finds mscli's files (%s)" % (what, err.strip()[-300:] if rc else got))
+    rc, _ = mscli(["download", "mscli-demo/Tiny-1.5B.v2"],
+                  {"MODELSCOPE_ENDPOINT": hub.url, "MODELSCOPE_CACHE": mcache, "HOME": home})
+    rc2, out, err = py("from modelscope.hub.snapshot_download import snapshot_download; "
+                       "print(snapshot_download('mscli-demo/Tiny-1.5B.v2', local_files_only=True))",
+                       env, src)
+    got = out.strip().splitlines()[-1] if out.strip() else ""
+    check(rc == 0 and rc2 == 0 and same_tree(got, FILES) is None,
+          "... and a dotted model name (%s)" % (err.strip()[-300:] if rc2 else got))
+    hub.clear_log()
+    rc, out, err = py("from modelscope.hub.snapshot_download import snapshot_download; "
+                      "print(snapshot_download('mscli-demo/Tiny-1.5B.v2', endpoint=%r))" % hub.url,
+                      env, src)
+    check(rc == 0 and hub.body_bytes() == 0, "... online too (%d bytes fetched)" % hub.body_bytes())
+    hub.clear_log()
+    rc, out, err = py("from modelscope.hub.snapshot_download import snapshot_download; "
+                      "print(snapshot_download('mscli-demo/tiny-model', endpoint=%r))" % hub.url,
+                      env, src)
+    check(rc == 0 and hub.body_bytes() == 0, "snapshot_download online re-uses mscli's files "
+          "(its .msc index matches; %d bytes fetched) %s" % (hub.body_bytes(), err.strip()[-200:]))
 
 
 def huggingface(src, hub, tmp, home):
