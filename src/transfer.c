@@ -409,6 +409,28 @@ static int file_restart(struct engine *e, struct xfile *xf, bool single)
 	return 0;
 }
 
+/* Install a verified file (or one another process finished) and end it. */
+static void file_finish(struct engine *e, struct xfile *xf)
+{
+	struct ms_xfer_job *job = xf->job;
+	int r = job->install(job->install_arg, job, &job->err);
+
+	file_unlock(xf);
+	e->active_files--;
+	if (r) {
+		job->status = r;
+		xf->phase = F_FAILED;
+		if (r == MS_ESTORAGE)
+			e->fatal = r;
+		emit(e, MS_EV_ERROR, xf, 0, 0, job->err.msg);
+		return;
+	}
+	xf->phase = F_DONE;
+	xf->on_disk = job->size;
+	job->done = true;
+	emit(e, MS_EV_DONE, xf, 0, 0, NULL);
+}
+
 static int file_start(struct engine *e, struct xfile *xf)
 {
 	struct ms_xfer_job *job = xf->job;
@@ -436,19 +458,7 @@ static int file_start(struct engine *e, struct xfile *xf)
 			/* finished by another process while we waited for its lock */
 			e->active_files++;
 			memcpy(job->actual, job->digest, MS_HEX_MAX);
-			r = job->install(job->install_arg, job, &job->err);
-			file_unlock(xf);
-			e->active_files--;
-			if (r) {
-				job->status = r;
-				xf->phase = F_FAILED;
-				emit(e, MS_EV_ERROR, xf, 0, 0, job->err.msg);
-				return -1;
-			}
-			xf->phase = F_DONE;
-			job->done = true;
-			xf->on_disk = job->size;
-			emit(e, MS_EV_DONE, xf, 0, 0, NULL);
+			file_finish(e, xf);
 			return -1;
 		}
 	}
@@ -1113,20 +1123,7 @@ static void check_verify(struct engine *e, struct xfile *xf)
 	}
 	file_close_fds(xf);
 	unlink(job->state_path);
-	r = job->install(job->install_arg, job, &job->err);
-	file_unlock(xf);
-	e->active_files--;
-	if (r) {
-		job->status = r;
-		xf->phase = F_FAILED;
-		if (r == MS_ESTORAGE)
-			e->fatal = r;
-		emit(e, MS_EV_ERROR, xf, 0, 0, job->err.msg);
-		return;
-	}
-	xf->phase = F_DONE;
-	job->done = true;
-	emit(e, MS_EV_DONE, xf, 0, 0, NULL);
+	file_finish(e, xf);
 }
 
 /* ---- the loop ---- */

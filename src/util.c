@@ -63,17 +63,28 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+static char *xvasprintf(const char *fmt, va_list ap, int *len) MS_PRINTF(1, 0);
+
+static char *xvasprintf(const char *fmt, va_list ap, int *len)
+{
+	char *p;
+	int n = vasprintf(&p, fmt, ap);
+
+	if (n < 0)
+		oom(0);
+	if (len)
+		*len = n;
+	return p;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *p;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&p, fmt, ap);
+	p = xvasprintf(fmt, ap, NULL);
 	va_end(ap);
-	if (n < 0)
-		oom(0);
 	return p;
 }
 
@@ -122,10 +133,8 @@ void ms_buf_addf(struct ms_buf *b, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&p, fmt, ap);
+	p = xvasprintf(fmt, ap, &n);
 	va_end(ap);
-	if (n < 0)
-		oom(0);
 	ms_buf_add(b, p, (size_t)n);
 	free(p);
 }

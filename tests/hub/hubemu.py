@@ -669,6 +669,10 @@ class Handler(BaseHTTPRequestHandler):
             t0 = time.monotonic()
             while pos < stop:
                 n = min(piece, stop - pos)
+                if trickle:                      # pace: byte k leaves at t0 + k/rate
+                    delay = t0 + (pos + n - start) / rate - time.monotonic()
+                    if delay > 0 and hub._stopping.wait(delay):
+                        self._hangup()
                 data = src.read(pos, pos + n)
                 if flip:
                     b = bytearray(data)
@@ -680,10 +684,6 @@ class Handler(BaseHTTPRequestHandler):
                 pos += n
                 count(n)
                 req.response_bytes += n
-                if trickle:                      # pace to `rate` bytes/s overall
-                    delay = t0 + (pos - start) / rate - time.monotonic()
-                    if delay > 0 and hub._stopping.wait(delay):
-                        self._hangup()
         if stall:
             hub._stopping.wait(float(stall.params.get("seconds", 30)))
             self._hangup()
@@ -1186,14 +1186,15 @@ class Handler(BaseHTTPRequestHandler):
             if prefix and not p.startswith(prefix + "/"):
                 continue
             c = snap.files[p]
-            e = {"type": "file", "size": c.size, "path": p}
             if repo.is_lfs(p, c):
                 sha = repo.sha256_override.get(p, c.sha256)
                 ptr = lfs_pointer(sha, c.size)
-                e["oid"] = git_blob_sha1(ptr)   # the pointer's blob sha1 (HF §3)
-                e["lfs"] = {"oid": sha, "size": c.size, "pointerSize": len(ptr)}
+                # oid: the blob sha1 of the pointer text; size: the real size (HF §1.5, §3)
+                e = {"type": "file", "oid": git_blob_sha1(ptr), "size": c.size, "path": p,
+                     "lfs": {"oid": sha, "size": c.size, "pointerSize": len(ptr)}}
             else:
-                e["oid"] = repo.sha256_override.get(p, c.git_sha1)
+                e = {"type": "file", "oid": repo.sha256_override.get(p, c.git_sha1),
+                     "size": c.size, "path": p}
             if expand:
                 e["lastCommit"] = {"id": snap.file_commits[p], "title": snap.message,
                                    "date": _iso(snap.created_at)}
