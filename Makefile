@@ -36,7 +36,7 @@ SAN_OBJS := $(SRCS:src/%.c=build/san/%.o)
 SAN_LIB_OBJS := $(LIB_SRCS:src/%.c=build/san/%.o)
 VG_OBJS := $(SRCS:src/%.c=build/vg/%.o)
 
-.PHONY: all test unit e2e check-docs check-official valgrind bench demo deps lint format check-format \
+.PHONY: all test unit e2e check-docs check-official fuzz valgrind bench demo deps lint format check-format \
 	install uninstall clean
 
 all: mscli
@@ -87,6 +87,19 @@ unit: build/san/unit-tests
 e2e: build/san/mscli
 	MSCLI_BIN=$(CURDIR)/build/san/mscli ASAN_OPTIONS=detect_leaks=1 \
 		$(PYTHON) -m unittest discover -s tests/e2e -t tests/e2e -v $(E2E_ARGS)
+
+# libFuzzer over the parsers (clang); FUZZ_SECONDS per run, default 60.
+FUZZ_SECONDS ?= 60
+build/fuzz/fuzz-parsers: tests/fuzz/fuzz_parsers.c $(LIB_SRCS) $(HDRS)
+	@mkdir -p build/fuzz
+	@echo "  LD      $@"
+	$(Q)clang $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ \
+		tests/fuzz/fuzz_parsers.c $(LIB_SRCS) $(LDLIBS)
+
+fuzz: build/fuzz/fuzz-parsers
+	mkdir -p build/fuzz/corpus
+	./build/fuzz/fuzz-parsers -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		build/fuzz/corpus tests/fuzz/corpus
 
 # The official clients, when their source is at hand (never part of this repo).
 check-official: mscli

@@ -519,6 +519,8 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, OSError):
             self.close_connection = True
             return
+        if self.server.role == "hub" and req.path.startswith("/_hubemu/"):
+            return self.emu_control()            # not logged, no faults
         req.file_path = self._guess_file_path()  # so faults can match it from the start
         with self.hub.lock:
             self.hub.log.append(req)             # at once: body_bytes() sees running transfers
@@ -548,6 +550,25 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             req.end = time.time()
+
+    def emu_control(self):
+        """GET /_hubemu/log: the request log as JSON (for the CLI mode, where a
+        script cannot read hub.log); POST /_hubemu/clear-log.  Neither hub has
+        a /_hubemu/ path, so this cannot shadow a real endpoint."""
+        hub = self.hub
+        if self.req.path == "/_hubemu/log" and self.command in ("GET", "HEAD"):
+            with hub.lock:
+                log = list(hub.log)
+            out = [{"server": r.server, "method": r.method, "path": r.path,
+                    "raw_path": r.raw_path, "status": r.status, "range": r.range,
+                    "file_path": r.file_path, "body_bytes": r.body_bytes,
+                    "headers": r.headers, "faults": r.faults} for r in log]
+            body = json.dumps(out).encode()
+            return self.send_raw(200, {"Content-Type": "application/json"}, body)
+        if self.req.path == "/_hubemu/clear-log" and self.command == "POST":
+            hub.clear_log()
+            return self.send_raw(204, {})
+        return self.send_text(404, "Not Found")
 
     def _guess_file_path(self):
         """The repo file a request is about, before routing (for fault matching)."""
@@ -584,8 +605,8 @@ class Handler(BaseHTTPRequestHandler):
         """A complete answer with no fault applied to its body (errors, redirects)."""
         self.send_head(status, headers, len(body))
         if self.command != "HEAD" and body:
-            self.wfile.write(body)
             self.req.response_bytes += len(body)
+            self.wfile.write(body)
 
     def send_text(self, status, text, headers=None):
         h = {"Content-Type": "text/plain; charset=utf-8"}
@@ -646,18 +667,29 @@ class Handler(BaseHTTPRequestHandler):
             stop = min(stop, start + int(disc.params.get("after", 0)))
         if stall:
             stop = min(stop, start + int(stall.params.get("after", 0)))
-        count = (lambda n: setattr(req, "body_bytes", req.body_bytes + n)) if is_file else \
-            (lambda n: None)
+        def count(n):
+            # counted *before* the bytes leave, so that a client which has read
+            # everything never sees a smaller hub.body_bytes(); a failed write
+            # takes its share back
+            req.response_bytes += n
+            if is_file:
+                req.body_bytes += n
+
         pos = start
         if isinstance(src, FileRef) and not (corrupt or trickle):
             with open(src.path, "rb") as fh:     # the fast path: sendfile
                 while pos < stop:
-                    n = self.connection.sendfile(fh, offset=pos, count=min(stop - pos, 4 << 20))
+                    want = min(stop - pos, 4 << 20)
+                    count(want)
+                    try:
+                        n = self.connection.sendfile(fh, offset=pos, count=want)
+                    except OSError:
+                        count(-want)
+                        raise
+                    count(n - want)
                     if not n:
                         break
                     pos += n
-                    count(n)
-                    req.response_bytes += n
         else:
             rate = float(trickle.params.get("rate", 100000)) if trickle else 0
             piece = max(1, min(65536, int(rate / 20))) if trickle else 1 << 20
@@ -680,10 +712,13 @@ class Handler(BaseHTTPRequestHandler):
                         if pos <= i < pos + n:
                             b[i - pos] ^= 0xFF
                     data = bytes(b)
-                self.wfile.write(data)
-                pos += n
                 count(n)
-                req.response_bytes += n
+                try:
+                    self.wfile.write(data)
+                except OSError:
+                    count(-n)
+                    raise
+                pos += n
         if stall:
             hub._stopping.wait(float(stall.params.get("seconds", 30)))
             self._hangup()
