@@ -43,7 +43,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 __all__ = ["Hub", "FileRef", "Fault", "Request", "Repo"]
 
 DEFAULT_TOKENS = {"ms-goodtoken": "alice", "hf_goodtoken": "alice"}
-DEBUG = bool(os.environ.get("HUBEMU_DEBUG"))
 EPOCH = 1726842501          # "created" time of every first commit (MS §2.5 example)
 
 # MS §2.16: suffixes the ModelScope uploaders store as LFS (model list).
@@ -51,6 +50,11 @@ MS_LFS_SUFFIXES = (".7z", ".arrow", ".bin", ".bz2", ".ckpt", ".ftz", ".gz", ".h5
                    ".mlmodel", ".model", ".msgpack", ".npy", ".npz", ".onnx", ".ot", ".parquet",
                    ".pb", ".pickle", ".pkl", ".pt", ".pth", ".rar", ".safetensors", ".tar",
                    ".tflite", ".tgz", ".wasm", ".xz", ".zip", ".zst")
+
+
+def _debug():
+    """HUBEMU_DEBUG=1: access log and tracebacks on stderr (read at each use)."""
+    return bool(os.environ.get("HUBEMU_DEBUG"))
 
 
 def _ms_lfs_rule(path, size):
@@ -430,7 +434,7 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         # clients that hang up mid-body are normal here; say nothing
-        if DEBUG:
+        if _debug():
             super().handle_error(request, client_address)
 
 
@@ -476,7 +480,7 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 120                                # idle keep-alive connections are closed
 
     def log_message(self, fmt, *args):
-        if DEBUG:
+        if _debug():
             sys.stderr.write("hubemu %s: %s\n" % (self.server.role, fmt % args))
 
     @property
@@ -540,7 +544,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except Exception:                        # an emulator bug: answer 500, keep quiet
             req.error = traceback.format_exc()
-            if DEBUG:
+            if _debug():
                 sys.stderr.write(req.error)
             if req.status is None:
                 try:
@@ -567,7 +571,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_raw(200, {"Content-Type": "application/json"}, body)
         if self.req.path == "/_hubemu/clear-log" and self.command == "POST":
             hub.clear_log()
-            return self.send_raw(204, {})
+            return self.send_raw(200, {"Content-Type": "application/json"}, b"{}")
         return self.send_text(404, "Not Found")
 
     def _guess_file_path(self):
@@ -1036,7 +1040,8 @@ class Handler(BaseHTTPRequestHandler):
     def ms_revisions(self, repo):
         """MS §2.5: every entry has CreatedAt; tags newest first; EndTime filters tags."""
         end = (self.req.query.get("EndTime") or [""])[0]
-        tags = [(t, repo.tag_times[t]) for t in reversed(list(repo.tags))]
+        tags = [(t, repo.tag_times.get(t, repo.snapshots[repo.tags[t]].created_at))
+                for t in reversed(list(repo.tags))]
         if end.isdigit():
             tags = [(t, at) for t, at in tags if at <= int(end)]
         return self.ms_envelope(200, {"RevisionMap": {

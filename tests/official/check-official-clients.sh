@@ -6,15 +6,18 @@
 #
 # Starts `tests/hub/hubemu.py --sample` (CDN redirects on) and runs, on Debian's
 # /usr/bin/python3 (requests, httpx, click, filelock, tqdm, yaml):
-#   modelscope_hub: `ms-hub download` (--local-dir, a tag, a dataset) and
-#                   compat.snapshot_download into a MODELSCOPE_CACHE;
-#   ModelScope ≤1.37 ("OLD", not runnable here): its request sequence by hand;
-#   huggingface_hub: `hf download --cache-dir`, hf_hub_download of a regular and
-#                   an LFS file, snapshot_download of a dataset.
-# Every file is compared with the emulator's bytes; no credential may reach the
-# CDN.  Then, when an mscli binary is at hand (MSCLI_BIN or ./mscli), the
-# official clients read mscli's caches offline (mscli_caches.py).
-# Either source dir may be left unset; with neither the check is skipped.
+#   modelscope_hub (MSHUB_SRC): `ms-hub download` (--local-dir, a tag, a
+#       dataset) and compat.snapshot_download into a MODELSCOPE_CACHE;
+#   modelscope 1.37.1 (MSOLD_SRC, a directory holding its `modelscope`
+#       package): `modelscope download` of a model, a dataset and a file at a
+#       tag, and hub.snapshot_download into a MODELSCOPE_CACHE;
+#   huggingface_hub (HFHUB_SRC): `hf download --cache-dir`, hf_hub_download of
+#       a regular and an LFS file, snapshot_download of a dataset;
+# and replays modelscope <= 1.37's request sequence by hand (curl-like), to
+# check the shapes it reads.  Every file is compared with the emulator's
+# bytes; no credential may reach the CDN.  Stage 2, when an mscli binary is at
+# hand (MSCLI_BIN or ./mscli): the official clients read mscli's caches
+# (check.py).  Any source dir may be left unset; with none the check is skipped.
 # The clients' source is never part of this repository: fetch it yourself.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,12 +25,12 @@ ROOT=$PWD
 PY=/usr/bin/python3
 SHIM=$ROOT/tests/official/pyshim        # filelock 3.9 vs huggingface_hub (official-clients.md)
 
-if [ -z "${MSHUB_SRC:-}" ] && [ -z "${HFHUB_SRC:-}" ]; then
-    echo "check-official: set MSHUB_SRC (modelscope_hub/src) and/or HFHUB_SRC" \
-         "(huggingface_hub/src) to run the official clients; skipped"
+if [ -z "${MSHUB_SRC:-}" ] && [ -z "${HFHUB_SRC:-}" ] && [ -z "${MSOLD_SRC:-}" ]; then
+    echo "check-official: set MSHUB_SRC (modelscope_hub/src), MSOLD_SRC (modelscope 1.37.1)" \
+         "and/or HFHUB_SRC (huggingface_hub/src) to run the official clients; skipped"
     exit 0
 fi
-for d in ${MSHUB_SRC:+"$MSHUB_SRC"} ${HFHUB_SRC:+"$HFHUB_SRC"}; do
+for d in ${MSHUB_SRC:+"$MSHUB_SRC"} ${MSOLD_SRC:+"$MSOLD_SRC"} ${HFHUB_SRC:+"$HFHUB_SRC"}; do
     [ -d "$d" ] || { echo "check-official: no such directory: $d" >&2; exit 2; }
 done
 
@@ -90,7 +93,8 @@ check_result() {
     if why=$(same_tree "$exp" "$got"); then ok "$what"; else fail "$what: $why"; fi
 }
 
-# cdn_clean WHAT: the CDN served files and saw neither Authorization nor m_session_id
+# cdn_clean WHAT [any]: the CDN served files and saw neither Authorization nor
+# m_session_id, and the hub did see credentials (unless "any")
 cdn_clean() {
     local what=$1 out
     if out=$(curl -s "$URL/_hubemu/log" | $PY -c '
@@ -99,9 +103,10 @@ log = json.load(sys.stdin)
 cdn = [r for r in log if r["server"] == "cdn" and r["method"] == "GET"]
 leaks = [r["path"] for r in cdn if "authorization" in r["headers"]
          or "m_session_id" in r["headers"].get("cookie", "")]
-authed = [r for r in log if r["server"] == "hub" and "authorization" in r["headers"]]
+authed = [r for r in log if r["server"] == "hub" and ("authorization" in r["headers"]
+          or "m_session_id" in r["headers"].get("cookie", ""))]
 print("%d CDN GETs, %d authenticated hub requests" % (len(cdn), len(authed)))
-sys.exit(1 if leaks or not cdn or not authed else 0)'); then
+sys.exit(1 if leaks or not cdn or not (authed or sys.argv[1] == "any") else 0)' "${2:-}"); then
         ok "$what: $out, no credential at the CDN"
     else
         fail "$what: $out (a credential reached the CDN, or nothing went through it)"
@@ -110,18 +115,19 @@ sys.exit(1 if leaks or not cdn or not authed else 0)'); then
 }
 
 export HOME=$work/home
+mkdir -p "$work/exp-tag" && cp "$work/expected/model/config.json" "$work/exp-tag/"
 
 # ---------------------------------------------------------------- ModelScope
 if [ -n "${MSHUB_SRC:-}" ]; then
     echo "== modelscope_hub ($MSHUB_SRC, $(cd "$MSHUB_SRC" && git rev-parse --short HEAD 2>/dev/null || echo 'no git'))"
     msenv=(env PYTHONPATH="$MSHUB_SRC:$SHIM" MODELSCOPE_ENDPOINT="$URL" HOME="$work/home")
-    ms_hub() { "${msenv[@]}" $PY -c 'import sys
+    ms_hub=("${msenv[@]}" $PY -c 'import sys
 from modelscope_hub.cli.main import run_cmd
 sys.argv = ["ms-hub"] + sys.argv[1:]
-run_cmd()' "$@"; }
+run_cmd()')
 
     curl -s -X POST "$URL/_hubemu/clear-log" >/dev/null
-    run "$work/ms1.log" ms_hub --token ms-goodtoken download mscli-demo/tiny-model --local-dir "$work/ms-local"
+    run "$work/ms1.log" "${ms_hub[@]}" --token ms-goodtoken download mscli-demo/tiny-model --local-dir "$work/ms-local"
     check_result "ms-hub download --local-dir" $? "$work/expected/model" "$work/ms-local"
     cdn_clean "ms-hub download with a token"
 
@@ -132,17 +138,53 @@ print(snapshot_download("mscli-demo/tiny-model"))'
     check_result "compat.snapshot_download into MODELSCOPE_CACHE" $rc "$work/expected/model" \
         "$(tail -n 1 "$work/ms2.log")"
 
-    run "$work/ms3.log" ms_hub download mscli-demo/tiny-dataset --repo-type dataset --local-dir "$work/ms-ds"
+    run "$work/ms3.log" "${ms_hub[@]}" download mscli-demo/tiny-dataset --repo-type dataset --local-dir "$work/ms-ds"
     check_result "ms-hub download of a dataset" $? "$work/expected/dataset" "$work/ms-ds"
 
-    mkdir -p "$work/exp-tag" && cp "$work/expected/model/config.json" "$work/exp-tag/"
-    run "$work/ms4.log" ms_hub download mscli-demo/tiny-model config.json --revision v1.0 --local-dir "$work/ms-tag"
+    run "$work/ms4.log" "${ms_hub[@]}" download mscli-demo/tiny-model config.json --revision v1.0 --local-dir "$work/ms-tag"
     check_result "ms-hub download of one file at tag v1.0" $? "$work/exp-tag" "$work/ms-tag"
 
-    # ModelScope <= 1.37 cannot run here; replay its request sequence
-    # (modelscope-protocol.md §2.19) and check the shapes it reads.
-    echo "== OLD (modelscope <= 1.37) request sequence, by hand"
-    if out=$($PY - "$URL" <<'EOF' 2>&1
+fi
+
+# ---------------------------------------------------------------- modelscope 1.37
+if [ -n "${MSOLD_SRC:-}" ]; then
+    echo "== modelscope $(sed -n "s/^__version__ = '\(.*\)'/\1/p" "$MSOLD_SRC/modelscope/version.py" 2>/dev/null) ($MSOLD_SRC)"
+    oldenv=(env PYTHONPATH="$MSOLD_SRC:$SHIM" HOME="$work/home")
+    modelscope_old=("${oldenv[@]}" $PY -c 'import sys
+from modelscope.cli.cli import run_cmd
+sys.argv = ["modelscope"] + sys.argv[1:]
+run_cmd()')
+
+    curl -s -X POST "$URL/_hubemu/clear-log" >/dev/null
+    run "$work/old1.log" "${modelscope_old[@]}" download --model mscli-demo/tiny-model --token ms-goodtoken \
+        --local_dir "$work/old-local" --endpoint "$URL"
+    check_result "modelscope download --model --local_dir" $? "$work/expected/model" "$work/old-local"
+    # 1.37 sets its m_session_id cookie for the domain "127.0.0.1:PORT", which
+    # never matches a host, so over a non-default port it sends no credential
+    cdn_clean "modelscope download with a token" any
+
+    run "$work/old2.log" "${modelscope_old[@]}" download --dataset mscli-demo/tiny-dataset \
+        --local_dir "$work/old-ds" --endpoint "$URL"
+    check_result "modelscope download --dataset" $? "$work/expected/dataset" "$work/old-ds"
+
+    # a tag: 1.37 validates it against /revisions first
+    run "$work/old3.log" "${modelscope_old[@]}" download --model mscli-demo/tiny-model config.json \
+        --revision v1.0 --local_dir "$work/old-tag" --endpoint "$URL"
+    check_result "modelscope download of one file at tag v1.0" $? "$work/exp-tag" "$work/old-tag"
+
+    run "$work/old4.log" "${oldenv[@]}" MODELSCOPE_CACHE="$work/old-cache" $PY -c '
+import sys
+from modelscope.hub.snapshot_download import snapshot_download
+print(snapshot_download("mscli-demo/tiny-model", endpoint=sys.argv[1]))' "$URL"
+    rc=$?
+    check_result "hub.snapshot_download into MODELSCOPE_CACHE" $rc "$work/expected/model" \
+        "$(tail -n 1 "$work/old4.log")"
+fi
+
+# modelscope <= 1.37's request sequence (modelscope-protocol.md §2.19), replayed
+# by hand: the shapes it reads, independently of any client's source.
+echo "== the modelscope <= 1.37 request sequence, by hand"
+if out=$($PY - "$URL" <<'EOF' 2>&1
 import hashlib, json, re, sys, urllib.parse, urllib.request
 U = sys.argv[1]
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -214,7 +256,6 @@ print("login, probe, info, revisions, Snapshot listing, %d ranged files, %d data
     len(files), page))
 EOF
 ); then ok "OLD sequence: $out"; else fail "$out"; fi
-fi
 
 # ---------------------------------------------------------------- Hugging Face
 if [ -n "${HFHUB_SRC:-}" ]; then
@@ -279,8 +320,8 @@ kill $hub 2>/dev/null; wait $hub 2>/dev/null
 # ---------------------------------------------------------------- mscli's caches
 MSCLI=${MSCLI_BIN:-$ROOT/mscli}
 if [ -x "$MSCLI" ]; then
-    echo "== the official clients read mscli's caches ($MSCLI)"
-    MSCLI_BIN=$MSCLI $PY tests/official/mscli_caches.py || failures=$((failures + 1))
+    echo "== stage 2: the official clients read mscli's caches ($MSCLI)"
+    MSCLI_BIN=$MSCLI $PY tests/official/check.py || failures=$((failures + 1))
 else
     echo "== no mscli binary ($MSCLI): cache interoperability not checked"
 fi

@@ -1,14 +1,15 @@
-"""Check the emulator and mscli's caches against the official clients.
+"""The official clients read mscli's caches (stage 2 of check-official-clients.sh).
 
-1. The official clients download from the loopback emulator (CDN redirects
-   on) and get the right bytes: the emulator is faithful enough for them.
-2. mscli downloads into fresh caches; then, with the emulator stopped, the
-   official clients read those caches offline (no request possible).
+Stage 1 (the shell script) checked that the official clients download the
+right bytes from the emulator.  Here mscli downloads into fresh caches from an
+in-process emulator; then, with the endpoint pointing nowhere, the official
+clients must find every file offline, and online they must fetch nothing.
 
 Runs the clients from their source (env MSHUB_SRC: modelscope_hub's src/;
 MSOLD_SRC: a directory holding the `modelscope` package of v1.37.1, the
-last release before the hub refactor; HFHUB_SRC: huggingface_hub's src/) on
-Debian's python3, which has requests, httpx, click, filelock, tqdm and yaml.
+last release before the hub refactor; HFHUB_SRC: huggingface_hub's src/;
+each part is skipped when unset) on Debian's python3, which has requests,
+httpx, click, filelock, tqdm and yaml.  Needs the mscli binary (MSCLI_BIN).
 """
 import hashlib
 import os
@@ -68,8 +69,12 @@ def main():
     ms_src, hf_src = os.environ.get("MSHUB_SRC"), os.environ.get("HFHUB_SRC")
     old_src = os.environ.get("MSOLD_SRC")
     if not ms_src and not hf_src and not old_src:
-        print("check-official: set MSHUB_SRC (modelscope_hub/src) and/or HFHUB_SRC "
+        print("check-official: set MSHUB_SRC (modelscope_hub/src), MSOLD_SRC and/or HFHUB_SRC "
               "(huggingface_hub/src) to run the official clients; skipped")
+        return 0
+    if not os.access(MSCLI, os.X_OK):
+        print("check-official: no mscli binary at %s (set MSCLI_BIN): mscli's caches not checked"
+              % MSCLI)
         return 0
     tmp = tempfile.mkdtemp(prefix="mscli-official-")
     home = os.path.join(tmp, "home")
@@ -90,33 +95,11 @@ def main():
     finally:
         hub.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("\ncheck-official: %s" % ("all passed" if not failures else "%d failed" % len(failures)))
+    print("mscli's caches: %s" % ("all passed" if not failures else "%d failed" % len(failures)))
     return 1 if failures else 0
 
 
 def modelscope(src, hub, tmp, home):
-    print("== modelscope_hub (%s) against the emulator" % src)
-    env = {"MODELSCOPE_ENDPOINT": hub.url, "HOME": home}
-    ld = os.path.join(tmp, "ms-cli-local")
-    rc, out, err = py("import sys; from modelscope_hub.cli.main import run_cmd; "
-                      "sys.argv=['ms-hub','download','mscli-demo/tiny-model','--local-dir',%r]; "
-                      "run_cmd()" % ld, env, src)
-    check(rc == 0 and same_tree(ld, FILES) is None, "ms-hub download --local-dir (%s)" %
-          (same_tree(ld, FILES) or err.strip()[-300:]))
-    cache = os.path.join(tmp, "ms-official-cache")
-    rc, out, err = py("from modelscope_hub.compat import snapshot_download; "
-                      "print(snapshot_download('mscli-demo/tiny-model'))",
-                      dict(env, MODELSCOPE_CACHE=cache), src)
-    path = out.strip().splitlines()[-1] if out.strip() else ""
-    check(rc == 0 and same_tree(path, FILES) is None, "compat.snapshot_download into a cache (%s)" %
-          (err.strip()[-300:] if rc else path))
-    dl = os.path.join(tmp, "ms-cli-dataset")
-    rc, out, err = py("import sys; from modelscope_hub.cli.main import run_cmd; "
-                      "sys.argv=['ms-hub','download','mscli-demo/tiny.dataset','--repo-type','dataset',"
-                      "'--local-dir',%r]; run_cmd()" % dl, env, src)
-    check(rc == 0 and same_tree(dl, DATASET) is None, "ms-hub download of a dataset (%s)" %
-          (same_tree(dl, DATASET) or err.strip()[-300:]))
-
     print("== modelscope_hub reads mscli's cache offline")
     mcache = os.path.join(tmp, "mscli-ms-cache")
     menv = {"MODELSCOPE_ENDPOINT": hub.url, "MODELSCOPE_CACHE": mcache, "HOME": home}
@@ -163,15 +146,6 @@ def modelscope(src, hub, tmp, home):
 
 def modelscope_old(src, hub, tmp, home):
     """modelscope <= 1.37: the pickled .msc index decides what is cached."""
-    print("== modelscope 1.37 (%s) against the emulator" % src)
-    env = {"HOME": home, "MODELSCOPE_CACHE": os.path.join(tmp, "old-official-cache")}
-    rc, out, err = py("from modelscope.hub.snapshot_download import snapshot_download; "
-                      "print(snapshot_download('mscli-demo/tiny-model', endpoint=%r))" % hub.url,
-                      env, src)
-    path = out.strip().splitlines()[-1] if out.strip() else ""
-    check(rc == 0 and same_tree(path, FILES) is None, "snapshot_download (%s)" %
-          (err.strip()[-300:] if rc else path))
-
     print("== modelscope 1.37 reads mscli's cache")
     mcache = os.path.join(tmp, "mscli-old-cache")
     rc, mpath = mscli(["download", "mscli-demo/tiny-model"],
@@ -212,31 +186,8 @@ def modelscope_old(src, hub, tmp, home):
 
 
 def huggingface(src, hub, tmp, home):
-    print("== huggingface_hub (%s) against the emulator" % src)
     hfenv = {"HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
              "HOME": home, "HF_HOME": os.path.join(home, "hf")}
-    cache = os.path.join(tmp, "hf-official-cache")
-    rc, out, err = py("import sys; from huggingface_hub.cli.hf import main; "
-                      "sys.argv=['hf','download','mscli-demo/tiny-model','--cache-dir',%r]; main()" %
-                      cache, hfenv, src)
-    path = out.strip().splitlines()[-1] if out.strip() else ""
-    path = path.split("path:", 1)[-1].strip()  # human output: "  path: <dir>"
-    check(rc == 0 and same_tree(path, FILES) is None, "hf download (%s)" %
-          (err.strip()[-400:] if rc else path))
-    for name in ("config.json", "model.safetensors"):
-        rc, out, err = py("from huggingface_hub import hf_hub_download; print(hf_hub_download("
-                          "'mscli-demo/tiny-model', %r, cache_dir=%r))" % (name, cache + "2"),
-                          hfenv, src)
-        got = out.strip().splitlines()[-1] if out.strip() else ""
-        check(rc == 0 and os.path.isfile(got) and open(got, "rb").read() == FILES[name],
-              "hf_hub_download %s (%s)" % (name, err.strip()[-300:] if rc else "ok"))
-    rc, out, err = py("from huggingface_hub import snapshot_download; print(snapshot_download("
-                      "'mscli-demo/tiny-dataset', repo_type='dataset', cache_dir=%r))" % (cache + "3"),
-                      hfenv, src)
-    path = out.strip().splitlines()[-1] if out.strip() else ""
-    check(rc == 0 and same_tree(path, DATASET) is None, "snapshot_download of a dataset (%s)" %
-          (err.strip()[-300:] if rc else path))
-
     print("== huggingface_hub reads mscli's cache offline")
     mcache = os.path.join(tmp, "mscli-hf-cache")
     menv = {"HF_ENDPOINT": hub.url, "HF_HUB_CACHE": mcache, "HOME": home}
