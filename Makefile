@@ -36,7 +36,7 @@ SAN_OBJS := $(SRCS:src/%.c=build/san/%.o)
 SAN_LIB_OBJS := $(LIB_SRCS:src/%.c=build/san/%.o)
 VG_OBJS := $(SRCS:src/%.c=build/vg/%.o)
 
-.PHONY: all test unit e2e check-docs check-official fuzz valgrind bench demo deps lint format check-format \
+.PHONY: all test unit emulator e2e check-docs check-official fuzz valgrind bench demo deps lint format check-format \
 	install uninstall clean
 
 all: mscli
@@ -74,7 +74,11 @@ build/rel build/san build/vg:
 
 # The whole suite: dependencies, sanitizer build, unit tests, end-to-end tests.
 test: deps
-	$(MAKE) unit e2e check-docs
+	$(MAKE) unit emulator e2e check-docs
+
+# The emulator's own tests: a faithful emulator is what makes e2e results mean something.
+emulator:
+	$(PYTHON) -m unittest discover -s tests/hub
 
 # Completions work (bash for real; zsh and fish syntax when installed); the man page lints.
 check-docs:
