@@ -189,6 +189,81 @@ static int list_dataset(struct ms_session *s, const struct ms_repo *repo, const 
 	return ret;
 }
 
+/* GET .../revisions: *root owns the JSON, *map is Data.RevisionMap inside it (§2.5). */
+static int get_revision_map(struct ms_session *s, const struct ms_repo *repo, cJSON **root,
+                            const cJSON **map, struct ms_error *err)
+{
+	char *url = xasprintf("%s/api/v1/%s/%s/revisions", s->endpoint, type_segment(repo->type),
+	                      repo->id);
+	int ret = get_json(s, url, "revisions", root, err);
+
+	free(url);
+	if (!ret)
+		*map = cJSON_GetObjectItemCaseSensitive(
+		        cJSON_GetObjectItemCaseSensitive(*root, "Data"), "RevisionMap");
+	return ret;
+}
+
+static const char *const revision_kinds[] = {"Branches", "Tags"};
+
+/* The branch or tag entry named rev, or NULL. */
+static const cJSON *find_revision(const cJSON *map, const char *rev)
+{
+	for (size_t k = 0; k < MS_ARRAY_SIZE(revision_kinds); k++) {
+		const cJSON *e;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(map, revision_kinds[k]))
+		{
+			const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "Revision");
+
+			if (cJSON_IsString(r) && !strcmp(r->valuestring, rev))
+				return e;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A revision the hub does not know: say which ones it has.  Only asked
+ * for when the listing was empty or not found, so a warm run stays at one
+ * request.  Returns 0 when rev exists (or cannot be checked).
+ */
+static int check_revision(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+                          struct ms_error *err)
+{
+	struct ms_buf names = MS_BUF_INIT;
+	const cJSON *map = NULL;
+	cJSON *root = NULL;
+	struct ms_error ignored;
+	int ret = 0;
+
+	ms_error_clear(&ignored);
+	if ((strlen(rev) == 40 && ms_is_hex(rev, 40)) ||
+	    get_revision_map(s, repo, &root, &map, &ignored) || !map || find_revision(map, rev))
+		goto out;
+	for (size_t k = 0; k < MS_ARRAY_SIZE(revision_kinds); k++) {
+		struct ms_buf one = MS_BUF_INIT;
+		const cJSON *e;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(map, revision_kinds[k]))
+		{
+			const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "Revision");
+
+			if (cJSON_IsString(r))
+				ms_buf_addf(&one, "%s%s", one.len ? ", " : "", r->valuestring);
+		}
+		ms_buf_addf(&names, "%s%s: %s", k ? "; " : "", k ? "tags" : "branches",
+		            one.len ? one.data : "none");
+		ms_buf_release(&one);
+	}
+	ret = ms_error_set(err, MS_ENOTFOUND, "%s %s has no revision '%s' (%s)",
+	                   ms_repo_type_name(repo->type), repo->id, rev, names.data);
+out:
+	ms_buf_release(&names);
+	cJSON_Delete(root);
+	return ret;
+}
+
 static int ms_list(struct ms_session *s, const struct ms_repo *repo, const char *rev,
                    const char *commit, struct ms_listing *out, struct ms_error *err)
 {
@@ -224,6 +299,13 @@ static int ms_list(struct ms_session *s, const struct ms_repo *repo, const char 
 		} else if (ret)
 			*err = alt_err;
 	}
+	/* The listing does not tell an unknown revision from an empty repo: /revisions does. */
+	if ((ret == 0 && out->n == 0) || ret == MS_ENOTFOUND) {
+		int r = check_revision(s, repo, rev, err);
+
+		if (r)
+			ret = r;
+	}
 	free(what);
 	return ret;
 }
@@ -244,39 +326,18 @@ static char *ms_file_url(struct ms_session *s, const struct ms_repo *repo,
 int ms_modelscope_revision_created_at(struct ms_session *s, const struct ms_repo *repo,
                                       const char *rev, long *created_at, struct ms_error *err)
 {
-	static const char *const kinds[] = {"Branches", "Tags"};
-	char *url = xasprintf("%s/api/v1/%s/%s/revisions", s->endpoint, type_segment(repo->type),
-	                      repo->id);
-	const cJSON *map;
-	cJSON *j;
-	int ret = get_json(s, url, "revisions", &j, err);
+	const cJSON *map = NULL, *e, *c;
+	cJSON *root = NULL;
+	int ret = get_revision_map(s, repo, &root, &map, err);
 
 	*created_at = 0;
-	if (ret)
-		goto out;
-	map = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "Data"),
-	                                       "RevisionMap");
-	for (size_t k = 0; k < MS_ARRAY_SIZE(kinds); k++) {
-		const cJSON *e;
-
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(map, kinds[k]))
-		{
-			const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "Revision");
-			const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "CreatedAt");
-
-			if (cJSON_IsString(r) && !strcmp(r->valuestring, rev) &&
-			    cJSON_IsNumber(c)) {
-				double v = c->valuedouble;
-
-				/* CreatedAt is epoch seconds; tolerate milliseconds */
-				*created_at = (long)(v > 1e11 ? v / 1000 : v);
-				goto out;
-			}
-		}
+	if (!ret && (e = find_revision(map, rev)) != NULL &&
+	    cJSON_IsNumber(c = cJSON_GetObjectItemCaseSensitive(e, "CreatedAt"))) {
+		/* CreatedAt is epoch seconds; tolerate milliseconds */
+		*created_at =
+		        (long)(c->valuedouble > 1e11 ? c->valuedouble / 1000 : c->valuedouble);
 	}
-out:
-	cJSON_Delete(j);
-	free(url);
+	cJSON_Delete(root);
 	return ret;
 }
 

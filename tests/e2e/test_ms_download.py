@@ -208,7 +208,22 @@ class Snapshot(Case):
         self.assertEqual((done["event"], done["status"], done["exit_code"], done["code"]),
                          ("done", "error", 5, "not_found"))
         self.assertIn("acme/nothing-here", done["message"])
-        self.fails(5, "download", "acme/Toy-1.5B.v2", "--revision", "no-such-branch")
+        r = self.fails(5, "download", "acme/Toy-1.5B.v2", "--revision", "no-such-branch")
+        self.assertIn("no revision 'no-such-branch' (branches: master; tags: none)", r.err)
+
+    def test_unknown_revision_with_an_empty_listing_is_not_success(self):
+        """A hub that lists nothing for a revision it does not have (rather than 404)."""
+        self.hub.add_ms_repo("acme/empty-rev", files={"a.txt": b"a"}, tags={"v1": None})
+        self.hub.fault("status", code=200, path="/repo/files", times=1,
+                       headers={"Content-Type": "application/json"},
+                       body='{"Code": 200, "Success": true, "Data": {"Files": []}}')
+        r = self.fails(5, "download", "acme/empty-rev", "--revision", "v2")
+        self.assertIn("branches: master; tags: v1", r.err)
+        # an empty listing for a revision that exists is fine: nothing to download
+        self.hub.fault("status", code=200, path="/repo/files", times=1,
+                       headers={"Content-Type": "application/json"},
+                       body='{"Code": 200, "Success": true, "Data": {"Files": []}}')
+        self.ok("download", "acme/empty-rev", "--revision", "v1")
 
     def test_usage_errors(self):
         self.fails(2, "download")
