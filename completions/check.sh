@@ -37,4 +37,20 @@ if complete_words mscli download --type "" | grep -qx -- --include; then
 else
 	echo "ok   --type takes a value"
 fi
+
+# fish answers for real too: `complete -C` prints what it would offer
+fish_expect() { # description, expected word, command line
+	if ! command -v fish >/dev/null; then return; fi
+	if fish -c 'source mscli.fish; complete -C $argv[1]' "$3" | cut -f1 | grep -qx -- "$2"; then
+		echo "ok   fish: $1"
+	else
+		echo "FAIL fish: $1: '$2' not offered for: $3"
+		fail=1
+	fi
+}
+fish_expect "commands" download "mscli "
+fish_expect "download options" --include "mscli download --inc"
+fish_expect "--type values" dataset "mscli download --type "
+fish_expect "--hub values" hf "mscli --hub "
+fish_expect "global options after the command" --json "mscli download --js"
 exit $fail

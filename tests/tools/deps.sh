@@ -20,6 +20,9 @@ if [ "$what" = test ]; then
 	# nginx plays the CDN in the TLS/HTTP2 tests; openssl makes their certificate
 	have nginx || [ -x /usr/sbin/nginx ] || pkgs+=(nginx)
 	have openssl || pkgs+=(openssl)
+	# the completions are checked in every shell they are written for
+	have zsh || pkgs+=(zsh)
+	have fish || pkgs+=(fish)
 fi
 [ ${#pkgs[@]} -eq 0 ] && exit 0
 
