@@ -283,6 +283,18 @@ class Bench:
                 "second_run_seconds": time.monotonic() - t0}
 
 
+def cpu_model():
+    """The CPU's name from /proc/cpuinfo (platform.processor() is empty on Linux)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shards", type=int, default=4)
@@ -323,7 +335,7 @@ def main():
     print("\nmscli benchmark: %d x %d MiB + %d small files (%.0f MB), %d round(s), %s%s" %
           (a.shards, a.shard_mb, a.small, b.total / MB, a.rounds,
            "https+h2" if a.tls else "http/1.1", " " + " ".join(a.mscli_args) if a.mscli_args else ""))
-    print("machine: %s, %d cores, %s" % (platform.platform(), os.cpu_count(), platform.processor() or "?"))
+    print("machine: %s, %d cores, %s" % (platform.platform(), os.cpu_count(), cpu_model()))
     print("floor: %.0f MB/s (loopback read %.0f, sha256 one core %.0f, 1 MiB writes %.0f)\n" %
           (floors["floor"], floors["loopback_read"], floors["sha256_one_core"],
            floors["write_1mib_blocks"]))
@@ -357,7 +369,7 @@ def main():
         json.dump({"params": {"shards": a.shards, "shard_mib": a.shard_mb, "small": a.small,
                               "rounds": a.rounds, "tls": a.tls, "mscli_args": a.mscli_args},
                    "bytes": b.total, "machine": {"platform": platform.platform(),
-                                                 "cpus": os.cpu_count()},
+                                                 "cpus": os.cpu_count(), "cpu": cpu_model()},
                    "floor": floors, "tools": summary, "warm_rerun": warm, "resume": resume},
                   f, indent=2)
     print("\nwrote " + a.json)
