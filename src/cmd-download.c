@@ -877,7 +877,13 @@ const struct ms_cmd ms_cmd_download = {
                 "  --force                 download again even when cached (no resume)\n"
                 "  --dry-run               show what would be downloaded; change nothing\n"
                 "  -o, --output PATH|-     copy the one FILE to PATH, or stream it to stdout\n"
-                "                          ('-'), after it is verified\n",
+                "                          ('-'), after it is verified\n"
+                "\n"
+                "Examples:\n"
+                "  mscli download Qwen/Qwen2.5-0.5B-Instruct\n"
+                "  mscli download Qwen/Qwen2.5-0.5B-Instruct --include '*.json' --local-dir ./qwen\n"
+                "  mscli download --type dataset owner/name --revision v1.0\n"
+                "  mscli download hf:openai-community/gpt2 config.json -o - | jq .\n",
         .shortopts = "o:",
         .longopts = dl_longopts,
         .option = dl_option,

@@ -3,6 +3,7 @@
  * global options are accepted before or after COMMAND (getopt_long
  * permutes), each command adds its own.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,8 +101,13 @@ void ms_print_main_help(FILE *out)
 
 void ms_print_cmd_help(const struct ms_cmd *cmd, FILE *out)
 {
-	fprintf(out, "usage: mscli %s\n\n%s\n%s", cmd->usage ? cmd->usage : cmd->name, cmd->summary,
-	        global_help);
+	const char *usage = cmd->usage ? cmd->usage : cmd->name;
+	const char *rest = strchr(usage, '\n');
+
+	/* the usage line, what the command does, then its own text and the global options */
+	fprintf(out, "usage: mscli %.*s\n\n%c%s.\n%s\n%s",
+	        rest ? (int)(rest - usage) : (int)strlen(usage), usage, toupper(cmd->summary[0]),
+	        cmd->summary + 1, rest ? rest + 1 : "", global_help);
 }
 
 static int parse_int(const char *arg, const char *opt, int min, int max, int *out,
