@@ -881,7 +881,8 @@ const struct ms_cmd ms_cmd_download = {
                 "\n"
                 "Examples:\n"
                 "  mscli download Qwen/Qwen2.5-0.5B-Instruct\n"
-                "  mscli download Qwen/Qwen2.5-0.5B-Instruct --include '*.json' --local-dir ./qwen\n"
+                "  mscli download Qwen/Qwen2.5-0.5B-Instruct --include '*.json' --local-dir "
+                "./qwen\n"
                 "  mscli download --type dataset owner/name --revision v1.0\n"
                 "  mscli download hf:openai-community/gpt2 config.json -o - | jq .\n",
         .shortopts = "o:",
