@@ -56,12 +56,17 @@ char *ms_hf_home(void)
 {
 	const char *v = ms_getenv("HF_HOME"), *xdg;
 
+	char *x, *out;
+
 	if (v)
-		return xstrdup(v);
+		return ms_expand_path(v);
 	xdg = ms_getenv("XDG_CACHE_HOME");
-	if (xdg)
-		return ms_path_join(xdg, "huggingface");
-	return ms_home_path(".cache/huggingface");
+	if (!xdg)
+		return ms_home_path(".cache/huggingface");
+	x = ms_expand_path(xdg);
+	out = ms_path_join(x, "huggingface");
+	free(x);
+	return out;
 }
 
 bool ms_hf_offline(void)
@@ -77,7 +82,7 @@ char *ms_hf_default_cache(void)
 	if (!v)
 		v = ms_getenv("HUGGINGFACE_HUB_CACHE");
 	if (v)
-		return xstrdup(v);
+		return ms_expand_path(v);
 	home = ms_hf_home();
 	out = ms_path_join(home, "hub");
 	free(home);
@@ -231,15 +236,53 @@ static char *relative_blob(const char *path, const char *etag)
 	return ms_buf_detach(&b);
 }
 
+/* HF_HUB_DISABLE_SYMLINKS: a copy of the blob, streamed (shards are GBs), installed atomically. */
 static int copy_file(const char *src, const char *dst, struct ms_error *err)
 {
-	char *data = NULL;
-	size_t len;
-	int ret = ms_read_file(src, SIZE_MAX, &data, &len, err);
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, ret = 0;
+	char rnd[33], *tmp;
+	char buf[1 << 16];
 
-	if (!ret)
-		ret = ms_write_file_atomic(dst, data, len, 0644, err);
-	free(data);
+	if (in < 0)
+		return ms_error_errno(err, errno, "cannot open", src);
+	ms_random_hex(rnd);
+	tmp = xasprintf("%s.%.8s.tmp", dst, rnd);
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0) {
+		ret = ms_error_errno(err, errno, "cannot create", tmp);
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+
+		if (n < 0 &&
+		    (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+			/* no in-kernel copy here: read and write */
+			n = read(in, buf, sizeof(buf));
+			if (n > 0 && ms_write_all(out, buf, (size_t)n) < 0)
+				n = -1;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = ms_error_errno(err, errno, "cannot copy into", tmp);
+			goto out;
+		}
+		if (n == 0)
+			break;
+	}
+	if (close(out) < 0)
+		ret = ms_error_errno(err, errno, "cannot write", tmp);
+	out = -1;
+	if (!ret && rename(tmp, dst) < 0)
+		ret = ms_error_errno(err, errno, "cannot rename to", dst);
+out:
+	if (out >= 0)
+		close(out);
+	if (ret)
+		unlink(tmp);
+	close(in);
+	free(tmp);
 	return ret;
 }
 
@@ -329,7 +372,9 @@ static int hf_begin(struct ms_store *st, const struct ms_listing *l, struct ms_e
 	int ret = 0;
 
 	s->listing = l;
-	if (access(tag, F_OK) != 0)
+	/* a warm run (or one with nothing to fetch) gets here without lock() */
+	ret = ms_mkdirs(s->local ? s->repo_dir : s->root, 0755, err);
+	if (!ret && access(tag, F_OK) != 0)
 		ret = ms_write_file_atomic(tag, cachedir_tag, sizeof(cachedir_tag) - 1, 0644, err);
 	free(tag);
 	if (!ret && s->local) {
@@ -547,25 +592,45 @@ static int hf_install(struct ms_store *st, const struct ms_file *f, const char *
 	return ret ? ret : link_pointer(s, f, err);
 }
 
-static int hf_finish(struct ms_store *st, struct ms_error *err)
+/* refs/<rev>: exactly the 40 hex digits, no newline; refs/pr/1 nests */
+static int write_ref(struct store_hf *s, const char *commit, struct ms_error *err)
 {
-	struct store_hf *s = (struct store_hf *)st;
 	char *dir, *path;
+	const char *why;
 	int ret;
 
-	if (s->local || !s->commit || is_commit(s->rev))
+	if (s->local || !is_commit(commit) || is_commit(s->rev))
 		return 0;
-	/* refs/<rev>: exactly the 40 hex digits, no newline; refs/pr/1 nests */
+	if (ms_path_check(s->rev, &why))
+		return ms_error_set(err, MS_EUNSAFE, "refusing revision name '%s': %s", s->rev,
+		                    why);
 	dir = sub(s, "refs", NULL);
 	path = ms_path_join(dir, s->rev);
 	ret = ms_mkdirs(dir, 0755, err);
 	if (!ret)
 		ret = ms_mkparents_beneath(dir, s->rev, err);
 	if (!ret)
-		ret = write_if_changed(path, s->commit, err);
+		ret = write_if_changed(path, commit, err);
 	free(dir);
 	free(path);
 	return ret;
+}
+
+static int hf_finish(struct ms_store *st, struct ms_error *err)
+{
+	struct store_hf *s = (struct store_hf *)st;
+	int ret = 0;
+
+	if (s->local || !s->commit)
+		return 0;
+	/* the printed snapshot path exists even when nothing matched */
+	{
+		char *snap = xasprintf("%s/snapshots/%s", s->repo_dir, s->commit);
+
+		ret = ms_mkdirs(snap, 0755, err);
+		free(snap);
+	}
+	return ret ? ret : write_ref(s, s->commit, err);
 }
 
 static int hf_local_listing(struct ms_store *st, const char *commit, struct ms_listing *out)
@@ -595,6 +660,8 @@ static void hf_no_exist(struct ms_store *st, const char *commit, const char *pat
 		fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			close(fd);
+		/* readers find .no_exist/<commit> through refs/<rev> (huggingface_hub does both) */
+		write_ref(s, commit, NULL);
 	}
 	free(dir);
 	free(file);

@@ -247,7 +247,7 @@ static int select_files(struct dl *d, char **files, size_t nfiles, struct ms_err
 			if (nmissing++ < 5)
 				ms_buf_addf(&missing, "%s'%s'", nmissing > 1 ? ", " : "", files[i]);
 			/* a known-missing file saves transformers a request next time */
-			if (d->listing.commit && d->st && d->st->ops->no_exist)
+			if (d->listing.commit && d->st && d->st->ops->no_exist && !d->o->dry_run)
 				d->st->ops->no_exist(d->st, d->listing.commit, files[i]);
 			continue;
 		}
@@ -288,6 +288,40 @@ out:
 }
 
 /* Before anything is written: every path must be safe and storable. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "a" and "a/b" both listed: one would have to be a file and a directory at once. */
+static int check_file_dir_clash(struct dl *d, struct ms_error *err)
+{
+	const char **paths = xcalloc(d->nsel + 1, sizeof(*paths));
+	int ret = 0;
+
+	for (size_t i = 0; i < d->nsel; i++)
+		paths[i] = d->sel[i]->path;
+	qsort(paths, d->nsel, sizeof(*paths), cmp_str);
+	for (size_t i = 0; i < d->nsel && !ret; i++) {
+		char *dir = xstrdup(paths[i]), *slash;
+
+		while (!ret && (slash = strrchr(dir, '/')) != NULL) {
+			const char *key = dir;
+
+			*slash = '\0';
+			if (bsearch(&key, paths, d->nsel, sizeof(*paths), cmp_str))
+				ret = ms_error_set(
+				        err, MS_EUNSAFE,
+				        "the listing of %s has both a file '%s' and '%s' "
+				        "inside it; nothing was written",
+				        d->repo.id, dir, paths[i]);
+		}
+		free(dir);
+	}
+	free(paths);
+	return ret;
+}
+
 static int check_paths(struct dl *d, struct ms_error *err)
 {
 	for (size_t i = 0; i < d->nsel; i++) {
@@ -312,7 +346,7 @@ static int check_paths(struct dl *d, struct ms_error *err)
 			return MS_EUNSAFE;
 		}
 	}
-	return 0;
+	return check_file_dir_clash(d, err);
 }
 
 static void print_plan(struct dl *d)
@@ -489,17 +523,12 @@ static int copy_out(const char *src, const char *dst, struct ms_error *err)
 			ret = ms_error_errno(err, errno, "cannot read", src);
 			break;
 		}
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				ret = ms_error_errno(err, errno, "cannot write",
-				                     tmp ? tmp : "standard output");
-				goto out;
-			}
-			off += w;
+		if (ms_write_all(out, buf, (size_t)n) < 0) {
+			if (errno == EPIPE && !tmp)
+				goto out; /* the reader had enough (| head): not an error */
+			ret = ms_error_errno(err, errno, "cannot write",
+			                     tmp ? tmp : "standard output");
+			goto out;
 		}
 	}
 out:
@@ -531,7 +560,7 @@ static int report(struct dl *d, int status, struct ms_error *err)
 		if (d->o->output) {
 			ret = copy_out(where, d->o->output, err);
 			free(where);
-			where = strcmp(d->o->output, "-") ? xstrdup(d->o->output) : NULL;
+			where = !ret && strcmp(d->o->output, "-") ? xstrdup(d->o->output) : NULL;
 		}
 	}
 	if (d->g->json) {
@@ -664,7 +693,8 @@ static int plan(struct dl *d, const char *root, char **files, size_t nfiles, str
 		ret = ops->stat_file(&d->sess, &d->repo, d->rev, files[0], &d->listing, err);
 		if (!d->st)
 			make_store(d, root, d->listing.commit);
-		if (ret == MS_ENOTFOUND && d->listing.commit && d->st->ops->no_exist)
+		if (ret == MS_ENOTFOUND && d->listing.commit && d->st->ops->no_exist &&
+		    !d->o->dry_run)
 			d->st->ops->no_exist(d->st, d->listing.commit, files[0]);
 		return ret;
 	}
@@ -698,21 +728,25 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	char *root = NULL;
 	int ret, missing;
 
-	if (argc < 1)
-		return ms_error_set(err, MS_EUSAGE,
-		                    "download: which repo? (mscli download OWNER/NAME [FILE...])");
+	if (argc < 1) {
+		ret = ms_error_set(err, MS_EUSAGE,
+		                   "download: which repo? (mscli download OWNER/NAME [FILE...])");
+		goto out;
+	}
 	if (g->hub >= 0)
 		hub = (enum ms_hub_kind)g->hub;
 	else if ((v = ms_getenv("MSCLI_HUB")) != NULL) {
 		if (!strcmp(v, "hf") || !strcmp(v, "huggingface"))
 			hub = MS_HUB_HF;
-		else if (strcmp(v, "modelscope") && strcmp(v, "ms"))
-			return ms_error_set(err, MS_EUSAGE,
-			                    "MSCLI_HUB is '%s', not modelscope or hf", v);
+		else if (strcmp(v, "modelscope") && strcmp(v, "ms")) {
+			ret = ms_error_set(err, MS_EUSAGE,
+			                   "MSCLI_HUB is '%s', not modelscope or hf", v);
+			goto out;
+		}
 	}
 	ret = ms_repo_parse(argv[0], hub, o->type - 1, &d.repo, err);
 	if (ret)
-		return ret;
+		goto out;
 	if (g->hub >= 0 && (int)d.repo.hub != g->hub) {
 		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s repo but --hub says %s", argv[0],
 		                   ms_hub_name(d.repo.hub), ms_hub_name((enum ms_hub_kind)g->hub));
@@ -739,11 +773,16 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 			goto out;
 		}
 	}
-	if (nfiles && !ms_filter_empty(&o->filter))
+	if (nfiles && !ms_filter_empty(&o->filter) && !g->quiet)
 		ms_warn("--include/--exclude are ignored when FILEs are given");
 	d.single_file = nfiles == 1 && files[0][strlen(files[0]) - 1] != '/';
 	if (o->output && !d.single_file) {
 		ret = ms_error_set(err, MS_EUSAGE, "-o/--output needs exactly one FILE");
+		goto out;
+	}
+	if (o->output && !strcmp(o->output, "-") && g->json) {
+		ret = ms_error_set(err, MS_EUSAGE,
+		                   "--json and -o - both want standard output: use -o PATH");
 		goto out;
 	}
 	if (o->local_dir && g->cache_dir) {
@@ -762,6 +801,16 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	d.rev = o->revision       ? o->revision
 	        : d.repo.revision ? d.repo.revision
 	                          : d.sess.ops->default_revision;
+	{
+		/* it names files in the cache (refs/<rev>, .mv): refuse what would escape */
+		const char *why;
+
+		if (ms_path_check(d.rev, &why)) {
+			ret = ms_error_set(err, MS_EUSAGE, "'%s' is not a revision name: %s", d.rev,
+			                   why);
+			goto out;
+		}
+	}
 	root = g->cache_dir              ? xstrdup(g->cache_dir)
 	       : d.repo.hub == MS_HUB_HF ? ms_hf_default_cache()
 	                                 : ms_modelscope_default_cache();
@@ -836,7 +885,7 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	ret = report(&d, ret, err);
 out:
 	/* --json: a failure before the transfer still ends with its "done" object */
-	if (ret && g->json && !d.reported && !o->dry_run)
+	if (ret && g->json && !d.reported)
 		report(&d, ret, err);
 	ms_progress_free(d.progress);
 	for (size_t i = 0; i < d.njobs; i++) {

@@ -65,6 +65,9 @@ static const struct option global_options[] = {
 
 #define GLOBAL_SHORT "hqv"
 
+/* -q: errors only (ms_warn has no ms_global to look at) */
+static bool warnings_off;
+
 static const char global_help[] =
         "Global options (before or after COMMAND):\n"
         "  --hub modelscope|hf     which hub (default modelscope; env MSCLI_HUB)\n"
@@ -166,7 +169,7 @@ int ms_global_option(struct ms_global *g, int id, const char *arg, struct ms_err
 		g->json = true;
 		return 0;
 	case 'q':
-		g->quiet = true;
+		g->quiet = warnings_off = true;
 		return 0;
 	case 'v':
 		g->verbose = true;
@@ -231,13 +234,18 @@ int ms_cmd_parse(struct ms_global *g, const struct ms_cmd *cmd, void *state, int
 			ret = 1; /* handled: exit 0 */
 		} else if (c == G_VERSION) {
 			ret = 2;
+		} else if (c == '?' && !cmd->exec) {
+			ret = ms_error_set(err, MS_EUSAGE,
+			                   "unknown option '%s' (see 'mscli --help')",
+			                   argv[optind - 1]);
 		} else if (c == '?') {
 			ret = ms_error_set(err, MS_EUSAGE,
 			                   "%s: unknown option '%s' (see 'mscli %s --help')",
 			                   cmd->name, argv[optind - 1], cmd->name);
 		} else if (c == ':') {
-			ret = ms_error_set(err, MS_EUSAGE, "%s: option '%s' needs a value",
-			                   cmd->name, argv[optind - 1]);
+			ret = ms_error_set(err, MS_EUSAGE, "%s%soption '%s' needs a value",
+			                   cmd->exec ? cmd->name : "", cmd->exec ? ": " : "",
+			                   argv[optind - 1]);
 		} else if (c >= G_HUB || c == 'q' || c == 'v') {
 			ret = ms_global_option(g, c, optarg, err);
 		} else {
@@ -267,11 +275,34 @@ void ms_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (warnings_off)
+		return;
 	fputs("mscli: warning: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* http://user:secret@host/: -v must not show the secret (curl sends it as Basic auth). */
+static void redact_userinfo(const char *url)
+{
+	const char *p = strstr(url, "://"), *at, *slash, *colon;
+	char *secret;
+
+	if (!p)
+		return;
+	p += 3;
+	slash = strchr(p, '/');
+	at = memchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
+	if (!at)
+		return;
+	colon = memchr(p, ':', (size_t)(at - p));
+	if (colon)
+		p = colon + 1;
+	secret = xstrndup(p, (size_t)(at - p));
+	ms_log_redact(secret);
+	free(secret);
 }
 
 static char *endpoint_url(const char *v)
@@ -294,7 +325,7 @@ static const char *hf_token(char **buf)
 		*buf = xstrdup(v);
 	} else {
 		if (ms_getenv("HF_TOKEN_PATH")) {
-			path = xstrdup(ms_getenv("HF_TOKEN_PATH"));
+			path = ms_expand_path(ms_getenv("HF_TOKEN_PATH"));
 		} else {
 			home = ms_hf_home();
 			path = ms_path_join(home, "token");
@@ -370,6 +401,7 @@ int ms_global_session(struct ms_global *g, enum ms_hub_kind hub, struct ms_sessi
 	}
 	if (token)
 		ms_log_redact(token);
+	redact_userinfo(endpoint);
 	ms_session_init(s, hub, endpoint, explicit_ep, token, &g->net);
 	free(endpoint);
 	free(token_buf);

@@ -335,8 +335,14 @@ static int perform_once(struct ms_http *h, const struct ms_http_request *req, co
 	ms_http_setup_easy(e, h->net);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, h->net->api_timeout);
-	/* API answers may be compressed; file bytes never are (transfer.c). */
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	/*
+	 * API answers may be compressed; file bytes never are (transfer.c), and
+	 * neither is a HEAD: its Content-Length must be the file's (HF §1.3).
+	 */
+	if (strcmp(method, "HEAD"))
+		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	else
+		hdrs = curl_slist_append(hdrs, "Accept-Encoding: identity");
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &cap);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -518,8 +524,8 @@ int ms_http_status_error(const struct ms_http_response *r, const char *what, str
 		code = MS_ENOTFOUND;
 	else if (r->status == 401 || r->status == 403) {
 		code = MS_EAUTH;
-		hint = " (pass a token with --token or the hub's token variable, or run mscli "
-		       "login)";
+		hint = " (check the token: --token, MODELSCOPE_API_TOKEN or HF_TOKEN; a gated "
+		       "repo also needs access granted on the hub)";
 	} else if (r->status == 429)
 		code = MS_ENET;
 	else

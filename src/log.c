@@ -31,16 +31,15 @@ void ms_log_redact(const char *secret)
 	}
 }
 
-static void redact(struct ms_buf *b)
+void ms_log_redact_in_place(char *s)
 {
 	for (size_t i = 0; i < MS_ARRAY_SIZE(secrets) && secrets[i]; i++) {
 		size_t sl = strlen(secrets[i]);
 		char *p;
 
-		while ((p = strstr(b->data, secrets[i])) != NULL) {
+		while ((p = strstr(s, secrets[i])) != NULL) {
 			memset(p, '*', 3);
 			memmove(p + 3, p + sl, strlen(p + sl) + 1);
-			b->len = strlen(b->data);
 		}
 	}
 }
@@ -57,7 +56,8 @@ void ms_verbose(const char *fmt, ...)
 	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	ms_buf_adds(&b, tmp);
-	redact(&b);
+	ms_log_redact_in_place(b.data);
+	b.len = strlen(b.data);
 	log_fn(b.data);
 	ms_buf_release(&b);
 }

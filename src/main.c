@@ -80,7 +80,12 @@ int main(int argc, char **argv)
 		ret = ms_cmd_parse(&g, &none, NULL, argc, argv, &first, &err);
 	}
 	if (ret == 1) {
-		ms_print_main_help(stdout);
+		/* "mscli --help download" is download's help, as git does */
+		cmd = first < argc ? ms_cmd_find(argv[first]) : NULL;
+		if (cmd)
+			ms_print_cmd_help(cmd, stdout);
+		else
+			ms_print_main_help(stdout);
 		ret = 0;
 		goto out;
 	}
@@ -100,11 +105,17 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[first], "help")) {
 		cmd = first + 1 < argc ? ms_cmd_find(argv[first + 1]) : NULL;
-		if (cmd)
-			ms_print_cmd_help(cmd, stdout);
-		else
-			ms_print_main_help(stdout);
 		ret = 0;
+		if (cmd) {
+			ms_print_cmd_help(cmd, stdout);
+		} else if (first + 1 < argc) {
+			ms_error_set(&err, MS_EUSAGE,
+			             "'%s' is not an mscli command (see 'mscli --help')",
+			             argv[first + 1]);
+			ret = fail(&err);
+		} else {
+			ms_print_main_help(stdout);
+		}
 		goto out;
 	}
 	cmd = ms_cmd_find(argv[first]);

@@ -196,6 +196,20 @@ bool ms_is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+int ms_write_all(int fd, const void *data, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, (const char *)data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
 int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          struct ms_error *err)
 {
@@ -210,17 +224,8 @@ int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 		ret = ms_error_errno(err, errno, "cannot create", tmp);
 		goto out;
 	}
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, (const char *)data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = ms_error_errno(err, errno, "cannot write", tmp);
-			break;
-		}
-		off += (size_t)n;
-	}
+	if (ms_write_all(fd, data, len) < 0)
+		ret = ms_error_errno(err, errno, "cannot write", tmp);
 	/* The data must be durable before the name points at it. */
 	if (!ret && fsync(fd) < 0)
 		ret = ms_error_errno(err, errno, "cannot sync", tmp);
@@ -359,6 +364,52 @@ char *ms_home_path(const char *rel)
 	const char *home = ms_getenv("HOME");
 
 	return ms_path_join(home ? home : "/", rel);
+}
+
+char *ms_expand_path(const char *v)
+{
+	struct ms_buf b = MS_BUF_INIT;
+
+	/* $VAR and ${VAR} (left as written when unset), as os.path.expandvars */
+	for (const char *p = v; *p;) {
+		const char *name = p + 1, *end;
+		bool braced = *name == '{';
+		char *key, *val;
+
+		if (*p != '$') {
+			ms_buf_addch(&b, *p++);
+			continue;
+		}
+		if (braced)
+			name++;
+		for (end = name; isalnum((unsigned char)*end) || *end == '_'; end++)
+			;
+		if (end == name || (braced && *end != '}')) {
+			ms_buf_addch(&b, *p++);
+			continue;
+		}
+		key = xstrndup(name, (size_t)(end - name));
+		val = getenv(key);
+		free(key);
+		if (braced)
+			end++;
+		if (val)
+			ms_buf_adds(&b, val);
+		else
+			ms_buf_addf(&b, "%.*s", (int)(end - p), p);
+		p = end;
+	}
+	if (!b.data)
+		ms_buf_adds(&b, "");
+	/* then a leading ~ or ~/, as os.path.expanduser (not ~user) */
+	if (b.data[0] == '~' && (b.data[1] == '/' || !b.data[1])) {
+		const char *home = ms_getenv("HOME");
+		char *out = b.data[1] ? ms_home_path(b.data + 2) : xstrdup(home ? home : "/");
+
+		ms_buf_release(&b);
+		return out;
+	}
+	return b.data;
 }
 
 int ms_parse_u64(const char *s, uint64_t *out)

@@ -41,6 +41,8 @@ void ms_buf_release(struct ms_buf *b);
 char *ms_path_join(const char *a, const char *b);
 int ms_mkdirs(const char *path, mode_t mode, struct ms_error *err);
 /* Write via a temporary in the same directory, fsync, rename. */
+/* write(2) until all len bytes are out (EINTR retried); -1 with errno. */
+int ms_write_all(int fd, const void *data, size_t len);
 int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          struct ms_error *err);
 /* Read a whole (small) file; fails with MS_EFAIL when larger than max. */
@@ -58,6 +60,8 @@ const char *ms_getenv(const char *name);
 /* Truthy like huggingface_hub: 1, ON, YES, TRUE (any case). */
 bool ms_env_true(const char *name);
 char *ms_home_path(const char *rel);
+/* $VAR, ${VAR} and a leading ~ expanded, as huggingface_hub does for HF_HOME & co. */
+char *ms_expand_path(const char *v);
 
 /* Numbers, sizes, hex */
 int ms_parse_u64(const char *s, uint64_t *out);

@@ -84,6 +84,8 @@ class HF(Case):
         self.assertEqual(r.lines, [os.path.join(self.snap(), "config.json")])
         heads = [q for q in self.hub.log if q.method == "HEAD"]
         self.assertEqual(heads[0].path, "/org/toy/resolve/main/config.json")
+        # a compressed HEAD answer would not carry the file's size (HF §1.3)
+        self.assertEqual(heads[0].headers.get("accept-encoding"), "identity")
         self.assertTrue(heads[1].path.startswith("/api/resolve-cache/"), heads[1].raw_path)
         self.assertEqual(os.listdir(os.path.join(self.folder, "blobs")), [git_sha1(REGULAR["config.json"])])
         # no tree was fetched: no trees/ file may claim what it does not know
@@ -159,6 +161,26 @@ class HF(Case):
         marker = os.path.join(self.folder, ".no_exist", self.repo.commit, "missing.json")
         self.assertTrue(os.path.isfile(marker))
         self.assertEqual(os.path.getsize(marker), 0)
+        # readers reach .no_exist/<commit> through the ref: it is written with the marker
+        with open(os.path.join(self.folder, "refs", "main"), "rb") as f:
+            self.assertEqual(f.read(), self.repo.commit.encode())
+        # --dry-run changes nothing, not even a marker
+        self.fails(5, "--hub", "hf", "download", "org/toy", "other.json", "--dry-run")
+        self.assertFalse(os.path.exists(os.path.join(os.path.dirname(marker), "other.json")))
+
+    def test_revision_names_cannot_leave_the_cache(self):
+        for rev in ("../../../../escape", "/tmp/abs", "a//b", "refs/../x"):
+            r = self.fails(2, "--hub", "hf", "download", "org/toy", "--revision", rev)
+            self.assertIn("not a revision name", r.err)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "escape")))
+        self.assertEqual(self.hub.log, [])
+
+    def test_nothing_to_download_into_a_fresh_cache(self):
+        r = self.ok("--hub", "hf", "download", "org/toy", "--include", "nomatch*")
+        self.assertEqual(r.lines, [self.snap()])
+        self.assertTrue(os.path.isdir(self.snap()))
+        with open(os.path.join(self.folder, "refs", "main"), "rb") as f:
+            self.assertEqual(f.read(), self.repo.commit.encode())
 
     def test_corruption_in_transit_is_caught_for_both_kinds(self):
         for path in ("model.safetensors", "config.json"):
@@ -323,6 +345,12 @@ class HF(Case):
         self.assertTrue(r.lines[0].startswith(os.path.join(home, "hub", "models--org--toy")))
         r = self.ok("--hub", "hf", "download", "org/toy", "config.json")
         self.assertTrue(r.lines[0].startswith(os.path.join(self.home, ".cache", "huggingface", "hub")))
+        # ~ and $VAR are expanded, as huggingface_hub does (not a literal './~' directory)
+        r = self.ok("--hub", "hf", "download", "org/toy", "config.json", env={"HF_HOME": "~/hf2"})
+        self.assertTrue(r.lines[0].startswith(os.path.join(self.home, "hf2", "hub", "models--org--toy")))
+        r = self.ok("--hub", "hf", "download", "org/toy", "config.json",
+                    env={"HF_HUB_CACHE": "${MSCLI_TEST_ROOT}/c3", "MSCLI_TEST_ROOT": self.tmp})
+        self.assertTrue(r.lines[0].startswith(os.path.join(self.tmp, "c3", "models--org--toy")))
 
     def test_download_timeout_variable_is_the_stall_timeout(self):
         import time

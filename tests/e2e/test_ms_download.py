@@ -189,6 +189,27 @@ class Snapshot(Case):
         with open(out, "rb") as f:
             self.assertEqual(f.read(), FILES["config.json"])
         self.fails(2, "download", "acme/Toy-1.5B.v2", "-o", out)
+        # stdout is the file or JSON lines, never both
+        r = self.fails(2, "--json", "download", "acme/Toy-1.5B.v2", "config.json", "-o", "-")
+        self.assertIn("--json and -o -", r.err)
+        self.assertEqual(r.json()[-1]["exit_code"], 2)
+        # a failed copy prints no path
+        os.makedirs(os.path.join(self.tmp, "adir", "config.json"))
+        r = self.mscli("download", "acme/Toy-1.5B.v2", "config.json", "-o",
+                       os.path.join(self.tmp, "adir", "config.json"))
+        self.assertNotEqual(r.rc, 0, r)
+        self.assertEqual(r.out, "")
+        # a reader that stops early (| head -c 10) is not an error
+        sp = __import__("subprocess")
+        prod = sp.Popen(__import__("support").command(
+            ["download", "acme/Toy-1.5B.v2", "weights/model-00001-of-00002.safetensors", "-o", "-"]),
+            env=self.env, stdout=sp.PIPE, stderr=sp.PIPE)
+        prod.stdout.read(10)
+        prod.stdout.close()
+        err = prod.stderr.read().decode()
+        prod.stderr.close()
+        self.assertEqual(prod.wait(timeout=60), 0, err)
+        self.assertNotIn("error", err)
 
     def test_revision_and_tag(self):
         self.hub.add_ms_repo("acme/tagged", files={"a.txt": b"A"}, tags={"v1.0": None})
@@ -225,6 +246,13 @@ class Snapshot(Case):
                        body='{"Code": 200, "Success": true, "Data": {"Files": []}}')
         self.ok("download", "acme/empty-rev", "--revision", "v1")
 
+    def test_a_password_in_the_endpoint_is_never_shown(self):
+        url = self.hub.url.replace("http://", "http://user:S3cretPw@")
+        r = self.mscli("-v", "--retries", "0", "--endpoint", url, "download", "acme/nothing-here")
+        self.assertEqual(r.rc, 5, r)
+        self.assertIn("user:***@", r.err)
+        self.assertNotIn("S3cretPw", r.err + r.out)
+
     def test_usage_errors(self):
         self.fails(2, "download")
         self.fails(2, "download", "not-a-repo")
@@ -234,8 +262,20 @@ class Snapshot(Case):
         self.fails(2, "download", "acme/x", env={"MSCLI_HUB": "github"})
         r = self.ok("download", "--help")
         self.assertIn("--include", r.out)
+        self.assertEqual(self.ok("--help", "download").out, r.out)
+        self.assertEqual(self.ok("help", "download").out, r.out)
+        r = self.fails(2, "help", "nosuch")
+        self.assertIn("'nosuch' is not an mscli command", r.err)
+        r = self.fails(2, "--bogus")
+        self.assertIn("unknown option '--bogus' (see 'mscli --help')", r.err)
         r = self.ok("--help")
         self.assertIn("download", r.out)
+        # --json: even a usage error ends with its "done" object
+        r = self.fails(2, "--json", "download", "not-a-repo")
+        self.assertEqual(r.json()[-1]["code"], "usage")
+        # -q is errors only: no warnings
+        r = self.ok("-q", "download", "acme/Toy-1.5B.v2", "config.json", "--include", "*.json")
+        self.assertEqual(r.err, "")
         self.assertRegex(self.ok("--version").out, r"^mscli \d+\.\d+")
 
 

@@ -122,6 +122,14 @@ class Faults(Case):
                 self.assertFalse(os.path.exists(os.path.join(self.cache, "escape.txt")))
                 self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
 
+    def test_a_file_and_a_directory_of_the_same_name_are_refused_before_writing(self):
+        self.hub.add_ms_repo("acme/clash", files={"a": b"file", "a/b.txt": b"inside"})
+        r = self.fails(1, "download", "acme/clash")
+        self.assertIn("both a file 'a' and 'a/b.txt'", r.err)
+        self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+        self.assertEqual(self.hub.body_bytes(), 0)
+        self.assertFalse(os.path.exists(os.path.join(self.cache, "models", "acme", "clash")))
+
     def test_malformed_and_oversized_json(self):
         self.hub.fault("malformed_json", path="/repo/files", times=1)
         r = self.fails(1, "download", "acme/toy")

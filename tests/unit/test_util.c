@@ -25,6 +25,30 @@ void test_util(void)
 	CHECK(ms_parse_u64("", &v) == -1);
 	CHECK(ms_parse_seconds("0.05", &d) == 0 && d == 0.05);
 	CHECK(ms_parse_seconds("nan", &d) == -1);
+	{
+		/* HF_HOME & co. as huggingface_hub reads them (expandvars, expanduser) */
+		static const char *const cases[][2] = {
+		        {"~/hf", "/home/u/hf"},
+		        {"~", "/home/u"},
+		        {"$MSCLI_T/x", "/t/x"},
+		        {"${MSCLI_T}y", "/ty"},
+		        {"$MSCLI_UNSET_VAR/z", "$MSCLI_UNSET_VAR/z"},
+		        {"a$", "a$"},
+		        {"${MSCLI_T", "${MSCLI_T"},
+		        {"~user/x", "~user/x"},
+		        {"/abs/~/x", "/abs/~/x"},
+		};
+
+		setenv("HOME", "/home/u", 1);
+		setenv("MSCLI_T", "/t", 1);
+		unsetenv("MSCLI_UNSET_VAR");
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			char *x = ms_expand_path(cases[i][0]);
+
+			CHECK_STR(x, cases[i][1]);
+			free(x);
+		}
+	}
 	ms_format_size(1536, s, sizeof(s));
 	CHECK_STR(s, "1.5 KiB");
 	ms_format_size(12, s, sizeof(s));
