@@ -236,56 +236,6 @@ static char *relative_blob(const char *path, const char *etag)
 	return ms_buf_detach(&b);
 }
 
-/* HF_HUB_DISABLE_SYMLINKS: a copy of the blob, streamed (shards are GBs), installed atomically. */
-static int copy_file(const char *src, const char *dst, struct ms_error *err)
-{
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, ret = 0;
-	char rnd[33], *tmp;
-	char buf[1 << 16];
-
-	if (in < 0)
-		return ms_error_errno(err, errno, "cannot open", src);
-	ms_random_hex(rnd);
-	tmp = xasprintf("%s.%.8s.tmp", dst, rnd);
-	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (out < 0) {
-		ret = ms_error_errno(err, errno, "cannot create", tmp);
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-
-		if (n < 0 &&
-		    (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
-			/* no in-kernel copy here: read and write */
-			n = read(in, buf, sizeof(buf));
-			if (n > 0 && ms_write_all(out, buf, (size_t)n) < 0)
-				n = -1;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = ms_error_errno(err, errno, "cannot copy into", tmp);
-			goto out;
-		}
-		if (n == 0)
-			break;
-	}
-	if (close(out) < 0)
-		ret = ms_error_errno(err, errno, "cannot write", tmp);
-	out = -1;
-	if (!ret && rename(tmp, dst) < 0)
-		ret = ms_error_errno(err, errno, "cannot rename to", dst);
-out:
-	if (out >= 0)
-		close(out);
-	if (ret)
-		unlink(tmp);
-	close(in);
-	free(tmp);
-	return ret;
-}
-
 /* Point snapshots/<commit>/<path> at the blob (atomic replace of any old link). */
 static int link_pointer(struct store_hf *s, const struct ms_file *f, struct ms_error *err)
 {
@@ -300,7 +250,7 @@ static int link_pointer(struct store_hf *s, const struct ms_file *f, struct ms_e
 	if (ret)
 		goto out;
 	if (s->no_symlinks) {
-		ret = copy_file(blob, ptr, err);
+		ret = ms_copy_file_atomic(blob, ptr, err); /* streamed: shards are GBs */
 		goto out;
 	}
 	ms_random_hex(rnd);

@@ -496,53 +496,22 @@ static int fetch(struct dl *d, struct ms_error *err)
 
 static int copy_out(const char *src, const char *dst, struct ms_error *err)
 {
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, ret = 0;
-	char *tmp = NULL;
-	char buf[1 << 16];
-	ssize_t n;
+	int in, r, e;
 
+	if (strcmp(dst, "-"))
+		return ms_copy_file_atomic(src, dst, err);
+	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return ms_error_errno(err, errno, "cannot open", src);
-	if (!strcmp(dst, "-")) {
-		out = STDOUT_FILENO;
-	} else {
-		char rnd[33];
-
-		ms_random_hex(rnd);
-		tmp = xasprintf("%s.%.8s.mscli-tmp", dst, rnd);
-		out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (out < 0) {
-			ret = ms_error_errno(err, errno, "cannot create", tmp);
-			goto out;
-		}
-	}
-	while ((n = read(in, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = ms_error_errno(err, errno, "cannot read", src);
-			break;
-		}
-		if (ms_write_all(out, buf, (size_t)n) < 0) {
-			if (errno == EPIPE && !tmp)
-				goto out; /* the reader had enough (| head): not an error */
-			ret = ms_error_errno(err, errno, "cannot write",
-			                     tmp ? tmp : "standard output");
-			goto out;
-		}
-	}
-out:
+	r = ms_copy_fd(in, STDOUT_FILENO);
+	e = errno;
 	close(in);
-	if (tmp) {
-		if (out >= 0 && close(out) < 0 && !ret)
-			ret = ms_error_errno(err, errno, "cannot write", tmp);
-		if (!ret && rename(tmp, dst) < 0)
-			ret = ms_error_errno(err, errno, "cannot rename to", dst);
-		if (ret)
-			unlink(tmp);
-		free(tmp);
-	}
-	return ret;
+	if (r == -2 && e == EPIPE)
+		return 0; /* the reader had enough (| head): not an error */
+	if (r)
+		return ms_error_errno(err, e, r == -1 ? "cannot read" : "cannot write",
+		                      r == -1 ? src : "standard output");
+	return 0;
 }
 
 static int report(struct dl *d, int status, struct ms_error *err)

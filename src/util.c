@@ -210,6 +210,62 @@ int ms_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+int ms_copy_fd(int in, int out)
+{
+	char buf[1 << 16];
+	ssize_t n;
+
+	/* in the kernel where it can (reflinks on some filesystems) */
+	while ((n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0)) != 0) {
+		if (n > 0 || errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP &&
+		    errno != EBADF)
+			return -2;
+		/* a pipe, another filesystem, an old kernel: read and write */
+		while ((n = read(in, buf, sizeof(buf))) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -1;
+			if (ms_write_all(out, buf, (size_t)n) < 0)
+				return -2;
+		}
+		break;
+	}
+	return 0;
+}
+
+int ms_copy_file_atomic(const char *src, const char *dst, struct ms_error *err)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out, ret = 0, r;
+	char rnd[33], *tmp;
+
+	if (in < 0)
+		return ms_error_errno(err, errno, "cannot open", src);
+	ms_random_hex(rnd);
+	tmp = xasprintf("%s.%.8s.tmp", dst, rnd);
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0) {
+		ret = ms_error_errno(err, errno, "cannot create", tmp);
+		goto out;
+	}
+	r = ms_copy_fd(in, out);
+	if (r)
+		ret = ms_error_errno(err, errno, r == -1 ? "cannot read" : "cannot write",
+		                     r == -1 ? src : tmp);
+	if (close(out) < 0 && !ret)
+		ret = ms_error_errno(err, errno, "cannot write", tmp);
+	if (!ret && rename(tmp, dst) < 0)
+		ret = ms_error_errno(err, errno, "cannot rename to", dst);
+	if (ret)
+		unlink(tmp);
+out:
+	close(in);
+	free(tmp);
+	return ret;
+}
+
 int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          struct ms_error *err)
 {

@@ -43,6 +43,10 @@ int ms_mkdirs(const char *path, mode_t mode, struct ms_error *err);
 /* Write via a temporary in the same directory, fsync, rename. */
 /* write(2) until all len bytes are out (EINTR retried); -1 with errno. */
 int ms_write_all(int fd, const void *data, size_t len);
+/* in to out until EOF: 0, or -1 (reading failed) / -2 (writing failed) with errno. */
+int ms_copy_fd(int in, int out);
+/* src copied to dst through a temporary beside it, renamed into place when complete. */
+int ms_copy_file_atomic(const char *src, const char *dst, struct ms_error *err);
 int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          struct ms_error *err);
 /* Read a whole (small) file; fails with MS_EFAIL when larger than max. */
