@@ -92,6 +92,8 @@ struct conn {
 	int verdict_errno;
 	char *url;
 	bool foreign;
+	bool stalled;   /* no byte for stall_timeout seconds: ended by check_stalls() */
+	double last_rx; /* when the last header or body byte arrived */
 	struct curl_slist *hdrs;
 	struct ms_http_response resp;
 	struct ms_buf errbody;
@@ -674,6 +676,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct conn *c = arg;
 
+	c->last_rx = ms_now();
 	ms_http_capture_header(&c->resp, p, size * n);
 	return size * n;
 }
@@ -683,6 +686,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
 	struct conn *c = arg;
 	size_t len = size * n;
 
+	c->last_rx = ms_now();
 	if (!c->checked) {
 		c->checked = true;
 		if (!check_response(c))
@@ -763,6 +767,9 @@ static int conn_start(struct engine *e, struct xfile *xf, uint32_t ci)
 
 	curl_easy_reset(h);
 	ms_http_setup_easy(h, o->net);
+	/* curl's low-speed check averages over seconds: check_stalls() is exact */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 0L);
+	c->last_rx = ms_now();
 	curl_easy_setopt(h, CURLOPT_URL, c->url);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, c);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -960,7 +967,7 @@ static void conn_done(struct engine *e, struct conn *c, CURLcode cc)
 	char *url = c->url, *location = NULL;
 	struct ms_http_response resp = c->resp;
 	struct ms_buf body = c->errbody;
-	bool foreign = c->foreign, short_body;
+	bool foreign = c->foreign, short_body, stalled = c->stalled;
 	char reason[1200];
 
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -1016,7 +1023,11 @@ static void conn_done(struct engine *e, struct conn *c, CURLcode cc)
 		break;
 	}
 	if (cc != CURLE_OK) {
-		snprintf(reason, sizeof(reason), "%s: %s", url, curl_easy_strerror(cc));
+		if (stalled)
+			snprintf(reason, sizeof(reason), "%s: no data for %ld s (--stall-timeout)",
+			         url, e->o->net->stall_timeout);
+		else
+			snprintf(reason, sizeof(reason), "%s: %s", url, curl_easy_strerror(cc));
 		if (ms_retry_classify((int)cc, 0, foreign) == MS_RETRY_YES)
 			chunk_failed(e, xf, ci, MS_ENET, -1, reason);
 		else
@@ -1060,6 +1071,27 @@ out:
 	free(url);
 	ms_http_response_release(&resp);
 	ms_buf_release(&body);
+}
+
+/* A connection that received nothing for stall_timeout seconds fails like a timeout. */
+static void check_stalls(struct engine *e)
+{
+	double now = ms_now(), limit = (double)e->o->net->stall_timeout;
+
+	for (size_t i = 0; i < e->nfiles; i++) {
+		struct xfile *xf = &e->files[i];
+		struct conn *c = xf->conns;
+
+		while (xf->phase == F_ACTIVE && c) {
+			if (now - c->last_rx < limit) {
+				c = c->next;
+				continue;
+			}
+			c->stalled = true;
+			conn_done(e, c, CURLE_OPERATION_TIMEDOUT); /* frees c */
+			c = xf->conns;                             /* the list changed */
+		}
+	}
 }
 
 /* What the writer thread finished: account for it (the main thread owns the bookkeeping). */
@@ -1293,6 +1325,7 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 			conn_done(&e, c, m->data.result);
 		}
 		process_writes(&e);
+		check_stalls(&e);
 		for (size_t i = 0; i < n; i++)
 			if (e.files[i].phase == F_VERIFY)
 				check_verify(&e, &e.files[i]);

@@ -98,10 +98,16 @@ class Faults(Case):
 
     def test_stall_counts_as_a_failure(self):
         self.hub.fault("stall", path="model.bin", after=100_000, seconds=30, times=1)
-        t0 = time.monotonic()
-        self.ok("--stall-timeout", "1", "download", "acme/toy")
-        self.assertLess(time.monotonic() - t0, 20 * SLOW)
+        r = self.ok("-v", "--stall-timeout", "2", "download", "acme/toy")
+        self.assertIn("no data for 2 s", r.err)
         self.assert_complete()
+        # "no byte for 2 s" means 2 s: not curl's averaged low-speed check (~5 s late)
+        gets = [q for q in self.hub.log if q.method == "GET" and q.server == "cdn"
+                and q.path.endswith("model.bin")]
+        self.assertGreaterEqual(len(gets), 2)
+        gap = gets[1].time - gets[0].time
+        self.assertGreaterEqual(gap, 2.0)
+        self.assertLess(gap, 2.0 + 2 * SLOW)
 
     def test_slow_trickle_still_completes(self):
         self.hub.add_ms_repo("acme/slow", files={"a.bin": blob(60_000, 3)})
