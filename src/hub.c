@@ -175,18 +175,28 @@ struct ms_file *ms_listing_add(struct ms_listing *l)
 {
 	struct ms_file *f;
 
+	if (!l->index)
+		l->index = xcalloc(1, sizeof(*l->index));
 	ms_grow((void **)&l->files, &l->cap, l->n + 1, sizeof(*l->files));
 	f = &l->files[l->n++];
 	memset(f, 0, sizeof(*f));
 	return f;
 }
 
+static const char *file_key(const void *base, size_t i)
+{
+	return ((const struct ms_file *)base)[i].path;
+}
+
+/* Hashed: a listing of 100k files is parsed in linear time (each entry is looked up). */
 struct ms_file *ms_listing_find(const struct ms_listing *l, const char *path)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->files[i].path, path))
-			return &l->files[i];
-	return NULL;
+	size_t i;
+
+	if (!l->n || !l->index)
+		return NULL;
+	i = ms_index_find(l->index, l->files, l->n, file_key, path);
+	return i == SIZE_MAX ? NULL : &l->files[i];
 }
 
 void ms_file_release(struct ms_file *f)
@@ -212,6 +222,9 @@ void ms_listing_release(struct ms_listing *l)
 	for (size_t i = 0; i < l->n; i++)
 		ms_file_release(&l->files[i]);
 	free(l->files);
+	if (l->index)
+		ms_index_release(l->index);
+	free(l->index);
 	free(l->revision);
 	free(l->commit);
 	memset(l, 0, sizeof(*l));

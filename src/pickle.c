@@ -15,6 +15,8 @@ void ms_msc_set(struct ms_msc *m, const char *path, const char *revision)
 	struct ms_msc_entry *e = ms_msc_find(m, path);
 
 	if (!e) {
+		if (!m->index)
+			m->index = xcalloc(1, sizeof(*m->index));
 		ms_grow((void **)&m->v, &m->cap, m->n + 1, sizeof(*m->v));
 		e = &m->v[m->n++];
 		e->path = xstrdup(path);
@@ -24,12 +26,26 @@ void ms_msc_set(struct ms_msc *m, const char *path, const char *revision)
 	e->revision = revision ? xstrdup(revision) : NULL;
 }
 
+static const char *entry_key(const void *base, size_t i)
+{
+	return ((const struct ms_msc_entry *)base)[i].path;
+}
+
 struct ms_msc_entry *ms_msc_find(const struct ms_msc *m, const char *path)
 {
-	for (size_t i = 0; i < m->n; i++)
-		if (!strcmp(m->v[i].path, path))
-			return &m->v[i];
-	return NULL;
+	size_t i;
+
+	if (!m->n)
+		return NULL;
+	if (!m->index) {
+		/* read from a .msc without ms_msc_set: linear, as before */
+		for (i = 0; i < m->n; i++)
+			if (!strcmp(m->v[i].path, path))
+				return &m->v[i];
+		return NULL;
+	}
+	i = ms_index_find(m->index, m->v, m->n, entry_key, path);
+	return i == SIZE_MAX ? NULL : &m->v[i];
 }
 
 void ms_msc_release(struct ms_msc *m)
@@ -39,6 +55,9 @@ void ms_msc_release(struct ms_msc *m)
 		free(m->v[i].revision);
 	}
 	free(m->v);
+	if (m->index)
+		ms_index_release(m->index);
+	free(m->index);
 	memset(m, 0, sizeof(*m));
 }
 

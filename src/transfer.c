@@ -61,6 +61,7 @@ struct xfile {
 	uint32_t nchunks;
 	uint64_t watermark; /* contiguous bytes on disk from 0 */
 	uint64_t on_disk;   /* sum of chunk done */
+	uint64_t *sum;      /* the engine's on_disk_sum, kept with on_disk */
 	int nconns;
 	int hash_retries, refreshes, redirects;
 	char *cur_url;    /* final URL after redirects, reused for every range */
@@ -106,6 +107,8 @@ struct engine {
 	struct ms_writer *writer; /* NULL: write from curl's callback (no coalescing) */
 	struct xfile *files;
 	size_t nfiles;
+	size_t first_open;    /* files before it are done or failed, for good */
+	uint64_t on_disk_sum; /* bytes on disk over all files (a done file counts whole) */
 	int active_conns, active_files;
 	int budget;
 	CURL **idle;
@@ -228,17 +231,6 @@ void ms_engine_opts_init(struct ms_engine_opts *o)
 
 /* ---- events ---- */
 
-static uint64_t total_on_disk(const struct engine *e)
-{
-	uint64_t t = 0;
-
-	for (size_t i = 0; i < e->nfiles; i++)
-		t += e->files[i].phase >= F_VERIFY && e->files[i].phase != F_FAILED
-		             ? e->files[i].job->size
-		             : e->files[i].on_disk;
-	return t;
-}
-
 static void emit(struct engine *e, enum ms_event_type type, struct xfile *xf, int attempt,
                  double delay, const char *reason)
 {
@@ -256,7 +248,7 @@ static void emit(struct engine *e, enum ms_event_type type, struct xfile *xf, in
 
 	if (!e->o->on_event)
 		return;
-	ev.total_done = total_on_disk(e);
+	ev.total_done = e->on_disk_sum; /* kept as files land: no O(files) sum per event */
 	e->o->on_event(e->o->event_arg, &ev);
 }
 
@@ -309,6 +301,7 @@ static void file_layout(struct xfile *xf, uint64_t chunk_size, uint64_t have)
 		n = 1;
 	xf->chunks = xcalloc(n, sizeof(*xf->chunks));
 	xf->nchunks = n;
+	*xf->sum -= xf->on_disk;
 	xf->on_disk = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		struct chunk *c = &xf->chunks[i];
@@ -325,6 +318,7 @@ static void file_layout(struct xfile *xf, uint64_t chunk_size, uint64_t have)
 			c->done = c->end - c->start;
 		c->done_at_fail = c->done;
 		xf->on_disk += c->done;
+		*xf->sum += c->done;
 	}
 	ms_resume_release(&xf->rs);
 	xf->rs.size = size;
@@ -428,6 +422,7 @@ static void file_finish(struct engine *e, struct xfile *xf)
 		return;
 	}
 	xf->phase = F_DONE;
+	*xf->sum += job->size - xf->on_disk;
 	xf->on_disk = job->size;
 	job->done = true;
 	emit(e, MS_EV_DONE, xf, 0, 0, NULL);
@@ -569,6 +564,7 @@ static void chunk_landed(struct xfile *xf, uint32_t ci, uint64_t done)
 	if (done <= ch->done)
 		return;
 	xf->on_disk += done - ch->done;
+	*xf->sum += done - ch->done;
 	ch->done = done;
 	advance_watermark(xf);
 }
@@ -1078,18 +1074,20 @@ static void check_stalls(struct engine *e)
 {
 	double now = ms_now(), limit = (double)e->o->net->stall_timeout;
 
-	for (size_t i = 0; i < e->nfiles; i++) {
+	for (size_t i = e->first_open; i < e->nfiles; i++) {
 		struct xfile *xf = &e->files[i];
-		struct conn *c = xf->conns;
 
-		while (xf->phase == F_ACTIVE && c) {
-			if (now - c->last_rx < limit) {
+		/* conn_done frees the connection and may change the list: search it again */
+		while (xf->phase == F_ACTIVE) {
+			struct conn *c = xf->conns;
+
+			/* conn_free unlinks what it frees; the analyzer cannot see that */
+			while (c && now - c->last_rx < limit) // NOLINT(clang-analyzer-unix.Malloc)
 				c = c->next;
-				continue;
-			}
+			if (!c)
+				break;
 			c->stalled = true;
-			conn_done(e, c, CURLE_OPERATION_TIMEDOUT); /* frees c */
-			c = xf->conns;                             /* the list changed */
+			conn_done(e, c, CURLE_OPERATION_TIMEDOUT);
 		}
 	}
 }
@@ -1203,7 +1201,7 @@ static void schedule(struct engine *e)
 	double now = ms_now();
 
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < e->nfiles && !e->fatal; i++) {
+		for (size_t i = e->first_open; i < e->nfiles && !e->fatal; i++) {
 			bool large = e->files[i].job->size > e->o->range_threshold;
 
 			if (large == (pass == 1) && !schedule_file(e, &e->files[i], now))
@@ -1215,7 +1213,7 @@ static double next_wakeup(struct engine *e)
 {
 	double now = ms_now(), t = e->o->progress_interval > 0 ? e->o->progress_interval : 0.2;
 
-	for (size_t i = 0; i < e->nfiles; i++) {
+	for (size_t i = e->first_open; i < e->nfiles; i++) {
 		struct xfile *xf = &e->files[i];
 
 		if (xf->phase == F_PENDING && xf->start_after > now && xf->start_after - now < t)
@@ -1237,7 +1235,7 @@ static void wake_multi(void *arg)
 
 static bool all_finished(const struct engine *e)
 {
-	for (size_t i = 0; i < e->nfiles; i++)
+	for (size_t i = e->first_open; i < e->nfiles; i++)
 		if (e->files[i].phase != F_DONE && e->files[i].phase != F_FAILED)
 			return false;
 	return true;
@@ -1250,7 +1248,7 @@ static void progress(struct engine *e)
 	if (now - e->last_progress < e->o->progress_interval)
 		return;
 	e->last_progress = now;
-	for (size_t i = 0; i < e->nfiles; i++)
+	for (size_t i = e->first_open; i < e->nfiles; i++)
 		if (e->files[i].phase == F_ACTIVE || e->files[i].phase == F_VERIFY)
 			emit(e, MS_EV_PROGRESS, &e->files[i], 0, 0, NULL);
 	emit(e, MS_EV_PROGRESS, NULL, 0, 0, NULL);
@@ -1290,6 +1288,7 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 	e.nfiles = n;
 	for (size_t i = 0; i < n; i++) {
 		e.files[i].job = &jobs[i];
+		e.files[i].sum = &e.on_disk_sum;
 		e.files[i].fd = e.files[i].state_fd = -1;
 		jobs[i].status = 0;
 		jobs[i].done = false;
@@ -1326,7 +1325,10 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 		}
 		process_writes(&e);
 		check_stalls(&e);
-		for (size_t i = 0; i < n; i++)
+		while (e.first_open < n && (e.files[e.first_open].phase == F_DONE ||
+		                            e.files[e.first_open].phase == F_FAILED))
+			e.first_open++;
+		for (size_t i = e.first_open; i < n; i++)
 			if (e.files[i].phase == F_VERIFY)
 				check_verify(&e, &e.files[i]);
 		progress(&e);

@@ -49,9 +49,10 @@ struct ms_file {
 struct ms_listing {
 	struct ms_file *files;
 	size_t n, cap;
-	char *revision;  /* as asked for (branch, tag or commit) */
-	char *commit;    /* the commit it resolved to, when the hub says */
-	long created_at; /* ModelScope: CreatedAt of the revision, 0 when unknown */
+	struct ms_index *index; /* by path, for ms_listing_find */
+	char *revision;         /* as asked for (branch, tag or commit) */
+	char *commit;           /* the commit it resolved to, when the hub says */
+	long created_at;        /* ModelScope: CreatedAt of the revision, 0 when unknown */
 };
 
 struct ms_file *ms_listing_add(struct ms_listing *l);

@@ -14,6 +14,7 @@ struct ms_msc_entry {
 struct ms_msc {
 	struct ms_msc_entry *v;
 	size_t n, cap;
+	struct ms_index *index; /* by path, for ms_msc_find */
 };
 
 /* Replace (or add) the entry for path; entries keep their order. */

@@ -4,6 +4,38 @@
 #include "mscli/util.h"
 #include "unit.h"
 
+static const char *str_key(const void *base, size_t i)
+{
+	return ((char *const *)base)[i];
+}
+
+static void test_index(void)
+{
+	enum { N = 5000 };
+	char **keys = xcalloc(N, sizeof(*keys));
+	struct ms_index x = {0};
+	size_t n = 0, miss = 0;
+
+	/* grows while it is used, as a listing does while it is parsed */
+	for (size_t i = 0; i < N; i++) {
+		keys[i] = xasprintf("dir%zu/file-%zu.bin", (i % 4000) % 7, i % 4000);
+		if (ms_index_find(&x, keys, n, str_key, keys[i]) == SIZE_MAX)
+			miss++;
+		n++;
+	}
+	CHECK(miss == 4000);
+	for (size_t i = 0; i < N; i++) /* duplicates: the first one wins */
+		miss += ms_index_find(&x, keys, n, str_key, keys[i]) != i % 4000;
+	CHECK(miss == 4000);
+	CHECK(ms_index_find(&x, keys, n, str_key, "nope") == SIZE_MAX);
+	CHECK(ms_index_find(&x, keys, 3, str_key, keys[3]) == SIZE_MAX); /* reset to 3 items */
+	CHECK(ms_index_find(&x, keys, 3, str_key, keys[2]) == 2);
+	ms_index_release(&x);
+	for (size_t i = 0; i < N; i++)
+		free(keys[i]);
+	free(keys);
+}
+
 void test_util(void)
 {
 	uint64_t v;
@@ -20,6 +52,7 @@ void test_util(void)
 	CHECK(ms_parse_size("1.5k", &v) == 0 && v == 1536);
 	CHECK(ms_parse_size("12XB", &v) == -1);
 	CHECK(ms_parse_size("-1", &v) == -1);
+	test_index();
 	CHECK(ms_parse_u64("42", &v) == 0 && v == 42);
 	CHECK(ms_parse_u64("4x", &v) == -1);
 	CHECK(ms_parse_u64("", &v) == -1);
