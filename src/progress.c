@@ -10,10 +10,17 @@
 #define MAX_BARS      8
 #define DRAW_INTERVAL 0.1
 
+/* A smoothed transfer rate: an exponential moving average over half-second samples. */
+struct meter {
+	double rate, t;
+	uint64_t bytes;
+};
+
 struct bar {
 	const struct ms_xfer_job *job;
 	uint64_t done;
 	bool verifying;
+	struct meter m;
 };
 
 struct ms_progress {
@@ -24,8 +31,7 @@ struct ms_progress {
 	double last_draw, start;
 	uint64_t total_done, total_size;
 	size_t nfiles, files_done;
-	double rate, rate_t;
-	uint64_t rate_bytes;
+	struct meter m;
 };
 
 struct ms_progress *ms_progress_new(FILE *out)
@@ -33,7 +39,7 @@ struct ms_progress *ms_progress_new(FILE *out)
 	struct ms_progress *p = xcalloc(1, sizeof(*p));
 
 	p->out = out;
-	p->start = p->rate_t = ms_now();
+	p->start = p->m.t = ms_now();
 	return p;
 }
 
@@ -63,11 +69,17 @@ static void draw_bar(FILE *out, int width, uint64_t done, uint64_t total)
 	fputc(']', out);
 }
 
+#define TAIL_WIDTH 40
+
+/* One line that never wraps (a wrapped line would break erase()): label, bar, percent, tail.
+ * A fixed width for what follows the bar keeps the bars from jittering; on a narrow
+ * terminal the bar goes first, then the tail is cut. */
 static void line(struct ms_progress *p, const char *label, uint64_t done, uint64_t total,
                  const char *tail)
 {
-	int width = term_width(p->out);
-	int labelw = width / 3 > 200 ? 200 : width / 3, barw;
+	int width = term_width(p->out) - 1; /* the last column would wrap on some terminals */
+	int labelw = width / 4 < 16 ? width / 3 : width / 4 > 200 ? 200 : width / 4;
+	int barw, tailw = TAIL_WIDTH;
 	char lab[256];
 	size_t ll = strlen(label);
 
@@ -76,51 +88,74 @@ static void line(struct ms_progress *p, const char *label, uint64_t done, uint64
 		snprintf(lab, sizeof(lab), "...%.*s", labelw - 3, label + ll - (size_t)labelw + 3);
 	else
 		snprintf(lab, sizeof(lab), "%.*s", labelw, label);
-	/* a fixed width for what follows the bar keeps the bars from jittering */
-	barw = width - labelw - 28 - 10;
-	if (barw < 10)
-		barw = 10;
-	fprintf(p->out, "\x1b[2K%-*s ", labelw, lab);
-	draw_bar(p->out, barw, done, total);
-	fprintf(p->out, " %3d%% %-28.28s\n", total ? (int)(done * 100 / total) : 100, tail);
+	/* label, space, [bar], " 100% ", tail */
+	barw = width - labelw - 1 - 2 - 6 - tailw;
+	if (barw < 8) {
+		barw = 0;
+		tailw = width - labelw - 1 - 5;
+	}
+	fprintf(p->out, "\x1b[2K%-*s", labelw, lab);
+	if (barw) {
+		fputc(' ', p->out);
+		draw_bar(p->out, barw, done, total);
+	}
+	fprintf(p->out, " %3d%% %-*.*s\n", total ? (int)(done * 100 / total) : 100, tailw, tailw,
+	        tail);
 	p->drawn++;
+}
+
+static void meter_update(struct meter *m, double now, uint64_t done)
+{
+	double inst;
+
+	if (now - m->t < 0.5)
+		return;
+	inst = done > m->bytes ? (double)(done - m->bytes) / (now - m->t) : 0;
+	m->rate = m->rate ? 0.7 * m->rate + 0.3 * inst : inst;
+	m->t = now;
+	m->bytes = done;
+}
+
+/* "1.2 GiB/4.0 GiB 310 MiB/s 0:09": what is done, the rate and the time left */
+static void meter_tail(const struct meter *m, uint64_t done, uint64_t total, char *out, size_t cap)
+{
+	char a[32], b[32], r[32], eta[32] = "";
+
+	ms_format_size(done, a, sizeof(a));
+	ms_format_size(total, b, sizeof(b));
+	ms_format_size((uint64_t)m->rate, r, sizeof(r));
+	if (m->rate > 1 && total > done) {
+		long s = (long)((double)(total - done) / m->rate);
+
+		if (s >= 3600)
+			snprintf(eta, sizeof(eta), " ETA %ld:%02ld:%02ld", s / 3600, s / 60 % 60,
+			         s % 60);
+		else
+			snprintf(eta, sizeof(eta), " ETA %ld:%02ld", s / 60, s % 60);
+	}
+	snprintf(out, cap, "%s/%s %s/s%s", a, b, r, eta);
 }
 
 static void draw(struct ms_progress *p)
 {
-	char tail[128], a[32], b[32], r[32];
+	char tail[160], lab[64];
 	double now = ms_now();
 
 	erase(p);
 	for (size_t i = 0; i < p->n && i < MAX_BARS; i++) {
-		const struct bar *bar = &p->bars[i];
+		struct bar *bar = &p->bars[i];
 
-		ms_format_size(bar->done, a, sizeof(a));
-		ms_format_size(bar->job->size, b, sizeof(b));
-		snprintf(tail, sizeof(tail), "%s%s/%s", bar->verifying ? "verifying " : "", a, b);
+		meter_update(&bar->m, now, bar->done);
+		if (bar->verifying)
+			snprintf(tail, sizeof(tail), "verifying");
+		else
+			meter_tail(&bar->m, bar->done, bar->job->size, tail, sizeof(tail));
 		line(p, bar->job->name, bar->done, bar->job->size, tail);
 	}
-	if (now - p->rate_t >= 0.5) {
-		double inst = (double)(p->total_done - p->rate_bytes) / (now - p->rate_t);
-
-		p->rate = p->rate ? 0.7 * p->rate + 0.3 * inst : inst;
-		p->rate_t = now;
-		p->rate_bytes = p->total_done;
-	}
-	ms_format_size((uint64_t)p->rate, r, sizeof(r));
-	if (p->rate > 1 && p->total_size > p->total_done) {
-		long eta = (long)((double)(p->total_size - p->total_done) / p->rate);
-
-		snprintf(tail, sizeof(tail), "%s/s ETA %ld:%02ld", r, eta / 60, eta % 60);
-	} else {
-		snprintf(tail, sizeof(tail), "%s/s", r);
-	}
-	{
-		char lab[64];
-
-		snprintf(lab, sizeof(lab), "total %zu/%zu files", p->files_done, p->nfiles);
-		line(p, lab, p->total_done, p->total_size, tail);
-	}
+	meter_update(&p->m, now, p->total_done);
+	meter_tail(&p->m, p->total_done, p->total_size, tail, sizeof(tail));
+	snprintf(lab, sizeof(lab), "total %zu/%zu files", p->files_done, p->nfiles);
+	line(p, lab, p->total_done, p->total_size, tail);
 	fflush(p->out);
 	p->last_draw = now;
 }
@@ -164,11 +199,13 @@ void ms_progress_event(struct ms_progress *p, const struct ms_event *ev)
 	case MS_EV_PLAN:
 		p->total_size = ev->total_size;
 		p->nfiles = ev->nfiles;
-		p->rate_bytes = ev->total_done;
+		p->m = (struct meter){.t = ms_now(), .bytes = ev->total_done};
 		return;
 	case MS_EV_START:
 		ms_grow((void **)&p->bars, &p->cap, p->n + 1, sizeof(*p->bars));
-		p->bars[p->n++] = (struct bar){.job = ev->job, .done = ev->job_done};
+		p->bars[p->n++] = (struct bar){.job = ev->job,
+		                               .done = ev->job_done,
+		                               .m = {.t = ms_now(), .bytes = ev->job_done}};
 		break;
 	case MS_EV_PROGRESS:
 		if (ev->job) {

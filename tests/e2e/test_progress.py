@@ -1,0 +1,97 @@
+"""Progress bars: on a terminal, per file and total, with rate and ETA; never elsewhere."""
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import termios
+
+from support import Case, blob, command, sha256
+
+BIG = blob(6_000_000, 11)
+ESC = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class Progress(Case):
+    def setUp(self):
+        super().setUp()
+        self.hub.add_ms_repo("acme/slow", files={"config.json": b"{}\n", "weights.bin": BIG})
+        # about three seconds: several redraws, each with a measured rate
+        self.hub.fault("trickle", path="weights.bin", rate=2_000_000, times=None)
+
+    def run_on_tty(self, *args, cols=100):
+        """Run mscli with stderr on a pseudo-terminal of `cols` columns; stdout is a pipe."""
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+        p = subprocess.Popen(command(list(args)), env=self.env, stdout=subprocess.PIPE,
+                             stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        err = b""
+        while True:
+            r, _, _ = select.select([master], [], [], 60)
+            if not r:
+                p.kill()
+                self.fail("no output from mscli for 60 s")
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            err += chunk
+        out = p.stdout.read().decode()
+        p.stdout.close()
+        rc = p.wait(60)
+        os.close(master)
+        self.assertNotIn(b"AddressSanitizer", err)
+        self.assertNotIn(b"runtime error", err)
+        return rc, out, err
+
+    def assert_bars_fit(self, lines, cols):
+        bars = [l for l in lines if re.search(r" \d+% ", l)]
+        self.assertTrue(bars)
+        for l in bars:
+            self.assertLess(len(l.rstrip()), cols, repr(l))
+
+    def test_bars_with_rate_and_eta_per_file_and_total(self):
+        rc, out, err = self.run_on_tty("download", "acme/slow", cols=100)
+        self.assertEqual(rc, 0, err)
+        # stdout stays clean for scripts: the path and nothing else
+        self.assertEqual(out.strip(), self.ms_repo_dir("acme/slow"))
+        text = ESC.sub(b"", err).replace(b"\r", b"").decode()
+        lines = [l for l in text.split("\n") if l.strip()]
+        per_file = [l for l in lines if l.startswith("weights.bin")]
+        total = [l for l in lines if l.startswith("total ")]
+        self.assertTrue(per_file, text)
+        self.assertTrue(total, text)
+        # a rate and a time left on the file's own line, and on the total line
+        rate_eta = re.compile(r"\d+(\.\d+)? [KMG]i?B/s ETA \d+:\d\d")
+        self.assertTrue(any(rate_eta.search(l) for l in per_file), per_file)
+        self.assertTrue(any(rate_eta.search(l) for l in total), total)
+        self.assertTrue(any(re.search(r"total \d/2 files", l) for l in total), total)
+        # sizes on the file line: done / total
+        self.assertTrue(any(re.search(r"MiB/5\.7 MiB", l) for l in per_file), per_file)
+        # no bar is wider than the terminal (a wrapped line breaks the redraw)
+        self.assert_bars_fit(lines, 100)
+        with open(os.path.join(self.ms_repo_dir("acme/slow"), "weights.bin"), "rb") as f:
+            self.assertEqual(sha256(f.read()), sha256(BIG))
+
+    def test_narrow_terminal_never_wraps(self):
+        rc, _, err = self.run_on_tty("download", "acme/slow", cols=50)
+        self.assertEqual(rc, 0, err)
+        text = ESC.sub(b"", err).replace(b"\r", b"").decode()
+        lines = [l for l in text.split("\n") if l.strip()]
+        self.assertTrue(any(l.startswith("total ") for l in lines), text)
+        self.assert_bars_fit(lines, 50)
+
+    def test_no_bars_when_asked_or_not_a_terminal(self):
+        rc, _, err = self.run_on_tty("--no-progress", "download", "acme/slow")
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn(b"ETA", err)
+        self.assertNotIn(b"\x1b[", err)
+        self.hub.clear_faults()
+        r = self.ok("download", "acme/slow", "--force")
+        self.assertNotIn("ETA", r.err)
+        self.assertNotIn("\x1b[", r.err)
