@@ -693,7 +693,7 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	enum ms_hub_kind hub = MS_HUB_MODELSCOPE;
 	char **files = argv + 1;
 	size_t nfiles = argc > 1 ? (size_t)argc - 1 : 0;
-	const char *v;
+	const char *v = NULL;
 	char *root = NULL;
 	int ret, missing;
 
@@ -713,9 +713,20 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 			goto out;
 		}
 	}
-	ret = ms_repo_parse(argv[0], hub, o->type - 1, &d.repo, err);
+	ret = ms_repo_parse(argv[0], hub, g->hub >= 0 || v, o->type - 1, &d.repo, err);
 	if (ret)
 		goto out;
+	if (d.repo.file) {
+		/* https://huggingface.co/o/n/blob/main/config.json names one file */
+		if (nfiles) {
+			ret = ms_error_set(err, MS_EUSAGE,
+			                   "'%s' names the file '%s': give no FILE as well",
+			                   argv[0], d.repo.file);
+			goto out;
+		}
+		files = &d.repo.file;
+		nfiles = 1;
+	}
 	if (g->hub >= 0 && (int)d.repo.hub != g->hub) {
 		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s repo but --hub says %s", argv[0],
 		                   ms_hub_name(d.repo.hub), ms_hub_name((enum ms_hub_kind)g->hub));
@@ -767,6 +778,11 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	if (ret)
 		goto out;
 	d.have_sess = true;
+	if (d.repo.endpoint && !g->endpoint) {
+		/* a mirror's URL names the mirror; only --endpoint overrides it */
+		ms_session_set_endpoint(&d.sess, d.repo.endpoint);
+		d.sess.endpoint_explicit = true;
+	}
 	d.rev = o->revision       ? o->revision
 	        : d.repo.revision ? d.repo.revision
 	                          : d.sess.ops->default_revision;
@@ -881,7 +897,8 @@ const struct ms_cmd ms_cmd_download = {
         .usage =
                 "download REPO [FILE...] [OPTIONS]\n"
                 "\n"
-                "REPO is owner/name, ms:owner/name, hf:owner/name or a hub URL.  Prints the\n"
+                "REPO is owner/name, ms:owner/name, hf:owner/name or a hub URL (a mirror's\n"
+                "URL names the mirror; .../blob/REV/FILE names one file).  Prints the\n"
                 "snapshot directory (the file's path when exactly one FILE is given).\n"
                 "\n"
                 "Options:\n"

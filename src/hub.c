@@ -4,7 +4,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <curl/curl.h>
+
 #include "mscli/hub.h"
+#include "mscli/pathsafe.h"
 #include "mscli/util.h"
 
 const char *ms_repo_type_name(enum ms_repo_type t)
@@ -31,76 +34,157 @@ static bool valid_segment(const char *s, size_t n)
 struct url_hub {
 	const char *host;
 	enum ms_hub_kind hub;
+	const char *endpoint; /* NULL: the hub's home; the endpoint comes from options or env */
 };
 
 static const struct url_hub known_hosts[] = {
-        {"modelscope.cn", MS_HUB_MODELSCOPE},
-        {"www.modelscope.cn", MS_HUB_MODELSCOPE},
-        {"modelscope.ai", MS_HUB_MODELSCOPE},
-        {"www.modelscope.ai", MS_HUB_MODELSCOPE},
-        {"huggingface.co", MS_HUB_HF},
-        {"www.huggingface.co", MS_HUB_HF},
-        {"hf.co", MS_HUB_HF},
-        {"hf-mirror.com", MS_HUB_HF},
+        {"modelscope.cn", MS_HUB_MODELSCOPE, NULL},
+        {"www.modelscope.cn", MS_HUB_MODELSCOPE, NULL},
+        {"modelscope.ai", MS_HUB_MODELSCOPE, "https://www.modelscope.ai"},
+        {"www.modelscope.ai", MS_HUB_MODELSCOPE, "https://www.modelscope.ai"},
+        {"huggingface.co", MS_HUB_HF, NULL},
+        {"www.huggingface.co", MS_HUB_HF, NULL},
+        {"hf.co", MS_HUB_HF, NULL},
+        {"hf-mirror.com", MS_HUB_HF, "https://hf-mirror.com"},
 };
 
-static int parse_url(const char *spec, enum ms_hub_kind *hub, int *type, const char **rest,
-                     struct ms_error *err)
+/* One path segment of a URL, percent-decoded ("refs%2Fpr%2F1" is one revision). */
+static char *url_segment(const char *s, size_t n)
 {
-	const char *host = strstr(spec, "://") + 3;
-	size_t hl = strcspn(host, "/:");
-	size_t i;
+	int len = 0;
+	char *raw = curl_easy_unescape(NULL, s, (int)n, &len);
+	char *out;
 
-	for (i = 0; i < MS_ARRAY_SIZE(known_hosts); i++)
-		if (strlen(known_hosts[i].host) == hl &&
-		    !strncasecmp(host, known_hosts[i].host, hl))
-			break;
-	if (i == MS_ARRAY_SIZE(known_hosts))
-		return ms_error_set(err, MS_EUSAGE,
-		                    "'%s' is not a ModelScope or Hugging Face repo URL (give "
-		                    "owner/name and --endpoint for a mirror)",
-		                    spec);
-	*hub = known_hosts[i].hub;
-	*rest = host + strcspn(host, "/");
-	while (**rest == '/')
-		(*rest)++;
-	if (*hub == MS_HUB_MODELSCOPE) {
-		/* https://modelscope.cn/models/o/n[/...] */
-		if (!strncmp(*rest, "models/", 7)) {
-			*type = MS_REPO_MODEL;
-			*rest += 7;
-		} else if (!strncmp(*rest, "datasets/", 9)) {
-			*type = MS_REPO_DATASET;
-			*rest += 9;
-		} else
-			return ms_error_set(err, MS_EUSAGE, "'%s': expected /models/ or /datasets/",
-			                    spec);
-	} else if (!strncmp(*rest, "datasets/", 9)) {
+	if (!raw) /* out of memory: curl cannot decode, nor can we */
+		return xstrndup(s, n);
+	out = xstrndup(raw, (size_t)len);
+	curl_free(raw);
+	return out;
+}
+
+/*
+ * A hub URL: https://huggingface.co/o/n, .../datasets/o/n, .../tree/<rev>,
+ * .../resolve/<rev>/<file> and .../blob/<rev>/<file>; https://modelscope.cn/models/o/n
+ * and .../datasets/o/n likewise, plus .../file/view/<rev>/<file>.  A known mirror, or any
+ * host when the hub was chosen (--hub, MSCLI_HUB), becomes the endpoint.
+ */
+static int parse_url(const char *spec, enum ms_hub_kind *hub, bool hub_given, int *type,
+                     char **path, struct ms_repo *out, struct ms_error *err)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *p = NULL;
+	const struct url_hub *known = NULL;
+	const char *rest;
+	int ret = 0;
+
+	if (!u || curl_url_set(u, CURLUPART_URL, spec, CURLU_PATH_AS_IS) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &p, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "https") && strcmp(scheme, "http"))) {
+		ret = ms_error_set(err, MS_EUSAGE, "'%s' is not an http(s) URL", spec);
+		goto out;
+	}
+	curl_url_get(u, CURLUPART_PORT, &port, 0);
+	for (size_t i = 0; i < MS_ARRAY_SIZE(known_hosts); i++)
+		if (!strcasecmp(host, known_hosts[i].host))
+			known = &known_hosts[i];
+	if (known && hub_given && known->hub != *hub) {
+		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s repo but --hub/MSCLI_HUB says %s",
+		                   spec, ms_hub_name(known->hub), ms_hub_name(*hub));
+		goto out;
+	}
+	if (known) {
+		*hub = known->hub;
+		if (known->endpoint)
+			out->endpoint = xstrdup(known->endpoint);
+	} else if (hub_given) {
+		out->endpoint = port ? xasprintf("%s://%s:%s", scheme, host, port)
+		                     : xasprintf("%s://%s", scheme, host);
+	} else {
+		ret = ms_error_set(err, MS_EUSAGE,
+		                   "'%s' is not a ModelScope or Hugging Face URL (for a mirror, "
+		                   "add --hub hf or --hub modelscope)",
+		                   spec);
+		goto out;
+	}
+	rest = p + strspn(p, "/");
+	if (!strncmp(rest, "datasets/", 9)) {
 		*type = MS_REPO_DATASET;
-		*rest += 9;
+		rest += 9;
+	} else if (!strncmp(rest, "models/", 7) && *hub == MS_HUB_MODELSCOPE) {
+		*type = MS_REPO_MODEL;
+		rest += 7;
+	} else if (*hub == MS_HUB_MODELSCOPE) {
+		ret = ms_error_set(err, MS_EUSAGE, "'%s': expected /models/ or /datasets/", spec);
+		goto out;
 	} else {
 		*type = MS_REPO_MODEL;
+	}
+	*path = xstrdup(rest);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(p);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+/* What follows owner/name in a URL: tree/<rev>, resolve|blob/<rev>/<file>, file/view/... */
+static int url_tail(const char *spec, const char *t, struct ms_repo *out, struct ms_error *err)
+{
+	bool with_file = false;
+	size_t n;
+
+	t += strspn(t, "/");
+	if (!*t)
+		return 0;
+	if (!strncmp(t, "tree/", 5)) {
+		t += 5;
+	} else if (!strncmp(t, "resolve/", 8) || !strncmp(t, "blob/", 5)) {
+		t = strchr(t, '/') + 1;
+		with_file = true;
+	} else if (!strncmp(t, "file/view/", 10)) {
+		t += 10;
+		with_file = true;
+	} else if (!strcmp(t, "files") || !strncmp(t, "files/", 6) || !strcmp(t, "summary")) {
+		return 0; /* web pages of the repo itself */
+	} else {
+		return ms_error_set(err, MS_EUSAGE, "'%s': cannot tell what '/%s' names", spec, t);
+	}
+	n = strcspn(t, "/");
+	if (n)
+		out->revision = url_segment(t, n);
+	t += n;
+	t += strspn(t, "/");
+	if (with_file && *t) {
+		const char *why;
+
+		out->file = url_segment(t, strlen(t));
+		if (ms_path_check(out->file, &why))
+			return ms_error_set(err, MS_EUSAGE, "'%s': '%s' is not a file path: %s",
+			                    spec, out->file, why);
 	}
 	return 0;
 }
 
-int ms_repo_parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_repo *out,
-                  struct ms_error *err)
+int ms_repo_parse(const char *spec, enum ms_hub_kind hub, bool hub_given, int type,
+                  struct ms_repo *out, struct ms_error *err)
 {
 	const char *rest = spec;
 	int spec_type = -1;
 	const char *seg2, *end;
 	size_t n1, n2;
-	char *rev = NULL;
-	bool url = false;
+	char *url_path = NULL;
+	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (strstr(spec, "://") && strncmp(spec, "hf://", 5)) {
-		int ret = parse_url(spec, &hub, &spec_type, &rest, err);
-
-		if (ret)
-			return ret;
-		url = true;
+		ret = parse_url(spec, &hub, hub_given, &spec_type, &url_path, out, err);
+		if (ret || !url_path)
+			goto fail;
+		rest = url_path;
 	} else if (!strncmp(spec, "hf://", 5) || !strncmp(spec, "hf:", 3) ||
 	           !strncmp(spec, "ms:", 3) || !strncmp(spec, "modelscope:", 11)) {
 		hub = spec[0] == 'h' ? MS_HUB_HF : MS_HUB_MODELSCOPE;
@@ -116,9 +200,11 @@ int ms_repo_parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_re
 			rest += 7;
 		}
 	}
-	if (spec_type >= 0 && type >= 0 && spec_type != type)
-		return ms_error_set(err, MS_EUSAGE, "'%s' is a %s but --type says %s", spec,
-		                    ms_repo_type_name(spec_type), ms_repo_type_name(type));
+	if (spec_type >= 0 && type >= 0 && spec_type != type) {
+		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s but --type says %s", spec,
+		                   ms_repo_type_name(spec_type), ms_repo_type_name(type));
+		goto fail;
+	}
 	if (spec_type < 0)
 		spec_type = type < 0 ? MS_REPO_MODEL : type;
 
@@ -126,27 +212,29 @@ int ms_repo_parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_re
 	seg2 = rest[n1] == '/' ? rest + n1 + 1 : NULL;
 	n2 = seg2 ? strcspn(seg2, "/@") : 0;
 	end = seg2 ? seg2 + n2 : rest + n1;
-	if (*end == '@' && !url) {
-		rev = xstrdup(end + 1);
-	} else if (url && *end == '/') {
-		/* .../tree/<rev> or .../resolve/<rev>/... keeps the revision */
-		const char *t = end + 1;
-
-		if (!strncmp(t, "tree/", 5) || !strncmp(t, "resolve/", 8) ||
-		    !strncmp(t, "blob/", 5)) {
-			t = strchr(t, '/') + 1;
-			if (*t)
-				rev = xstrndup(t, strcspn(t, "/"));
+	if (url_path && *end == '/') {
+		/* a single-segment HF id ("gpt2") has no second segment before the tail */
+		if (hub == MS_HUB_HF && seg2 &&
+		    (!strncmp(seg2, "tree/", 5) || !strncmp(seg2, "resolve/", 8) ||
+		     !strncmp(seg2, "blob/", 5))) {
+			end = seg2 - 1;
+			seg2 = NULL;
 		}
-	} else if (*end && !(url && *end == '/')) {
-		return ms_error_set(err, MS_EUSAGE, "invalid repo id '%s' (expected owner/name)",
-		                    spec);
+		ret = url_tail(spec, end, out, err);
+		if (ret)
+			goto fail;
+	} else if (*end == '@' && !url_path) {
+		out->revision = xstrdup(end + 1);
+	} else if (*end) {
+		ret = ms_error_set(err, MS_EUSAGE, "invalid repo id '%s' (expected owner/name)",
+		                   spec);
+		goto fail;
 	}
 	if (!valid_segment(rest, n1) || (!seg2 && hub != MS_HUB_HF) ||
 	    (seg2 && !valid_segment(seg2, n2))) {
-		free(rev);
-		return ms_error_set(err, MS_EUSAGE, "invalid repo id '%s' (expected owner/name)",
-		                    spec);
+		ret = ms_error_set(err, MS_EUSAGE, "invalid repo id '%s' (expected owner/name)",
+		                   spec);
+		goto fail;
 	}
 	out->hub = hub;
 	out->type = spec_type;
@@ -158,12 +246,18 @@ int ms_repo_parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_re
 		out->name = xstrndup(rest, n1);
 		out->id = xstrdup(out->name);
 	}
-	out->revision = rev;
+	free(url_path);
 	return 0;
+fail:
+	free(url_path);
+	ms_repo_release(out);
+	return ret;
 }
 
 void ms_repo_release(struct ms_repo *r)
 {
+	free(r->endpoint);
+	free(r->file);
 	free(r->id);
 	free(r->owner);
 	free(r->name);

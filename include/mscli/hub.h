@@ -20,6 +20,8 @@ struct ms_repo {
 	char *owner; /* NULL for a single-segment id */
 	char *name;
 	char *revision; /* from a URL like .../tree/<rev> or hf:o/n@rev; else NULL */
+	char *file;     /* from a URL like .../resolve/<rev>/<file>; else NULL */
+	char *endpoint; /* from a mirror's URL (https://hf-mirror.com/o/n); else NULL */
 };
 
 /*
@@ -27,10 +29,11 @@ struct ms_repo {
  * "hf:datasets/o/n", or a hub URL (https://modelscope.cn/models/o/n,
  * https://huggingface.co/o/n, https://huggingface.co/datasets/o/n).  A
  * prefix or URL selects the hub (and, for URLs, the type) by itself;
- * otherwise *hub and type (-1: not given) apply.
+ * otherwise hub and type (-1: not given) apply.  A URL on another host is
+ * accepted when hub_given (--hub, MSCLI_HUB) and names the endpoint.
  */
-int ms_repo_parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_repo *out,
-                  struct ms_error *err);
+int ms_repo_parse(const char *spec, enum ms_hub_kind hub, bool hub_given, int type,
+                  struct ms_repo *out, struct ms_error *err);
 void ms_repo_release(struct ms_repo *r);
 const char *ms_repo_type_name(enum ms_repo_type t);
 const char *ms_hub_name(enum ms_hub_kind h);

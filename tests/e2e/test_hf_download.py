@@ -101,6 +101,35 @@ class HF(Case):
         self.assert_snapshot(REGULAR)
         self.fails(2, "--hub", "modelscope", "download", "hf:org/toy")
 
+    def test_urls_name_mirror_revision_and_file(self):
+        env = {"HF_ENDPOINT": "http://127.0.0.1:9"}  # nothing listens: the URL's host must win
+        # a mirror's URL (any host, once the hub is chosen) is the endpoint
+        r = self.ok("--hub", "hf", "download", self.hub.url + "/org/toy", env=env)
+        self.assertEqual(r.lines, [self.snap()])
+        self.assert_snapshot()
+        # .../blob/<rev>/<file> and .../resolve/<rev>/<file> name one file at a revision
+        r = self.ok("download", self.hub.url + "/org/toy/blob/main/tokenizer/vocab.txt",
+                    "-o", "-", env=dict(env, MSCLI_HUB="hf"))
+        self.assertEqual(r.out.encode(), REGULAR["tokenizer/vocab.txt"])
+        dest = os.path.join(self.tmp, "cfg.json")
+        self.ok("--hub", "hf", "download", self.hub.url + "/org/toy/resolve/main/config.json",
+                "-o", dest, env=env)
+        with open(dest, "rb") as f:
+            self.assertEqual(f.read(), REGULAR["config.json"])
+        got = [q.path for q in self.hub.log if q.method in ("GET", "HEAD")]
+        self.assertIn("/org/toy/resolve/main/config.json", got)
+        # the revision from the URL is used: an unknown one is exit 5
+        self.fails(5, "--hub", "hf", "download", self.hub.url + "/org/toy/tree/nope", env=env)
+        # a URL that names a file takes no FILE besides
+        self.fails(2, "--hub", "hf", "download", self.hub.url + "/org/toy/blob/main/README.md",
+                   "config.json", env=env)
+        # --endpoint still wins over the URL's host
+        self.fails(3, "--hub", "hf", "--endpoint", "http://127.0.0.1:9", "download",
+                   self.hub.url + "/org/toy", "--retries", "0")
+        # an unknown host without --hub is refused, not guessed
+        r = self.fails(2, "download", self.hub.url + "/org/toy")
+        self.assertIn("--hub", r.err)
+
     def test_datasets(self):
         self.hub.add_hf_repo("org/ds", type="dataset", files={"data/x.parquet": blob(5000, 3)})
         r = self.ok("download", "hf:datasets/org/ds")

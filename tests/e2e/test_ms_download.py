@@ -112,6 +112,21 @@ class Snapshot(Case):
         msc = self.read_pickle(os.path.join(d, ".msc"))
         self.assertEqual([e["Path"] for e in msc], ["tokenizer/vocab.txt"])
 
+    def test_urls(self):
+        env = {"MODELSCOPE_ENDPOINT": "http://127.0.0.1:9"}  # the URL's host must win
+        d = self.ms_repo_dir("acme/Toy-1.5B.v2")
+        r = self.ok("--hub", "modelscope", "download",
+                    self.hub.url + "/models/acme/Toy-1.5B.v2/file/view/master/README.md", env=env)
+        self.assertEqual(r.lines, [os.path.join(d, "README.md")])
+        r = self.ok("download", self.hub.url + "/models/acme/Toy-1.5B.v2",
+                    env=dict(env, MSCLI_HUB="modelscope"))
+        self.assertEqual(r.lines, [d])
+        for p, data in FILES.items():
+            with open(os.path.join(d, p), "rb") as f:
+                self.assertEqual(f.read(), data, p)
+        # the home site's URL keeps the endpoint from the environment
+        self.ok("download", "https://modelscope.cn/models/acme/Toy-1.5B.v2", "config.json")
+
     def test_several_files_and_missing_file(self):
         r = self.ok("download", "acme/Toy-1.5B.v2", "config.json", "README.md")
         self.assertEqual(r.lines, [self.ms_repo_dir("acme/Toy-1.5B.v2")])

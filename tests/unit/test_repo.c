@@ -6,7 +6,71 @@ static int parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_rep
 	struct ms_error err;
 
 	ms_error_clear(&err);
-	return ms_repo_parse(spec, hub, type, r, &err);
+	return ms_repo_parse(spec, hub, false, type, r, &err);
+}
+
+static int parse_given(const char *spec, enum ms_hub_kind hub, struct ms_repo *r)
+{
+	struct ms_error err;
+
+	ms_error_clear(&err);
+	return ms_repo_parse(spec, hub, true, -1, r, &err);
+}
+
+/* URLs: the host picks hub and endpoint; the tail picks revision and file */
+static void test_repo_urls(void)
+{
+	struct ms_repo r;
+
+	CHECK(parse("https://huggingface.co/o/n", MS_HUB_MODELSCOPE, -1, &r) == 0);
+	CHECK(r.hub == MS_HUB_HF && r.endpoint == NULL && r.file == NULL && !r.revision);
+	ms_repo_release(&r);
+	CHECK(parse("https://hf-mirror.com/o/n", MS_HUB_MODELSCOPE, -1, &r) == 0);
+	CHECK(r.hub == MS_HUB_HF);
+	CHECK_STR(r.endpoint, "https://hf-mirror.com");
+	ms_repo_release(&r);
+	CHECK(parse("https://huggingface.co/o/n/blob/main/sub/config.json", MS_HUB_MODELSCOPE, -1,
+	            &r) == 0);
+	CHECK_STR(r.id, "o/n");
+	CHECK_STR(r.revision, "main");
+	CHECK_STR(r.file, "sub/config.json");
+	ms_repo_release(&r);
+	CHECK(parse("https://huggingface.co/o/n/resolve/refs%2Fpr%2F1/a%20b.txt", MS_HUB_MODELSCOPE,
+	            -1, &r) == 0);
+	CHECK_STR(r.revision, "refs/pr/1");
+	CHECK_STR(r.file, "a b.txt");
+	ms_repo_release(&r);
+	CHECK(parse("https://huggingface.co/gpt2/resolve/main/config.json", MS_HUB_MODELSCOPE, -1,
+	            &r) == 0);
+	CHECK_STR(r.id, "gpt2");
+	CHECK_STR(r.file, "config.json");
+	ms_repo_release(&r);
+	CHECK(parse("https://huggingface.co/datasets/o/n/resolve/main/x/../../e", MS_HUB_HF, -1,
+	            &r) == MS_EUSAGE);
+	CHECK(parse("https://modelscope.cn/models/o/n/file/view/master/README.md", MS_HUB_HF, -1,
+	            &r) == 0);
+	CHECK(r.hub == MS_HUB_MODELSCOPE && r.endpoint == NULL);
+	CHECK_STR(r.revision, "master");
+	CHECK_STR(r.file, "README.md");
+	ms_repo_release(&r);
+	CHECK(parse("https://www.modelscope.ai/models/o/n", MS_HUB_HF, -1, &r) == 0);
+	CHECK_STR(r.endpoint, "https://www.modelscope.ai");
+	ms_repo_release(&r);
+	CHECK(parse("https://modelscope.cn/models/o/n/summary", MS_HUB_HF, -1, &r) == 0);
+	ms_repo_release(&r);
+	CHECK(parse("https://modelscope.cn/models/o/n/what", MS_HUB_HF, -1, &r) == MS_EUSAGE);
+	/* another host: only when the hub was chosen, and then it is the endpoint */
+	CHECK(parse("http://127.0.0.1:8080/o/n", MS_HUB_HF, -1, &r) == MS_EUSAGE);
+	CHECK(parse_given("http://127.0.0.1:8080/o/n", MS_HUB_HF, &r) == 0);
+	CHECK(r.hub == MS_HUB_HF);
+	CHECK_STR(r.endpoint, "http://127.0.0.1:8080");
+	CHECK_STR(r.id, "o/n");
+	ms_repo_release(&r);
+	CHECK(parse_given("https://mirror.example/models/o/n", MS_HUB_MODELSCOPE, &r) == 0);
+	CHECK_STR(r.endpoint, "https://mirror.example");
+	ms_repo_release(&r);
+	CHECK(parse_given("https://huggingface.co/o/n", MS_HUB_MODELSCOPE, &r) == MS_EUSAGE);
+	CHECK(parse("ftp://huggingface.co/o/n", MS_HUB_HF, -1, &r) == MS_EUSAGE);
 }
 
 void test_repo(void)
@@ -56,4 +120,5 @@ void test_repo(void)
 	CHECK(parse("/n", MS_HUB_MODELSCOPE, -1, &r) == MS_EUSAGE);
 	CHECK(parse("https://evil.example/o/n", MS_HUB_MODELSCOPE, -1, &r) == MS_EUSAGE);
 	CHECK(parse("hf:datasets/o/n", MS_HUB_MODELSCOPE, 0, &r) == MS_EUSAGE);
+	test_repo_urls();
 }
