@@ -34,6 +34,8 @@
 #include "mscli/pathsafe.h"
 #include "mscli/store.h"
 
+#define PARTIAL_SUFFIX ".mscli.incomplete"
+
 struct store_hf {
 	struct ms_store base;
 	char *rev, *commit;
@@ -462,7 +464,7 @@ static int hf_prepare(struct ms_store *st, const struct ms_file *f, struct ms_xf
 		if (ret)
 			return ret;
 	}
-	job->part_path = xasprintf("%s/blobs/%s.mscli.incomplete", s->repo_dir, f->etag);
+	job->part_path = xasprintf("%s/blobs/%s" PARTIAL_SUFFIX, s->repo_dir, f->etag);
 	job->state_path = xasprintf("%s/%s.mscli-resume", s->locks, f->etag);
 	return 0;
 }
@@ -566,6 +568,69 @@ static int write_ref(struct store_hf *s, const char *commit, struct ms_error *er
 	return ret;
 }
 
+static bool etag_listed(const struct ms_listing *l, const char *etag)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->files[i].etag && !strcmp(l->files[i].etag, etag))
+			return true;
+	return false;
+}
+
+/*
+ * Partials are named by etag, so a file that changed upstream leaves its old partial
+ * behind for good.  After a run with the whole tree, remove the partials of blobs the
+ * tree no longer has, unless another process holds their lock (it may be downloading an
+ * older revision).  The cost: an interrupted download of an older revision starts those
+ * files again.
+ */
+static void sweep_stale_partials(struct store_hf *s)
+{
+	const struct ms_listing *l = s->listing;
+	char *blobs;
+	DIR *dir;
+	struct dirent *de;
+
+	if (s->local || !l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		if (!l->files[i].oid) /* HEADs of single files, not the tree: cannot tell */
+			return;
+	blobs = sub(s, "blobs", NULL);
+	dir = opendir(blobs);
+	while (dir && (de = readdir(dir)) != NULL) {
+		size_t n = strlen(de->d_name), k = strlen(PARTIAL_SUFFIX);
+		char *etag, *lock, *part, *state;
+		int fd;
+
+		if (n <= k || strcmp(de->d_name + n - k, PARTIAL_SUFFIX))
+			continue;
+		etag = xstrndup(de->d_name, n - k);
+		if (etag_listed(l, etag)) {
+			free(etag);
+			continue;
+		}
+		lock = xasprintf("%s/%s.lock", s->locks, etag);
+		fd = open(lock, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			part = ms_path_join(blobs, de->d_name);
+			state = xasprintf("%s/%s.mscli-resume", s->locks, etag);
+			if (unlink(part) == 0)
+				ms_verbose("removed '%s': no file of %s has that etag any more",
+				           part, s->commit);
+			unlink(state);
+			free(part);
+			free(state);
+		}
+		if (fd >= 0)
+			close(fd);
+		free(lock);
+		free(etag);
+	}
+	if (dir)
+		closedir(dir);
+	free(blobs);
+}
+
 static int hf_finish(struct ms_store *st, struct ms_error *err)
 {
 	struct store_hf *s = (struct store_hf *)st;
@@ -573,6 +638,7 @@ static int hf_finish(struct ms_store *st, struct ms_error *err)
 
 	if (s->local || !s->commit)
 		return 0;
+	sweep_stale_partials(s);
 	/* the printed snapshot path exists even when nothing matched */
 	{
 		char *snap = xasprintf("%s/snapshots/%s", s->repo_dir, s->commit);

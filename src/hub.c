@@ -336,6 +336,7 @@ void ms_session_init(struct ms_session *s, enum ms_hub_kind hub, const char *end
 	s->net = *net;
 	ms_session_set_endpoint(s, endpoint);
 	ms_http_init(&s->http, &s->net, &s->auth);
+	ms_http_set_auth_hint(hub, token != NULL);
 }
 
 void ms_session_set_endpoint(struct ms_session *s, const char *endpoint)

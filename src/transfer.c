@@ -68,6 +68,7 @@ struct xfile {
 	bool cur_foreign; /* cur_url is on another origin than the hub (a CDN) */
 	bool url_known;   /* a 2xx or a redirect told us where the bytes are */
 	bool single_only; /* the server ignored Range once: one stream from now on */
+	bool got_body;    /* file bytes arrived in this run (some may still be queued) */
 	struct ms_hash_slot *slot;
 	int last_status;    /* the last HTTP error, for the final message */
 	struct conn *conns; /* this file's transfers in flight */
@@ -373,13 +374,14 @@ static void file_fail(struct engine *e, struct xfile *xf, int code, const char *
 	if (xf->phase != F_PENDING)
 		e->active_files--;
 	xf->phase = F_FAILED;
-	file_close_fds(xf);
-	file_unlock(xf);
-	if (code == MS_EINTEGRITY) {
-		/* A verified-bad partial must not be resumed. */
+	/* A verified-bad partial must not be resumed; one with no byte in it (a 401, a 404
+	 * before the body) is litter.  Removed while the file's lock is still held. */
+	if (code == MS_EINTEGRITY || (xf->fd >= 0 && xf->on_disk == 0 && !xf->got_body)) {
 		unlink(xf->job->part_path);
 		unlink(xf->job->state_path);
 	}
+	file_close_fds(xf);
+	file_unlock(xf);
 	if (code == MS_ESTORAGE || code == MS_EINTR)
 		e->fatal = code;
 	emit(e, MS_EV_ERROR, xf, 0, 0, xf->job->err.msg);
@@ -697,6 +699,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
 		c->verdict = V_PROTO; /* more bytes than asked for */
 		return 0;
 	}
+	c->xf->got_body = true;
 	if (!c->bufcap) {
 		/* no coalescing: straight from curl's buffer */
 		c->buf = (unsigned char *)p;

@@ -81,6 +81,8 @@ void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t
 
 /* Map a final non-2xx answer to an error with the server's message. */
 int ms_http_status_error(const struct ms_http_response *r, const char *what, struct ms_error *err);
+/* The hint a 401/403 error ends with, for this hub and whether a token is sent. */
+void ms_http_set_auth_hint(enum ms_hub_kind hub, bool have_token);
 
 /* Apply the options every mscli request shares (TLS, timeouts, UA, proxies). */
 void ms_http_setup_easy(void *easy, const struct ms_net_opts *net);

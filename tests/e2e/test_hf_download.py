@@ -179,6 +179,15 @@ class HF(Case):
         self.assertIn("restricted", r.err)
         r = self.fails(6, "--hub", "hf", "--token", "hf_goodtoken", "download", "org/gated")
         self.assertIn("authorized list", r.err)
+        self.assertIn("gated repo also needs access", r.err)
+        self.assertNotIn("MODELSCOPE", r.err)  # the hint names this hub's token sources
+        # a refused file leaves no empty partial or resume state behind
+        self.assert_tree_has_no(self.hfcache, lambda p: "incomplete" in p or "resume" in p,
+                                "litter after a 403")
+        r = self.fails(6, "--hub", "hf", "download", "org/gated")
+        self.assertIn("no token was sent", r.err)
+        self.assert_tree_has_no(self.hfcache, lambda p: "incomplete" in p or "resume" in p,
+                                "litter after a 401")
         g.gated_allow.add("alice")
         self.ok("--hub", "hf", "--token", "hf_goodtoken", "download", "org/gated")
 
@@ -338,7 +347,7 @@ class HF(Case):
                 p = self.spawn("--hub", "hf", "download", "org/kill", "--force", env=env)
                 self.wait_for(lambda: self.hub.body_bytes("w.safetensors") > 3_000_000, 60, "bytes")
                 p.send_signal(signal.SIGKILL)
-                p.wait()
+                p.communicate()  # reaps it and closes its pipes
                 blobs = os.path.join(self.hfcache, "models--org--kill", "blobs")
                 partial = [n for n in os.listdir(blobs) if n.endswith(".mscli.incomplete")]
                 self.assertEqual(len(partial), 1, os.listdir(blobs))
@@ -347,6 +356,29 @@ class HF(Case):
                 self.assertLess(self.hub.body_bytes("w.safetensors"), 1.5 * len(big))
                 self.assertEqual(os.listdir(blobs), [sha256(big)])
                 os.unlink(os.path.join(blobs, sha256(big)))
+
+    def test_partial_of_a_file_changed_upstream_is_removed(self):
+        old, new = blob(6_000_000, 55), blob(6_000_000, 56)
+        repo = self.hub.add_hf_repo("org/moving", files={"w.bin": old, "c.json": b"{}"},
+                                    lfs=lambda p, s: p.endswith(".bin"))
+        self.hub.fault("trickle", path="w.bin", rate=2_000_000, times=None)
+        p = self.spawn("--hub", "hf", "download", "org/moving")
+        self.wait_for(lambda: self.hub.body_bytes("w.bin") > 2_000_000, 60, "bytes")
+        p.send_signal(signal.SIGKILL)
+        p.communicate()  # reaps it and closes its pipes
+        blobs = os.path.join(self.hfcache, "models--org--moving", "blobs")
+        locks = os.path.join(self.hfcache, ".locks", "models--org--moving")
+        self.assertIn(sha256(old) + ".mscli.incomplete", os.listdir(blobs))
+        self.assertIn(sha256(old) + ".mscli-resume", os.listdir(locks))
+        self.hub.clear_faults()
+        repo.commit_files({"w.bin": new})
+        # a single file by HEAD does not know the whole tree: the old partial stays
+        self.ok("--hub", "hf", "download", "org/moving", "c.json")
+        self.assertIn(sha256(old) + ".mscli.incomplete", os.listdir(blobs))
+        # the whole tree does: no stray .incomplete after success
+        self.ok("--hub", "hf", "download", "org/moving")
+        self.assertEqual(sorted(os.listdir(blobs)), sorted([sha256(new), git_sha1(b"{}")]))
+        self.assertFalse([n for n in os.listdir(locks) if n.endswith(".mscli-resume")])
 
     def test_concurrent_processes(self):
         self.hub.fault("trickle", path="model.safetensors", rate=3_000_000, times=None)

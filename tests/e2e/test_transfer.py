@@ -59,7 +59,7 @@ class Ranges(Case):
         p = self.spawn("download", "acme/opt", env=RANGED)
         self.wait_for(lambda: self.hub.body_bytes("big.bin") > 4_000_000, 60, "bytes")
         p.send_signal(signal.SIGKILL)
-        p.wait()
+        p.communicate()  # reaps it and closes its pipes
         self.hub.clear_faults()
         self.ok("download", "acme/opt", "--connections", "1")
         with open(os.path.join(self.ms_repo_dir("acme/opt"), "big.bin"), "rb") as f:

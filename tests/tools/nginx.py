@@ -133,4 +133,5 @@ class Nginx:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.proc.stderr.close()
         shutil.rmtree(self.prefix, ignore_errors=True)
