@@ -156,6 +156,21 @@ static const char *digest_or_null(const struct ms_file *f, const char *actual)
 	return NULL;
 }
 
+/* A listing entry without a hash (ModelScope's "Sha256": null) can only be checked by size. */
+static void warn_unhashed(const struct dl *d)
+{
+	const struct ms_file *first = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->nsel; i++)
+		if (d->sel[i]->algo == MS_HASH_NONE && n++ == 0)
+			first = d->sel[i];
+	if (n && !d->g->quiet)
+		ms_warn("%zu file(s) of %s have no hash in the hub's listing ('%s'%s): checked by "
+		        "size only",
+		        n, d->repo.id, first->path, n > 1 ? ", ..." : "");
+}
+
 static void json_file(struct dl *d, const struct ms_file *f, const char *status, const char *actual)
 {
 	struct ms_json *j = ms_json_begin("file");
@@ -166,6 +181,8 @@ static void json_file(struct dl *d, const struct ms_file *f, const char *status,
 	ms_json_str(j, "sha256", digest_or_null(f, actual));
 	if (f->algo == MS_HASH_GITSHA1)
 		ms_json_str(j, "git_sha1", f->digest);
+	/* false: the hub gave no hash, only the size was checked ("sha256" is what we got) */
+	ms_json_bool(j, "verified", f->algo != MS_HASH_NONE);
 	ms_json_str(j, "status", status);
 	ms_json_str(j, "local_path", local);
 	ms_json_emit(j, stdout);
@@ -812,6 +829,7 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		goto out;
 	if (!d.nsel && !g->quiet)
 		ms_warn("nothing to download: no file of %s at '%s' matches", d.repo.id, d.rev);
+	warn_unhashed(&d);
 	ret = check_paths(&d, err);
 	if (ret)
 		goto out;

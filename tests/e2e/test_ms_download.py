@@ -169,6 +169,7 @@ class Snapshot(Case):
         self.assertEqual(sorted(e["path"] for e in files), sorted(FILES))
         for e in files:
             self.assertEqual(e["status"], "downloaded")
+            self.assertIs(e["verified"], True)
             self.assertEqual(e["sha256"], sha256(FILES[e["path"]]))
             self.assertEqual(e["size"], len(FILES[e["path"]]))
             self.assertTrue(os.path.isfile(e["local_path"]))
@@ -180,6 +181,19 @@ class Snapshot(Case):
         # progress and info go to stderr, never into the JSON stream
         for line in r.lines:
             json.loads(line)
+
+    def test_listing_without_a_hash_is_size_checked_and_said_so(self):
+        self.hub.add_ms_repo("acme/nohash", files={"a.bin": b"abc", "b.txt": b"de", "c": b"f"},
+                             sha256_override={"a.bin": None, "b.txt": None})
+        r = self.ok("--json", "download", "acme/nohash")
+        self.assertIn("2 file(s) of acme/nohash have no hash", r.err)
+        self.assertIn("checked by size only", r.err)
+        files = {e["path"]: e for e in r.json() if e["event"] == "file"}
+        self.assertIs(files["a.bin"]["verified"], False)
+        self.assertEqual(files["a.bin"]["sha256"], sha256(b"abc"))  # what arrived
+        self.assertIs(files["c"]["verified"], True)
+        with open(os.path.join(self.ms_repo_dir("acme/nohash"), "a.bin"), "rb") as f:
+            self.assertEqual(f.read(), b"abc")
 
     def test_dry_run_writes_nothing(self):
         r = self.ok("download", "acme/Toy-1.5B.v2", "--dry-run")
