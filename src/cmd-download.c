@@ -816,6 +816,18 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	root = g->cache_dir              ? xstrdup(g->cache_dir)
 	       : d.repo.hub == MS_HUB_HF ? ms_hf_default_cache()
 	                                 : ms_modelscope_default_cache();
+	{
+		/* printed paths work from any directory: "$(mscli download ...)" after a cd */
+		char *abs = ms_absolute_path(root);
+
+		free(root);
+		root = abs;
+		if (o->local_dir) {
+			abs = ms_absolute_path(o->local_dir);
+			free(o->local_dir);
+			o->local_dir = abs;
+		}
+	}
 	if (g->offline || (d.repo.hub == MS_HUB_HF && ms_hf_offline())) {
 		make_store(&d, root, NULL);
 		ret = run_offline(&d, files, nfiles, err);

@@ -519,6 +519,27 @@ char *ms_expand_path(const char *v)
 	return b.data;
 }
 
+char *ms_absolute_path(const char *path)
+{
+	char *cwd, *out;
+	size_t n;
+
+	if (path[0] == '/' || !(cwd = getcwd(NULL, 0))) {
+		out = xstrdup(path);
+	} else {
+		while (path[0] == '.' && (path[1] == '/' || !path[1])) {
+			path += 1;
+			path += strspn(path, "/");
+		}
+		out = *path ? ms_path_join(cwd, path) : xstrdup(cwd);
+		free(cwd);
+	}
+	n = strlen(out);
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return out;
+}
+
 int ms_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;

@@ -80,6 +80,8 @@ void ms_index_release(struct ms_index *x);
 char *ms_home_path(const char *rel);
 /* $VAR, ${VAR} and a leading ~ expanded, as huggingface_hub does for HF_HOME & co. */
 char *ms_expand_path(const char *v);
+/* PATH made absolute against the working directory ("./x/" -> "/cwd/x"); symlinks kept. */
+char *ms_absolute_path(const char *path);
 
 /* Numbers, sizes, hex */
 int ms_parse_u64(const char *s, uint64_t *out);

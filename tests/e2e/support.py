@@ -90,13 +90,13 @@ class Case(unittest.TestCase):
             "LC_ALL": "C",
         }
 
-    def mscli(self, *args, env=None, timeout=120, fast_retry=True, stdin=None):
+    def mscli(self, *args, env=None, timeout=120, fast_retry=True, stdin=None, cwd=None):
         e = dict(self.env)
         if env:
             e.update(env)
         pre = ["--retry-delay", "0.05"] if fast_retry else []
         p = subprocess.run(command(pre + list(args)), env=e, capture_output=True,
-                           timeout=timeout * SLOW, input=stdin)
+                           timeout=timeout * SLOW, input=stdin, cwd=cwd)
         r = Result(p.returncode, p.stdout.decode("utf-8", "replace"),
                    p.stderr.decode("utf-8", "replace"))
         self.assertNotIn("AddressSanitizer", r.err, r)

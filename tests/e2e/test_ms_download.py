@@ -162,6 +162,20 @@ class Snapshot(Case):
         self.assertEqual(self.hub.body_bytes(), 0)
         self.fails(2, "download", "acme/Toy-1.5B.v2", "--local-dir", ld, "--cache-dir", self.cache)
 
+    def test_relative_directories_are_printed_absolute(self):
+        r = self.ok("download", "acme/Toy-1.5B.v2", "--local-dir", "./ld/", cwd=self.tmp)
+        self.assertEqual(r.lines, [os.path.join(self.tmp, "ld")])
+        r = self.ok("download", "acme/Toy-1.5B.v2", "config.json", "--cache-dir", "c",
+                    cwd=self.tmp)
+        self.assertEqual(r.lines, [os.path.join(self.ms_repo_dir("acme/Toy-1.5B.v2",
+                                                                 root=os.path.join(self.tmp, "c")),
+                                                "config.json")])
+        r = self.ok("--json", "download", "acme/Toy-1.5B.v2", "config.json",
+                    env={"MODELSCOPE_CACHE": "rel"}, cwd=self.tmp)
+        local = [e["local_path"] for e in r.json() if e["event"] == "file"]
+        self.assertEqual(local, [os.path.join(self.ms_repo_dir(
+            "acme/Toy-1.5B.v2", root=os.path.join(self.tmp, "rel")), "config.json")])
+
     def test_json_lines(self):
         r = self.ok("--json", "download", "acme/Toy-1.5B.v2")
         events = r.json()

@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "mscli/hub.h"
 #include "mscli/util.h"
@@ -36,6 +37,34 @@ static void test_index(void)
 	free(keys);
 }
 
+static void test_absolute_path(void)
+{
+	char *cwd = getcwd(NULL, 0), *p, *want;
+
+	p = ms_absolute_path("/a/b/");
+	CHECK_STR(p, "/a/b");
+	free(p);
+	p = ms_absolute_path("./x/y/");
+	want = ms_path_join(cwd, "x/y");
+	CHECK_STR(p, want);
+	free(p);
+	free(want);
+	p = ms_absolute_path(".");
+	CHECK_STR(p, cwd);
+	free(p);
+	p = ms_absolute_path("././/z");
+	want = ms_path_join(cwd, "z");
+	CHECK_STR(p, want);
+	free(p);
+	free(want);
+	p = ms_absolute_path("../up");
+	want = ms_path_join(cwd, "../up");
+	CHECK_STR(p, want);
+	free(p);
+	free(want);
+	free(cwd);
+}
+
 void test_util(void)
 {
 	uint64_t v;
@@ -53,6 +82,7 @@ void test_util(void)
 	CHECK(ms_parse_size("12XB", &v) == -1);
 	CHECK(ms_parse_size("-1", &v) == -1);
 	test_index();
+	test_absolute_path();
 	CHECK(ms_parse_u64("42", &v) == 0 && v == 42);
 	CHECK(ms_parse_u64("4x", &v) == -1);
 	CHECK(ms_parse_u64("", &v) == -1);
