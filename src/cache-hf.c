@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -701,9 +702,24 @@ static void walk_snapshot(const char *top, const char *rel, struct ms_listing *o
 			walk_snapshot(top, r, out);
 		} else if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode)) {
 			struct ms_file *f = ms_listing_add(out);
+			char target[PATH_MAX];
+			ssize_t n = readlink(full, target, sizeof(target) - 1);
+			const char *etag;
 
 			f->path = xstrdup(r);
 			f->size = (uint64_t)sb.st_size;
+			/* a pointer names its blob, and the blob's name is the etag */
+			if (n > 0) {
+				target[n] = '\0';
+				etag = strstr(target, "blobs/");
+				if (etag && *(etag += 6) && !strchr(etag, '/')) {
+					f->etag = xstrdup(etag);
+					f->algo = ms_hash_algo_for_hex(etag);
+					if (f->algo != MS_HASH_NONE)
+						strcpy(f->digest, etag);
+					f->lfs = f->algo == MS_HASH_SHA256;
+				}
+			}
 		}
 		free(r);
 		free(full);

@@ -657,6 +657,33 @@ static bool is_commit_id(const char *rev)
  * for a single file on Hugging Face; a revision lookup plus the tree the
  * cache already has for that commit; none at all for a cached commit id.
  */
+/* FILE is in the snapshot of a commit (no tree cached): its pointer is the listing. */
+static bool have_pointer(struct dl *d, const char *file)
+{
+	struct ms_error e;
+	bool complete;
+	const struct ms_file *f;
+
+	if (!d->st->ops->offline_listing ||
+	    d->st->ops->offline_listing(d->st, d->rev, &d->listing, &complete, &e) != 0)
+		return false;
+	f = ms_listing_find(&d->listing, file);
+	if (f && f->etag) {
+		/* only that file: the rest of the walk is not a listing of the commit */
+		struct ms_file keep;
+
+		ms_file_copy(&keep, f);
+		for (size_t i = 0; i < d->listing.n; i++)
+			ms_file_release(&d->listing.files[i]);
+		d->listing.n = 0;
+		ms_index_release(d->listing.index);
+		*ms_listing_add(&d->listing) = keep;
+		return true;
+	}
+	ms_listing_release(&d->listing);
+	return false;
+}
+
 static int plan(struct dl *d, const char *root, char **files, size_t nfiles, struct ms_error *err)
 {
 	const struct ms_hub_ops *ops = d->sess.ops;
@@ -673,6 +700,9 @@ static int plan(struct dl *d, const char *root, char **files, size_t nfiles, str
 			    ms_listing_find(&d->listing, files[0]))
 				return 0;
 			ms_listing_release(&d->listing);
+			if (!d->o->force && have_pointer(d, files[0]))
+				return 0; /* in the snapshot already: no request, as hf_hub_download
+				           */
 			d->st->ops->free(d->st);
 			d->st = NULL;
 		}

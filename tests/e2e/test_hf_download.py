@@ -93,6 +93,24 @@ class HF(Case):
         r = self.ok("--hub", "hf", "download", "org/toy", "model.safetensors")
         self.assert_snapshot({"model.safetensors": LFS["model.safetensors"]})
 
+    def test_single_file_by_commit_already_in_the_snapshot_makes_no_request(self):
+        c = self.repo.commit
+        r = self.ok("--hub", "hf", "download", "org/toy", "model.safetensors", "--revision", c)
+        self.assertFalse(os.path.exists(os.path.join(self.folder, "trees")))
+        self.hub.clear_log()
+        r = self.ok("--hub", "hf", "--json", "download", "org/toy", "model.safetensors",
+                    "--revision", c)
+        self.assertEqual(self.hub.log, [])
+        f = [e for e in r.json() if e["event"] == "file"]
+        self.assertEqual(f[0]["status"], "cached")
+        self.assertEqual(f[0]["sha256"], sha256(LFS["model.safetensors"]))
+        self.assertEqual(f[0]["local_path"], os.path.join(self.snap(), "model.safetensors"))
+        # another file of that commit is not there yet: it is asked for
+        self.ok("--hub", "hf", "download", "org/toy", "config.json", "--revision", c)
+        self.assertTrue(self.hub.log)
+        self.assert_snapshot({"config.json": REGULAR["config.json"],
+                              "model.safetensors": LFS["model.safetensors"]})
+
     def test_hub_selection(self):
         self.ok("download", "hf:org/toy", "config.json")
         self.ok("download", "org/toy", "README.md", env={"MSCLI_HUB": "hf"})
