@@ -127,12 +127,14 @@ static int read_tree(const struct store_hf *s, const char *commit, struct ms_lis
 		const char *why;
 		struct ms_file *f;
 
-		if (!e->string || ms_path_check(e->string, &why) || !cJSON_IsNumber(size) ||
+		uint64_t sz;
+
+		if (!e->string || ms_path_check(e->string, &why) || !ms_json_u64(size, &sz) ||
 		    !cJSON_IsString(blob))
 			goto out;
 		f = ms_listing_add(out);
 		f->path = xstrdup(e->string);
-		f->size = (uint64_t)size->valuedouble;
+		f->size = sz;
 		if (cJSON_IsString(lfs) &&
 		    ms_hash_algo_for_hex(lfs->valuestring) == MS_HASH_SHA256) {
 			f->algo = MS_HASH_SHA256;

@@ -366,28 +366,38 @@ static int check_paths(struct dl *d, struct ms_error *err)
 	return check_file_dir_clash(d, err);
 }
 
-static void print_plan(struct dl *d)
+/* --dry-run: what a real run would do.  Offline, what is not cached is "missing". */
+static void print_plan(struct dl *d, int status, const struct ms_error *err)
 {
-	uint64_t bytes = 0, all = 0;
+	uint64_t bytes = 0;
 	size_t n = 0;
 	char sz[32];
+	bool offline = d->g->offline || (d->repo.hub == MS_HUB_HF && ms_hf_offline());
 
 	for (size_t i = 0; i < d->nsel; i++) {
 		const struct ms_file *f = d->sel[i];
 		bool get = d->o->force || !d->cached[i];
 
-		all += f->size;
 		if (d->g->json) {
 			struct ms_json *j = ms_json_begin("plan");
 
 			ms_json_str(j, "path", f->path);
 			ms_json_num(j, "size", (double)f->size);
 			ms_json_str(j, "sha256", digest_or_null(f, NULL));
-			ms_json_str(j, "status", get ? "would_download" : "cached");
+			if (f->algo == MS_HASH_GITSHA1)
+				ms_json_str(j, "git_sha1", f->digest);
+			ms_json_str(j, "status",
+			            !get      ? "cached"
+			            : offline ? "missing"
+			                      : "would_download");
 			ms_json_emit(j, stdout);
 		} else {
 			ms_format_size(f->size, sz, sizeof(sz));
-			printf("%-14s %10s  %s\n", get ? "download" : "cached", sz, f->path);
+			printf("%-14s %10s  %s\n",
+			       !get      ? "cached"
+			       : offline ? "missing"
+			                 : "download",
+			       sz, f->path);
 		}
 		if (get) {
 			n++;
@@ -397,16 +407,31 @@ static void print_plan(struct dl *d)
 	ms_format_size(bytes, sz, sizeof(sz));
 	if (d->g->json) {
 		struct ms_json *j = ms_json_begin("done");
+		char *where = d->single_file && d->nsel ? d->st->ops->file_path(d->st, d->sel[0])
+		                                        : d->st->ops->result_path(d->st);
 
 		ms_json_bool(j, "dry_run", true);
+		ms_json_str(j, "status", status ? "error" : "ok");
+		ms_json_str(j, "repo", d->repo.id);
+		ms_json_str(j, "revision", d->rev);
 		ms_json_num(j, "files", (double)d->nsel);
-		ms_json_num(j, "would_download", (double)n);
+		ms_json_num(j, offline ? "missing" : "would_download", (double)n);
 		ms_json_num(j, "bytes", (double)bytes);
+		if (status) {
+			ms_json_str(j, "code", ms_err_name(status));
+			ms_json_num(j, "exit_code", ms_err_exit_code(status));
+			ms_json_str(j, "message", err->msg);
+		}
+		ms_json_str(j, "path", where);
 		ms_json_emit(j, stdout);
+		free(where);
+	} else if (offline) {
+		printf("[dry-run] offline: %zu of %zu files are not in the cache (%s)\n", n,
+		       d->nsel, sz);
 	} else {
 		printf("[dry-run] would download %zu of %zu files (%s)\n", n, d->nsel, sz);
 	}
-	(void)all;
+	d->reported = true;
 }
 
 static int lookup_all(struct dl *d)
@@ -616,14 +641,19 @@ static int run_offline(struct dl *d, char **files, size_t nfiles, struct ms_erro
 		if (!d->cached[i] && nmiss++ < 5)
 			ms_buf_addf(&miss, "%s'%s'", nmiss > 1 ? ", " : "", d->sel[i]->path);
 	}
-	if (nmiss) {
+	if (nmiss)
 		ret = ms_error_set(err, MS_EOFFLINE,
 		                   "offline: %zu of %zu file(s) of %s at '%s' are not cached: %s%s",
 		                   nmiss, d->nsel, d->repo.id, d->rev, miss.data,
 		                   nmiss > 5 ? " and more" : "");
-		ms_buf_release(&miss);
-		return report(d, ret, err);
+	ms_buf_release(&miss);
+	if (d->o->dry_run) {
+		/* the plan, and the exit code the real run would have */
+		print_plan(d, ret, err);
+		return ret;
 	}
+	if (ret)
+		return report(d, ret, err);
 	if (!complete_known && !d->g->quiet)
 		ms_warn("offline: the cache has no file list of %s at '%s' (written by another "
 		        "client?); it cannot tell whether the snapshot is complete",
@@ -652,11 +682,6 @@ static bool is_commit_id(const char *rev)
 	return strlen(rev) == 40 && ms_is_hex(rev, 40);
 }
 
-/*
- * What the revision holds, with as few requests as the hub allows: one HEAD
- * for a single file on Hugging Face; a revision lookup plus the tree the
- * cache already has for that commit; none at all for a cached commit id.
- */
 /* FILE is in the snapshot of a commit (no tree cached): its pointer is the listing. */
 static bool have_pointer(struct dl *d, const char *file)
 {
@@ -684,6 +709,11 @@ static bool have_pointer(struct dl *d, const char *file)
 	return false;
 }
 
+/*
+ * What the revision holds, with as few requests as the hub allows: one HEAD
+ * for a single file on Hugging Face; a revision lookup plus the tree the
+ * cache already has for that commit; none at all for a cached commit id.
+ */
 static int plan(struct dl *d, const char *root, char **files, size_t nfiles, struct ms_error *err)
 {
 	const struct ms_hub_ops *ops = d->sess.ops;
@@ -878,7 +908,7 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	d.cached = xcalloc(d.nsel + 1, sizeof(*d.cached));
 	missing = lookup_all(&d);
 	if (o->dry_run) {
-		print_plan(&d);
+		print_plan(&d, 0, err);
 		goto out;
 	}
 	if (missing) {

@@ -130,17 +130,18 @@ static int add_entry(struct ms_listing *l, const cJSON *e, const char *what, str
 	const cJSON *lfs = cJSON_GetObjectItemCaseSensitive(e, "lfs");
 	const cJSON *lfs_oid = cJSON_GetObjectItemCaseSensitive(lfs, "oid");
 	struct ms_file *f;
+	uint64_t sz;
 
 	if (!cJSON_IsString(type) || strcmp(type->valuestring, "file"))
 		return 0;
-	if (!cJSON_IsString(path) || !cJSON_IsNumber(size) || size->valuedouble < 0)
+	if (!cJSON_IsString(path) || !ms_json_u64(size, &sz))
 		return ms_error_set(err, MS_EPROTO, "%s: a tree entry has no valid path or size",
 		                    what);
 	if (ms_listing_find(l, path->valuestring))
 		return 0;
 	f = ms_listing_add(l);
 	f->path = xstrdup(path->valuestring);
-	f->size = (uint64_t)size->valuedouble;
+	f->size = sz;
 	if (cJSON_IsString(lfs_oid) &&
 	    ms_hash_algo_for_hex(lfs_oid->valuestring) == MS_HASH_SHA256) {
 		f->lfs = true;

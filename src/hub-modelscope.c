@@ -3,7 +3,6 @@
  * official clients: modelscope-protocol.md §2.8 (model files), §2.11
  * (dataset tree, paged), §2.9/2.12 (file bytes), §2.5 (revisions).
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +28,7 @@ static int envelope_error(const cJSON *j, const char *what, const char *url, str
 	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(j, "Success");
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "Message");
 	const char *m = cJSON_IsString(msg) ? msg->valuestring : "no message";
-	int c = cJSON_IsNumber(code) ? (int)code->valuedouble : 200;
+	int c = cJSON_IsNumber(code) ? code->valueint : 200; /* cJSON saturates valueint */
 
 	if (c == 200 && !cJSON_IsFalse(ok))
 		return 0;
@@ -70,15 +69,6 @@ out:
 	return ret;
 }
 
-static bool json_u64(const cJSON *v, uint64_t *out)
-{
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0 ||
-	    floor(v->valuedouble) != v->valuedouble)
-		return false;
-	*out = (uint64_t)v->valuedouble;
-	return true;
-}
-
 /* One Data.Files[] entry; directories are skipped.  1 added, 0 skipped, <0 error. */
 static int add_entry(struct ms_listing *l, const cJSON *e, const char *what, struct ms_error *err)
 {
@@ -93,7 +83,7 @@ static int add_entry(struct ms_listing *l, const cJSON *e, const char *what, str
 
 	if (cJSON_IsString(type) && !strcmp(type->valuestring, "tree"))
 		return 0;
-	if (!cJSON_IsString(path) || !json_u64(size, &sz))
+	if (!cJSON_IsString(path) || !ms_json_u64(size, &sz))
 		return ms_error_set(err, MS_EPROTO, "%s: a file entry has no valid Path or Size",
 		                    what);
 	if (ms_listing_find(l, path->valuestring))
@@ -332,11 +322,9 @@ int ms_modelscope_revision_created_at(struct ms_session *s, const struct ms_repo
 
 	*created_at = 0;
 	if (!ret && (e = find_revision(map, rev)) != NULL &&
-	    cJSON_IsNumber(c = cJSON_GetObjectItemCaseSensitive(e, "CreatedAt"))) {
-		/* CreatedAt is epoch seconds; tolerate milliseconds */
-		*created_at =
-		        (long)(c->valuedouble > 1e11 ? c->valuedouble / 1000 : c->valuedouble);
-	}
+	    (c = cJSON_GetObjectItemCaseSensitive(e, "CreatedAt")) != NULL &&
+	    !ms_json_epoch(c, created_at))
+		*created_at = 0;
 	cJSON_Delete(root);
 	return ret;
 }

@@ -1,4 +1,5 @@
 /* Listings to and from JSON (the offline record of what a revision holds). */
+#include <math.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -6,6 +7,27 @@
 #include "mscli/hub.h"
 #include "mscli/pathsafe.h"
 #include "mscli/util.h"
+
+bool ms_json_u64(const cJSON *v, uint64_t *out)
+{
+	/* a byte count: integral, not negative, exact in a double (2^53) */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 9007199254740992.0 ||
+	    floor(v->valuedouble) != v->valuedouble)
+		return false;
+	*out = (uint64_t)v->valuedouble;
+	return true;
+}
+
+bool ms_json_epoch(const cJSON *v, long *out)
+{
+	uint64_t t;
+
+	if (!ms_json_u64(v, &t))
+		return false;
+	/* epoch seconds; tolerate milliseconds */
+	*out = (long)(t > 100000000000ULL ? t / 1000 : t);
+	return true;
+}
 
 char *ms_listing_to_json(const struct ms_listing *l)
 {
@@ -66,8 +88,8 @@ int ms_listing_from_json(const char *json, size_t len, struct ms_listing *out)
 	if (str(root, "commit"))
 		out->commit = xstrdup(str(root, "commit"));
 	ca = cJSON_GetObjectItemCaseSensitive(root, "created_at");
-	if (cJSON_IsNumber(ca))
-		out->created_at = (long)ca->valuedouble;
+	if (!ms_json_epoch(ca, &out->created_at))
+		out->created_at = 0;
 	cJSON_ArrayForEach(e, files)
 	{
 		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
@@ -75,12 +97,13 @@ int ms_listing_from_json(const char *json, size_t len, struct ms_listing *out)
 		struct ms_file *f;
 
 		/* our own file, but a cache can be copied around: check again */
-		if (!path || ms_path_check(path, &why) || !cJSON_IsNumber(size) ||
-		    size->valuedouble < 0)
+		uint64_t sz;
+
+		if (!path || ms_path_check(path, &why) || !ms_json_u64(size, &sz))
 			continue;
 		f = ms_listing_add(out);
 		f->path = xstrdup(path);
-		f->size = (uint64_t)size->valuedouble;
+		f->size = sz;
 		if ((d = str(e, "sha256")) && ms_hash_algo_for_hex(d) == MS_HASH_SHA256) {
 			f->algo = MS_HASH_SHA256;
 			strcpy(f->digest, d);

@@ -365,6 +365,13 @@ static void file_fail(struct engine *e, struct xfile *xf, int code, const char *
 	va_start(ap, fmt);
 	ms_error_vset(&xf->job->err, code, fmt, ap);
 	va_end(ap);
+	if (code == MS_ESTORAGE) {
+		/* it names a partial ("blobs/<sha256>.mscli.incomplete"): say which file that is */
+		char *msg = xasprintf("%s: %s", xf->job->name, xf->job->err.msg);
+
+		snprintf(xf->job->err.msg, sizeof(xf->job->err.msg), "%s", msg);
+		free(msg);
+	}
 	xf->job->status = code;
 	xf->job->err.http_status = xf->last_status;
 	abort_file_conns(e, xf);
@@ -861,9 +868,14 @@ static void integrity_retry(struct engine *e, struct xfile *xf, const char *msg)
 		emit(e, MS_EV_RETRY, xf, 1, 0, msg);
 		abort_file_conns(e, xf);
 		r = file_restart(e, xf, false);
-		if (r)
+		if (r) {
 			file_fail(e, xf, ms_err_from_errno(r), "cannot truncate '%s': %s",
 			          xf->job->part_path, strerror(r));
+		} else if (xf->on_disk == xf->job->size) {
+			/* an empty file: nothing to fetch again, so nothing would end the wait */
+			xf->phase = F_VERIFY;
+			emit(e, MS_EV_VERIFY, xf, 0, 0, NULL);
+		}
 		return;
 	}
 	file_fail(e, xf, MS_EINTEGRITY, "%s (also after a retry)", msg);

@@ -139,6 +139,16 @@ class Case(unittest.TestCase):
                 p = os.path.join(dirpath, n)
                 self.assertFalse(predicate(p), "%s: %s" % (what, p))
 
+    def small_tmpfs(self, size):
+        """A file system of `size` ("3m") that fills up: skips the test where mount is denied."""
+        mnt = os.path.join(self.tmp, "small")
+        os.makedirs(mnt)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", mnt],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here")
+        self.addCleanup(subprocess.run, ["umount", "-l", mnt])
+        return mnt
+
     def wait_for(self, cond, timeout=10.0, what="condition"):
         end = time.time() + timeout * SLOW
         while time.time() < end:

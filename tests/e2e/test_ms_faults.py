@@ -96,6 +96,13 @@ class Faults(Case):
                 and q.path.endswith("model.bin")]
         self.assertEqual(len(gets), 2)  # one retry, then give up
 
+    def test_wrong_sha256_of_an_empty_file_is_exit_4(self):
+        # nothing to fetch again for an empty file: the retry once waited for ever
+        self.hub.add_ms_repo("acme/bad0", files={"e.txt": b"", "a": b"a"},
+                             sha256_override={"e.txt": "ab" * 32})
+        r = self.fails(4, "download", "acme/bad0", timeout=20)
+        self.assertIn("ab" * 32, r.err)
+
     def test_stall_counts_as_a_failure(self):
         self.hub.fault("stall", path="model.bin", after=100_000, seconds=30, times=1)
         r = self.ok("-v", "--stall-timeout", "2", "download", "acme/toy")
@@ -267,12 +274,7 @@ class Concurrency(Case):
 
 class DiskFull(Case):
     def test_disk_full_is_exit_8_and_keeps_the_partial(self):
-        mnt = os.path.join(self.tmp, "small")
-        os.makedirs(mnt)
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt],
-                          capture_output=True).returncode != 0:
-            self.skipTest("cannot mount a small tmpfs here")
-        self.addCleanup(subprocess.run, ["umount", "-l", mnt])
+        mnt = self.small_tmpfs("3m")
         # more than fits: the reservation fails before any byte is fetched
         self.hub.add_ms_repo("acme/huge", files={"w.bin": blob(5_000_000, 31)})
         r = self.fails(8, "--cache-dir", mnt, "download", "acme/huge")
