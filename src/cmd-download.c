@@ -475,6 +475,7 @@ static int fetch(struct dl *d, struct ms_error *err)
 		if (ret)
 			return ret;
 		job->url = d->sess.ops->file_url(&d->sess, &d->repo, &d->listing, f);
+		job->first_url = f->location; /* HF: the HEAD's answer saves a redirect */
 		job->name = f->path;
 		job->size = f->size;
 		job->algo = f->algo;

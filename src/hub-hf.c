@@ -321,6 +321,12 @@ static int hf_stat_file(struct ms_session *s, const struct ms_repo *repo, const 
 			ret = ms_error_set(err, MS_EPROTO, "%s: %s gave no ETag", what, url);
 			goto out;
 		}
+		/* where the bytes are: the CDN it redirects to, or the end of the relative
+		 * redirects; the GET goes there first, as hf_hub_download's does */
+		if (resp.status >= 300 && resp.status < 400 && resp.location)
+			f->location = ms_url_resolve(url, resp.location);
+		else if (resp.status < 300)
+			f->location = xstrdup(url);
 	}
 out:
 	free(etag);

@@ -299,6 +299,7 @@ void ms_file_release(struct ms_file *f)
 	free(f->revision);
 	free(f->etag);
 	free(f->oid);
+	free(f->location);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -309,6 +310,7 @@ void ms_file_copy(struct ms_file *dst, const struct ms_file *src)
 	dst->revision = src->revision ? xstrdup(src->revision) : NULL;
 	dst->etag = src->etag ? xstrdup(src->etag) : NULL;
 	dst->oid = src->oid ? xstrdup(src->oid) : NULL;
+	dst->location = src->location ? xstrdup(src->location) : NULL;
 }
 
 void ms_listing_release(struct ms_listing *l)

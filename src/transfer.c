@@ -1304,6 +1304,12 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 	for (size_t i = 0; i < n; i++) {
 		e.files[i].job = &jobs[i];
 		e.files[i].sum = &e.on_disk_sum;
+		if (jobs[i].first_url) {
+			/* a failure there (an expired CDN URL) falls back to job->url */
+			e.files[i].cur_url = xstrdup(jobs[i].first_url);
+			e.files[i].cur_foreign =
+			        !ms_http_same_origin(jobs[i].first_url, jobs[i].url);
+		}
 		e.files[i].fd = e.files[i].state_fd = -1;
 		jobs[i].status = 0;
 		jobs[i].done = false;

@@ -45,7 +45,8 @@ struct ms_file {
 	char digest[MS_HEX_MAX]; /* expected content digest, "" when the hub gave none */
 	char *revision;          /* ModelScope: commit of the file's last change (.msc key) */
 	char *etag;              /* Hugging Face: blob name */
-	char *oid; /* Hugging Face: git object id from the tree (LFS: the pointer's) */
+	char *oid;      /* Hugging Face: git object id from the tree (LFS: the pointer's) */
+	char *location; /* Hugging Face: where a HEAD found the bytes (a CDN), or NULL */
 	bool lfs;
 };
 

@@ -20,9 +20,10 @@ typedef int (*ms_install_fn)(void *arg, struct ms_xfer_job *job, struct ms_error
 
 struct ms_xfer_job {
 	/* Set by the caller. */
-	char *url;        /* where the bytes are (the hub; redirects are followed) */
-	const char *name; /* repo path, for events and messages */
-	uint64_t size;    /* expected size */
+	char *url;             /* where the bytes are (the hub; redirects are followed) */
+	const char *first_url; /* optional: where a HEAD already found them (tried first) */
+	const char *name;      /* repo path, for events and messages */
+	uint64_t size;         /* expected size */
 	enum ms_hash_algo algo;
 	char digest[MS_HEX_MAX]; /* expected digest; "" means size check only */
 	char *part_path;         /* the partial file */

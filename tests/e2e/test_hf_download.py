@@ -90,8 +90,24 @@ class HF(Case):
         self.assertEqual(os.listdir(os.path.join(self.folder, "blobs")), [git_sha1(REGULAR["config.json"])])
         # no tree was fetched: no trees/ file may claim what it does not know
         self.assertFalse(os.path.exists(os.path.join(self.folder, "trees")))
+        # the GET goes where the HEADs ended, as hf_hub_download's: 3 requests in all
+        self.assertEqual([(q.method, q.path.split("/")[2] if q.path.startswith("/api/") else "")
+                          for q in self.hub.log],
+                         [("HEAD", ""), ("HEAD", "resolve-cache"), ("GET", "resolve-cache")])
+        self.hub.clear_log()
         r = self.ok("--hub", "hf", "download", "org/toy", "model.safetensors")
         self.assert_snapshot({"model.safetensors": LFS["model.safetensors"]})
+        # LFS: the HEAD's 302 names the CDN; the GET goes straight there, without the token
+        self.assertEqual([(q.method, q.server) for q in self.hub.log],
+                         [("HEAD", "hub"), ("GET", "cdn")])
+        # an expired CDN URL from the HEAD sends the GET back to the hub for a fresh one
+        self.hub.clear_log()
+        self.hub.fault("expire_cdn", path="model.onnx.bin", after=0, times=1)
+        self.ok("--hub", "hf", "download", "org/toy", "onnx/deep/model.onnx.bin")
+        self.assert_snapshot({"onnx/deep/model.onnx.bin": LFS["onnx/deep/model.onnx.bin"]})
+        self.assertEqual([(q.method, q.server, q.status) for q in self.hub.log],
+                         [("HEAD", "hub", 302), ("GET", "cdn", 403), ("GET", "hub", 302),
+                          ("GET", "cdn", 200)])
 
     def test_single_file_by_commit_already_in_the_snapshot_makes_no_request(self):
         c = self.repo.commit
