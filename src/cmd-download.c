@@ -655,7 +655,8 @@ static int run_offline(struct dl *d, char **files, size_t nfiles, struct ms_erro
 	}
 	if (ret)
 		return report(d, ret, err);
-	if (!complete_known && !d->g->quiet)
+	/* named FILEs are there or not; only a whole snapshot can be incomplete */
+	if (!complete_known && !nfiles && !d->g->quiet)
 		ms_warn("offline: the cache has no file list of %s at '%s' (written by another "
 		        "client?); it cannot tell whether the snapshot is complete",
 		        d->repo.id, d->rev);

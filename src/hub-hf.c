@@ -132,6 +132,8 @@ static int add_entry(struct ms_listing *l, const cJSON *e, const char *what, str
 	struct ms_file *f;
 	uint64_t sz;
 
+	if (!cJSON_IsObject(e))
+		return ms_error_set(err, MS_EPROTO, "%s: a tree entry is not an object", what);
 	if (!cJSON_IsString(type) || strcmp(type->valuestring, "file"))
 		return 0;
 	if (!cJSON_IsString(path) || !ms_json_u64(size, &sz))

@@ -350,6 +350,9 @@ class MalformedListing(HFCase):
             ("/tree/", '[{"type": "file", "path": "a.txt", "size": "5", "oid": "%s"}]' % oid, "size"),
             ("/tree/", '[{"type": "file", "path": 7, "size": 5, "oid": "%s"}]' % oid, "path"),
             ("/tree/", '[{"type": "file", "path": "a.txt", "size": 5}]', "oid"),
+            ("/tree/", '[{"type": "file", "path": "a.txt", "size": 2.5, "oid": "%s"}]' % oid,
+             "size"),
+            ("/tree/", '[1, "x", null]', "not an object"),
         ]
         for where, body, why in cases:
             with self.subTest(body=body):

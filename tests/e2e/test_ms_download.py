@@ -364,6 +364,9 @@ class LegacyCache(Case):
         os.unlink(os.path.join(d, ".mscli", "listing-master.json"))
         r = self.ok("--offline", "download", "acme/many")
         self.assertIn("cannot tell whether the snapshot is complete", r.err)
+        # named files are there or not: no such doubt
+        r = self.ok("--offline", "download", "acme/many", "f0001.txt")
+        self.assertNotIn("cannot tell", r.err)
 
     def test_adopts_files_the_index_does_not_know(self):
         self.hub.add_ms_repo("acme/adopt", files=FILES)
