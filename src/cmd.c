@@ -81,7 +81,7 @@ static const char global_help[] =
         "  -q, --quiet             errors only on stderr\n"
         "  -v, --verbose           log requests, redirects and retries (tokens redacted)\n"
         "  --no-progress           no progress bars (the default when stderr is not a tty)\n"
-        "  --progress              progress bars even when stderr is not a tty\n"
+        "  --progress              progress even when stderr is not a tty (a line every 5 s)\n"
         "  --retries N             attempts after the first for a failed request (5)\n"
         "  --retry-delay SECONDS   first backoff delay, doubled per attempt (1)\n"
         "  --stall-timeout SECONDS a transfer with no byte for this long fails (30)\n"

@@ -7,8 +7,9 @@
 #include "mscli/render.h"
 #include "mscli/util.h"
 
-#define MAX_BARS      8
-#define DRAW_INTERVAL 0.1
+#define MAX_BARS       8
+#define DRAW_INTERVAL  0.1
+#define PLAIN_INTERVAL 5.0
 
 /* A smoothed transfer rate: an exponential moving average over half-second samples. */
 struct meter {
@@ -32,6 +33,8 @@ struct ms_progress {
 	uint64_t total_done, total_size;
 	size_t nfiles, files_done;
 	struct meter m;
+	bool plain;        /* not a terminal (--progress into a CI log): a line now and then */
+	double last_plain; /* when that line was last printed */
 };
 
 struct ms_progress *ms_progress_new(FILE *out)
@@ -39,7 +42,8 @@ struct ms_progress *ms_progress_new(FILE *out)
 	struct ms_progress *p = xcalloc(1, sizeof(*p));
 
 	p->out = out;
-	p->start = p->m.t = ms_now();
+	p->start = p->m.t = p->last_plain = ms_now();
+	p->plain = !isatty(fileno(out));
 	return p;
 }
 
@@ -54,6 +58,8 @@ static int term_width(FILE *out)
 
 static void erase(struct ms_progress *p)
 {
+	if (p->plain)
+		return;
 	for (; p->drawn > 0; p->drawn--)
 		fputs("\x1b[1A\x1b[2K", p->out);
 	fputc('\r', p->out);
@@ -136,11 +142,31 @@ static void meter_tail(const struct meter *m, uint64_t done, uint64_t total, cha
 	snprintf(out, cap, "%s/%s %s/s%s", a, b, r, eta);
 }
 
+/* Into a log: every PLAIN_INTERVAL seconds one line with no escape sequences. */
+static void draw_plain(struct ms_progress *p, double now)
+{
+	char tail[160];
+
+	if (now - p->last_plain < PLAIN_INTERVAL)
+		return;
+	p->last_plain = now;
+	meter_tail(&p->m, p->total_done, p->total_size, tail, sizeof(tail));
+	fprintf(p->out, "mscli: %zu/%zu files, %d%%, %s\n", p->files_done, p->nfiles,
+	        p->total_size ? (int)(p->total_done * 100 / p->total_size) : 100, tail);
+	fflush(p->out);
+}
+
 static void draw(struct ms_progress *p)
 {
 	char tail[160], lab[64];
 	double now = ms_now();
 
+	if (p->plain) {
+		meter_update(&p->m, now, p->total_done);
+		draw_plain(p, now);
+		p->last_draw = now;
+		return;
+	}
 	erase(p);
 	for (size_t i = 0; i < p->n && i < MAX_BARS; i++) {
 		struct bar *bar = &p->bars[i];

@@ -86,6 +86,17 @@ class Progress(Case):
         self.assertTrue(any(l.startswith("total ") for l in lines), text)
         self.assert_bars_fit(lines, 50)
 
+    def test_progress_into_a_log_is_plain_lines(self):
+        # --progress with stderr not a terminal (a CI log): a plain line every 5 s
+        self.hub.clear_faults()
+        self.hub.fault("trickle", path="weights.bin", rate=900_000, times=None)
+        r = self.ok("--progress", "download", "acme/slow")
+        self.assertNotIn("\x1b[", r.err)
+        lines = [l for l in r.err.splitlines() if re.match(r"mscli: \d/2 files, \d+%, ", l)]
+        self.assertTrue(lines, r.err)
+        self.assertRegex(lines[0], r"MiB/5\.7 MiB \d+(\.\d+)? [KM]i?B/s ETA \d+:\d\d$")
+        self.assertEqual(r.lines, [self.ms_repo_dir("acme/slow")])
+
     def test_no_bars_when_asked_or_not_a_terminal(self):
         rc, _, err = self.run_on_tty("--no-progress", "download", "acme/slow")
         self.assertEqual(rc, 0, err)
