@@ -14,7 +14,7 @@ _mscli()
 	local global="--hub --endpoint --token --cache-dir --offline --json -q --quiet -v --verbose
 		--no-progress --progress --retries --retry-delay --stall-timeout --connect-timeout
 		-h --help --version"
-	local download="--type --repo-type --revision --include --exclude --local-dir --max-workers
+	local download="--type --repo-type --revision --include --exclude --local-dir --model --dataset --max-workers
 		--connections --force --force-download --dry-run -o --output"
 
 	case $prev in

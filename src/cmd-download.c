@@ -30,6 +30,7 @@ struct dl_opts {
 	int max_workers, connections;
 	bool force, dry_run;
 	char *output;
+	char *repo; /* --model / --dataset REPO, as `modelscope download` takes it */
 };
 
 enum {
@@ -42,16 +43,22 @@ enum {
 	O_CONNECTIONS,
 	O_FORCE,
 	O_DRY_RUN,
+	O_MODEL,
+	O_DATASET,
 	O_OUTPUT = 'o',
 };
 
 static const struct option dl_longopts[] = {
         {"type", required_argument, NULL, O_TYPE},
         {"repo-type", required_argument, NULL, O_TYPE},
+        {"repo_type", required_argument, NULL, O_TYPE},
         {"revision", required_argument, NULL, O_REVISION},
         {"include", required_argument, NULL, O_INCLUDE},
         {"exclude", required_argument, NULL, O_EXCLUDE},
         {"local-dir", required_argument, NULL, O_LOCAL_DIR},
+        {"local_dir", required_argument, NULL, O_LOCAL_DIR},
+        {"model", required_argument, NULL, O_MODEL},
+        {"dataset", required_argument, NULL, O_DATASET},
         {"max-workers", required_argument, NULL, O_MAX_WORKERS},
         {"connections", required_argument, NULL, O_CONNECTIONS},
         {"force", no_argument, NULL, O_FORCE},
@@ -109,6 +116,14 @@ static int dl_option(void *state, int id, const char *arg, struct ms_error *err)
 		free(o->output);
 		o->output = xstrdup(arg);
 		return 0;
+	case O_MODEL:
+	case O_DATASET:
+		/* modelscope download --model o/n [FILE...]: every positional is a FILE */
+		if (o->repo)
+			return ms_error_set(err, MS_EUSAGE, "--model/--dataset given twice");
+		o->repo = xstrdup(arg);
+		o->type = (id == O_MODEL ? MS_REPO_MODEL : MS_REPO_DATASET) + 1;
+		return 0;
 	default:
 		return ms_error_set(err, MS_EUSAGE, "unknown option");
 	}
@@ -121,6 +136,7 @@ static void dl_release(void *state)
 	free(o->revision);
 	free(o->local_dir);
 	free(o->output);
+	free(o->repo);
 	ms_filter_release(&o->filter);
 }
 
@@ -770,13 +786,14 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 	struct dl_opts *o = state;
 	struct dl d = {.g = g, .o = o, .t0 = ms_now()};
 	enum ms_hub_kind hub = MS_HUB_MODELSCOPE;
-	char **files = argv + 1;
-	size_t nfiles = argc > 1 ? (size_t)argc - 1 : 0;
+	char **files = o->repo ? argv : argv + 1;
+	size_t nfiles = o->repo ? (size_t)argc : argc > 1 ? (size_t)argc - 1 : 0;
+	const char *spec = o->repo ? o->repo : argc ? argv[0] : NULL;
 	const char *v = NULL;
 	char *root = NULL;
 	int ret, missing;
 
-	if (argc < 1) {
+	if (!spec) {
 		ret = ms_error_set(err, MS_EUSAGE,
 		                   "download: which repo? (mscli download OWNER/NAME [FILE...])");
 		goto out;
@@ -792,28 +809,28 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 			goto out;
 		}
 	}
-	ret = ms_repo_parse(argv[0], hub, g->hub >= 0 || v, o->type - 1, &d.repo, err);
+	ret = ms_repo_parse(spec, hub, g->hub >= 0 || v, o->type - 1, &d.repo, err);
 	if (ret)
 		goto out;
 	if (d.repo.file) {
 		/* https://huggingface.co/o/n/blob/main/config.json names one file */
 		if (nfiles) {
 			ret = ms_error_set(err, MS_EUSAGE,
-			                   "'%s' names the file '%s': give no FILE as well",
-			                   argv[0], d.repo.file);
+			                   "'%s' names the file '%s': give no FILE as well", spec,
+			                   d.repo.file);
 			goto out;
 		}
 		files = &d.repo.file;
 		nfiles = 1;
 	}
 	if (g->hub >= 0 && (int)d.repo.hub != g->hub) {
-		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s repo but --hub says %s", argv[0],
+		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s repo but --hub says %s", spec,
 		                   ms_hub_name(d.repo.hub), ms_hub_name((enum ms_hub_kind)g->hub));
 		goto out;
 	}
 	if (o->revision && d.repo.revision && strcmp(o->revision, d.repo.revision)) {
 		ret = ms_error_set(err, MS_EUSAGE,
-		                   "'%s' names revision '%s' but --revision says '%s'", argv[0],
+		                   "'%s' names revision '%s' but --revision says '%s'", spec,
 		                   d.repo.revision, o->revision);
 		goto out;
 	}
@@ -999,6 +1016,8 @@ const struct ms_cmd ms_cmd_download = {
                 "  --include GLOB          only files matching GLOB (repeatable, comma-separated)\n"
                 "  --exclude GLOB          skip files matching GLOB (repeatable)\n"
                 "  --local-dir DIR         plain files in DIR instead of the cache\n"
+                "  --model, --dataset REPO the repo as `modelscope download` takes it (then every\n"
+                "                          argument is a FILE; --local_dir, --cache_dir work too)\n"
                 "  --max-workers N         files at once, and the connection budget (8)\n"
                 "  --connections N         parallel ranges for one large file (8)\n"
                 "  --force                 download again even when cached (no resume)\n"

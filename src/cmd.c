@@ -49,6 +49,7 @@ static const struct option global_options[] = {
         {"endpoint", required_argument, NULL, G_ENDPOINT},
         {"token", required_argument, NULL, G_TOKEN},
         {"cache-dir", required_argument, NULL, G_CACHE_DIR},
+        {"cache_dir", required_argument, NULL, G_CACHE_DIR}, /* as modelscope's CLI */
         {"offline", no_argument, NULL, G_OFFLINE},
         {"json", no_argument, NULL, G_JSON},
         {"quiet", no_argument, NULL, 'q'},

@@ -127,6 +127,21 @@ class Snapshot(Case):
         # the home site's URL keeps the endpoint from the environment
         self.ok("download", "https://modelscope.cn/models/acme/Toy-1.5B.v2", "config.json")
 
+    def test_modelscope_cli_spelling(self):
+        # as copied from a model page: modelscope download --model o/n [FILE] --local_dir DIR
+        r = self.ok("download", "--model", "acme/Toy-1.5B.v2", "README.md", "config.json",
+                    "--local_dir", "ld", cwd=self.tmp)
+        ld = os.path.join(self.tmp, "ld")
+        self.assertEqual(r.lines, [ld])
+        self.assertEqual(sorted(p for p in os.listdir(ld) if not p.startswith(".")),
+                         ["README.md", "config.json"])
+        self.hub.add_ms_repo("acme/ds.v1", type="dataset", files={"t.csv": b"a,b\n"})
+        r = self.ok("download", "--dataset", "acme/ds.v1", "--cache_dir", "c", "--repo_type",
+                    "dataset", cwd=self.tmp)
+        self.assertEqual(r.lines, [self.ms_repo_dir("acme/ds.v1", "datasets",
+                                                    root=os.path.join(self.tmp, "c"))])
+        self.fails(2, "download", "--model", "acme/a", "--dataset", "acme/b")
+
     def test_several_files_and_missing_file(self):
         r = self.ok("download", "acme/Toy-1.5B.v2", "config.json", "README.md")
         self.assertEqual(r.lines, [self.ms_repo_dir("acme/Toy-1.5B.v2")])
