@@ -707,7 +707,8 @@ static bool have_pointer(struct dl *d, const char *file)
 	bool complete;
 	const struct ms_file *f;
 
-	if (!d->st->ops->offline_listing ||
+	/* a --local-dir file may have been edited: only a cache pointer names its blob */
+	if (d->o->local_dir || !d->st->ops->offline_listing ||
 	    d->st->ops->offline_listing(d->st, d->rev, &d->listing, &complete, &e) != 0)
 		return false;
 	f = ms_listing_find(&d->listing, file);

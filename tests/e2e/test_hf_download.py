@@ -367,6 +367,15 @@ class HF(Case):
         self.ok("--hub", "hf", "download", "org/toy", "--local-dir", ld)
         with open(os.path.join(ld, "README.md"), "rb") as f:
             self.assertEqual(f.read(), REGULAR["README.md"])
+        # one file by commit hash (no tree kept), then edited to another size: fetched again
+        ld2 = os.path.join(self.tmp, "ld2")
+        for _ in range(2):
+            self.ok("--hub", "hf", "download", "org/toy", "config.json", "--local-dir", ld2,
+                    "--revision", self.repo.commit)
+            with open(os.path.join(ld2, "config.json"), "rb") as f:
+                self.assertEqual(f.read(), REGULAR["config.json"])
+            with open(os.path.join(ld2, "config.json"), "wb") as f:
+                f.write(b"{}")
         self.hub.clear_log()
         self.ok("--hub", "hf", "--offline", "download", "org/toy", "--local-dir", ld)
         self.assertEqual(self.hub.log, [])
