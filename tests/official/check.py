@@ -142,6 +142,24 @@ def modelscope(src, hub, tmp, home):
     fetched = hub.body_bytes()
     check(rc == 0 and fetched == 0, "compat.snapshot_download online re-uses mscli's files "
           "(%d bytes fetched)" % fetched)
+    # --local-dir: each tool takes the other's directory as up to date
+    for first, second in (("mscli", "hub"), ("hub", "mscli")):
+        ld = os.path.join(tmp, "ms-local-%s-first" % first)
+        runs = []
+        for who in (first, second):
+            if who == "mscli":
+                rc, _ = mscli(["download", "mscli-demo/tiny-model", "--local-dir", ld], menv)
+                err = ""
+            else:
+                rc, out, err = py("from modelscope_hub.compat import snapshot_download; "
+                                  "print(snapshot_download('mscli-demo/tiny-model', "
+                                  "local_dir=%r))" % ld, menv, src)
+            runs.append(rc)
+            if who == first:
+                hub.clear_log()  # what the second run fetches is what counts
+        check(runs == [0, 0] and same_tree(ld, FILES) is None and hub.body_bytes() == 0,
+              "--local-dir: %s after %s fetches nothing (%d bytes) %s"
+              % (second, first, hub.body_bytes(), err.strip()[-200:]))
 
 
 def modelscope_old(src, hub, tmp, home):
@@ -228,6 +246,24 @@ def huggingface(src, hub, tmp, home):
                       "'mscli-demo/tiny-model', cache_dir=%r))" % mcache, hfenv, src)
     check(rc == 0 and hub.body_bytes() == 0, "snapshot_download online re-uses mscli's blobs "
           "(%d bytes fetched)" % hub.body_bytes())
+    # --local-dir: both tools read each other's .cache/huggingface/download/*.metadata
+    print("== --local-dir: mscli and huggingface_hub agree on what is up to date")
+    ld = os.path.join(tmp, "mscli-hf-local")
+    rc, _ = mscli(["--hub", "hf", "download", "mscli-demo/tiny-model", "--local-dir", ld], menv)
+    hub.clear_log()
+    rc2, out, err = py("from huggingface_hub import snapshot_download; print(snapshot_download("
+                       "'mscli-demo/tiny-model', local_dir=%r))" % ld, hfenv, src)
+    check(rc == 0 and rc2 == 0 and same_tree(ld, FILES) is None and hub.body_bytes() == 0,
+          "snapshot_download(local_dir=) over mscli's --local-dir fetches nothing (%d bytes) %s"
+          % (hub.body_bytes(), err.strip()[-200:] if rc2 else ""))
+    ld2 = os.path.join(tmp, "hf-local")
+    rc, out, err = py("from huggingface_hub import snapshot_download; print(snapshot_download("
+                      "'mscli-demo/tiny-model', local_dir=%r))" % ld2, hfenv, src)
+    hub.clear_log()
+    rc2, _ = mscli(["--hub", "hf", "download", "mscli-demo/tiny-model", "--local-dir", ld2], menv)
+    check(rc == 0 and rc2 == 0 and same_tree(ld2, FILES) is None and hub.body_bytes() == 0,
+          "mscli --local-dir over huggingface_hub's fetches nothing (%d bytes) %s"
+          % (hub.body_bytes(), err.strip()[-200:] if rc else ""))
 
 
 if __name__ == "__main__":
