@@ -56,6 +56,12 @@ void ms_json_engine_event(FILE *out, const struct ms_event *ev)
 	struct ms_json *j;
 
 	switch (ev->type) {
+	case MS_EV_PLAN:
+		/* once, before any transfer: what is to be fetched (resumed files count whole) */
+		j = ms_json_begin("transfer");
+		ms_json_num(j, "files", (double)ev->nfiles);
+		ms_json_num(j, "bytes", (double)ev->total_size);
+		break;
 	case MS_EV_START:
 		j = ms_json_begin("start");
 		ms_json_str(j, "path", ev->job->name);

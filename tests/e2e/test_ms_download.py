@@ -194,6 +194,13 @@ class Snapshot(Case):
     def test_json_lines(self):
         r = self.ok("--json", "download", "acme/Toy-1.5B.v2")
         events = r.json()
+        # one "transfer" object before the first start: what is to be fetched
+        kinds = [e["event"] for e in events]
+        self.assertEqual(kinds.count("transfer"), 1)
+        self.assertLess(kinds.index("transfer"), kinds.index("start"))
+        t = events[kinds.index("transfer")]
+        self.assertEqual((t["files"], t["bytes"]),
+                         (len(FILES), sum(len(v) for v in FILES.values())))
         files = [e for e in events if e["event"] == "file"]
         self.assertEqual(sorted(e["path"] for e in files), sorted(FILES))
         for e in files:
