@@ -258,14 +258,27 @@ static void release_cb(void *arg, struct ms_xfer_job *job)
 }
 
 /* FILE arguments select exactly those paths; a FILE ending in '/' is a folder. */
+/* NAME is no file, but files live under NAME/ */
+static bool is_folder(const struct ms_listing *l, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < l->n; i++)
+		if (!strncmp(l->files[i].path, name, n) && l->files[i].path[n] == '/')
+			return true;
+	return false;
+}
+
 static int select_files(struct dl *d, char **files, size_t nfiles, struct ms_error *err)
 {
 	struct ms_filter folders = {0};
 	struct ms_buf missing = MS_BUF_INIT;
 	size_t nmissing = 0, nexplicit = 0;
+	bool *picked;
 	int ret = 0;
 
 	d->sel = xcalloc(d->listing.n + 1, sizeof(*d->sel));
+	picked = xcalloc(d->listing.n + 1, sizeof(*picked)); /* a FILE given twice counts once */
 	for (size_t i = 0; i < nfiles; i++) {
 		size_t len = strlen(files[i]);
 
@@ -278,18 +291,19 @@ static int select_files(struct dl *d, char **files, size_t nfiles, struct ms_err
 
 		if (!f) {
 			if (nmissing++ < 5)
-				ms_buf_addf(&missing, "%s'%s'", nmissing > 1 ? ", " : "", files[i]);
+				ms_buf_addf(
+				        &missing, "%s'%s'%s", nmissing > 1 ? ", " : "", files[i],
+				        is_folder(&d->listing, files[i]) ? " (a folder: add a '/')"
+				                                         : "");
 			/* a known-missing file saves transformers a request next time */
 			if (d->listing.commit && d->st && d->st->ops->no_exist && !d->o->dry_run)
 				d->st->ops->no_exist(d->st, d->listing.commit, files[i]);
 			continue;
 		}
-		bool dup = false;
-
-		for (size_t k = 0; k < d->nsel; k++)
-			dup |= d->sel[k] == f;
-		if (!dup)
+		if (!picked[f - d->listing.files]) {
+			picked[f - d->listing.files] = true;
 			d->sel[d->nsel++] = f;
+		}
 	}
 	if (nmissing) {
 		ret = ms_error_set(err, MS_ENOTFOUND, "%s %s at '%s' has no file %s%s",
@@ -305,16 +319,17 @@ static int select_files(struct dl *d, char **files, size_t nfiles, struct ms_err
 			take = folders.ninclude && ms_filter_match(&folders, f->path);
 		else
 			take = ms_filter_match(&d->o->filter, f->path);
-		for (size_t k = 0; take && k < d->nsel; k++)
-			take = d->sel[k] != f;
-		if (take)
+		if (take && !picked[i]) {
+			picked[i] = true;
 			d->sel[d->nsel++] = f;
+		}
 	}
 	if (nfiles > nexplicit && !d->nsel)
 		ret = ms_error_set(err, MS_ENOTFOUND,
 		                   "no file of %s at '%s' is in the folders given", d->repo.id,
 		                   d->rev);
 out:
+	free(picked);
 	ms_filter_release(&folders);
 	ms_buf_release(&missing);
 	return ret;
@@ -550,6 +565,29 @@ static int fetch(struct dl *d, struct ms_error *err)
 			             "interrupted; the partial downloads are kept: run the same "
 			             "command again to resume");
 	}
+	return ret;
+}
+
+/* -o PATH: its directory must exist and take a new file; PATH must not be a directory. */
+static int check_output(const char *path, struct ms_error *err)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat st;
+	int ret = 0;
+
+	if (slash)
+		slash[slash == dir ? 1 : 0] = '\0';
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		ret = ms_error_set(err, MS_EUSAGE, "-o '%s' is a directory: name the file", path);
+	else if (stat(slash ? dir : ".", &st) != 0)
+		ret = ms_error_errno(err, errno, "cannot write into", slash ? dir : ".");
+	else if (!S_ISDIR(st.st_mode))
+		ret = ms_error_errno(err, ENOTDIR, "cannot write into", dir);
+	else if (access(slash ? dir : ".", W_OK) != 0)
+		ret = ms_error_errno(err, errno, "cannot write into", slash ? dir : ".");
+	if (ret && ret != MS_EUSAGE)
+		ret = err->code = MS_ESTORAGE; /* a local path that cannot take the file */
+	free(dir);
 	return ret;
 }
 
@@ -862,6 +900,8 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		                   "--json and -o - both want standard output: use -o PATH");
 		goto out;
 	}
+	if (o->output && strcmp(o->output, "-") && (ret = check_output(o->output, err)) != 0)
+		goto out; /* before any byte is fetched */
 	if (o->local_dir && g->cache_dir) {
 		ret = ms_error_set(err, MS_EUSAGE,
 		                   "--local-dir and --cache-dir cannot be combined");

@@ -142,6 +142,24 @@ class Snapshot(Case):
                                                     root=os.path.join(self.tmp, "c"))])
         self.fails(2, "download", "--model", "acme/a", "--dataset", "acme/b")
 
+    def test_output_path_is_checked_before_the_download(self):
+        self.hub.clear_log()
+        r = self.fails(8, "download", "acme/Toy-1.5B.v2", "config.json", "-o",
+                       os.path.join(self.tmp, "nodir", "c.json"))
+        self.assertIn(os.path.join(self.tmp, "nodir"), r.err)
+        r = self.fails(2, "download", "acme/Toy-1.5B.v2", "config.json", "-o", self.tmp)
+        self.assertIn("is a directory", r.err)
+        self.assertEqual(self.hub.log, [])  # nothing was asked of the hub
+        self.assertFalse(os.path.exists(self.cache))
+
+    def test_a_folder_named_without_its_slash(self):
+        r = self.fails(5, "download", "acme/Toy-1.5B.v2", "tokenizer")
+        self.assertIn("'tokenizer' (a folder: add a '/')", r.err)
+        r = self.ok("download", "acme/Toy-1.5B.v2", "tokenizer/", "config.json", "config.json")
+        d = self.ms_repo_dir("acme/Toy-1.5B.v2")
+        self.assertEqual(sorted(e["Path"] for e in self.read_pickle(os.path.join(d, ".msc"))),
+                         ["config.json", "tokenizer/vocab.txt"])
+
     def test_several_files_and_missing_file(self):
         r = self.ok("download", "acme/Toy-1.5B.v2", "config.json", "README.md")
         self.assertEqual(r.lines, [self.ms_repo_dir("acme/Toy-1.5B.v2")])
