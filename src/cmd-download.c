@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "mscli/cli.h"
 #include "mscli/filter.h"
 #include "mscli/log.h"
@@ -651,7 +653,7 @@ static int report(struct dl *d, int status, struct ms_error *err)
 	} else if (where) {
 		printf("%s\n", where);
 	}
-	if (!ret && !d->g->quiet) {
+	if (!ret && !d->g->quiet && d->nsel) { /* nothing selected: the warning said so */
 		ms_format_size(d->fetched, sz, sizeof(sz));
 		if (d->ndownloaded)
 			fprintf(stderr, "mscli: %zu file(s) downloaded (%s in %.1fs), %zu cached\n",
@@ -736,6 +738,35 @@ static void make_store(struct dl *d, const char *root, const char *commit)
 static bool is_commit_id(const char *rev)
 {
 	return strlen(rev) == 40 && ms_is_hex(rev, 40);
+}
+
+/* One request, on the not-found path only: is there a dataset of that name? */
+static bool is_a_dataset(struct dl *d)
+{
+	struct ms_http_response resp = {0};
+	struct ms_http_request req = {.accept = "application/json", .max_body = 1u << 20};
+	struct ms_error e;
+	char *url = d->repo.hub == MS_HUB_HF
+	                    ? xasprintf("%s/api/datasets/%s", d->sess.endpoint, d->repo.id)
+	                    : xasprintf("%s/api/v1/datasets/%s", d->sess.endpoint, d->repo.id);
+	bool yes;
+
+	req.url = url;
+	req.what = "looking for a dataset of that name";
+	ms_error_clear(&e);
+	yes = ms_http_request(&d->sess.http, &req, &resp, &e) == 0 && resp.status == 200;
+	if (yes && d->repo.hub == MS_HUB_MODELSCOPE) {
+		/* the legacy envelope says 200 in its body too: {"Code":200,...} */
+		cJSON *j =
+		        cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "Code");
+
+		yes = j && (!code || (cJSON_IsNumber(code) && code->valueint == 200));
+		cJSON_Delete(j);
+	}
+	ms_http_response_release(&resp);
+	free(url);
+	return yes;
 }
 
 /* FILE is in the snapshot of a commit (no tree cached): its pointer is the listing. */
@@ -954,6 +985,15 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		goto out;
 	}
 	ret = plan(&d, root, files, nfiles, err);
+	if (ret == MS_ENOTFOUND && !o->type && d.repo.type == MS_REPO_MODEL && !nfiles &&
+	    is_a_dataset(&d)) {
+		/* the most common slip: a dataset asked for as a model */
+		char *msg = xasprintf("%s (there is a dataset %s: add --type dataset)", err->msg,
+		                      d.repo.id);
+
+		snprintf(err->msg, sizeof(err->msg), "%s", msg);
+		free(msg);
+	}
 	if (ret)
 		goto out;
 	ret = select_files(&d, files, nfiles, err);

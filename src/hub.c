@@ -191,14 +191,20 @@ int ms_repo_parse(const char *spec, enum ms_hub_kind hub, bool hub_given, int ty
 		rest = strchr(spec, ':') + 1;
 		while (*rest == '/')
 			rest++;
-		/* hf:datasets/o/n, ms:models/o/n */
-		if (!strncmp(rest, "datasets/", 9)) {
-			spec_type = MS_REPO_DATASET;
-			rest += 9;
-		} else if (!strncmp(rest, "models/", 7)) {
-			spec_type = MS_REPO_MODEL;
-			rest += 7;
-		}
+	}
+	/*
+	 * hf:datasets/o/n (hf:datasets/squad too), ms:models/o/n, and a plain
+	 * datasets/o/n as the hub's web path reads (there two segments must follow:
+	 * "datasets/x" is the repo x of an owner called datasets).
+	 */
+	if (!url_path && !strncmp(rest, "datasets/", 9) &&
+	    (rest != spec || strchr(rest + 9, '/'))) {
+		spec_type = MS_REPO_DATASET;
+		rest += 9;
+	} else if (!url_path && !strncmp(rest, "models/", 7) &&
+	           (rest != spec || strchr(rest + 7, '/'))) {
+		spec_type = MS_REPO_MODEL;
+		rest += 7;
 	}
 	if (spec_type >= 0 && type >= 0 && spec_type != type) {
 		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s but --type says %s", spec,

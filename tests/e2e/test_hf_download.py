@@ -170,6 +170,8 @@ class HF(Case):
         ds = os.path.join(self.hfcache, "datasets--org--ds")
         self.assertTrue(r.lines[0].startswith(os.path.join(ds, "snapshots")))
         self.ok("--hub", "hf", "download", "--type", "dataset", "org/ds")
+        r = self.ok("--hub", "hf", "download", "datasets/org/ds")  # as the web path reads
+        self.assertTrue(r.lines[0].startswith(os.path.join(ds, "snapshots")))
         self.ok("download", "https://huggingface.co/datasets/org/ds", "--endpoint", self.hub.url)
 
     def test_tree_pages_are_followed(self):
@@ -228,6 +230,10 @@ class HF(Case):
     def test_not_found_and_no_exist(self):
         r = self.fails(5, "--hub", "hf", "download", "org/nothing")
         self.assertIn("org/nothing", r.err)
+        self.assertNotIn("--type dataset", r.err)
+        self.hub.add_hf_repo("org/a-dataset", type="dataset", files={"x.csv": b"1\n"})
+        r = self.fails(5, "--hub", "hf", "download", "org/a-dataset")
+        self.assertIn("(there is a dataset org/a-dataset: add --type dataset)", r.err)
         self.fails(5, "--hub", "hf", "download", "org/toy", "--revision", "nope")
         self.fails(5, "--hub", "hf", "download", "org/toy", "missing.json")
         marker = os.path.join(self.folder, ".no_exist", self.repo.commit, "missing.json")

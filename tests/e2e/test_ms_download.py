@@ -306,6 +306,11 @@ class Snapshot(Case):
     def test_not_found(self):
         r = self.fails(5, "download", "acme/nothing-here")
         self.assertIn("acme/nothing-here", r.err)
+        self.assertNotIn("--type dataset", r.err)
+        # a dataset asked for as a model: the error says so
+        self.hub.add_ms_repo("acme/a-dataset", type="dataset", files={"x.csv": b"1\n"})
+        r = self.fails(5, "download", "acme/a-dataset")
+        self.assertIn("(there is a dataset acme/a-dataset: add --type dataset)", r.err)
         # --json: the failure is the last JSON line too
         r = self.fails(5, "--json", "download", "acme/nothing-here")
         done = r.json()[-1]

@@ -120,5 +120,21 @@ void test_repo(void)
 	CHECK(parse("/n", MS_HUB_MODELSCOPE, -1, &r) == MS_EUSAGE);
 	CHECK(parse("https://evil.example/o/n", MS_HUB_MODELSCOPE, -1, &r) == MS_EUSAGE);
 	CHECK(parse("hf:datasets/o/n", MS_HUB_MODELSCOPE, 0, &r) == MS_EUSAGE);
+	CHECK(parse("datasets/o/n", MS_HUB_HF, -1, &r) == 0);
+	CHECK(r.type == MS_REPO_DATASET && r.hub == MS_HUB_HF);
+	CHECK_STR(r.id, "o/n");
+	ms_repo_release(&r);
+	CHECK(parse("models/o/n", MS_HUB_MODELSCOPE, -1, &r) == 0);
+	CHECK(r.type == MS_REPO_MODEL);
+	CHECK_STR(r.id, "o/n");
+	ms_repo_release(&r);
+	CHECK(parse("hf:datasets/squad", MS_HUB_MODELSCOPE, -1, &r) == 0);
+	CHECK(r.type == MS_REPO_DATASET);
+	CHECK_STR(r.id, "squad");
+	ms_repo_release(&r);
+	/* an owner called "datasets" with a one-segment path stays an owner */
+	CHECK(parse("datasets/x", MS_HUB_MODELSCOPE, -1, &r) == 0);
+	CHECK_STR(r.id, "datasets/x");
+	ms_repo_release(&r);
 	test_repo_urls();
 }
