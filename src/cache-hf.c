@@ -246,7 +246,6 @@ static int link_pointer(struct store_hf *s, const struct ms_file *f, struct ms_e
 {
 	char *snap = xasprintf("%s/snapshots/%s", s->repo_dir, s->commit);
 	char *ptr = pointer_path(s, f->path), *blob = sub(s, "blobs", f->etag);
-	char rnd[33];
 	char *tmp = NULL, *target = NULL;
 	int ret = ms_mkdirs(snap, 0755, err);
 
@@ -258,9 +257,8 @@ static int link_pointer(struct store_hf *s, const struct ms_file *f, struct ms_e
 		ret = ms_copy_file_atomic(blob, ptr, err); /* streamed: shards are GBs */
 		goto out;
 	}
-	ms_random_hex(rnd);
 	target = relative_blob(f->path, f->etag);
-	tmp = xasprintf("%s.%.8s.tmp", ptr, rnd);
+	tmp = ms_temp_beside(ptr);
 	if (symlink(target, tmp) < 0)
 		ret = ms_error_errno(err, errno, "cannot create symlink", tmp);
 	else if (rename(tmp, ptr) < 0) {

@@ -46,6 +46,7 @@ int ms_err_from_errno(int errnum)
 	case EACCES:
 	case EPERM:
 	case EFBIG:
+	case ENAMETOOLONG: /* a name this file system cannot hold */
 	case EIO:
 	case EMFILE:
 	case ENFILE:

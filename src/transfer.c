@@ -454,9 +454,13 @@ static int file_start(struct engine *e, struct xfile *xf)
 			return 1;
 		}
 		if (r < 0) {
+			/* a copy: file_fail formats into job->err, which must not be its source */
+			char msg[sizeof(job->err.msg)];
+
+			memcpy(msg, job->err.msg, sizeof(msg));
 			e->active_files++;
 			xf->phase = F_ACTIVE;
-			file_fail(e, xf, r, "%s", job->err.msg);
+			file_fail(e, xf, r, "%s", msg);
 			return -1;
 		}
 		xf->locked = true;

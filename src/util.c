@@ -239,12 +239,11 @@ int ms_copy_fd(int in, int out)
 int ms_copy_file_atomic(const char *src, const char *dst, struct ms_error *err)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC), out, ret = 0, r;
-	char rnd[33], *tmp;
+	char *tmp;
 
 	if (in < 0)
 		return ms_error_errno(err, errno, "cannot open", src);
-	ms_random_hex(rnd);
-	tmp = xasprintf("%s.%.8s.tmp", dst, rnd);
+	tmp = ms_temp_beside(dst);
 	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (out < 0) {
 		ret = ms_error_errno(err, errno, "cannot create", tmp);
@@ -266,15 +265,25 @@ out:
 	return ret;
 }
 
+char *ms_temp_beside(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t dirlen = base ? (size_t)(base - path) + 1 : 0, blen = strlen(path + dirlen);
+	char rnd[33];
+
+	ms_random_hex(rnd);
+	if (blen > NAME_MAX - 14) /* ".xxxxxxxx.tmp" and room to spare */
+		blen = NAME_MAX - 14;
+	return xasprintf("%.*s%.*s.%.8s.tmp", (int)dirlen, path, (int)blen, path + dirlen, rnd);
+}
+
 int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          struct ms_error *err)
 {
-	char rnd[33];
 	char *tmp;
 	int fd, ret = 0;
 
-	ms_random_hex(rnd);
-	tmp = xasprintf("%s.%.8s.tmp", path, rnd);
+	tmp = ms_temp_beside(path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
 		ret = ms_error_errno(err, errno, "cannot create", tmp);

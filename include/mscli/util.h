@@ -105,5 +105,8 @@ void ms_sleep(double seconds);
 double ms_random01(void);
 /* 32 lower-case hex chars of fresh randomness (request ids, temp names). */
 void ms_random_hex(char out[33]);
+/* A fresh name beside PATH for write-then-rename: "<name>.<random>.tmp", the name cut
+ * so that the whole stays within NAME_MAX (a 250-byte file name is legal). */
+char *ms_temp_beside(const char *path);
 
 #endif

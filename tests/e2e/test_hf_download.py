@@ -164,6 +164,20 @@ class HF(Case):
         r = self.fails(2, "download", self.hub.url + "/org/toy")
         self.assertIn("--hub", r.err)
 
+    def test_long_and_unicode_file_names(self):
+        long = "long/" + "n" * 250 + ".bin"   # a legal 254-byte name
+        files = {long: b"y", "数据/文件 1.txt": b"x", "q?x#y+&.txt": b"q"}
+        self.hub.add_hf_repo("org/names", files=files)
+        r = self.ok("--hub", "hf", "download", "org/names")
+        for p, data in files.items():
+            with open(os.path.join(r.lines[0], p), "rb") as f:
+                self.assertEqual(f.read(), data)
+        # --local-dir keeps <path>.metadata beside it, as hf does: a 254-byte name cannot
+        # have one; one clear error naming the path (it used to be an empty message)
+        r = self.fails(8, "--hub", "hf", "download", "org/names", long,
+                       "--local-dir", os.path.join(self.tmp, "ld"))
+        self.assertIn("File name too long", r.err)
+
     def test_datasets(self):
         self.hub.add_hf_repo("org/ds", type="dataset", files={"data/x.parquet": blob(5000, 3)})
         r = self.ok("download", "hf:datasets/org/ds")

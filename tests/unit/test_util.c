@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "mscli/hub.h"
@@ -35,6 +36,26 @@ static void test_index(void)
 	for (size_t i = 0; i < N; i++)
 		free(keys[i]);
 	free(keys);
+}
+
+static void test_temp_beside(void)
+{
+	char name[300], *t;
+
+	t = ms_temp_beside("/a/b/c.json");
+	CHECK(!strncmp(t, "/a/b/c.json.", 12) && strlen(t) == 12 + 8 + 4);
+	CHECK(!strcmp(t + strlen(t) - 4, ".tmp"));
+	free(t);
+	t = ms_temp_beside("rel");
+	CHECK(!strncmp(t, "rel.", 4) && !strchr(t, '/'));
+	free(t);
+	/* a 250-byte name: the temporary's name still fits in NAME_MAX */
+	memset(name, 'n', 253);
+	memcpy(name, "/d/", 3);
+	name[253] = '\0';
+	t = ms_temp_beside(name);
+	CHECK(!strncmp(t, "/d/nnn", 6) && strlen(strrchr(t, '/') + 1) <= 255);
+	free(t);
 }
 
 static void test_absolute_path(void)
@@ -83,6 +104,7 @@ void test_util(void)
 	CHECK(ms_parse_size("-1", &v) == -1);
 	test_index();
 	test_absolute_path();
+	test_temp_beside();
 	CHECK(ms_parse_u64("42", &v) == 0 && v == 42);
 	CHECK(ms_parse_u64("4x", &v) == -1);
 	CHECK(ms_parse_u64("", &v) == -1);
