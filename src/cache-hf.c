@@ -494,7 +494,9 @@ static int hf_acquire(struct ms_store *st, struct ms_xfer_job *job, struct ms_er
 		fd = -1;
 	}
 	job->lock_fd = fd;
-	if (!s->local && !st->force) {
+	if (s->local && !st->force && local_lookup(s, f) == MS_FILE_CACHED) {
+		ret = 2; /* another process put it there while we waited for the lock */
+	} else if (!s->local && !st->force) {
 		char *blob = sub(s, "blobs", f->etag);
 
 		if (file_has_size(blob, f->size))
@@ -522,6 +524,8 @@ static int hf_install(struct ms_store *st, const struct ms_file *f, const char *
 	int ret = 0;
 
 	if (s->local) {
+		if (access(part, F_OK) != 0 && local_lookup(s, f) == MS_FILE_CACHED)
+			return 0; /* finished by another process: file and metadata are there */
 		dst = pointer_path(s, f->path);
 		if (rename(part, dst) < 0)
 			ret = ms_error_errno(err, errno, "cannot move the download into", dst);

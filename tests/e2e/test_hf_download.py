@@ -453,6 +453,19 @@ class HF(Case):
             self.assertEqual(out.decode().strip(), self.snap())
         self.assert_snapshot()
         self.assertLess(self.hub.body_bytes(), 1.3 * sum(len(v) for v in FILES.values()))
+        # the same into one --local-dir: the second takes what the first put there
+        self.hub.clear_log()
+        ld = os.path.join(self.tmp, "ld")
+        ps = [self.spawn("--hub", "hf", "download", "org/toy", "--local-dir", ld)
+              for _ in range(2)]
+        for p in ps:
+            out, err = p.communicate(timeout=120 * SLOW)
+            self.assertEqual(p.returncode, 0, err)
+            self.assertEqual(out.decode().strip(), ld)
+        for path, data in FILES.items():
+            with open(os.path.join(ld, path), "rb") as f:
+                self.assertEqual(f.read(), data)
+        self.assertLess(self.hub.body_bytes(), 1.3 * sum(len(v) for v in FILES.values()))
 
     def test_cache_location_from_the_environment(self):
         del self.env["HF_HUB_CACHE"]
