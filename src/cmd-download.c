@@ -740,21 +740,52 @@ static bool is_commit_id(const char *rev)
 	return strlen(rev) == 40 && ms_is_hex(rev, 40);
 }
 
+/* 200 from a GET of URL (one request, on a not-found path only) */
+static bool probe(struct dl *d, char *url, struct ms_http_response *resp)
+{
+	struct ms_http_request req = {.accept = "application/json", .max_body = 1u << 20};
+	struct ms_error e;
+	bool yes;
+
+	req.url = url;
+	req.what = "a probe after a not-found answer";
+	ms_error_clear(&e);
+	yes = ms_http_request(&d->sess.http, &req, resp, &e) == 0 && resp->status == 200;
+	free(url);
+	return yes;
+}
+
+/* Hugging Face: does the tree of the commit have a folder of that name? */
+static bool is_a_folder(struct dl *d, const char *name)
+{
+	struct ms_http_response resp = {0};
+	char *q = ms_url_quote_path(name, true);
+	bool yes;
+
+	if (d->repo.hub != MS_HUB_HF) {
+		free(q);
+		return false;
+	}
+	yes = probe(d,
+	            xasprintf("%s/api/%s/%s/tree/%s/%s", d->sess.endpoint,
+	                      d->repo.type == MS_REPO_DATASET ? "datasets" : "models", d->repo.id,
+	                      d->listing.commit, q),
+	            &resp);
+	ms_http_response_release(&resp);
+	free(q);
+	return yes;
+}
+
 /* One request, on the not-found path only: is there a dataset of that name? */
 static bool is_a_dataset(struct dl *d)
 {
 	struct ms_http_response resp = {0};
-	struct ms_http_request req = {.accept = "application/json", .max_body = 1u << 20};
-	struct ms_error e;
-	char *url = d->repo.hub == MS_HUB_HF
-	                    ? xasprintf("%s/api/datasets/%s", d->sess.endpoint, d->repo.id)
-	                    : xasprintf("%s/api/v1/datasets/%s", d->sess.endpoint, d->repo.id);
-	bool yes;
+	bool yes = probe(d,
+	                 d->repo.hub == MS_HUB_HF
+	                         ? xasprintf("%s/api/datasets/%s", d->sess.endpoint, d->repo.id)
+	                         : xasprintf("%s/api/v1/datasets/%s", d->sess.endpoint, d->repo.id),
+	                 &resp);
 
-	req.url = url;
-	req.what = "looking for a dataset of that name";
-	ms_error_clear(&e);
-	yes = ms_http_request(&d->sess.http, &req, &resp, &e) == 0 && resp.status == 200;
 	if (yes && d->repo.hub == MS_HUB_MODELSCOPE) {
 		/* the legacy envelope says 200 in its body too: {"Code":200,...} */
 		cJSON *j =
@@ -765,7 +796,6 @@ static bool is_a_dataset(struct dl *d)
 		cJSON_Delete(j);
 	}
 	ms_http_response_release(&resp);
-	free(url);
 	return yes;
 }
 
@@ -990,6 +1020,13 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 		/* the most common slip: a dataset asked for as a model */
 		char *msg = xasprintf("%s (there is a dataset %s: add --type dataset)", err->msg,
 		                      d.repo.id);
+
+		snprintf(err->msg, sizeof(err->msg), "%s", msg);
+		free(msg);
+	}
+	if (ret == MS_ENOTFOUND && d.single_file && d.listing.commit && is_a_folder(&d, files[0])) {
+		/* Hugging Face, one FILE by HEAD: EntryNotFound, but it names a folder */
+		char *msg = xasprintf("%s ('%s' is a folder: add a '/')", err->msg, files[0]);
 
 		snprintf(err->msg, sizeof(err->msg), "%s", msg);
 		free(msg);
