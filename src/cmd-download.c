@@ -1118,6 +1118,11 @@ out:
 	return ret;
 }
 
+static bool dl_more_values(int id)
+{
+	return id == O_INCLUDE || id == O_EXCLUDE;
+}
+
 const struct ms_cmd ms_cmd_download = {
         .name = "download",
         .summary = "download a model or dataset (or some of its files), verified, into the cache",
@@ -1131,8 +1136,9 @@ const struct ms_cmd ms_cmd_download = {
                 "Options:\n"
                 "  --type model|dataset    repo type (default model)\n"
                 "  --revision REV          branch, tag or commit (ModelScope: master; HF: main)\n"
-                "  --include GLOB          only files matching GLOB (repeatable, comma-separated)\n"
-                "  --exclude GLOB          skip files matching GLOB (repeatable)\n"
+                "  --include GLOB...       only files matching GLOB (repeatable, comma-separated;\n"
+                "                          words after it with * ? [ are more GLOBs)\n"
+                "  --exclude GLOB...       skip files matching GLOB (the same rules)\n"
                 "  --local-dir DIR         plain files in DIR instead of the cache\n"
                 "  --model, --dataset REPO the repo as `modelscope download` takes it (then every\n"
                 "                          argument is a FILE; --local_dir, --cache_dir work too)\n"
@@ -1152,6 +1158,7 @@ const struct ms_cmd ms_cmd_download = {
         .shortopts = "o:",
         .longopts = dl_longopts,
         .option = dl_option,
+        .more_values = dl_more_values,
         .state_size = sizeof(struct dl_opts),
         .exec = dl_exec,
         .release = dl_release,

@@ -253,6 +253,12 @@ int ms_cmd_parse(struct ms_global *g, const struct ms_cmd *cmd, void *state, int
 		} else {
 			ret = cmd->option ? cmd->option(state, c, optarg, err)
 			                  : ms_error_set(err, MS_EUSAGE, "unknown option");
+			/* a word with * ? or [ is no repo id: take it as one more value (moving
+			 * optind past it is how getopt lets a program consume arguments) */
+			while (!ret && cmd->option && cmd->more_values && cmd->more_values(c) &&
+			       optind < argc && argv[optind][0] != '-' &&
+			       strpbrk(argv[optind], "*?["))
+				ret = cmd->option(state, c, argv[optind++], err);
 		}
 	}
 	*optind_out = optind;

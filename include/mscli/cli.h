@@ -33,6 +33,9 @@ struct ms_cmd {
 	const struct option *longopts;
 	/* Called for each command option; arg is optarg.  0 or MS_EUSAGE. */
 	int (*option)(void *state, int id, const char *arg, struct ms_error *err);
+	/* Optional: option id takes further values, as argparse's nargs='+' does ("--include
+	 * '*.json' '*.md'"): the words after its value that look like globs. */
+	bool (*more_values)(int id);
 	size_t state_size;
 	int (*exec)(struct ms_global *g, void *state, int argc, char **argv, struct ms_error *err);
 	void (*release)(void *state);

@@ -176,6 +176,12 @@ class Snapshot(Case):
         self.ok("download", "acme/Toy-1.5B.v2", "--include", "*.safetensors")
         got = sorted(e["Path"] for e in self.read_pickle(os.path.join(d, ".msc")))
         self.assertIn("weights/model-00001-of-00002.safetensors", got)
+        # several patterns after one flag, as modelscope's CLI takes them; the repo id
+        # after them is no pattern (no * ? [)
+        r = self.ok("--json", "download", "--exclude", "weights/*", "tokenizer/*",
+                    "acme/Toy-1.5B.v2", "--include", "*.json", "*.md", "--dry-run")
+        planned = sorted(e["path"] for e in r.json() if e["event"] == "plan")
+        self.assertEqual(planned, ["README.md", "config.json"])
 
     def test_local_dir(self):
         ld = os.path.join(self.tmp, "local")
