@@ -36,6 +36,7 @@
 #include "mscli/store.h"
 
 #define PARTIAL_SUFFIX ".mscli.incomplete"
+#define RESUME_SUFFIX  ".mscli-resume"
 
 struct store_hf {
 	struct ms_store base;
@@ -95,6 +96,12 @@ char *ms_hf_default_cache(void)
 static bool is_commit(const char *s)
 {
 	return s && strlen(s) == 40 && ms_is_hex(s, 40);
+}
+
+/* .locks/<folder>/<etag><suffix>: the blob's lock and its resume state */
+static char *locks_file(const struct store_hf *s, const char *etag, const char *suffix)
+{
+	return xasprintf("%s/%s%s", s->locks, etag, suffix);
 }
 
 static char *sub(const struct store_hf *s, const char *a, const char *b)
@@ -451,8 +458,8 @@ static int hf_prepare(struct ms_store *st, const struct ms_file *f, struct ms_xf
 		free(dl);
 		if (ret)
 			return ret;
-		job->part_path = meta_path(s, f->path, ".mscli.incomplete");
-		job->state_path = meta_path(s, f->path, ".mscli-resume");
+		job->part_path = meta_path(s, f->path, PARTIAL_SUFFIX);
+		job->state_path = meta_path(s, f->path, RESUME_SUFFIX);
 		return 0;
 	}
 	{
@@ -466,7 +473,7 @@ static int hf_prepare(struct ms_store *st, const struct ms_file *f, struct ms_xf
 			return ret;
 	}
 	job->part_path = xasprintf("%s/blobs/%s" PARTIAL_SUFFIX, s->repo_dir, f->etag);
-	job->state_path = xasprintf("%s/%s.mscli-resume", s->locks, f->etag);
+	job->state_path = locks_file(s, f->etag, RESUME_SUFFIX);
 	return 0;
 }
 
@@ -474,8 +481,7 @@ static int hf_acquire(struct ms_store *st, struct ms_xfer_job *job, struct ms_er
 {
 	struct store_hf *s = (struct store_hf *)st;
 	const struct ms_file *f = job->user;
-	char *path = s->local ? meta_path(s, f->path, ".lock")
-	                      : xasprintf("%s/%s.lock", s->locks, f->etag);
+	char *path = s->local ? meta_path(s, f->path, ".lock") : locks_file(s, f->etag, ".lock");
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
 	int ret = 0;
 
@@ -614,11 +620,11 @@ static void sweep_stale_partials(struct store_hf *s)
 			free(etag);
 			continue;
 		}
-		lock = xasprintf("%s/%s.lock", s->locks, etag);
+		lock = locks_file(s, etag, ".lock");
 		fd = open(lock, O_RDWR | O_CLOEXEC);
 		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			part = ms_path_join(blobs, de->d_name);
-			state = xasprintf("%s/%s.mscli-resume", s->locks, etag);
+			state = locks_file(s, etag, RESUME_SUFFIX);
 			if (unlink(part) == 0)
 				ms_verbose("removed '%s': no file of %s has that etag any more",
 				           part, s->commit);

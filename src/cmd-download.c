@@ -259,7 +259,6 @@ static void release_cb(void *arg, struct ms_xfer_job *job)
 	d->st->ops->release(d->st, job);
 }
 
-/* FILE arguments select exactly those paths; a FILE ending in '/' is a folder. */
 /* NAME is no file, but files live under NAME/ */
 static bool is_folder(const struct ms_listing *l, const char *name)
 {
@@ -271,6 +270,7 @@ static bool is_folder(const struct ms_listing *l, const char *name)
 	return false;
 }
 
+/* FILE arguments select exactly those paths; a FILE ending in '/' is a folder. */
 static int select_files(struct dl *d, char **files, size_t nfiles, struct ms_error *err)
 {
 	struct ms_filter folders = {0};
@@ -399,13 +399,19 @@ static int check_paths(struct dl *d, struct ms_error *err)
 	return check_file_dir_clash(d, err);
 }
 
+/* --offline, or HF_HUB_OFFLINE for Hugging Face */
+static bool is_offline(const struct dl *d)
+{
+	return d->g->offline || (d->repo.hub == MS_HUB_HF && ms_hf_offline());
+}
+
 /* --dry-run: what a real run would do.  Offline, what is not cached is "missing". */
 static void print_plan(struct dl *d, int status, const struct ms_error *err)
 {
 	uint64_t bytes = 0;
 	size_t n = 0;
 	char sz[32];
-	bool offline = d->g->offline || (d->repo.hub == MS_HUB_HF && ms_hf_offline());
+	bool offline = is_offline(d);
 
 	for (size_t i = 0; i < d->nsel; i++) {
 		const struct ms_file *f = d->sel[i];
@@ -574,21 +580,25 @@ static int fetch(struct dl *d, struct ms_error *err)
 static int check_output(const char *path, struct ms_error *err)
 {
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	const char *parent = slash ? dir : ".";
 	struct stat st;
-	int ret = 0;
+	int ret = 0, e = 0;
 
 	if (slash)
-		slash[slash == dir ? 1 : 0] = '\0';
+		slash[slash == dir ? 1 : 0] = '\0'; /* "/x" -> "/" */
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		ret = ms_error_set(err, MS_EUSAGE, "-o '%s' is a directory: name the file", path);
-	else if (stat(slash ? dir : ".", &st) != 0)
-		ret = ms_error_errno(err, errno, "cannot write into", slash ? dir : ".");
+	else if (stat(parent, &st) != 0)
+		e = errno;
 	else if (!S_ISDIR(st.st_mode))
-		ret = ms_error_errno(err, ENOTDIR, "cannot write into", dir);
-	else if (access(slash ? dir : ".", W_OK) != 0)
-		ret = ms_error_errno(err, errno, "cannot write into", slash ? dir : ".");
-	if (ret && ret != MS_EUSAGE)
-		ret = err->code = MS_ESTORAGE; /* a local path that cannot take the file */
+		e = ENOTDIR;
+	else if (access(parent, W_OK) != 0)
+		e = errno;
+	if (e) {
+		ms_error_errno(err, e, "cannot write into", parent);
+		/* a local path that cannot take the file: storage, whatever errno says */
+		ret = err->code = MS_ESTORAGE;
+	}
 	free(dir);
 	return ret;
 }
@@ -740,63 +750,23 @@ static bool is_commit_id(const char *rev)
 	return strlen(rev) == 40 && ms_is_hex(rev, 40);
 }
 
-/* 200 from a GET of URL (one request, on a not-found path only) */
-static bool probe(struct dl *d, char *url, struct ms_http_response *resp)
+/* After a not-found answer, one request may tell what was meant. */
+static void hint_not_found(struct dl *d, char **files, size_t nfiles, struct ms_error *err)
 {
-	struct ms_http_request req = {.accept = "application/json", .max_body = 1u << 20};
-	struct ms_error e;
-	bool yes;
+	const struct ms_hub_ops *ops = d->sess.ops;
+	struct ms_repo as_dataset = d->repo;
 
-	req.url = url;
-	req.what = "a probe after a not-found answer";
-	ms_error_clear(&e);
-	yes = ms_http_request(&d->sess.http, &req, resp, &e) == 0 && resp->status == 200;
-	free(url);
-	return yes;
-}
-
-/* Hugging Face: does the tree of the commit have a folder of that name? */
-static bool is_a_folder(struct dl *d, const char *name)
-{
-	struct ms_http_response resp = {0};
-	char *q = ms_url_quote_path(name, true);
-	bool yes;
-
-	if (d->repo.hub != MS_HUB_HF) {
-		free(q);
-		return false;
-	}
-	yes = probe(d,
-	            xasprintf("%s/api/%s/%s/tree/%s/%s", d->sess.endpoint,
-	                      d->repo.type == MS_REPO_DATASET ? "datasets" : "models", d->repo.id,
-	                      d->listing.commit, q),
-	            &resp);
-	ms_http_response_release(&resp);
-	free(q);
-	return yes;
-}
-
-/* One request, on the not-found path only: is there a dataset of that name? */
-static bool is_a_dataset(struct dl *d)
-{
-	struct ms_http_response resp = {0};
-	bool yes = probe(d,
-	                 d->repo.hub == MS_HUB_HF
-	                         ? xasprintf("%s/api/datasets/%s", d->sess.endpoint, d->repo.id)
-	                         : xasprintf("%s/api/v1/datasets/%s", d->sess.endpoint, d->repo.id),
-	                 &resp);
-
-	if (yes && d->repo.hub == MS_HUB_MODELSCOPE) {
-		/* the legacy envelope says 200 in its body too: {"Code":200,...} */
-		cJSON *j =
-		        cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
-		const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "Code");
-
-		yes = j && (!code || (cJSON_IsNumber(code) && code->valueint == 200));
-		cJSON_Delete(j);
-	}
-	ms_http_response_release(&resp);
-	return yes;
+	if (!ops->exists)
+		return;
+	as_dataset.type = MS_REPO_DATASET;
+	/* the most common slip: a dataset asked for as a model */
+	if (!d->o->type && d->repo.type == MS_REPO_MODEL && !nfiles &&
+	    ops->exists(&d->sess, &as_dataset, d->rev, NULL))
+		ms_error_append(err, " (there is a dataset %s: add --type dataset)", d->repo.id);
+	/* one FILE by HEAD (Hugging Face) that is a folder of the commit */
+	else if (d->single_file && d->listing.commit &&
+	         ops->exists(&d->sess, &d->repo, d->listing.commit, files[0]))
+		ms_error_append(err, " ('%s' is a folder: add a '/')", files[0]);
 }
 
 /* FILE is in the snapshot of a commit (no tree cached): its pointer is the listing. */
@@ -813,14 +783,13 @@ static bool have_pointer(struct dl *d, const char *file)
 	f = ms_listing_find(&d->listing, file);
 	if (f && f->etag) {
 		/* only that file: the rest of the walk is not a listing of the commit */
-		struct ms_file keep;
+		struct ms_listing one = {.revision = d->listing.revision,
+		                         .commit = d->listing.commit};
 
-		ms_file_copy(&keep, f);
-		for (size_t i = 0; i < d->listing.n; i++)
-			ms_file_release(&d->listing.files[i]);
-		d->listing.n = 0;
-		ms_index_release(d->listing.index);
-		*ms_listing_add(&d->listing) = keep;
+		ms_file_copy(ms_listing_add(&one), f);
+		d->listing.revision = d->listing.commit = NULL;
+		ms_listing_release(&d->listing);
+		d->listing = one;
 		return true;
 	}
 	ms_listing_release(&d->listing);
@@ -1009,28 +978,14 @@ static int dl_exec(struct ms_global *g, void *state, int argc, char **argv, stru
 			o->local_dir = abs;
 		}
 	}
-	if (g->offline || (d.repo.hub == MS_HUB_HF && ms_hf_offline())) {
+	if (is_offline(&d)) {
 		make_store(&d, root, NULL);
 		ret = run_offline(&d, files, nfiles, err);
 		goto out;
 	}
 	ret = plan(&d, root, files, nfiles, err);
-	if (ret == MS_ENOTFOUND && !o->type && d.repo.type == MS_REPO_MODEL && !nfiles &&
-	    is_a_dataset(&d)) {
-		/* the most common slip: a dataset asked for as a model */
-		char *msg = xasprintf("%s (there is a dataset %s: add --type dataset)", err->msg,
-		                      d.repo.id);
-
-		snprintf(err->msg, sizeof(err->msg), "%s", msg);
-		free(msg);
-	}
-	if (ret == MS_ENOTFOUND && d.single_file && d.listing.commit && is_a_folder(&d, files[0])) {
-		/* Hugging Face, one FILE by HEAD: EntryNotFound, but it names a folder */
-		char *msg = xasprintf("%s ('%s' is a folder: add a '/')", err->msg, files[0]);
-
-		snprintf(err->msg, sizeof(err->msg), "%s", msg);
-		free(msg);
-	}
+	if (ret == MS_ENOTFOUND)
+		hint_not_found(&d, files, nfiles, err);
 	if (ret)
 		goto out;
 	ret = select_files(&d, files, nfiles, err);

@@ -37,6 +37,16 @@ int ms_error_set(struct ms_error *e, int code, const char *fmt, ...)
 	return code;
 }
 
+void ms_error_append(struct ms_error *e, const char *fmt, ...)
+{
+	size_t n = strlen(e->msg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->msg + n, sizeof(e->msg) - n, fmt, ap);
+	va_end(ap);
+}
+
 int ms_err_from_errno(int errnum)
 {
 	switch (errnum) {

@@ -514,22 +514,21 @@ static char *server_message(const struct ms_http_response *r)
 	return out;
 }
 
-/* What a 401/403 should suggest: the session knows the hub and whether a token went out. */
-static const char *auth_hint = " (check the token: --token)";
-
-void ms_http_set_auth_hint(enum ms_hub_kind hub, bool have_token)
+/* What a 401/403 should suggest: the hub's own token sources, and whether one was sent. */
+static const char *auth_hint(const struct ms_auth *auth)
 {
-	if (hub == MS_HUB_HF)
-		auth_hint = have_token ? " (check the token from --token, HF_TOKEN or the token "
-		                         "file; a gated repo also needs access granted on the hub)"
-		                       : " (no token was sent: give --token or set HF_TOKEN)";
-	else
-		auth_hint = have_token ? " (check the token from --token or MODELSCOPE_API_TOKEN)"
-		                       : " (no token was sent: give --token or set "
-		                         "MODELSCOPE_API_TOKEN)";
+	if (!auth)
+		return " (check the token: --token)";
+	if (auth->hub == MS_HUB_HF)
+		return auth->token ? " (check the token from --token, HF_TOKEN or the token file; "
+		                     "a gated repo also needs access granted on the hub)"
+		                   : " (no token was sent: give --token or set HF_TOKEN)";
+	return auth->token ? " (check the token from --token or MODELSCOPE_API_TOKEN)"
+	                   : " (no token was sent: give --token or set MODELSCOPE_API_TOKEN)";
 }
 
-int ms_http_status_error(const struct ms_http_response *r, const char *what, struct ms_error *err)
+int ms_http_status_error(const struct ms_auth *auth, const struct ms_http_response *r,
+                         const char *what, struct ms_error *err)
 {
 	char *msg = server_message(r);
 	int code;
@@ -539,7 +538,7 @@ int ms_http_status_error(const struct ms_http_response *r, const char *what, str
 		code = MS_ENOTFOUND;
 	else if (r->status == 401 || r->status == 403) {
 		code = MS_EAUTH;
-		hint = auth_hint;
+		hint = auth_hint(auth);
 	} else if (r->status == 429)
 		code = MS_ENET;
 	else

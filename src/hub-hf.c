@@ -57,7 +57,7 @@ static int hf_error(struct ms_session *s, const struct ms_http_response *r, cons
 		                             "--token or HF_TOKEN)"
 		                           : "");
 	} else {
-		return ms_http_status_error(r, what, err);
+		return ms_http_status_error(&s->auth, r, what, err);
 	}
 	err->http_status = r->status;
 	return ret;
@@ -353,6 +353,22 @@ static char *hf_file_url(struct ms_session *s, const struct ms_repo *repo,
 	return url;
 }
 
+static bool hf_exists(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+                      const char *folder)
+{
+	struct ms_http_response resp = {0};
+	char *q = folder ? ms_url_quote_path(folder, true) : NULL;
+	char *url = folder ? xasprintf("%s/api/%s/%s/tree/%s/%s", s->endpoint, api_type(repo->type),
+	                               repo->id, rev, q)
+	                   : xasprintf("%s/api/%s/%s", s->endpoint, api_type(repo->type), repo->id);
+	bool yes = ms_session_probe(s, url, &resp);
+
+	ms_http_response_release(&resp);
+	free(url);
+	free(q);
+	return yes;
+}
+
 const struct ms_hub_ops ms_hub_hf = {
         .name = "hf",
         .default_revision = "main",
@@ -360,4 +376,5 @@ const struct ms_hub_ops ms_hub_hf = {
         .list = hf_list,
         .stat_file = hf_stat_file,
         .file_url = hf_file_url,
+        .exists = hf_exists,
 };

@@ -50,7 +50,7 @@ static int get_json(struct ms_session *s, const char *url, const char *what, cJS
 	if (ret)
 		goto out;
 	if (resp.status != 200) {
-		ret = ms_http_status_error(&resp, what, err);
+		ret = ms_http_status_error(&s->auth, &resp, what, err);
 		goto out;
 	}
 	*out = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
@@ -329,11 +329,39 @@ int ms_modelscope_revision_created_at(struct ms_session *s, const struct ms_repo
 	return ret;
 }
 
+/* Repos only: a folder shows in the listing already. */
+static bool ms_exists(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+                      const char *folder)
+{
+	struct ms_http_response resp = {0};
+	struct ms_error e;
+	char *url;
+	bool yes;
+
+	(void)rev;
+	if (folder)
+		return false;
+	url = xasprintf("%s/api/v1/%s/%s", s->endpoint, type_segment(repo->type), repo->id);
+	yes = ms_session_probe(s, url, &resp);
+	if (yes) {
+		/* the legacy envelope says 200 in its body too: {"Code":200,...} */
+		cJSON *j =
+		        cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+
+		yes = j && envelope_error(j, "probe", url, &e) == 0;
+		cJSON_Delete(j);
+	}
+	ms_http_response_release(&resp);
+	free(url);
+	return yes;
+}
+
 const struct ms_hub_ops ms_hub_modelscope = {
         .name = "modelscope",
         .default_revision = "master",
         .list = ms_list,
         .file_url = ms_file_url,
+        .exists = ms_exists,
 };
 
 const char *ms_modelscope_default_endpoint(void)

@@ -344,7 +344,18 @@ void ms_session_init(struct ms_session *s, enum ms_hub_kind hub, const char *end
 	s->net = *net;
 	ms_session_set_endpoint(s, endpoint);
 	ms_http_init(&s->http, &s->net, &s->auth);
-	ms_http_set_auth_hint(hub, token != NULL);
+}
+
+bool ms_session_probe(struct ms_session *s, const char *url, struct ms_http_response *resp)
+{
+	struct ms_http_request req = {.url = url,
+	                              .what = "a probe after a not-found answer",
+	                              .accept = "application/json",
+	                              .max_body = 1u << 20};
+	struct ms_error e;
+
+	ms_error_clear(&e);
+	return ms_http_request(&s->http, &req, resp, &e) == 0 && resp->status == 200;
 }
 
 void ms_session_set_endpoint(struct ms_session *s, const char *endpoint)

@@ -35,15 +35,9 @@ struct ms_msc_entry *ms_msc_find(const struct ms_msc *m, const char *path)
 {
 	size_t i;
 
-	if (!m->n)
+	/* every entry comes through ms_msc_set, which keeps the index */
+	if (!m->n || !m->index)
 		return NULL;
-	if (!m->index) {
-		/* read from a .msc without ms_msc_set: linear, as before */
-		for (i = 0; i < m->n; i++)
-			if (!strcmp(m->v[i].path, path))
-				return &m->v[i];
-		return NULL;
-	}
 	i = ms_index_find(m->index, m->v, m->n, entry_key, path);
 	return i == SIZE_MAX ? NULL : &m->v[i];
 }

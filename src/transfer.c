@@ -61,7 +61,6 @@ struct xfile {
 	uint32_t nchunks;
 	uint64_t watermark; /* contiguous bytes on disk from 0 */
 	uint64_t on_disk;   /* sum of chunk done */
-	uint64_t *sum;      /* the engine's on_disk_sum, kept with on_disk */
 	int nconns;
 	int hash_retries, refreshes, redirects;
 	char *cur_url;    /* final URL after redirects, reused for every range */
@@ -292,7 +291,7 @@ static void file_close_fds(struct xfile *xf)
 }
 
 /* Lay out chunks for the file's mode; done counts come from have (one stream) or rs. */
-static void file_layout(struct xfile *xf, uint64_t chunk_size, uint64_t have)
+static void file_layout(struct engine *e, struct xfile *xf, uint64_t chunk_size, uint64_t have)
 {
 	uint64_t size = xf->job->size;
 	uint32_t n = chunk_size ? (uint32_t)((size + chunk_size - 1) / chunk_size) : 1;
@@ -302,7 +301,7 @@ static void file_layout(struct xfile *xf, uint64_t chunk_size, uint64_t have)
 		n = 1;
 	xf->chunks = xcalloc(n, sizeof(*xf->chunks));
 	xf->nchunks = n;
-	*xf->sum -= xf->on_disk;
+	e->on_disk_sum -= xf->on_disk;
 	xf->on_disk = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		struct chunk *c = &xf->chunks[i];
@@ -319,7 +318,7 @@ static void file_layout(struct xfile *xf, uint64_t chunk_size, uint64_t have)
 			c->done = c->end - c->start;
 		c->done_at_fail = c->done;
 		xf->on_disk += c->done;
-		*xf->sum += c->done;
+		e->on_disk_sum += c->done;
 	}
 	ms_resume_release(&xf->rs);
 	xf->rs.size = size;
@@ -362,16 +361,17 @@ static void file_fail(struct engine *e, struct xfile *xf, int code, const char *
 
 	if (xf->phase == F_FAILED || xf->phase == F_DONE)
 		return;
-	va_start(ap, fmt);
-	ms_error_vset(&xf->job->err, code, fmt, ap);
-	va_end(ap);
-	if (code == MS_ESTORAGE) {
-		/* it names a partial ("blobs/<sha256>.mscli.incomplete"): say which file that is */
-		char *msg = xasprintf("%s: %s", xf->job->name, xf->job->err.msg);
+	/* formatted aside first: a caller may pass job->err.msg itself as an argument */
+	char msg[sizeof(xf->job->err.msg)];
 
-		snprintf(xf->job->err.msg, sizeof(xf->job->err.msg), "%s", msg);
-		free(msg);
-	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* a storage error names a partial ("blobs/<sha256>.mscli.incomplete"): say whose */
+	if (code == MS_ESTORAGE)
+		ms_error_set(&xf->job->err, code, "%s: %s", xf->job->name, msg);
+	else
+		ms_error_set(&xf->job->err, code, "%s", msg);
 	xf->job->status = code;
 	xf->job->err.http_status = xf->last_status;
 	abort_file_conns(e, xf);
@@ -405,7 +405,7 @@ static int file_restart(struct engine *e, struct xfile *xf, bool single)
 		xf->single_only = true;
 	if (ftruncate(xf->fd, 0) < 0)
 		return errno;
-	file_layout(xf, single || xf->single_only ? 0 : xf->rs.chunk_size, 0);
+	file_layout(e, xf, single || xf->single_only ? 0 : xf->rs.chunk_size, 0);
 	if (ms_resume_store(xf->state_fd, &xf->rs) < 0)
 		return errno ? errno : EIO;
 	xf->watermark = 0;
@@ -431,7 +431,7 @@ static void file_finish(struct engine *e, struct xfile *xf)
 		return;
 	}
 	xf->phase = F_DONE;
-	*xf->sum += job->size - xf->on_disk;
+	e->on_disk_sum += job->size - xf->on_disk;
 	xf->on_disk = job->size;
 	job->done = true;
 	emit(e, MS_EV_DONE, xf, 0, 0, NULL);
@@ -454,13 +454,9 @@ static int file_start(struct engine *e, struct xfile *xf)
 			return 1;
 		}
 		if (r < 0) {
-			/* a copy: file_fail formats into job->err, which must not be its source */
-			char msg[sizeof(job->err.msg)];
-
-			memcpy(msg, job->err.msg, sizeof(msg));
 			e->active_files++;
 			xf->phase = F_ACTIVE;
-			file_fail(e, xf, r, "%s", msg);
+			file_fail(e, xf, r, "%s", job->err.msg);
 			return -1;
 		}
 		xf->locked = true;
@@ -514,7 +510,7 @@ static int file_start(struct engine *e, struct xfile *xf)
 		/* a one-stream prefix (ours or the official client's) becomes the first chunks */
 		chunk_size = o->chunk_size;
 	}
-	file_layout(xf, chunk_size, have);
+	file_layout(e, xf, chunk_size, have);
 	job->resumed_from = xf->on_disk;
 
 	xf->state_fd = open(job->state_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -570,14 +566,14 @@ static void put_easy(struct engine *e, CURL *h)
 }
 
 /* The bytes of chunk ci up to done are on disk: account for them. */
-static void chunk_landed(struct xfile *xf, uint32_t ci, uint64_t done)
+static void chunk_landed(struct engine *e, struct xfile *xf, uint32_t ci, uint64_t done)
 {
 	struct chunk *ch = &xf->chunks[ci];
 
 	if (done <= ch->done)
 		return;
 	xf->on_disk += done - ch->done;
-	*xf->sum += done - ch->done;
+	e->on_disk_sum += done - ch->done;
 	ch->done = done;
 	advance_watermark(xf);
 }
@@ -630,7 +626,7 @@ static int conn_flush(struct conn *c)
 		if (pwrite_all(xf->state_fd, b, 8, ms_resume_counter_offset(c->chunk)))
 			return errno ? errno : EIO;
 	}
-	chunk_landed(xf, c->chunk, done);
+	chunk_landed(c->e, xf, c->chunk, done);
 	return 0;
 }
 
@@ -967,7 +963,7 @@ static void error_status(struct engine *e, struct xfile *xf, uint32_t ci, const 
 	r.status = status;
 	snprintf(reason, sizeof(reason), "downloading '%s'", xf->job->name);
 	ms_error_clear(&tmp);
-	ms_http_status_error(&r, reason, &tmp);
+	ms_http_status_error(e->o->auth, &r, reason, &tmp);
 	file_fail(e, xf, tmp.code == MS_ENET ? MS_EFAIL : tmp.code, "%s", tmp.msg);
 }
 
@@ -1127,7 +1123,7 @@ static void process_writes(struct engine *e)
 				          "cannot write '%s': %s", xf->job->part_path,
 				          strerror(job->err));
 			else
-				chunk_landed(xf, job->chunk, job->counter_val);
+				chunk_landed(e, xf, job->chunk, job->counter_val);
 			if (xf->phase == F_ACTIVE && xf->on_disk == xf->job->size) {
 				xf->phase = F_VERIFY;
 				emit(e, MS_EV_VERIFY, xf, 0, 0, NULL);
@@ -1307,7 +1303,6 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 	e.nfiles = n;
 	for (size_t i = 0; i < n; i++) {
 		e.files[i].job = &jobs[i];
-		e.files[i].sum = &e.on_disk_sum;
 		if (jobs[i].first_url) {
 			/* a failure there (an expired CDN URL) falls back to job->url */
 			e.files[i].cur_url = xstrdup(jobs[i].first_url);

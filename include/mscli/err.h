@@ -36,6 +36,8 @@ void ms_error_clear(struct ms_error *e);
 /* Fill *e and return code (so "return ms_error_set(...)" reads naturally). */
 int ms_error_set(struct ms_error *e, int code, const char *fmt, ...) MS_PRINTF(3, 4);
 int ms_error_vset(struct ms_error *e, int code, const char *fmt, va_list ap) MS_PRINTF(3, 0);
+/* Add to the end of e->msg (a hint); the code stays. */
+void ms_error_append(struct ms_error *e, const char *fmt, ...) MS_PRINTF(2, 3);
 /*
  * Describe a failed system call on a local path.  Disk full, quota,
  * read-only, permission and I/O errors are MS_ESTORAGE, the rest MS_EFAIL.

@@ -80,9 +80,9 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t len);
 
 /* Map a final non-2xx answer to an error with the server's message. */
-int ms_http_status_error(const struct ms_http_response *r, const char *what, struct ms_error *err);
-/* The hint a 401/403 error ends with, for this hub and whether a token is sent. */
-void ms_http_set_auth_hint(enum ms_hub_kind hub, bool have_token);
+/* An HTTP error status as an ms_error; a 401/403 hints at auth's hub's token sources. */
+int ms_http_status_error(const struct ms_auth *auth, const struct ms_http_response *r,
+                         const char *what, struct ms_error *err);
 
 /* Apply the options every mscli request shares (TLS, timeouts, UA, proxies). */
 void ms_http_setup_easy(void *easy, const struct ms_net_opts *net);

@@ -96,7 +96,17 @@ struct ms_hub_ops {
 	/* The URL whose GET yields the bytes of f (it may redirect to a CDN). */
 	char *(*file_url)(struct ms_session *s, const struct ms_repo *repo,
 	                  const struct ms_listing *l, const struct ms_file *f);
+	/*
+	 * For hints after a not-found answer (one request): does repo exist
+	 * (folder NULL), or does its tree at rev have that folder?  false when
+	 * unknown.
+	 */
+	bool (*exists)(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+	               const char *folder);
 };
+
+/* GET url on the session: true on a 200 (*resp filled; the caller releases it). */
+bool ms_session_probe(struct ms_session *s, const char *url, struct ms_http_response *resp);
 
 extern const struct ms_hub_ops ms_hub_modelscope;
 extern const struct ms_hub_ops ms_hub_hf;

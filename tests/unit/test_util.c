@@ -58,32 +58,28 @@ static void test_temp_beside(void)
 	free(t);
 }
 
-static void test_absolute_path(void)
+/* ms_absolute_path(in) is the working directory joined with rel ("" for itself) */
+static void check_absolute(const char *in, const char *rel)
 {
-	char *cwd = getcwd(NULL, 0), *p, *want;
+	char *cwd = getcwd(NULL, 0), *p = ms_absolute_path(in);
+	char *want = *rel ? ms_path_join(cwd, rel) : xstrdup(cwd);
 
-	p = ms_absolute_path("/a/b/");
-	CHECK_STR(p, "/a/b");
-	free(p);
-	p = ms_absolute_path("./x/y/");
-	want = ms_path_join(cwd, "x/y");
-	CHECK_STR(p, want);
-	free(p);
-	free(want);
-	p = ms_absolute_path(".");
-	CHECK_STR(p, cwd);
-	free(p);
-	p = ms_absolute_path("././/z");
-	want = ms_path_join(cwd, "z");
-	CHECK_STR(p, want);
-	free(p);
-	free(want);
-	p = ms_absolute_path("../up");
-	want = ms_path_join(cwd, "../up");
 	CHECK_STR(p, want);
 	free(p);
 	free(want);
 	free(cwd);
+}
+
+static void test_absolute_path(void)
+{
+	char *p = ms_absolute_path("/a/b/");
+
+	CHECK_STR(p, "/a/b");
+	free(p);
+	check_absolute("./x/y/", "x/y");
+	check_absolute(".", "");
+	check_absolute("././/z", "z");
+	check_absolute("../up", "../up");
 }
 
 void test_util(void)
