@@ -30,10 +30,16 @@
 
 #include <cjson/cJSON.h>
 
+#include "mscli/alloc.h"
+#include "mscli/env.h"
+#include "mscli/fs.h"
+#include "mscli/json.h"
 #include "mscli/lock.h"
 #include "mscli/log.h"
+#include "mscli/parse.h"
 #include "mscli/pathsafe.h"
 #include "mscli/store.h"
+#include "mscli/strbuf.h"
 
 #define PARTIAL_SUFFIX ".mscli.incomplete"
 #define RESUME_SUFFIX  ".mscli-resume"

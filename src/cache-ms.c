@@ -21,11 +21,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mscli/alloc.h"
+#include "mscli/clock.h"
+#include "mscli/common.h"
+#include "mscli/env.h"
+#include "mscli/fs.h"
 #include "mscli/lock.h"
 #include "mscli/log.h"
 #include "mscli/pathsafe.h"
 #include "mscli/pickle.h"
 #include "mscli/store.h"
+#include "mscli/strbuf.h"
 
 struct store_ms {
 	struct ms_store base;

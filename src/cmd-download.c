@@ -16,12 +16,18 @@
 
 #include <cjson/cJSON.h>
 
+#include "mscli/alloc.h"
 #include "mscli/cli.h"
+#include "mscli/clock.h"
+#include "mscli/env.h"
 #include "mscli/filter.h"
+#include "mscli/fs.h"
 #include "mscli/log.h"
+#include "mscli/parse.h"
 #include "mscli/pathsafe.h"
 #include "mscli/render.h"
 #include "mscli/store.h"
+#include "mscli/strbuf.h"
 #include "mscli/transfer.h"
 
 struct dl_opts {

@@ -10,10 +10,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mscli/alloc.h"
 #include "mscli/cli.h"
+#include "mscli/common.h"
+#include "mscli/env.h"
+#include "mscli/fs.h"
 #include "mscli/log.h"
+#include "mscli/parse.h"
+#include "mscli/redact.h"
 #include "mscli/store.h"
-#include "mscli/util.h"
 
 const struct ms_cmd *const ms_commands[] = {
         &ms_cmd_download,
@@ -158,7 +163,7 @@ int ms_global_option(struct ms_global *g, int id, const char *arg, struct ms_err
 	case G_TOKEN:
 		free(g->token);
 		g->token = xstrdup(arg);
-		ms_log_redact(arg);
+		ms_redact_add(arg);
 		return 0;
 	case G_CACHE_DIR:
 		free(g->cache_dir);
@@ -309,7 +314,7 @@ static void redact_userinfo(const char *url)
 	if (colon)
 		p = colon + 1;
 	secret = xstrndup(p, (size_t)(at - p));
-	ms_log_redact(secret);
+	ms_redact_add(secret);
 	free(secret);
 }
 
@@ -408,7 +413,7 @@ int ms_global_session(struct ms_global *g, enum ms_hub_kind hub, struct ms_sessi
 		return MS_EUSAGE;
 	}
 	if (token)
-		ms_log_redact(token);
+		ms_redact_add(token);
 	redact_userinfo(endpoint);
 	ms_session_init(s, hub, endpoint, explicit_ep, token, &g->net);
 	free(endpoint);

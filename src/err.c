@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "mscli/err.h"
-#include "mscli/log.h"
+#include "mscli/redact.h"
 
 void ms_error_clear(struct ms_error *e)
 {
@@ -23,7 +23,7 @@ int ms_error_vset(struct ms_error *e, int code, const char *fmt, va_list ap)
 	for (char *p = e->msg; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
-	ms_log_redact_in_place(e->msg); /* a token or URL password never reaches stderr */
+	ms_redact_in_place(e->msg); /* a token or URL password never reaches stderr */
 	return code;
 }
 

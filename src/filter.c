@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mscli/alloc.h"
 #include "mscli/filter.h"
-#include "mscli/util.h"
 
 static void add_one(char ***v, size_t *n, size_t *cap, const char *pat, size_t len)
 {

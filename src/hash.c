@@ -8,8 +8,9 @@
 
 #include <openssl/evp.h>
 
+#include "mscli/alloc.h"
 #include "mscli/hash.h"
-#include "mscli/util.h"
+#include "mscli/parse.h"
 
 int ms_hasher_init(struct ms_hasher *h, enum ms_hash_algo algo, uint64_t size)
 {

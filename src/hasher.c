@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mscli/alloc.h"
 #include "mscli/hasher.h"
-#include "mscli/util.h"
 
 /*
  * 256 KiB reads: the copy out of the page cache lands in L2, where SHA-256

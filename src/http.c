@@ -11,9 +11,15 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "mscli/alloc.h"
 #include "mscli/cli.h"
+#include "mscli/clock.h"
+#include "mscli/common.h"
+#include "mscli/env.h"
 #include "mscli/http.h"
 #include "mscli/log.h"
+#include "mscli/parse.h"
+#include "mscli/strbuf.h"
 
 void ms_net_opts_init(struct ms_net_opts *n)
 {

@@ -10,10 +10,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "mscli/alloc.h"
 #include "mscli/hub.h"
+#include "mscli/json.h"
 #include "mscli/log.h"
+#include "mscli/parse.h"
 #include "mscli/pathsafe.h"
-#include "mscli/util.h"
 
 #define MAX_PAGES 100000
 

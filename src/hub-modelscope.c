@@ -8,9 +8,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "mscli/alloc.h"
+#include "mscli/common.h"
+#include "mscli/env.h"
 #include "mscli/hub.h"
+#include "mscli/json.h"
 #include "mscli/log.h"
-#include "mscli/util.h"
+#include "mscli/parse.h"
+#include "mscli/strbuf.h"
 
 #define MS_CN_ENDPOINT   "https://www.modelscope.cn"
 #define MS_INTL_ENDPOINT "https://www.modelscope.ai"

@@ -6,9 +6,11 @@
 
 #include <curl/curl.h>
 
+#include "mscli/alloc.h"
+#include "mscli/common.h"
 #include "mscli/hub.h"
+#include "mscli/index.h"
 #include "mscli/pathsafe.h"
-#include "mscli/util.h"
 
 const char *ms_repo_type_name(enum ms_repo_type t)
 {

@@ -4,30 +4,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "mscli/alloc.h"
 #include "mscli/hub.h"
+#include "mscli/json.h"
 #include "mscli/pathsafe.h"
-#include "mscli/util.h"
-
-bool ms_json_u64(const cJSON *v, uint64_t *out)
-{
-	/* a byte count: integral, not negative, exact in a double (2^53) */
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 9007199254740992.0 ||
-	    floor(v->valuedouble) != v->valuedouble)
-		return false;
-	*out = (uint64_t)v->valuedouble;
-	return true;
-}
-
-bool ms_json_epoch(const cJSON *v, long *out)
-{
-	uint64_t t;
-
-	if (!ms_json_u64(v, &t))
-		return false;
-	/* epoch seconds; tolerate milliseconds */
-	*out = (long)(t > 100000000000ULL ? t / 1000 : t);
-	return true;
-}
 
 char *ms_listing_to_json(const struct ms_listing *l)
 {
@@ -63,13 +43,6 @@ char *ms_listing_to_json(const struct ms_listing *l)
 	return copy;
 }
 
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 int ms_listing_from_json(const char *json, size_t len, struct ms_listing *out)
 {
 	cJSON *root = cJSON_ParseWithLength(json, len);
@@ -83,17 +56,17 @@ int ms_listing_from_json(const char *json, size_t len, struct ms_listing *out)
 		cJSON_Delete(root);
 		return -1;
 	}
-	if (str(root, "revision"))
-		out->revision = xstrdup(str(root, "revision"));
-	if (str(root, "commit"))
-		out->commit = xstrdup(str(root, "commit"));
+	if (ms_json_string(root, "revision"))
+		out->revision = xstrdup(ms_json_string(root, "revision"));
+	if (ms_json_string(root, "commit"))
+		out->commit = xstrdup(ms_json_string(root, "commit"));
 	ca = cJSON_GetObjectItemCaseSensitive(root, "created_at");
 	if (!ms_json_epoch(ca, &out->created_at))
 		out->created_at = 0;
 	cJSON_ArrayForEach(e, files)
 	{
 		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
-		const char *path = str(e, "path"), *d;
+		const char *path = ms_json_string(e, "path"), *d;
 		struct ms_file *f;
 
 		/* our own file, but a cache can be copied around: check again */
@@ -104,17 +77,19 @@ int ms_listing_from_json(const char *json, size_t len, struct ms_listing *out)
 		f = ms_listing_add(out);
 		f->path = xstrdup(path);
 		f->size = sz;
-		if ((d = str(e, "sha256")) && ms_hash_algo_for_hex(d) == MS_HASH_SHA256) {
+		if ((d = ms_json_string(e, "sha256")) &&
+		    ms_hash_algo_for_hex(d) == MS_HASH_SHA256) {
 			f->algo = MS_HASH_SHA256;
 			strcpy(f->digest, d);
-		} else if ((d = str(e, "git-sha1")) && ms_hash_algo_for_hex(d) == MS_HASH_GITSHA1) {
+		} else if ((d = ms_json_string(e, "git-sha1")) &&
+		           ms_hash_algo_for_hex(d) == MS_HASH_GITSHA1) {
 			f->algo = MS_HASH_GITSHA1;
 			strcpy(f->digest, d);
 		}
-		if (str(e, "revision"))
-			f->revision = xstrdup(str(e, "revision"));
-		if (str(e, "etag"))
-			f->etag = xstrdup(str(e, "etag"));
+		if (ms_json_string(e, "revision"))
+			f->revision = xstrdup(ms_json_string(e, "revision"));
+		if (ms_json_string(e, "etag"))
+			f->etag = xstrdup(ms_json_string(e, "etag"));
 		f->lfs = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "lfs"));
 	}
 	cJSON_Delete(root);

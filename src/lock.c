@@ -9,8 +9,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "mscli/clock.h"
 #include "mscli/lock.h"
-#include "mscli/util.h"
 
 static int wait_for(int fd, const char *path, ms_lock_wait_fn waiting, void *arg,
                     struct ms_error *err)

@@ -9,9 +9,11 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "mscli/alloc.h"
 #include "mscli/cli.h"
+#include "mscli/clock.h"
+#include "mscli/env.h"
 #include "mscli/log.h"
-#include "mscli/util.h"
 
 static void on_signal(int sig)
 {

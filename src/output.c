@@ -3,8 +3,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "mscli/alloc.h"
 #include "mscli/render.h"
-#include "mscli/util.h"
 
 struct ms_json {
 	cJSON *o;

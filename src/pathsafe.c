@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mscli/alloc.h"
 #include "mscli/pathsafe.h"
-#include "mscli/util.h"
 
 int ms_path_check(const char *path, const char **why)
 {

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mscli/alloc.h"
+#include "mscli/index.h"
 #include "mscli/pickle.h"
+#include "mscli/strbuf.h"
 
 void ms_msc_set(struct ms_msc *m, const char *path, const char *revision)
 {

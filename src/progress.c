@@ -4,8 +4,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "mscli/alloc.h"
+#include "mscli/clock.h"
+#include "mscli/parse.h"
 #include "mscli/render.h"
-#include "mscli/util.h"
 
 #define MAX_BARS       8
 #define DRAW_INTERVAL  0.1

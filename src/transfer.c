@@ -20,10 +20,13 @@
 
 #include <curl/curl.h>
 
+#include "mscli/alloc.h"
+#include "mscli/clock.h"
 #include "mscli/hasher.h"
 #include "mscli/log.h"
+#include "mscli/parse.h"
+#include "mscli/strbuf.h"
 #include "mscli/transfer.h"
-#include "mscli/util.h"
 #include "mscli/writer.h"
 
 /* Progress that counts as "the transfer is moving": resets the retry count. */

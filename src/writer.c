@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "mscli/util.h"
+#include "mscli/alloc.h"
 #include "mscli/writer.h"
 
 struct ms_writer {

@@ -4,6 +4,8 @@
 
 #include <stdarg.h>
 
+#include "common.h"
+
 /*
  * Library functions return 0 or one of these (negative) and fill a struct
  * ms_error with the detail.  The numeric value is minus the documented exit
@@ -29,8 +31,6 @@ struct ms_error {
 	long http_status; /* 0 when not an HTTP answer */
 	char msg[1024];   /* one line, no trailing newline */
 };
-
-#define MS_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 void ms_error_clear(struct ms_error *e);
 /* Fill *e and return code (so "return ms_error_set(...)" reads naturally). */

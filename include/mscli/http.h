@@ -1,3 +1,5 @@
+#include "err.h"
+#include "strbuf.h"
 /* HTTP on libcurl: requests with retries, auth only for the hub's own origin. */
 #ifndef MSCLI_HTTP_H
 #define MSCLI_HTTP_H
@@ -5,8 +7,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
-
-#include "util.h"
 
 struct curl_slist;
 

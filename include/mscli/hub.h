@@ -7,6 +7,7 @@
 
 #include "hash.h"
 #include "http.h"
+#include "index.h"
 
 enum ms_repo_type {
 	MS_REPO_MODEL = 0,
@@ -62,10 +63,6 @@ struct ms_listing {
 struct ms_file *ms_listing_add(struct ms_listing *l);
 struct ms_file *ms_listing_find(const struct ms_listing *l, const char *path);
 void ms_listing_release(struct ms_listing *l);
-/* JSON numbers that must be exact: byte counts (integral, >= 0, <= 2^53), epoch times. */
-struct cJSON;
-bool ms_json_u64(const struct cJSON *v, uint64_t *out);
-bool ms_json_epoch(const struct cJSON *v, long *out);
 /* Serialised listings, kept by the caches so --offline knows what a revision holds. */
 char *ms_listing_to_json(const struct ms_listing *l);
 int ms_listing_from_json(const char *json, size_t len, struct ms_listing *out);

@@ -1,10 +1,10 @@
+#include "index.h"
+#include "strbuf.h"
 /* The two tiny pickles of the ModelScope cache: .msc (index) and .mdl (id). */
 #ifndef MSCLI_PICKLE_H
 #define MSCLI_PICKLE_H
 
 #include <stddef.h>
-
-#include "util.h"
 
 struct ms_msc_entry {
 	char *path;

@@ -1,4 +1,5 @@
 /* Runs every unit test group; exit status 1 on any failure. */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "unit.h"

@@ -1,10 +1,12 @@
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "mscli/alloc.h"
+#include "mscli/clock.h"
 #include "mscli/hash.h"
 #include "mscli/hasher.h"
-#include "mscli/util.h"
 #include "unit.h"
 
 static void wake(void *arg)

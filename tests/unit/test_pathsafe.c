@@ -1,9 +1,10 @@
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mscli/fs.h"
 #include "mscli/pathsafe.h"
-#include "mscli/util.h"
 #include "unit.h"
 
 static int check(const char *p)

@@ -1,6 +1,8 @@
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "mscli/pickle.h"
+#include "mscli/strbuf.h"
 #include "unit.h"
 
 static size_t unhex(const char *hex, unsigned char *out)

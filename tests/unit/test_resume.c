@@ -1,9 +1,9 @@
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "mscli/transfer.h"
-#include "mscli/util.h"
 #include "unit.h"
 
 void test_resume(void)

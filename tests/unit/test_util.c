@@ -1,9 +1,14 @@
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "mscli/alloc.h"
+#include "mscli/env.h"
+#include "mscli/fs.h"
 #include "mscli/hub.h"
-#include "mscli/util.h"
+#include "mscli/index.h"
+#include "mscli/parse.h"
 #include "unit.h"
 
 static const char *str_key(const void *base, size_t i)

@@ -1,8 +1,9 @@
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "mscli/util.h"
+#include "mscli/alloc.h"
 #include "mscli/writer.h"
 #include "unit.h"
 

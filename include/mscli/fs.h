@@ -1,0 +1,47 @@
+/* Files and paths: atomic writes, full writes, copies, trees. */
+#ifndef MSCLI_FS_H
+#define MSCLI_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+char *ms_path_join(const char *a, const char *b);
+/* PATH made absolute against the working directory ("./x/" -> "/cwd/x"); symlinks kept. */
+char *ms_absolute_path(const char *path);
+int ms_mkdirs(const char *path, mode_t mode, struct ms_error *err);
+bool ms_is_dir(const char *path);
+/* A regular file (symlinks followed) of exactly size bytes. */
+bool ms_file_has_size(const char *path, uint64_t size);
+
+/* write(2) until all len bytes are out (EINTR retried); -1 with errno. */
+int ms_write_all(int fd, const void *data, size_t len);
+/* pwrite(2) until all n bytes are at off: 0 or an errno value. */
+int ms_pwrite_all(int fd, const void *data, size_t n, uint64_t off);
+/* in to out until EOF: 0, or -1 (reading failed) / -2 (writing failed) with errno. */
+int ms_copy_fd(int in, int out);
+/* src copied to dst through a temporary beside it, renamed into place when complete. */
+int ms_copy_file_atomic(const char *src, const char *dst, struct ms_error *err);
+/* Write via a temporary in the same directory, fsync, rename. */
+int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         struct ms_error *err);
+/* The same, but only when the content would change (a warm run writes nothing). */
+int ms_write_file_if_changed(const char *path, const void *data, size_t len, struct ms_error *err);
+/* Read a whole (small) file; fails with MS_EFAIL when larger than max. */
+int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct ms_error *err);
+/* A fresh name beside PATH for write-then-rename: "<name>.<random>.tmp", the name cut
+ * so that the whole stays within NAME_MAX (a 250-byte file name is legal). */
+char *ms_temp_beside(const char *path);
+
+/* Remove empty directories from dir upwards, stopping at (and keeping) stop. */
+void ms_rmdir_upwards(const char *dir, const char *stop);
+/* Remove every empty directory in the tree at dir, dir included when it ends up empty. */
+void ms_prune_empty_dirs(const char *dir);
+/* Remove a file or a whole tree (symlinks are removed, never followed); ENOENT is not an
+ * error. */
+int ms_remove_tree(const char *path, struct ms_error *err);
+
+#endif

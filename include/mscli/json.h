@@ -1,0 +1,16 @@
+/* Reading JSON numbers that must be exact (cJSON stores them as doubles). */
+#ifndef MSCLI_JSON_H
+#define MSCLI_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cJSON;
+/* Byte counts: integral, >= 0, <= 2^53. */
+bool ms_json_u64(const struct cJSON *v, uint64_t *out);
+/* Epoch seconds (milliseconds tolerated). */
+bool ms_json_epoch(const struct cJSON *v, long *out);
+/* The string member k of object o, or NULL. */
+const char *ms_json_string(const struct cJSON *o, const char *k);
+
+#endif

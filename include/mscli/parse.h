@@ -1,0 +1,21 @@
+/* Numbers, sizes, durations and hex: parsing and formatting. */
+#ifndef MSCLI_PARSE_H
+#define MSCLI_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+int ms_parse_u64(const char *s, uint64_t *out);
+/* "64M", "1GiB", "500MB", "123" (binary units for K/M/G/T and KiB..., decimal for kB/MB/GB/TB) */
+int ms_parse_size(const char *s, uint64_t *out);
+int ms_parse_seconds(const char *s, double *out);
+void ms_format_size(uint64_t n, char *out, size_t outlen);
+void ms_hex(const unsigned char *in, size_t n, char *out);
+/* exactly n hex digits, then the end of s */
+bool ms_is_hex(const char *s, size_t n);
+void ms_lowercase(char *s);
+/* A full git commit id: 40 hex digits (an immutable revision on both hubs). */
+bool ms_is_commit_id(const char *rev);
+
+#endif

@@ -1,0 +1,25 @@
+/* A growing, always NUL-terminated byte buffer. */
+#ifndef MSCLI_STRBUF_H
+#define MSCLI_STRBUF_H
+
+#include <stddef.h>
+
+#include "common.h"
+
+struct ms_buf {
+	char *data; /* always NUL-terminated when non-NULL */
+	size_t len;
+	size_t cap;
+};
+#define MS_BUF_INIT        \
+	{                  \
+		NULL, 0, 0 \
+	}
+void ms_buf_add(struct ms_buf *b, const void *p, size_t n);
+void ms_buf_adds(struct ms_buf *b, const char *s);
+void ms_buf_addf(struct ms_buf *b, const char *fmt, ...) MS_PRINTF(2, 3);
+void ms_buf_addch(struct ms_buf *b, char c);
+char *ms_buf_detach(struct ms_buf *b);
+void ms_buf_release(struct ms_buf *b);
+
+#endif

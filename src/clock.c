@@ -1,0 +1,68 @@
+/* Time, waits, randomness, and the interrupted flag that ends waits. */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mscli/clock.h"
+#include "mscli/parse.h"
+
+static volatile sig_atomic_t interrupted_flag;
+
+void ms_set_interrupted(void)
+{
+	interrupted_flag = 1;
+}
+
+bool ms_interrupted(void)
+{
+	return interrupted_flag != 0;
+}
+
+double ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void ms_sleep(double seconds)
+{
+	struct timespec ts;
+
+	if (seconds <= 0)
+		return;
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !ms_interrupted())
+		;
+}
+
+static uint64_t rng_state;
+
+double ms_random01(void)
+{
+	/* xorshift64*: jitter needs spread, not secrecy */
+	if (!rng_state) {
+		if (getrandom(&rng_state, sizeof(rng_state), 0) != sizeof(rng_state))
+			rng_state = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+		rng_state |= 1;
+	}
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (double)((rng_state * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+void ms_random_hex(char out[33])
+{
+	unsigned char b[16];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (unsigned char)(ms_random01() * 256);
+	ms_hex(b, sizeof(b), out);
+}

@@ -1,0 +1,328 @@
+/* Files and paths. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mscli/alloc.h"
+#include "mscli/clock.h"
+#include "mscli/fs.h"
+#include "mscli/strbuf.h"
+
+char *ms_path_join(const char *a, const char *b)
+{
+	size_t al = strlen(a);
+
+	if (al && a[al - 1] == '/')
+		return xasprintf("%s%s", a, b);
+	return xasprintf("%s/%s", a, b);
+}
+
+char *ms_absolute_path(const char *path)
+{
+	char *cwd, *out;
+	size_t n;
+
+	if (path[0] == '/' || !(cwd = getcwd(NULL, 0))) {
+		out = xstrdup(path);
+	} else {
+		while (path[0] == '.' && (path[1] == '/' || !path[1])) {
+			path += 1;
+			path += strspn(path, "/");
+		}
+		out = *path ? ms_path_join(cwd, path) : xstrdup(cwd);
+		free(cwd);
+	}
+	n = strlen(out);
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return out;
+}
+
+int ms_mkdirs(const char *path, mode_t mode, struct ms_error *err)
+{
+	char *p = xstrdup(path);
+	int ret = 0;
+
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			ret = ms_error_errno(err, errno, "cannot create directory", p);
+			break;
+		}
+		if (!c)
+			break;
+		*s = c;
+	}
+	if (!ret && !ms_is_dir(path))
+		ret = ms_error_set(err, MS_ESTORAGE, "'%s' exists and is not a directory", path);
+	free(p);
+	return ret;
+}
+
+bool ms_is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool ms_file_has_size(const char *path, uint64_t size)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+}
+
+int ms_write_all(int fd, const void *data, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, (const char *)data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+int ms_pwrite_all(int fd, const void *data, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, data, n, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return errno;
+		if (w == 0)
+			return EIO;
+		data = (const char *)data + w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+int ms_copy_fd(int in, int out)
+{
+	char buf[1 << 16];
+	ssize_t n;
+
+	/* in the kernel where it can (reflinks on some filesystems) */
+	while ((n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0)) != 0) {
+		if (n > 0 || errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP &&
+		    errno != EBADF)
+			return -2;
+		/* a pipe, another filesystem, an old kernel: read and write */
+		while ((n = read(in, buf, sizeof(buf))) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -1;
+			if (ms_write_all(out, buf, (size_t)n) < 0)
+				return -2;
+		}
+		break;
+	}
+	return 0;
+}
+
+int ms_copy_file_atomic(const char *src, const char *dst, struct ms_error *err)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out, ret = 0, r;
+	char *tmp;
+
+	if (in < 0)
+		return ms_error_errno(err, errno, "cannot open", src);
+	tmp = ms_temp_beside(dst);
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0) {
+		ret = ms_error_errno(err, errno, "cannot create", tmp);
+		goto out;
+	}
+	r = ms_copy_fd(in, out);
+	if (r)
+		ret = ms_error_errno(err, errno, r == -1 ? "cannot read" : "cannot write",
+		                     r == -1 ? src : tmp);
+	if (close(out) < 0 && !ret)
+		ret = ms_error_errno(err, errno, "cannot write", tmp);
+	if (!ret && rename(tmp, dst) < 0)
+		ret = ms_error_errno(err, errno, "cannot rename to", dst);
+	if (ret)
+		unlink(tmp);
+out:
+	close(in);
+	free(tmp);
+	return ret;
+}
+
+char *ms_temp_beside(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t dirlen = base ? (size_t)(base - path) + 1 : 0, blen = strlen(path + dirlen);
+	char rnd[33];
+
+	ms_random_hex(rnd);
+	if (blen > NAME_MAX - 14) /* ".xxxxxxxx.tmp" and room to spare */
+		blen = NAME_MAX - 14;
+	return xasprintf("%.*s%.*s.%.8s.tmp", (int)dirlen, path, (int)blen, path + dirlen, rnd);
+}
+
+int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         struct ms_error *err)
+{
+	char *tmp;
+	int fd, ret = 0;
+
+	tmp = ms_temp_beside(path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		ret = ms_error_errno(err, errno, "cannot create", tmp);
+		goto out;
+	}
+	if (ms_write_all(fd, data, len) < 0)
+		ret = ms_error_errno(err, errno, "cannot write", tmp);
+	/* The data must be durable before the name points at it. */
+	if (!ret && fsync(fd) < 0)
+		ret = ms_error_errno(err, errno, "cannot sync", tmp);
+	if (close(fd) < 0 && !ret)
+		ret = ms_error_errno(err, errno, "cannot write", tmp);
+	if (!ret && rename(tmp, path) < 0)
+		ret = ms_error_errno(err, errno, "cannot rename to", path);
+	if (ret)
+		unlink(tmp);
+out:
+	free(tmp);
+	return ret;
+}
+
+int ms_write_file_if_changed(const char *path, const void *data, size_t len, struct ms_error *err)
+{
+	char *old = NULL;
+	size_t oldlen = 0;
+	int ret = 0;
+
+	if (ms_read_file(path, len + 1, &old, &oldlen, NULL) != 0 || oldlen != len ||
+	    memcmp(old, data, len))
+		ret = ms_write_file_atomic(path, data, len, 0644, err);
+	free(old);
+	return ret;
+}
+
+int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct ms_error *err)
+{
+	struct ms_buf b = MS_BUF_INIT;
+	char tmp[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return ms_error_errno(err, errno, "cannot open", path);
+	while ((n = read(fd, tmp, sizeof(tmp))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			ms_buf_release(&b);
+			return ms_error_errno(err, e, "cannot read", path);
+		}
+		if (b.len + (size_t)n > max) {
+			close(fd);
+			ms_buf_release(&b);
+			return ms_error_set(err, MS_EFAIL, "'%s' is larger than %zu bytes", path,
+			                    max);
+		}
+		ms_buf_add(&b, tmp, (size_t)n);
+	}
+	close(fd);
+	if (len)
+		*len = b.len;
+	*out = ms_buf_detach(&b);
+	return 0;
+}
+
+void ms_rmdir_upwards(const char *dir, const char *stop)
+{
+	char *p = xstrdup(dir);
+	size_t sl = strlen(stop);
+
+	while (strlen(p) > sl && strncmp(p, stop, sl) == 0) {
+		char *slash;
+
+		if (rmdir(p) < 0 && errno != ENOENT)
+			break;
+		slash = strrchr(p, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+	}
+	free(p);
+}
+
+void ms_prune_empty_dirs(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *sub;
+
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = ms_path_join(dir, de->d_name);
+		ms_prune_empty_dirs(sub);
+		free(sub);
+	}
+	closedir(d);
+	rmdir(dir); /* fails, harmlessly, when something is left */
+}
+
+int ms_remove_tree(const char *path, struct ms_error *err)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int ret = 0;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : ms_error_errno(err, errno, "cannot stat", path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return ms_error_errno(err, errno, "cannot remove", path);
+		return 0;
+	}
+	d = opendir(path);
+	if (!d)
+		return ms_error_errno(err, errno, "cannot open directory", path);
+	while (!ret && (de = readdir(d)) != NULL) {
+		char *sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = ms_path_join(path, de->d_name);
+		ret = ms_remove_tree(sub, err);
+		free(sub);
+	}
+	closedir(d);
+	if (!ret && rmdir(path) < 0 && errno != ENOENT)
+		ret = ms_error_errno(err, errno, "cannot remove directory", path);
+	return ret;
+}

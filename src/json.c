@@ -1,0 +1,34 @@
+/* Exact numbers and strings out of cJSON values. */
+#include <math.h>
+
+#include <cjson/cJSON.h>
+
+#include "mscli/json.h"
+
+bool ms_json_u64(const cJSON *v, uint64_t *out)
+{
+	/* a byte count: integral, not negative, exact in a double (2^53) */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 9007199254740992.0 ||
+	    floor(v->valuedouble) != v->valuedouble)
+		return false;
+	*out = (uint64_t)v->valuedouble;
+	return true;
+}
+
+bool ms_json_epoch(const cJSON *v, long *out)
+{
+	uint64_t t;
+
+	if (!ms_json_u64(v, &t))
+		return false;
+	/* epoch seconds; tolerate milliseconds */
+	*out = (long)(t > 100000000000ULL ? t / 1000 : t);
+	return true;
+}
+
+const char *ms_json_string(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}

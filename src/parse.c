@@ -1,0 +1,134 @@
+/* Numbers, sizes, hex. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mscli/common.h"
+#include "mscli/parse.h"
+
+int ms_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int ms_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	double v;
+	uint64_t mult = 1;
+
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || v < 0)
+		return -1;
+	while (*end == ' ')
+		end++;
+	if (*end) {
+		static const struct {
+			const char *suffix;
+			uint64_t mult;
+		} units[] = {
+		        {"b", 1},
+		        {"k", 1ULL << 10},
+		        {"kib", 1ULL << 10},
+		        {"kb", 1000ULL},
+		        {"m", 1ULL << 20},
+		        {"mib", 1ULL << 20},
+		        {"mb", 1000000ULL},
+		        {"g", 1ULL << 30},
+		        {"gib", 1ULL << 30},
+		        {"gb", 1000000000ULL},
+		        {"t", 1ULL << 40},
+		        {"tib", 1ULL << 40},
+		        {"tb", 1000000000000ULL},
+		};
+		size_t i;
+
+		for (i = 0; i < MS_ARRAY_SIZE(units); i++)
+			if (!strcasecmp(end, units[i].suffix))
+				break;
+		if (i == MS_ARRAY_SIZE(units))
+			return -1;
+		mult = units[i].mult;
+	}
+	if (v * (double)mult > 1.8e19)
+		return -1;
+	*out = (uint64_t)(v * (double)mult);
+	return 0;
+}
+
+int ms_parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || v < 0 || v != v)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+void ms_format_size(uint64_t n, char *out, size_t outlen)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < MS_ARRAY_SIZE(unit)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, outlen, "%llu B", (unsigned long long)n);
+	else
+		snprintf(out, outlen, "%.1f %s", v, unit[u]);
+}
+
+void ms_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+bool ms_is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return s[n] == '\0';
+}
+
+void ms_lowercase(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+bool ms_is_commit_id(const char *rev)
+{
+	return rev && strlen(rev) == 40 && ms_is_hex(rev, 40);
+}

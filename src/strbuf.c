@@ -1,0 +1,62 @@
+/* Growing buffers. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mscli/alloc.h"
+#include "mscli/strbuf.h"
+
+void ms_buf_add(struct ms_buf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t c = b->cap ? b->cap : 256;
+
+		while (c < b->len + n + 1)
+			c *= 2;
+		b->data = xrealloc(b->data, c);
+		b->cap = c;
+	}
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void ms_buf_adds(struct ms_buf *b, const char *s)
+{
+	ms_buf_add(b, s, strlen(s));
+}
+
+void ms_buf_addch(struct ms_buf *b, char c)
+{
+	ms_buf_add(b, &c, 1);
+}
+
+void ms_buf_addf(struct ms_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	p = xvasprintf(fmt, ap, &n);
+	va_end(ap);
+	ms_buf_add(b, p, (size_t)n);
+	free(p);
+}
+
+char *ms_buf_detach(struct ms_buf *b)
+{
+	char *p = b->data ? b->data : xstrdup("");
+
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void ms_buf_release(struct ms_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
