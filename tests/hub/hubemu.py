@@ -40,6 +40,12 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+try:                                             # search and repo-info endpoints
+    import emu_search
+except ImportError:                              # imported from elsewhere: it is next to us
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+    import emu_search
+
 __all__ = ["Hub", "FileRef", "Fault", "Request", "Repo"]
 
 DEFAULT_TOKENS = {"ms-goodtoken": "alice", "hf_goodtoken": "alice"}
@@ -566,7 +572,7 @@ class Handler(BaseHTTPRequestHandler):
             out = [{"server": r.server, "method": r.method, "path": r.path,
                     "raw_path": r.raw_path, "status": r.status, "range": r.range,
                     "file_path": r.file_path, "body_bytes": r.body_bytes,
-                    "headers": r.headers, "faults": r.faults} for r in log]
+                    "headers": r.headers, "faults": r.faults, "query": r.query} for r in log]
             body = json.dumps(out).encode()
             return self.send_raw(200, {"Content-Type": "application/json"}, body)
         if self.req.path == "/_hubemu/clear-log" and self.command == "POST":
@@ -937,33 +943,10 @@ class Handler(BaseHTTPRequestHandler):
         return out
 
     def ms_info(self, repo):
-        owner, name = repo.id.split("/", 1)
-        snap = repo.snapshot()
-        info = {"Id": repo.numeric_id, "Name": name, "Path": owner, "Owner": owner,
-                "ChineseName": "", "Visibility": 1 if repo.private else 5,
-                "IsPublished": 1, "IsOnline": 1, "AlreadyStar": False,
-                "License": "Apache License 2.0", "Description": "", "Downloads": 0,
-                "Stars": 0, "Likes": 0, "Tags": [], "Tasks": [],
-                "CreatedTime": EPOCH, "LastUpdatedTime": snap.created_at,
-                "CreatedAt": EPOCH, "UpdatedAt": snap.created_at, "LastModified": snap.created_at,
-                "Revision": repo.default_branch, "ProtectedMode": 2, "IsAccessible": True,
-                "ReadMeContent": "", "Organization": {"Name": owner}, "CreatedBy": owner}
-        if repo.type == "dataset":
-            info["Type"] = 2                     # DatasetFormations: native (MS §2.10)
-            info["Namespace"] = owner
-            info["GmtCreate"] = EPOCH
-        return info
+        return emu_search.ms_info(repo)          # emu_search.py
 
     def ms_openapi_item(self, repo):
-        owner, name = repo.id.split("/", 1)
-        snap = repo.snapshot()
-        return {"id": repo.id, "owner": owner, "name": name, "display_name": name,
-                "description": "", "downloads": 0, "likes": 0, "license": "apache-2.0",
-                "tasks": [], "created_at": _iso(EPOCH)[:19] + "Z",
-                "last_modified": _iso(snap.created_at)[:19] + "Z",
-                "file_size": sum(c.size for c in snap.files.values()), "tags": [],
-                "private": repo.private, "gated": False,
-                "visibility": 1 if repo.private else 5}
+        return emu_search.ms_openapi_item(repo)  # emu_search.py
 
     def route_ms(self):
         q, p = self.req.query, self.req.path
@@ -982,10 +965,7 @@ class Handler(BaseHTTPRequestHandler):
         if seg[:2] == ["openapi", "v1"] and len(seg) == 3 and seg[2] in ("models", "datasets"):
             return self.ms_openapi_list(seg[2][:-1])
         if seg[:2] == ["openapi", "v1"] and len(seg) == 5 and seg[2] in ("models", "datasets"):
-            repo = self.ms_find(seg[2][:-1], seg[3], seg[4])   # MS §2.4
-            if repo is None or (repo.private and not self.user()):
-                return self.openapi(404, message="repo not found", code="NotFound")
-            return self.openapi(200, self.ms_openapi_item(repo))
+            return emu_search.ms_openapi_get(self, seg[2][:-1], seg[3], seg[4])   # MS §2.4
         if seg[:2] != ["api", "v1"] or len(seg) < 3 or seg[2] not in ("models", "datasets"):
             return self.ms_envelope(404, message="no such endpoint: %s %s" % (cmd, p))
         rtype = seg[2][:-1]
@@ -1111,47 +1091,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def ms_openapi_list(self, rtype):
         """MS §2.14: GET /openapi/v1/{models|datasets}?search&owner|author&sort&page_number&page_size."""
-        q = self.req.query
-        owner = (q.get("owner") or q.get("author") or [""])[0]
-        search = (q.get("search") or [""])[0].lower()
-        page, size = self._page(q, "page_number", "page_size", 10)
-        if page * size > 3000:
-            return self.openapi(400, message="page_number * page_size must not exceed 3000",
-                                code="InvalidParameter")
-        user = self.user()
-        repos = [r for r in self.hub.repos.values()
-                 if r.hub_kind == "ms" and r.type == rtype and (not r.private or user)
-                 and (not owner or r.id.split("/")[0] == owner)
-                 and (not search or search in r.id.lower())]
-        repos.sort(key=lambda r: r.id)
-        items = [self.ms_openapi_item(r) for r in repos[(page - 1) * size:page * size]]
-        return self.openapi(200, {rtype + "s": items, "total_count": len(repos),
-                                  "page_number": page, "page_size": size})
+        return emu_search.ms_openapi_list(self, rtype)
 
     def ms_legacy_list(self, rtype):
         """MS §2.14: PUT /api/v1/models/ {"Path": owner, …} and GET /api/v1/datasets?owner=."""
-        q = self.req.query
-        if rtype == "model" and self.command == "PUT":
-            try:
-                body = json.loads(self.req.body or b"{}")
-            except ValueError:
-                body = {}
-            owner = body.get("Path") or ""
-            page, size = int(body.get("PageNumber") or 1), int(body.get("PageSize") or 10)
-        elif rtype == "dataset" and self.command in ("GET", "HEAD"):
-            owner = (q.get("owner") or [""])[0]
-            page, size = self._page(q, "PageNumber", "PageSize", 50)
-        else:
-            return self.ms_envelope(405, message="method %s not supported here" % self.command)
-        user = self.user()
-        repos = sorted((r for r in self.hub.repos.values()
-                        if r.hub_kind == "ms" and r.type == rtype and (not r.private or user)
-                        and (not owner or r.id.split("/")[0] == owner)), key=lambda r: r.id)
-        items = [self.ms_info(r) for r in repos[(page - 1) * size:page * size]]
-        if rtype == "model":
-            return self.ms_envelope(200, {"Models": items, "TotalCount": len(repos)})
-        return self.ms_envelope(200, items, extra={"TotalCount": len(repos), "PageNumber": page,
-                                                   "PageSize": size})
+        return emu_search.ms_legacy_list(self, rtype)
 
     # ======================================================= Hugging Face
     def hf_error(self, status, code, message, commit=None):
@@ -1248,40 +1192,7 @@ class Handler(BaseHTTPRequestHandler):
         return out
 
     def hf_info(self, repo, snap, rtype):
-        q = self.req.query
-        blobs = _truthy((q.get("blobs") or [""])[0])
-        sib = []
-        for p in sorted(snap.files):
-            s = {"rfilename": p}
-            if blobs:
-                c = snap.files[p]
-                s["size"] = c.size
-                if repo.is_lfs(p, c):
-                    sha = repo.sha256_override.get(p, c.sha256)
-                    ptr = lfs_pointer(sha, c.size)
-                    s["blobId"] = git_blob_sha1(ptr)
-                    s["lfs"] = {"sha256": sha, "size": c.size, "pointerSize": len(ptr)}
-                else:
-                    s["blobId"] = repo.sha256_override.get(p, c.git_sha1)
-            sib.append(s)
-        sib.extend({"rfilename": e["path"]} for e in repo.extra_tree_entries)
-        author = repo.id.split("/")[0] if "/" in repo.id else None
-        gated = repo.gated if isinstance(repo.gated, str) else ("manual" if repo.gated else False)
-        info = {"_id": "%024x" % repo.numeric_id, "id": repo.id, "author": author,
-                "sha": snap.commit, "lastModified": _iso(snap.created_at),
-                "createdAt": _iso(EPOCH), "private": repo.private, "gated": gated,
-                "disabled": False, "downloads": 0, "likes": 0, "tags": [],
-                "cardData": {}, "siblings": sib,
-                "usedStorage": sum(c.size for c in snap.files.values())}
-        if rtype == "model":
-            info.update({"modelId": repo.id, "library_name": None, "pipeline_tag": None,
-                         "spaces": []})
-        else:
-            info.update({"description": "", "citation": "", "paperswithcode_id": None})
-        expand = q.get("expand") or q.get("expand[]") or []
-        if expand:                               # only the asked properties (HF §1.4)
-            info = {k: v for k, v in info.items() if k in ("_id", "id") or k in expand}
-        return info
+        return emu_search.hf_info(self, repo, snap, rtype)
 
     def route_hf_api(self):
         raw = self.raw_path_only()
@@ -1310,7 +1221,7 @@ class Handler(BaseHTTPRequestHandler):
         if snap is None:                         # HF §1.4, §1.5
             return self.hf_error(404, "RevisionNotFound", "Invalid rev id: %s" % rev)
         if op == "revision":
-            return self.send_json(200, self.hf_info(repo, snap, rtype), shape="hf")
+            return emu_search.hf_repo_info(self, repo, snap, rtype)
         if op == "commits":
             return self.hf_commits(snap)
         if op == "paths-info":
@@ -1389,18 +1300,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def hf_list(self, rtype):
         """GET /api/models|datasets?search&author&limit (HF §6), Link-paginated."""
-        q = self.req.query
-        search = (q.get("search") or [""])[0].lower()
-        author = (q.get("author") or [""])[0]
-        user = self.user()
-        repos = sorted((r for r in self.hub.repos.values()
-                        if r.hub_kind == "hf" and r.type == rtype and (not r.private or user)
-                        and (not author or r.id.split("/")[0] == author)
-                        and (not search or search in r.id.lower())), key=lambda r: r.id)
-        items = [{"_id": "%024x" % r.numeric_id, "id": r.id, "private": r.private,
-                  "downloads": 0, "likes": 0, "tags": [], "createdAt": _iso(EPOCH),
-                  "lastModified": _iso(r.snapshot().created_at)} for r in repos]
-        return self.hf_paged(items, 1000)
+        return emu_search.hf_list(self, rtype)
 
     def hf_whoami(self):
         """HF §1.8 (401 without or with a bad token)."""
@@ -1508,6 +1408,8 @@ class Hub:
         self.log = []
         self.tokens = dict(DEFAULT_TOKENS)
         self.hf_tree_page_size = 1000
+        self.hf_list_page_size = 1000            # /api/models|datasets pages (emu_search.py)
+        self.ms_list_max_page_size = 50          # /openapi/v1/models|datasets page_size cap
         self.cdn_ttl = 3600                      # lifetime of signed CDN URLs, seconds
         self.cdn_base = cdn_base.rstrip("/") if cdn_base else None
         self.cdn = bool(cdn or cdn_base)
@@ -1587,14 +1489,15 @@ class Hub:
 
     def add_ms_repo(self, repo_id, type="model", files=None, revision="master", tags=None,
                     private=False, extra_entries=None, sha256_override=None, branches=None,
-                    lfs=None):
+                    lfs=None, **meta):
         """A ModelScope repo.  tags/branches: {name: None (same content as
         `revision`) or {path: bytes|FileRef}}; tags are created in order (the
-        last one is the newest)."""
+        last one is the newest).  **meta: search metadata (emu_search.MS_DEFAULTS)."""
         if "/" not in repo_id:
             raise ValueError("ModelScope repo ids are owner/name")
         r = Repo(self, "ms", repo_id, type, files or {}, revision, lfs=lfs, private=private,
                  extra_entries=extra_entries, sha256_override=sha256_override)
+        emu_search.set_meta(r, meta)
         for b, f in self._revs(branches).items():
             r.add_branch(b, f)
         for t, f in self._revs(tags).items():
@@ -1604,19 +1507,25 @@ class Hub:
 
     def add_hf_repo(self, repo_id, type="model", files=None, lfs=None, branches=None,
                     private=False, gated=False, tags=None, revision="main",
-                    sha256_override=None, extra_tree_entries=None):
+                    sha256_override=None, extra_tree_entries=None, **meta):
         """A Hugging Face repo.  lfs(path, size) -> bool decides LFS files
         (default: >= 1 MiB or *.safetensors).  branches/tags as for add_ms_repo
-        (a branch may be called "refs/pr/1").  repo.gated_allow: approved users."""
+        (a branch may be called "refs/pr/1").  repo.gated_allow: approved users.
+        **meta: search metadata (emu_search.HF_DEFAULTS; the Hub's tags are repo_tags)."""
         r = Repo(self, "hf", repo_id, type, files or {}, revision, lfs=lfs, private=private,
                  gated=gated, extra_tree_entries=extra_tree_entries,
                  sha256_override=sha256_override)
+        emu_search.set_meta(r, meta)
         for b, f in self._revs(branches).items():
             r.add_branch(b, f)
         for t, f in self._revs(tags).items():
             r.add_tag(t, f)
         self.repos[("hf", type, repo_id)] = r
         return r
+
+    def add_repos(self, which, count, **kw):
+        """count small repos on "ms", "hf" or "both" (emu_search.add_repos)."""
+        return emu_search.add_repos(self, which, count, **kw)
 
     # --- CDN URLs ---
     def _sign(self, key, path, expires):
@@ -1729,6 +1638,7 @@ def add_samples(hub):
     hub.add_hf_repo(SAMPLE_REPO, files=_sample_files())
     hub.add_ms_repo(SAMPLE_DATASET, type="dataset", files=_sample_dataset())
     hub.add_hf_repo(SAMPLE_DATASET, type="dataset", files=_sample_dataset())
+    emu_search.add_search_samples(hub)           # repos with search metadata
 
 
 def main(argv=None):
@@ -1739,16 +1649,21 @@ def main(argv=None):
     ap.add_argument("--cdn-port", type=int, default=0)
     ap.add_argument("--no-cdn", action="store_true", help="serve files from the hub itself")
     ap.add_argument("--sample", action="store_true",
-                    help="add %s and %s (ModelScope and Hugging Face)" % (SAMPLE_REPO, SAMPLE_DATASET))
+                    help="add %s and %s (ModelScope and Hugging Face), and the search "
+                    "samples (emu_search.SEARCH_SAMPLES)" % (SAMPLE_REPO, SAMPLE_DATASET))
     ap.add_argument("--serve-dir", metavar="DIR", help="serve every file under DIR as --repo")
     ap.add_argument("--repo", default="bench/model", help="repo id for --serve-dir")
     ap.add_argument("--type", default="model", choices=["model", "dataset"])
     ap.add_argument("--hub", default="both", choices=["ms", "hf", "both"])
     ap.add_argument("--cdn-base", metavar="URL",
                     help="redirect file downloads (302) to URL/<path> (e.g. nginx serving DIR)")
+    ap.add_argument("--hf-list-page-size", type=int, metavar="N",
+                    help="page size of /api/models and /api/datasets (default 1000)")
     a = ap.parse_args(argv)
     hub = Hub(cdn=not a.no_cdn, host=a.host, port=a.port, cdn_port=a.cdn_port,
               cdn_base=a.cdn_base)
+    if a.hf_list_page_size:
+        hub.hf_list_page_size = a.hf_list_page_size
     if a.sample:
         add_samples(hub)
     if a.serve_dir:
