@@ -46,6 +46,12 @@ except ImportError:                              # imported from elsewhere: it i
     sys.path.append(os.path.dirname(os.path.abspath(__file__)))
     import emu_search
 
+try:                                             # the upload side (emu_upload.py)
+    import emu_upload
+except ImportError:                              # imported from elsewhere: it is next to us
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+    import emu_upload
+
 __all__ = ["Hub", "FileRef", "Fault", "Request", "Repo"]
 
 DEFAULT_TOKENS = {"ms-goodtoken": "alice", "hf_goodtoken": "alice"}
@@ -329,6 +335,8 @@ class Repo:
         return None
 
     def is_lfs(self, path, content):
+        if getattr(content, "lfs", None) is not None:    # committed as LFS or not (emu_upload)
+            return content.lfs
         return bool(self.lfs_rule(path, content.size))
 
     @staticmethod
@@ -391,7 +399,8 @@ class Request:
 
 
 FAULT_KINDS = ("status", "disconnect", "ignore_range", "bad_content_range", "corrupt", "trickle",
-               "stall", "malformed_json", "oversized_json", "expire_cdn", "no_repo_commit")
+               "stall", "malformed_json", "oversized_json", "expire_cdn", "no_repo_commit"
+               ) + emu_upload.FAULT_KINDS
 
 
 class Fault:
@@ -525,7 +534,7 @@ class Handler(BaseHTTPRequestHandler):
         self.req = req = Request(self.server.role, self.command, self.path, self.headers)
         self.extra_headers = {}
         try:
-            req.body = self._read_body()
+            req.body = emu_upload.read_body(self)   # the drop_upload fault
         except (ValueError, OSError):
             self.close_connection = True
             return
@@ -566,6 +575,8 @@ class Handler(BaseHTTPRequestHandler):
         script cannot read hub.log); POST /_hubemu/clear-log.  Neither hub has
         a /_hubemu/ path, so this cannot shadow a real endpoint."""
         hub = self.hub
+        if emu_upload.emu_control(self):         # uploads, commits, config
+            return
         if self.req.path == "/_hubemu/log" and self.command in ("GET", "HEAD"):
             with hub.lock:
                 log = list(hub.log)
@@ -805,6 +816,8 @@ class Handler(BaseHTTPRequestHandler):
     def route_cdn(self):
         """/{ms|hf}/<key>/<path>?Expires=<epoch>&Signature=<hex> (a signed URL)."""
         hub, req = self.hub, self.req
+        if emu_upload.route_storage(self):       # upload PUTs (emu_upload.py)
+            return
         parts = req.path.split("/", 3)
         if self.command not in ("GET", "HEAD"):
             return self.cdn_denied("MethodNotAllowed", "The specified method is not allowed")
@@ -836,6 +849,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ======================================================= hub routing
     def route_hub(self):
+        if emu_upload.route_hub(self):           # create, LFS batch, commit (emu_upload.py)
+            return
         p = self.req.path
         if p.startswith("/api/v1/") or p.startswith("/openapi/v1/"):
             return self.route_ms()
@@ -1310,9 +1325,11 @@ class Handler(BaseHTTPRequestHandler):
         return self.send_json(200, {
             "type": "user", "id": hashlib.sha1(u.encode()).hexdigest()[:24], "name": u,
             "fullname": u.title(), "email": u + "@example.com", "emailVerified": True,
-            "isPro": False, "canPay": False, "avatarUrl": "", "periodEnd": None, "orgs": [],
+            "isPro": False, "canPay": False, "avatarUrl": "", "periodEnd": None,
+            "orgs": self.hub._hf_orgs(u),        # hub.orgs (emu_upload)
             "auth": {"type": "access_token", "accessToken": {
-                "displayName": "hubemu", "role": "read", "createdAt": _iso(EPOCH)}}}, shape="hf")
+                "displayName": "hubemu", "role": self.hub._token_role(self.token()),
+                "createdAt": _iso(EPOCH)}}}, shape="hf")
 
     def hf_resolve(self):
         """HF §1.3: HEAD|GET /{prefix}{repo}/resolve/{rev}/{path}.
@@ -1393,7 +1410,7 @@ class Handler(BaseHTTPRequestHandler):
 
 # ============================================================ the hub
 
-class Hub:
+class Hub(emu_upload.UploadMixin):
     """Both hubs on 127.0.0.1 plus, with cdn=True, a CDN on `localhost`.
 
     hub.url, hub.cdn_url, hub.tokens, hub.log, hub.hf_tree_page_size,
@@ -1401,7 +1418,7 @@ class Hub:
     body_bytes, max_concurrent, stop."""
 
     def __init__(self, cdn=True, host="127.0.0.1", cdn_host="localhost", port=0, cdn_port=0,
-                 cdn_base=None):
+                 cdn_base=None, **upload_options):
         self.lock = threading.RLock()
         self.repos = {}
         self.faults = []
@@ -1414,6 +1431,7 @@ class Hub:
         self.cdn_base = cdn_base.rstrip("/") if cdn_base else None
         self.cdn = bool(cdn or cdn_base)
         self.cdn_objects = {}
+        self._upload_init(**upload_options)      # orgs, read_only_tokens, hf_* knobs (emu_upload)
         self._ids = 1000
         self._secret = os.urandom(16)
         self._stopping = threading.Event()
@@ -1566,6 +1584,9 @@ class Hub:
                 if f.kind != kind or not f.matches(req):
                     continue
                 if kind == "expire_cdn" and start is not None and start < int(f.params.get("after", 0)):
+                    continue
+                if getattr(f, "skipped", 0) < int(f.params.get("skip", 0) or 0):
+                    f.skipped = getattr(f, "skipped", 0) + 1   # skip=N: let N go by first
                     continue
                 f.fired += 1
                 req.faults.append(kind)
