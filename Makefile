@@ -14,6 +14,8 @@ PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) $(PC_CFLAGS)
+# every object records the headers it read (build/*/%.d): a header change rebuilds its users
+DEPFLAGS = -MMD -MP
 CFLAGS ?= -O2 -g
 LDLIBS := $(PC_LIBS) -lpthread -lm
 
@@ -45,17 +47,19 @@ mscli: $(REL_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-build/rel/%.o: src/%.c $(HDRS) | build/rel
+build/rel/%.o: src/%.c | build/rel
 	@echo "  CC      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(BASE_CFLAGS) $(DEPFLAGS) $(CFLAGS) -c -o $@ $<
 
-build/san/%.o: src/%.c $(HDRS) | build/san
+build/san/%.o: src/%.c | build/san
 	@echo "  CC      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+	$(Q)$(CC) $(BASE_CFLAGS) $(DEPFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
-build/vg/%.o: src/%.c $(HDRS) | build/vg
+build/vg/%.o: src/%.c | build/vg
 	@echo "  CC      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) -O1 -g -c -o $@ $<
+	$(Q)$(CC) $(BASE_CFLAGS) $(DEPFLAGS) -O1 -g -c -o $@ $<
+
+-include $(wildcard build/rel/*.d build/san/*.d build/vg/*.d)
 
 build/san/mscli: $(SAN_OBJS)
 	@echo "  LD      $@"
@@ -81,8 +85,8 @@ emulator:
 	$(PYTHON) -m unittest discover -s tests/hub
 
 # Completions work (bash for real; zsh and fish syntax when installed); the man page lints.
-check-docs:
-	bash completions/check.sh
+check-docs: build/san/mscli
+	MSCLI_BIN=$(CURDIR)/build/san/mscli bash completions/check.sh
 	@if command -v groff >/dev/null; then groff -man -Tutf8 -ww -z man/mscli.1 && echo "ok   man page"; fi
 
 unit: build/san/unit-tests
@@ -122,7 +126,9 @@ demo: deps mscli
 deps:
 	bash tests/tools/deps.sh
 
+# cppcheck, clang-tidy, and the layers of DESIGN.md (tests/tools/check-layers.py)
 lint:
+	$(Q)$(PYTHON) tests/tools/check-layers.py
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude src tests/unit
 	$(Q)clang-tidy --quiet $(SRCS) -- $(BASE_CFLAGS) 2>&1 | { grep -v 'warnings generated' || true; }; \

@@ -4,6 +4,14 @@
 set -u
 cd "$(dirname "$0")"
 fail=0
+# the scripts ask the binary: put the one under test on PATH as "mscli"
+bin=${MSCLI_BIN:-$PWD/../build/san/mscli}
+[ -x "$bin" ] || bin=$PWD/../mscli
+[ -x "$bin" ] || { echo "completions: no mscli binary (build it first)"; exit 1; }
+tmpbin=$(mktemp -d)
+trap 'rm -rf "$tmpbin"' EXIT
+ln -s "$bin" "$tmpbin/mscli"
+export PATH="$tmpbin:$PATH" ASAN_OPTIONS=detect_leaks=0
 bash -n mscli.bash || fail=1
 if command -v zsh >/dev/null; then zsh -n _mscli || fail=1; else echo "completions: zsh not installed, skipped"; fi
 if command -v fish >/dev/null; then fish --no-execute mscli.fish || fail=1; else echo "completions: fish not installed, skipped"; fi
@@ -53,4 +61,16 @@ fish_expect "download options" --include "mscli download --inc"
 fish_expect "--type values" dataset "mscli download --type "
 fish_expect "--hub values" hf "mscli --hub "
 fish_expect "global options after the command" --json "mscli download --js"
+# the man page documents every option the binary offers (the option tables are the source)
+man=../man/mscli.1
+for cmd in "" $(mscli __complete bash "" | grep -v '^help$'); do
+	for opt in $(mscli __complete bash $cmd --); do
+		pat=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
+		if ! grep -q -- "$pat" "$man"; then
+			echo "FAIL man page: ${cmd:-global} option $opt is not documented"
+			fail=1
+		fi
+	done
+done
+[ $fail -eq 0 ] && echo "ok   man page documents every option"
 exit $fail

@@ -216,7 +216,7 @@ int ms_write_file_if_changed(const char *path, const void *data, size_t len, str
 	size_t oldlen = 0;
 	int ret = 0;
 
-	if (ms_read_file(path, len + 1, &old, &oldlen, NULL) != 0 || oldlen != len ||
+	if (ms_read_file(path, len + 1, &old, &oldlen, NULL) != 0 || oldlen != len || !old ||
 	    memcmp(old, data, len))
 		ret = ms_write_file_atomic(path, data, len, 0644, err);
 	free(old);

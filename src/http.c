@@ -12,7 +12,7 @@
 #include <curl/curl.h>
 
 #include "mscli/alloc.h"
-#include "mscli/cli.h"
+#include "mscli/version.h"
 #include "mscli/clock.h"
 #include "mscli/common.h"
 #include "mscli/env.h"
@@ -201,27 +201,13 @@ struct curl_slist *ms_http_auth_headers(const struct ms_auth *auth, const char *
 	free(origin);
 	if (!ours)
 		return list;
-	if (auth->hub == MS_HUB_MODELSCOPE) {
-		char id[33], *h;
-
-		ms_random_hex(id);
-		h = xasprintf("X-Request-ID: %s", id);
-		list = curl_slist_append(list, h);
-		free(h);
-	}
 	if (auth->token) {
 		char *h = xasprintf("Authorization: Bearer %s", auth->token);
 
 		list = curl_slist_append(list, h);
 		free(h);
-		/* ModelScope's legacy API reads the token from this cookie. */
-		if (auth->hub == MS_HUB_MODELSCOPE) {
-			h = xasprintf("Cookie: m_session_id=%s", auth->token);
-			list = curl_slist_append(list, h);
-			free(h);
-		}
 	}
-	return list;
+	return auth->extra_headers ? auth->extra_headers(auth, list) : list;
 }
 
 /* ---- one request ---- */
@@ -391,7 +377,7 @@ static int perform_once(struct ms_http *h, const struct ms_http_request *req, co
 	return 0;
 }
 
-static double retry_wait(const struct ms_http_response *r)
+double ms_http_retry_wait(const struct ms_http_response *r)
 {
 	double w = -1;
 
@@ -400,6 +386,21 @@ static double retry_wait(const struct ms_http_response *r)
 	if (r->retry_after && ms_parse_retry_after(r->retry_after, time(NULL), &w) == 0)
 		return w;
 	return -1;
+}
+
+/* Retries are spent (or the wait asked for is too long). */
+static int give_up(const struct ms_http *h, const struct ms_http_response *resp, CURLcode cc,
+                   const char *what, const char *url, int attempts, double wait,
+                   struct ms_error *err)
+{
+	if (cc != CURLE_OK)
+		return ms_error_set(err, MS_ENET, "%s: %s: %s (after %d attempts)", what, url,
+		                    curl_easy_strerror(cc), attempts);
+	if (resp->status == 429)
+		return ms_error_set(
+		        err, MS_ENET, "%s: %s: rate limited (429)%s after %d attempts", what, url,
+		        wait > h->net->retry_max_wait ? ", retry wait too long" : "", attempts);
+	return 0; /* a persisting 5xx is returned for the caller to map */
 }
 
 int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
@@ -460,19 +461,9 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 		if (rc == MS_RETRY_NO)
 			break;
 		/* transient */
-		wait = cc == CURLE_OK ? retry_wait(resp) : -1;
+		wait = cc == CURLE_OK ? ms_http_retry_wait(resp) : -1;
 		if (attempt >= h->net->retries || wait > h->net->retry_max_wait) {
-			if (cc != CURLE_OK)
-				ret = ms_error_set(err, MS_ENET, "%s: %s: %s (after %d attempts)",
-				                   what, url, curl_easy_strerror(cc), attempt + 1);
-			else if (resp->status == 429)
-				ret = ms_error_set(
-				        err, MS_ENET,
-				        "%s: %s: rate limited (429)%s after %d attempts", what, url,
-				        wait > h->net->retry_max_wait ? ", retry wait too long"
-				                                      : "",
-				        attempt + 1);
-			/* else: a persisting 5xx is returned for the caller to map */
+			ret = give_up(h, resp, cc, what, url, attempt + 1, wait, err);
 			break;
 		}
 		attempt++;
@@ -523,14 +514,9 @@ static char *server_message(const struct ms_http_response *r)
 /* What a 401/403 should suggest: the hub's own token sources, and whether one was sent. */
 static const char *auth_hint(const struct ms_auth *auth)
 {
-	if (!auth)
-		return " (check the token: --token)";
-	if (auth->hub == MS_HUB_HF)
-		return auth->token ? " (check the token from --token, HF_TOKEN or the token file; "
-		                     "a gated repo also needs access granted on the hub)"
-		                   : " (no token was sent: give --token or set HF_TOKEN)";
-	return auth->token ? " (check the token from --token or MODELSCOPE_API_TOKEN)"
-	                   : " (no token was sent: give --token or set MODELSCOPE_API_TOKEN)";
+	const char *hint = !auth ? NULL : auth->token ? auth->hint_token_sent : auth->hint_no_token;
+
+	return hint ? hint : " (check the token: --token)";
 }
 
 int ms_http_status_error(const struct ms_auth *auth, const struct ms_http_response *r,

@@ -11,7 +11,10 @@
 #include <cjson/cJSON.h>
 
 #include "mscli/alloc.h"
+#include "mscli/env.h"
+#include "mscli/fs.h"
 #include "mscli/hub.h"
+#include "mscli/store.h"
 #include "mscli/json.h"
 #include "mscli/log.h"
 #include "mscli/parse.h"
@@ -27,11 +30,6 @@ static const char *api_type(enum ms_repo_type t)
 static const char *url_prefix(enum ms_repo_type t)
 {
 	return t == MS_REPO_DATASET ? "datasets/" : "";
-}
-
-static bool is_commit(const char *rev)
-{
-	return rev && strlen(rev) == 40 && ms_is_hex(rev, 40);
 }
 
 /* X-Error-Code first (§1.2), then the status. */
@@ -92,7 +90,7 @@ static int hf_resolve(struct ms_session *s, const struct ms_repo *repo, const ch
 	cJSON *j;
 	int ret;
 
-	if (is_commit(rev)) {
+	if (ms_is_commit_id(rev)) {
 		/* an immutable revision: nothing to ask */
 		*commit = xstrdup(rev);
 		ms_lowercase(*commit);
@@ -106,7 +104,7 @@ static int hf_resolve(struct ms_session *s, const struct ms_repo *repo, const ch
 	ret = get_json(s, url, what, &resp, &j, err);
 	if (!ret) {
 		sha = cJSON_GetObjectItemCaseSensitive(j, "sha");
-		if (cJSON_IsString(sha) && is_commit(sha->valuestring)) {
+		if (cJSON_IsString(sha) && ms_is_commit_id(sha->valuestring)) {
 			*commit = xstrdup(sha->valuestring);
 			ms_lowercase(*commit);
 		} else {
@@ -243,6 +241,77 @@ static bool is_relative(const char *location)
 	return location && !strstr(location, "://") && strncmp(location, "//", 2);
 }
 
+/* HEAD url, following only relative redirects: an absolute one is the CDN's URL. */
+static int head_on_hub(struct ms_session *s, char **url, const char *what,
+                       struct ms_http_response *resp, struct ms_error *err)
+{
+	struct ms_http_request req = {.method = "HEAD", .what = what, .no_follow = true};
+	int ret, hops = 0;
+
+	for (;;) {
+		req.url = *url;
+		if ((ret = ms_http_request(&s->http, &req, resp, err)) != 0)
+			return ret;
+		if (resp->status >= 300 && resp->status < 400 && is_relative(resp->location) &&
+		    hops++ < 10) {
+			char *next = ms_url_resolve(*url, resp->location);
+
+			if (!next)
+				return 0;
+			free(*url);
+			*url = next;
+			continue;
+		}
+		return 0;
+	}
+}
+
+/* The file a successful HEAD describes (§1.3): its size, etag and where its bytes are. */
+static int file_from_head(const struct ms_http_response *resp, const char *url, const char *path,
+                          const char *what, struct ms_listing *out, struct ms_error *err)
+{
+	char *etag = normalize_etag(resp->x_linked_etag ? resp->x_linked_etag : resp->etag);
+	struct ms_file *f;
+	uint64_t size = 0;
+	int ret = 0;
+
+	/* the Content-Length of a redirect is the redirect's own body */
+	if (!(resp->x_linked_size && ms_parse_u64(resp->x_linked_size, &size) == 0) &&
+	    !(resp->status < 300 && resp->content_length &&
+	      ms_parse_u64(resp->content_length, &size) == 0)) {
+		ret = ms_error_set(err, MS_EPROTO, "%s: %s gave no size (X-Linked-Size)", what,
+		                   url);
+		goto out;
+	}
+	f = ms_listing_add(out);
+	f->path = xstrdup(path);
+	f->size = size;
+	f->algo = ms_hash_algo_for_hex(etag);
+	if (f->algo != MS_HASH_NONE) {
+		strcpy(f->digest, etag);
+		ms_lowercase(f->digest);
+		f->etag = xstrdup(f->digest);
+		f->lfs = f->algo == MS_HASH_SHA256;
+	} else {
+		/* an etag that is not a content hash: size check only */
+		ms_verbose("%s: etag '%s' is not a sha256 or git sha1", what, etag ? etag : "");
+		f->etag = etag && *etag ? xstrdup(etag) : NULL;
+	}
+	if (!f->etag) {
+		ret = ms_error_set(err, MS_EPROTO, "%s: %s gave no ETag", what, url);
+		goto out;
+	}
+	/* where the bytes are: the CDN it redirects to, or the end of the relative
+	 * redirects; the GET goes there first, as hf_hub_download's does */
+	if (resp->status >= 300 && resp->status < 400 && resp->location)
+		f->location = ms_url_resolve(url, resp->location);
+	else if (resp->status < 300)
+		f->location = xstrdup(url);
+out:
+	free(etag);
+	return ret;
+}
+
 static int hf_stat_file(struct ms_session *s, const struct ms_repo *repo, const char *rev,
                         const char *path, struct ms_listing *out, struct ms_error *err)
 {
@@ -251,89 +320,26 @@ static int hf_stat_file(struct ms_session *s, const struct ms_repo *repo, const 
 	                      repo->id, qrev, qpath);
 	char *what = xasprintf("'%s' in %s at '%s'", path, repo->id, rev);
 	struct ms_http_response resp = {0};
-	struct ms_http_request req = {.method = "HEAD", .what = what, .no_follow = true};
-	int ret = 0, hops = 0;
-	char *etag = NULL;
-	uint64_t size = 0;
-	bool have_size = false;
+	int ret;
 
 	out->revision = xstrdup(rev);
-	for (;;) {
-		req.url = url;
-		ret = ms_http_request(&s->http, &req, &resp, err);
-		if (ret)
-			goto out;
-		/* Only relative redirects are followed: an absolute one is the CDN's URL. */
-		if (resp.status >= 300 && resp.status < 400 && is_relative(resp.location) &&
-		    hops++ < 10) {
-			char *next = ms_url_resolve(url, resp.location);
-
-			if (!next)
-				break;
-			free(url);
-			url = next;
-			continue;
-		}
-		break;
-	}
-	if (resp.x_repo_commit && is_commit(resp.x_repo_commit)) {
+	if ((ret = head_on_hub(s, &url, what, &resp, err)) != 0)
+		goto out;
+	if (resp.x_repo_commit && ms_is_commit_id(resp.x_repo_commit)) {
 		out->commit = xstrdup(resp.x_repo_commit);
 		ms_lowercase(out->commit);
 	}
-	if (resp.status >= 400) {
+	if (resp.status >= 400)
 		ret = hf_error(s, &resp, what, err);
-		goto out;
-	}
-	if (!out->commit) {
+	else if (!out->commit)
 		/* huggingface_hub fails the same way, but reports it as a connection problem */
 		ret = ms_error_set(err, MS_EPROTO,
 		                   "%s: %s answered without X-Repo-Commit: it does not look like a "
 		                   "Hugging Face hub or mirror (HTTP %ld)",
 		                   what, url, resp.status);
-		goto out;
-	}
-	etag = normalize_etag(resp.x_linked_etag ? resp.x_linked_etag : resp.etag);
-	/* the Content-Length of a redirect is the redirect's own body (§1.3) */
-	if (resp.x_linked_size && ms_parse_u64(resp.x_linked_size, &size) == 0)
-		have_size = true;
-	else if (resp.status < 300 && resp.content_length &&
-	         ms_parse_u64(resp.content_length, &size) == 0)
-		have_size = true;
-	if (!have_size) {
-		ret = ms_error_set(err, MS_EPROTO, "%s: %s gave no size (X-Linked-Size)", what,
-		                   url);
-		goto out;
-	}
-	{
-		struct ms_file *f = ms_listing_add(out);
-
-		f->path = xstrdup(path);
-		f->size = size;
-		f->algo = ms_hash_algo_for_hex(etag);
-		if (f->algo != MS_HASH_NONE) {
-			strcpy(f->digest, etag);
-			ms_lowercase(f->digest);
-			f->etag = xstrdup(f->digest);
-			f->lfs = f->algo == MS_HASH_SHA256;
-		} else {
-			/* an etag that is not a content hash: size check only */
-			ms_verbose("%s: etag '%s' is not a sha256 or git sha1", what,
-			           etag ? etag : "");
-			f->etag = etag && *etag ? xstrdup(etag) : NULL;
-		}
-		if (!f->etag) {
-			ret = ms_error_set(err, MS_EPROTO, "%s: %s gave no ETag", what, url);
-			goto out;
-		}
-		/* where the bytes are: the CDN it redirects to, or the end of the relative
-		 * redirects; the GET goes there first, as hf_hub_download's does */
-		if (resp.status >= 300 && resp.status < 400 && resp.location)
-			f->location = ms_url_resolve(url, resp.location);
-		else if (resp.status < 300)
-			f->location = xstrdup(url);
-	}
+	else
+		ret = file_from_head(&resp, url, path, what, out, err);
 out:
-	free(etag);
 	ms_http_response_release(&resp);
 	free(url);
 	free(what);
@@ -371,9 +377,142 @@ static bool hf_exists(struct ms_session *s, const struct ms_repo *repo, const ch
 	return yes;
 }
 
-const struct ms_hub_ops ms_hub_hf = {
+/* ---- the environment (hf-protocol.md §2.1, §5.4) ---- */
+
+static char *hf_env_endpoint(bool *from_env)
+{
+	const char *v = ms_getenv("HF_ENDPOINT");
+
+	if (v)
+		return strstr(v, "://") ? xstrdup(v) : xasprintf("https://%s", v);
+	*from_env = false;
+	return xstrdup("https://huggingface.co");
+}
+
+static char *hf_home(void)
+{
+	const char *v = ms_getenv("HF_HOME"), *xdg;
+	char *x, *out;
+
+	if (v)
+		return ms_expand_path(v);
+	xdg = ms_getenv("XDG_CACHE_HOME");
+	if (!xdg)
+		return ms_home_path(".cache/huggingface");
+	x = ms_expand_path(xdg);
+	out = ms_path_join(x, "huggingface");
+	free(x);
+	return out;
+}
+
+/* HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then $HF_TOKEN_PATH or $HF_HOME/token (§5.4). */
+static char *hf_env_token(void)
+{
+	const char *v;
+	char *buf = NULL, *path, *home, *r, *w;
+
+	/* HF_HUB_DISABLE_IMPLICIT_TOKEN: only a token given on the command line */
+	if (ms_env_true("HF_HUB_DISABLE_IMPLICIT_TOKEN"))
+		return NULL;
+	v = ms_getenv("HF_TOKEN");
+	if (!v)
+		v = ms_getenv("HUGGING_FACE_HUB_TOKEN");
+	if (v) {
+		buf = xstrdup(v);
+	} else {
+		if (ms_getenv("HF_TOKEN_PATH")) {
+			path = ms_expand_path(ms_getenv("HF_TOKEN_PATH"));
+		} else {
+			home = hf_home();
+			path = ms_path_join(home, "token");
+			free(home);
+		}
+		if (ms_read_file(path, 4096, &buf, NULL, NULL) != 0)
+			buf = NULL;
+		free(path);
+	}
+	if (!buf)
+		return NULL;
+	/* like huggingface_hub: drop CR/LF, strip blanks; empty means none */
+	for (r = w = buf; *r; r++)
+		if (*r != '\r' && *r != '\n')
+			*w++ = *r;
+	*w = '\0';
+	while (w > buf && (w[-1] == ' ' || w[-1] == '\t'))
+		*--w = '\0';
+	r = buf + strspn(buf, " \t");
+	memmove(buf, r, strlen(r) + 1);
+	if (!*buf) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void hf_env_net(struct ms_net_opts *net, bool stall_given)
+{
+	const char *v = ms_getenv("HF_HUB_DOWNLOAD_TIMEOUT");
+	double t;
+
+	if (!stall_given && v && ms_parse_seconds(v, &t) == 0 && t >= 1)
+		net->stall_timeout = (long)t;
+}
+
+static bool hf_env_offline(void)
+{
+	return ms_env_true("HF_HUB_OFFLINE") || ms_env_true("TRANSFORMERS_OFFLINE");
+}
+
+/* $HF_HUB_CACHE, $HUGGINGFACE_HUB_CACHE, $HF_HOME/hub, ${XDG_CACHE_HOME:-~/.cache}/huggingface/hub
+ */
+static char *hf_default_cache(void)
+{
+	const char *v = ms_getenv("HF_HUB_CACHE");
+	char *home, *out;
+
+	if (!v)
+		v = ms_getenv("HUGGINGFACE_HUB_CACHE");
+	if (v)
+		return ms_expand_path(v);
+	home = hf_home();
+	out = ms_path_join(home, "hub");
+	free(home);
+	return out;
+}
+
+static struct ms_store *hf_cache_store(const char *root, const struct ms_repo *repo,
+                                       const char *rev, const char *commit)
+{
+	return ms_store_hf_new(root, repo, rev, commit);
+}
+
+static const char *const hf_aliases[] = {"huggingface", NULL};
+static const char *const hf_prefixes[] = {"hf://", "hf:", NULL};
+static const struct ms_hub_host hf_hosts[] = {
+        {"huggingface.co", NULL},
+        {"www.huggingface.co", NULL},
+        {"hf.co", NULL},
+        {"hf-mirror.com", "https://hf-mirror.com"},
+        {NULL, NULL},
+};
+
+const struct ms_hub ms_hub_hf = {
         .name = "hf",
+        .aliases = hf_aliases,
+        .prefixes = hf_prefixes,
+        .hosts = hf_hosts,
         .default_revision = "main",
+        .single_segment_ids = true,
+        .env_endpoint = hf_env_endpoint,
+        .env_token = hf_env_token,
+        .env_net = hf_env_net,
+        .env_offline = hf_env_offline,
+        .default_cache = hf_default_cache,
+        .hint_token_sent = " (check the token from --token, HF_TOKEN or the token file; "
+                           "a gated repo also needs access granted on the hub)",
+        .hint_no_token = " (no token was sent: give --token or set HF_TOKEN)",
+        .cache_store = hf_cache_store,
+        .local_store = ms_store_localdir_new,
         .resolve = hf_resolve,
         .list = hf_list,
         .stat_file = hf_stat_file,

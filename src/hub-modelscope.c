@@ -11,7 +11,12 @@
 #include "mscli/alloc.h"
 #include "mscli/common.h"
 #include "mscli/env.h"
+#include <curl/curl.h>
+
+#include "mscli/clock.h"
+#include "mscli/fs.h"
 #include "mscli/hub.h"
+#include "mscli/store.h"
 #include "mscli/json.h"
 #include "mscli/log.h"
 #include "mscli/parse.h"
@@ -233,7 +238,7 @@ static int check_revision(struct ms_session *s, const struct ms_repo *repo, cons
 	int ret = 0;
 
 	ms_error_clear(&ignored);
-	if ((strlen(rev) == 40 && ms_is_hex(rev, 40)) ||
+	if (ms_is_commit_id(rev) ||
 	    get_revision_map(s, repo, &root, &map, &ignored) || !map || find_revision(map, rev))
 		goto out;
 	for (size_t k = 0; k < MS_ARRAY_SIZE(revision_kinds); k++) {
@@ -318,8 +323,8 @@ static char *ms_file_url(struct ms_session *s, const struct ms_repo *repo,
 	return url;
 }
 
-int ms_modelscope_revision_created_at(struct ms_session *s, const struct ms_repo *repo,
-                                      const char *rev, long *created_at, struct ms_error *err)
+static int ms_revision_created_at(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+                                  long *created_at, struct ms_error *err)
 {
 	const cJSON *map = NULL, *e, *c;
 	cJSON *root = NULL;
@@ -361,15 +366,93 @@ static bool ms_exists(struct ms_session *s, const struct ms_repo *repo, const ch
 	return yes;
 }
 
-const struct ms_hub_ops ms_hub_modelscope = {
+/* ---- the environment (modelscope-protocol.md §3.3) ---- */
+
+static char *ms_env_endpoint(bool *from_env)
+{
+	const char *v = ms_getenv("MODELSCOPE_ENDPOINT");
+
+	if (!v)
+		v = ms_getenv("MODELSCOPE_DOMAIN");
+	if (v) /* a bare host means https, as modelscope's MODELSCOPE_DOMAIN does */
+		return strstr(v, "://") ? xstrdup(v) : xasprintf("https://%s", v);
+	*from_env = false;
+	return xstrdup(ms_env_true("MODELSCOPE_PREFER_AI_SITE") ? MS_INTL_ENDPOINT
+	                                                        : MS_CN_ENDPOINT);
+}
+
+static char *ms_env_token(void)
+{
+	const char *v = ms_getenv("MODELSCOPE_API_TOKEN");
+
+	return v ? xstrdup(v) : NULL;
+}
+
+static char *ms_default_cache(void)
+{
+	const char *env = ms_getenv("MODELSCOPE_CACHE");
+
+	return env ? xstrdup(env) : ms_home_path(".cache/modelscope/hub");
+}
+
+/* Both client generations send a request id; the legacy API reads the token from a cookie. */
+static struct curl_slist *ms_extra_headers(const struct ms_auth *auth, struct curl_slist *list)
+{
+	char id[33], *h;
+
+	ms_random_hex(id);
+	h = xasprintf("X-Request-ID: %s", id);
+	list = curl_slist_append(list, h);
+	free(h);
+	if (auth->token) {
+		h = xasprintf("Cookie: m_session_id=%s", auth->token);
+		list = curl_slist_append(list, h);
+		free(h);
+	}
+	return list;
+}
+
+static struct ms_store *ms_cache_store(const char *root, const struct ms_repo *repo,
+                                       const char *rev, const char *commit)
+{
+	(void)commit;
+	return ms_store_ms_new(root, NULL, repo, rev);
+}
+
+static struct ms_store *ms_local_store(const char *dir, const struct ms_repo *repo, const char *rev,
+                                       const char *commit)
+{
+	(void)commit;
+	return ms_store_ms_new(NULL, dir, repo, rev);
+}
+
+static const char *const ms_aliases[] = {"ms", NULL};
+static const char *const ms_prefixes[] = {"ms:", "modelscope:", NULL};
+static const struct ms_hub_host ms_hosts[] = {
+        {"modelscope.cn", NULL},
+        {"www.modelscope.cn", NULL},
+        {"modelscope.ai", MS_INTL_ENDPOINT},
+        {"www.modelscope.ai", MS_INTL_ENDPOINT},
+        {NULL, NULL},
+};
+
+const struct ms_hub ms_hub_modelscope = {
         .name = "modelscope",
+        .aliases = ms_aliases,
+        .prefixes = ms_prefixes,
+        .hosts = ms_hosts,
         .default_revision = "master",
+        .url_models_segment = true,
+        .env_endpoint = ms_env_endpoint,
+        .env_token = ms_env_token,
+        .default_cache = ms_default_cache,
+        .extra_headers = ms_extra_headers,
+        .hint_token_sent = " (check the token from --token or MODELSCOPE_API_TOKEN)",
+        .hint_no_token = " (no token was sent: give --token or set MODELSCOPE_API_TOKEN)",
+        .cache_store = ms_cache_store,
+        .local_store = ms_local_store,
         .list = ms_list,
         .file_url = ms_file_url,
         .exists = ms_exists,
+        .revision_created_at = ms_revision_created_at,
 };
-
-const char *ms_modelscope_default_endpoint(void)
-{
-	return ms_env_true("MODELSCOPE_PREFER_AI_SITE") ? MS_INTL_ENDPOINT : MS_CN_ENDPOINT;
-}

@@ -1,4 +1,4 @@
-/* Repo specs, listings and sessions: what every hub back end shares. */
+/* The hub registry, repo specs and sessions: what every hub back end shares. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +11,43 @@
 #include "mscli/hub.h"
 #include "mscli/index.h"
 #include "mscli/pathsafe.h"
+#include "mscli/redact.h"
 
-const char *ms_repo_type_name(enum ms_repo_type t)
+/* The hubs (hub-*.c); nothing else names them: generic code goes through the registry. */
+extern const struct ms_hub ms_hub_modelscope, ms_hub_hf;
+
+const struct ms_hub *const ms_hubs[] = {
+        &ms_hub_modelscope,
+        &ms_hub_hf,
+        NULL,
+};
+
+const struct ms_hub *ms_hub_default(void)
 {
-	return t == MS_REPO_DATASET ? "dataset" : "model";
+	return ms_hubs[0];
 }
 
-const char *ms_hub_name(enum ms_hub_kind h)
+const struct ms_hub *ms_hub_find(const char *name)
 {
-	return h == MS_HUB_HF ? "hf" : "modelscope";
+	for (size_t i = 0; ms_hubs[i]; i++) {
+		if (!strcmp(ms_hubs[i]->name, name))
+			return ms_hubs[i];
+		for (const char *const *a = ms_hubs[i]->aliases; a && *a; a++)
+			if (!strcmp(*a, name))
+				return ms_hubs[i];
+	}
+	return NULL;
+}
+
+const char *ms_hub_names(void)
+{
+	static char names[128];
+
+	if (!names[0])
+		for (size_t i = 0; ms_hubs[i]; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			         i ? (ms_hubs[i + 1] ? ", " : " or ") : "", ms_hubs[i]->name);
+	return names;
 }
 
 /* Repo name segments: what both hubs allow, and what is safe in cache paths. */
@@ -33,22 +61,17 @@ static bool valid_segment(const char *s, size_t n)
 	return true;
 }
 
-struct url_hub {
-	const char *host;
-	enum ms_hub_kind hub;
-	const char *endpoint; /* NULL: the hub's home; the endpoint comes from options or env */
-};
-
-static const struct url_hub known_hosts[] = {
-        {"modelscope.cn", MS_HUB_MODELSCOPE, NULL},
-        {"www.modelscope.cn", MS_HUB_MODELSCOPE, NULL},
-        {"modelscope.ai", MS_HUB_MODELSCOPE, "https://www.modelscope.ai"},
-        {"www.modelscope.ai", MS_HUB_MODELSCOPE, "https://www.modelscope.ai"},
-        {"huggingface.co", MS_HUB_HF, NULL},
-        {"www.huggingface.co", MS_HUB_HF, NULL},
-        {"hf.co", MS_HUB_HF, NULL},
-        {"hf-mirror.com", MS_HUB_HF, "https://hf-mirror.com"},
-};
+/* The hub whose URLs live on host, and that host's entry. */
+static const struct ms_hub *hub_of_host(const char *host, const struct ms_hub_host **entry)
+{
+	for (size_t i = 0; ms_hubs[i]; i++)
+		for (const struct ms_hub_host *h = ms_hubs[i]->hosts; h && h->host; h++)
+			if (!strcasecmp(host, h->host)) {
+				*entry = h;
+				return ms_hubs[i];
+			}
+	return NULL;
+}
 
 /* One path segment of a URL, percent-decoded ("refs%2Fpr%2F1" is one revision). */
 static char *url_segment(const char *s, size_t n)
@@ -70,12 +93,13 @@ static char *url_segment(const char *s, size_t n)
  * and .../datasets/o/n likewise, plus .../file/view/<rev>/<file>.  A known mirror, or any
  * host when the hub was chosen (--hub, MSCLI_HUB), becomes the endpoint.
  */
-static int parse_url(const char *spec, enum ms_hub_kind *hub, bool hub_given, int *type,
+static int parse_url(const char *spec, const struct ms_hub **hub, bool hub_given, int *type,
                      char **path, struct ms_repo *out, struct ms_error *err)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *p = NULL;
-	const struct url_hub *known = NULL;
+	const struct ms_hub_host *entry = NULL;
+	const struct ms_hub *known;
 	const char *rest;
 	int ret = 0;
 
@@ -88,18 +112,16 @@ static int parse_url(const char *spec, enum ms_hub_kind *hub, bool hub_given, in
 		goto out;
 	}
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
-	for (size_t i = 0; i < MS_ARRAY_SIZE(known_hosts); i++)
-		if (!strcasecmp(host, known_hosts[i].host))
-			known = &known_hosts[i];
-	if (known && hub_given && known->hub != *hub) {
+	known = hub_of_host(host, &entry);
+	if (known && hub_given && known != *hub) {
 		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s repo but --hub/MSCLI_HUB says %s",
-		                   spec, ms_hub_name(known->hub), ms_hub_name(*hub));
+		                   spec, known->name, (*hub)->name);
 		goto out;
 	}
 	if (known) {
-		*hub = known->hub;
-		if (known->endpoint)
-			out->endpoint = xstrdup(known->endpoint);
+		*hub = known;
+		if (entry->endpoint)
+			out->endpoint = xstrdup(entry->endpoint);
 	} else if (hub_given) {
 		out->endpoint = port ? xasprintf("%s://%s:%s", scheme, host, port)
 		                     : xasprintf("%s://%s", scheme, host);
@@ -114,10 +136,10 @@ static int parse_url(const char *spec, enum ms_hub_kind *hub, bool hub_given, in
 	if (!strncmp(rest, "datasets/", 9)) {
 		*type = MS_REPO_DATASET;
 		rest += 9;
-	} else if (!strncmp(rest, "models/", 7) && *hub == MS_HUB_MODELSCOPE) {
+	} else if (!strncmp(rest, "models/", 7) && (*hub)->url_models_segment) {
 		*type = MS_REPO_MODEL;
 		rest += 7;
-	} else if (*hub == MS_HUB_MODELSCOPE) {
+	} else if ((*hub)->url_models_segment) {
 		ret = ms_error_set(err, MS_EUSAGE, "'%s': expected /models/ or /datasets/", spec);
 		goto out;
 	} else {
@@ -171,81 +193,66 @@ static int url_tail(const char *spec, const char *t, struct ms_repo *out, struct
 	return 0;
 }
 
-int ms_repo_parse(const char *spec, enum ms_hub_kind hub, bool hub_given, int type,
-                  struct ms_repo *out, struct ms_error *err)
+/* The hub whose prefix spec starts with ("hf:o/n"); *rest is what follows it. */
+static const struct ms_hub *hub_of_prefix(const char *spec, const char **rest)
 {
-	const char *rest = spec;
-	int spec_type = -1;
-	const char *seg2, *end;
-	size_t n1, n2;
-	char *url_path = NULL;
-	int ret = 0;
+	for (size_t i = 0; ms_hubs[i]; i++)
+		for (const char *const *p = ms_hubs[i]->prefixes; p && *p; p++)
+			if (!strncmp(spec, *p, strlen(*p))) {
+				*rest = spec + strlen(*p);
+				return ms_hubs[i];
+			}
+	return NULL;
+}
 
-	memset(out, 0, sizeof(*out));
-	if (strstr(spec, "://") && strncmp(spec, "hf://", 5)) {
-		ret = parse_url(spec, &hub, hub_given, &spec_type, &url_path, out, err);
-		if (ret || !url_path)
-			goto fail;
-		rest = url_path;
-	} else if (!strncmp(spec, "hf://", 5) || !strncmp(spec, "hf:", 3) ||
-	           !strncmp(spec, "ms:", 3) || !strncmp(spec, "modelscope:", 11)) {
-		hub = spec[0] == 'h' ? MS_HUB_HF : MS_HUB_MODELSCOPE;
-		rest = strchr(spec, ':') + 1;
-		while (*rest == '/')
-			rest++;
+/*
+ * hf:datasets/o/n (hf:datasets/squad too), ms:models/o/n, and a plain
+ * datasets/o/n as the hub's web path reads (there two segments must follow:
+ * "datasets/x" is the repo x of an owner called datasets).
+ */
+static const char *type_prefix(const char *spec, const char *rest, int *spec_type)
+{
+	if (!strncmp(rest, "datasets/", 9) && (rest != spec || strchr(rest + 9, '/'))) {
+		*spec_type = MS_REPO_DATASET;
+		return rest + 9;
 	}
-	/*
-	 * hf:datasets/o/n (hf:datasets/squad too), ms:models/o/n, and a plain
-	 * datasets/o/n as the hub's web path reads (there two segments must follow:
-	 * "datasets/x" is the repo x of an owner called datasets).
-	 */
-	if (!url_path && !strncmp(rest, "datasets/", 9) &&
-	    (rest != spec || strchr(rest + 9, '/'))) {
-		spec_type = MS_REPO_DATASET;
-		rest += 9;
-	} else if (!url_path && !strncmp(rest, "models/", 7) &&
-	           (rest != spec || strchr(rest + 7, '/'))) {
-		spec_type = MS_REPO_MODEL;
-		rest += 7;
+	if (!strncmp(rest, "models/", 7) && (rest != spec || strchr(rest + 7, '/'))) {
+		*spec_type = MS_REPO_MODEL;
+		return rest + 7;
 	}
-	if (spec_type >= 0 && type >= 0 && spec_type != type) {
-		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s but --type says %s", spec,
-		                   ms_repo_type_name(spec_type), ms_repo_type_name(type));
-		goto fail;
-	}
-	if (spec_type < 0)
-		spec_type = type < 0 ? MS_REPO_MODEL : type;
+	return rest;
+}
 
-	n1 = strcspn(rest, "/@");
-	seg2 = rest[n1] == '/' ? rest + n1 + 1 : NULL;
+/* "owner/name" (or "name"), then "@rev" or, in a URL, the tail naming a revision or file. */
+static int parse_id(const char *spec, const char *rest, bool in_url, const struct ms_hub *hub,
+                    struct ms_repo *out, struct ms_error *err)
+{
+	size_t n1 = strcspn(rest, "/@"), n2;
+	const char *seg2 = rest[n1] == '/' ? rest + n1 + 1 : NULL, *end;
+	int ret;
+
 	n2 = seg2 ? strcspn(seg2, "/@") : 0;
 	end = seg2 ? seg2 + n2 : rest + n1;
-	if (url_path && *end == '/') {
+	if (in_url && *end == '/') {
 		/* a single-segment HF id ("gpt2") has no second segment before the tail */
-		if (hub == MS_HUB_HF && seg2 &&
+		if (hub->single_segment_ids && seg2 &&
 		    (!strncmp(seg2, "tree/", 5) || !strncmp(seg2, "resolve/", 8) ||
 		     !strncmp(seg2, "blob/", 5))) {
 			end = seg2 - 1;
 			seg2 = NULL;
 		}
-		ret = url_tail(spec, end, out, err);
-		if (ret)
-			goto fail;
-	} else if (*end == '@' && !url_path) {
+		if ((ret = url_tail(spec, end, out, err)) != 0)
+			return ret;
+	} else if (*end == '@' && !in_url) {
 		out->revision = xstrdup(end + 1);
 	} else if (*end) {
-		ret = ms_error_set(err, MS_EUSAGE, "invalid repo id '%s' (expected owner/name)",
-		                   spec);
-		goto fail;
+		return ms_error_set(err, MS_EUSAGE, "invalid repo id '%s' (expected owner/name)",
+		                    spec);
 	}
-	if (!valid_segment(rest, n1) || (!seg2 && hub != MS_HUB_HF) ||
-	    (seg2 && !valid_segment(seg2, n2))) {
-		ret = ms_error_set(err, MS_EUSAGE, "invalid repo id '%s' (expected owner/name)",
-		                   spec);
-		goto fail;
-	}
-	out->hub = hub;
-	out->type = spec_type;
+	if (!valid_segment(rest, n1) || (!seg2 && !hub->single_segment_ids) ||
+	    (seg2 && !valid_segment(seg2, n2)))
+		return ms_error_set(err, MS_EUSAGE, "invalid repo id '%s' (expected owner/name)",
+		                    spec);
 	if (seg2) {
 		out->owner = xstrndup(rest, n1);
 		out->name = xstrndup(seg2, n2);
@@ -254,6 +261,40 @@ int ms_repo_parse(const char *spec, enum ms_hub_kind hub, bool hub_given, int ty
 		out->name = xstrndup(rest, n1);
 		out->id = xstrdup(out->name);
 	}
+	return 0;
+}
+
+int ms_repo_parse(const char *spec, const struct ms_hub *hub, bool hub_given, int type,
+                  struct ms_repo *out, struct ms_error *err)
+{
+	const struct ms_hub *prefixed;
+	const char *rest = spec;
+	int spec_type = -1;
+	char *url_path = NULL;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((prefixed = hub_of_prefix(spec, &rest)) != NULL) {
+		hub = prefixed;
+		while (*rest == '/')
+			rest++;
+	} else if (strstr(spec, "://")) {
+		ret = parse_url(spec, &hub, hub_given, &spec_type, &url_path, out, err);
+		if (ret || !url_path)
+			goto fail;
+		rest = url_path;
+	}
+	if (!url_path)
+		rest = type_prefix(spec, rest, &spec_type);
+	if (spec_type >= 0 && type >= 0 && spec_type != type) {
+		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s but --type says %s", spec,
+		                   ms_repo_type_name(spec_type), ms_repo_type_name(type));
+		goto fail;
+	}
+	if ((ret = parse_id(spec, rest, url_path != NULL, hub, out, err)) != 0)
+		goto fail;
+	out->hub = hub;
+	out->type = spec_type >= 0 ? spec_type : type >= 0 ? type : MS_REPO_MODEL;
 	free(url_path);
 	return 0;
 fail:
@@ -262,90 +303,44 @@ fail:
 	return ret;
 }
 
-void ms_repo_release(struct ms_repo *r)
+static char *endpoint_url(const char *v)
 {
-	free(r->endpoint);
-	free(r->file);
-	free(r->id);
-	free(r->owner);
-	free(r->name);
-	free(r->revision);
-	memset(r, 0, sizeof(*r));
+	/* A bare host means https, as modelscope's MODELSCOPE_DOMAIN does. */
+	if (strstr(v, "://"))
+		return xstrdup(v);
+	return xasprintf("https://%s", v);
 }
 
-struct ms_file *ms_listing_add(struct ms_listing *l)
+int ms_session_open(struct ms_session *s, const struct ms_hub *hub, const struct ms_session_opts *o,
+                    struct ms_error *err)
 {
-	struct ms_file *f;
+	bool from_env = true;
+	char *endpoint, *token;
 
-	if (!l->index)
-		l->index = xcalloc(1, sizeof(*l->index));
-	ms_grow((void **)&l->files, &l->cap, l->n + 1, sizeof(*l->files));
-	f = &l->files[l->n++];
-	memset(f, 0, sizeof(*f));
-	return f;
-}
-
-static const char *file_key(const void *base, size_t i)
-{
-	return ((const struct ms_file *)base)[i].path;
-}
-
-/* Hashed: a listing of 100k files is parsed in linear time (each entry is looked up). */
-struct ms_file *ms_listing_find(const struct ms_listing *l, const char *path)
-{
-	size_t i;
-
-	if (!l->n || !l->index)
-		return NULL;
-	i = ms_index_find(l->index, l->files, l->n, file_key, path);
-	return i == SIZE_MAX ? NULL : &l->files[i];
-}
-
-void ms_file_release(struct ms_file *f)
-{
-	free(f->path);
-	free(f->revision);
-	free(f->etag);
-	free(f->oid);
-	free(f->location);
-	memset(f, 0, sizeof(*f));
-}
-
-void ms_file_copy(struct ms_file *dst, const struct ms_file *src)
-{
-	*dst = *src;
-	dst->path = xstrdup(src->path);
-	dst->revision = src->revision ? xstrdup(src->revision) : NULL;
-	dst->etag = src->etag ? xstrdup(src->etag) : NULL;
-	dst->oid = src->oid ? xstrdup(src->oid) : NULL;
-	dst->location = src->location ? xstrdup(src->location) : NULL;
-}
-
-void ms_listing_release(struct ms_listing *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		ms_file_release(&l->files[i]);
-	free(l->files);
-	if (l->index)
-		ms_index_release(l->index);
-	free(l->index);
-	free(l->revision);
-	free(l->commit);
-	memset(l, 0, sizeof(*l));
-}
-
-void ms_session_init(struct ms_session *s, enum ms_hub_kind hub, const char *endpoint,
-                     bool endpoint_explicit, const char *token, const struct ms_net_opts *net)
-{
 	memset(s, 0, sizeof(*s));
+	endpoint = o->endpoint ? endpoint_url(o->endpoint) : hub->env_endpoint(&from_env);
+	if (strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8)) {
+		ms_error_set(err, MS_EUSAGE, "endpoint '%s' is not an http(s) URL", endpoint);
+		free(endpoint);
+		return MS_EUSAGE;
+	}
+	token = o->token ? xstrdup(o->token) : hub->env_token();
+	if (token)
+		ms_redact_add(token);
+	ms_redact_url_userinfo(endpoint);
 	s->hub = hub;
-	s->ops = hub == MS_HUB_HF ? &ms_hub_hf : &ms_hub_modelscope;
-	s->endpoint_explicit = endpoint_explicit;
-	s->auth.hub = hub;
-	s->auth.token = token ? xstrdup(token) : NULL;
-	s->net = *net;
+	s->endpoint_explicit = o->endpoint || from_env;
+	s->auth.token = token;
+	s->auth.extra_headers = hub->extra_headers;
+	s->auth.hint_token_sent = hub->hint_token_sent;
+	s->auth.hint_no_token = hub->hint_no_token;
+	s->net = o->net;
+	if (hub->env_net)
+		hub->env_net(&s->net, o->stall_given);
 	ms_session_set_endpoint(s, endpoint);
 	ms_http_init(&s->http, &s->net, &s->auth);
+	free(endpoint);
+	return 0;
 }
 
 bool ms_session_probe(struct ms_session *s, const char *url, struct ms_http_response *resp)

@@ -56,6 +56,24 @@ int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg, str
 	return wait_for(fd, dir, waiting, arg, err);
 }
 
+int ms_lock_try(const char *path, int *fd, struct ms_error *err)
+{
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+
+	*fd = -1;
+	if (f < 0)
+		return ms_error_errno(err, errno, "cannot create lock file", path);
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(f);
+		/* held by another process; any other failure: a filesystem without locks */
+		return e == EWOULDBLOCK ? 1 : 0;
+	}
+	*fd = f;
+	return 0;
+}
+
 void ms_lock_release(int fd)
 {
 	if (fd >= 0)

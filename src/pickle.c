@@ -197,6 +197,8 @@ static int add_items(struct node *container, struct node **items, size_t n)
 	return 0;
 }
 
+/* One opcode per case: the switch is the whole machine, and reads best whole (a longer
+ * function on purpose, like CPython's own load loop). */
 static int run(struct vm *vm, struct node **result)
 {
 	const unsigned char *b;

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "mscli/alloc.h"
+#include "mscli/fs.h"
+#include "mscli/resume.h"
 #include "mscli/writer.h"
 
 struct ms_writer {
@@ -20,22 +22,6 @@ struct ms_writer {
 	void (*wake)(void *);
 	void *wake_arg;
 };
-
-static int write_all(int fd, const unsigned char *p, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? errno : EIO;
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
 
 static void *run(void *arg)
 {
@@ -57,14 +43,13 @@ static void *run(void *arg)
 		w->busy = true;
 		pthread_mutex_unlock(&w->mu);
 
-		job->err = write_all(job->fd, job->buf, job->len, job->off);
+		job->err = ms_pwrite_all(job->fd, job->buf, job->len, job->off);
 		/* the counter claims the bytes only once they are written */
 		if (!job->err && job->state_fd >= 0) {
 			unsigned char b[8];
 
-			for (int i = 0; i < 8; i++)
-				b[i] = (unsigned char)(job->counter_val >> (8 * i));
-			job->err = write_all(job->state_fd, b, 8, job->counter_off);
+			ms_resume_counter_bytes(job->counter_val, b);
+			job->err = ms_pwrite_all(job->state_fd, b, 8, job->counter_off);
 		}
 
 		pthread_mutex_lock(&w->mu);

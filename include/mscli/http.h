@@ -10,16 +10,18 @@
 
 struct curl_slist;
 
-enum ms_hub_kind {
-	MS_HUB_MODELSCOPE = 0,
-	MS_HUB_HF = 1,
-};
-
-/* Who we are to the hub.  The token is sent only to origin (scheme://host:port). */
+/*
+ * Who we are to the hub.  The token is sent only to origin (scheme://host:port);
+ * what else a hub wants on its own requests (ModelScope: a request id and the
+ * token as a cookie) comes from the hub through extra_headers, so this layer
+ * never asks which hub it talks to.
+ */
 struct ms_auth {
 	char *token;  /* NULL when anonymous */
 	char *origin; /* the hub endpoint's origin */
-	enum ms_hub_kind hub;
+	struct curl_slist *(*extra_headers)(const struct ms_auth *auth, struct curl_slist *list);
+	/* What a 401/403 should suggest, with and without a token sent. */
+	const char *hint_token_sent, *hint_no_token;
 };
 
 struct ms_net_opts {
@@ -76,11 +78,14 @@ void ms_http_response_release(struct ms_http_response *r);
 int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
                     struct ms_http_response *resp, struct ms_error *err);
 
+/* Seconds a 429/503 asks to wait (RateLimit, then Retry-After); -1 when it does not say. */
+double ms_http_retry_wait(const struct ms_http_response *r);
+
 /* Feed one raw header line (status lines reset the captured set). */
 void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t len);
 
-/* Map a final non-2xx answer to an error with the server's message. */
-/* An HTTP error status as an ms_error; a 401/403 hints at auth's hub's token sources. */
+/* An HTTP error status as an ms_error with the server's message; a 401/403 adds the
+ * auth's hint (the hub's own token sources). */
 int ms_http_status_error(const struct ms_auth *auth, const struct ms_http_response *r,
                          const char *what, struct ms_error *err);
 

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "transfer.h"
+#include "engine.h"
 
 struct ms_progress;
 

@@ -1,15 +1,17 @@
 /*
- * Where downloaded files live: a cache layout (ModelScope's, Hugging Face's)
- * or a plain --local-dir.  The download command drives a store through
- * this table; each layout keeps the bookkeeping its official client reads.
+ * Stores: where a repo's files live on disk, one module per layout
+ * (store-ms.c: the ModelScope cache; store-hf.c: the Hugging Face cache;
+ * store-localdir.c: plain files in a --local-dir).  A store knows its
+ * layout's names, index files and locks; it knows nothing of HTTP or of the
+ * transfer engine: the download operation asks it where a partial goes and
+ * tells it when a verified file is ready to move into place.
  */
 #ifndef MSCLI_STORE_H
 #define MSCLI_STORE_H
 
 #include <stdbool.h>
 
-#include "hub.h"
-#include "transfer.h"
+#include "repo.h"
 
 enum ms_file_state {
 	MS_FILE_MISSING = 0,
@@ -24,15 +26,17 @@ struct ms_store_ops {
 	/* Load the index and record the listing about to be downloaded. */
 	int (*begin)(struct ms_store *st, const struct ms_listing *l, struct ms_error *err);
 	enum ms_file_state (*lookup)(struct ms_store *st, const struct ms_file *f);
-	/* Fill job->part_path / state_path (creating directories) for f. */
-	int (*prepare)(struct ms_store *st, const struct ms_file *f, struct ms_xfer_job *job,
+	/* Where f's partial and its resume state go (allocated), creating directories. */
+	int (*prepare)(struct ms_store *st, const struct ms_file *f, char **part, char **state,
 	               struct ms_error *err);
 	/*
-	 * Optional per-file lock around a transfer (see struct ms_xfer_job's
-	 * acquire/release): 0 taken, 1 busy, 2 already finished elsewhere.
+	 * Optional per-file lock around a transfer: 0 taken (*lock_fd set, -1 when the
+	 * filesystem cannot lock), 1 busy (try again later), 2 taken and another process
+	 * already finished the file, <0 an error.
 	 */
-	int (*acquire)(struct ms_store *st, struct ms_xfer_job *job, struct ms_error *err);
-	void (*release)(struct ms_store *st, struct ms_xfer_job *job);
+	int (*acquire)(struct ms_store *st, const struct ms_file *f, int *lock_fd,
+	               struct ms_error *err);
+	void (*release)(struct ms_store *st, const struct ms_file *f, int lock_fd);
 	/* Move a verified partial into place and index it. */
 	int (*install)(struct ms_store *st, const struct ms_file *f, const char *part,
 	               struct ms_error *err);
@@ -50,8 +54,9 @@ struct ms_store_ops {
 	                       bool *complete_known, struct ms_error *err);
 	/* Why path cannot be stored (a name the layout keeps for itself), or NULL. */
 	const char *(*reserved)(struct ms_store *st, const char *path);
-	/* ModelScope models record the revision's CreatedAt in .mv; NULL elsewhere. */
+	/* The layout records the revision's creation time (ModelScope's .mv); may be NULL. */
 	bool (*needs_created_at)(struct ms_store *st);
+	/* Where f is (or would be) and where the whole revision is; allocated. */
 	char *(*file_path)(struct ms_store *st, const struct ms_file *f);
 	char *(*result_path)(struct ms_store *st);
 	void (*free)(struct ms_store *st);
@@ -68,30 +73,16 @@ struct ms_store {
 	void *lock_wait_arg;
 };
 
-/*
- * ModelScope: the layout both official client generations read offline
- * (modelscope-protocol.md §4.3).  root is the cache root (…/modelscope/hub);
- * local_dir, when set, replaces the cache with a plain directory.
- */
-struct ms_store *ms_store_modelscope_new(const char *root, const char *local_dir,
-                                         const struct ms_repo *repo, const char *rev);
+/* The constructors behind struct ms_hub's cache_store and local_store. */
+struct ms_store *ms_store_ms_new(const char *root, const char *local_dir,
+                                 const struct ms_repo *repo, const char *rev);
+struct ms_store *ms_store_hf_new(const char *root, const struct ms_repo *repo, const char *rev,
+                                 const char *commit);
+struct ms_store *ms_store_localdir_new(const char *dir, const struct ms_repo *repo, const char *rev,
+                                       const char *commit);
 
-/*
- * Hugging Face: models--org--name/{blobs,refs,snapshots,trees,.no_exist}
- * (hf-protocol.md §2.4), or --local-dir with .cache/huggingface/ metadata
- * (§2.5).  commit may be NULL offline (refs/<rev> tells).
- */
-struct ms_store *ms_store_hf_new(const char *root, const char *local_dir,
-                                 const struct ms_repo *repo, const char *rev, const char *commit);
-/* $HF_HUB_CACHE, $HUGGINGFACE_HUB_CACHE, $HF_HOME/hub, ${XDG_CACHE_HOME:-~/.cache}/huggingface/hub
- */
-char *ms_hf_default_cache(void);
-char *ms_hf_home(void);
-/* HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE */
-bool ms_hf_offline(void);
-
-/* The default ModelScope cache root: $MODELSCOPE_CACHE or ~/.cache/modelscope/hub. */
-char *ms_modelscope_default_cache(void);
+/* "models--org--name" (huggingface_hub's repo_folder_name). */
+char *ms_hf_repo_folder(const struct ms_repo *repo);
 /* Owner/name with every '.' of the name replaced by "___" (OLD client's masking). */
 char *ms_modelscope_masked_name(const char *name);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing mscli needs, when it is missing (Debian/Ubuntu).
-# Usage: deps.sh [build|test]   (default: test = build + what the test suite uses)
+# Usage: deps.sh [build|test|lint]   (default: test = build + what the test suite uses;
+# lint = the static checks: cppcheck, clang-tidy, clang-format)
 set -euo pipefail
 what=${1:-test}
 pkgs=()
@@ -23,6 +24,11 @@ if [ "$what" = test ]; then
 	# the completions are checked in every shell they are written for
 	have zsh || pkgs+=(zsh)
 	have fish || pkgs+=(fish)
+fi
+if [ "$what" = lint ]; then
+	have cppcheck || pkgs+=(cppcheck)
+	have clang-tidy || pkgs+=(clang-tidy)
+	have clang-format || pkgs+=(clang-format)
 fi
 [ ${#pkgs[@]} -eq 0 ] && exit 0
 

@@ -14,6 +14,7 @@ static const struct {
         {"pathsafe", test_pathsafe}, {"filter", test_filter}, {"http", test_http},
         {"pickle", test_pickle},     {"hash", test_hash},     {"resume", test_resume},
         {"util", test_util},         {"repo", test_repo},     {"writer", test_writer},
+        {"select", test_select},     {"store", test_store},   {"hub", test_hub},
 };
 
 int main(int argc, char **argv)

@@ -1,7 +1,10 @@
 #include "mscli/hub.h"
 #include "unit.h"
 
-static int parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_repo *r)
+#define MS_HUB_MODELSCOPE ms_hub_find("modelscope")
+#define MS_HUB_HF         ms_hub_find("hf")
+
+static int parse(const char *spec, const struct ms_hub *hub, int type, struct ms_repo *r)
 {
 	struct ms_error err;
 
@@ -9,7 +12,7 @@ static int parse(const char *spec, enum ms_hub_kind hub, int type, struct ms_rep
 	return ms_repo_parse(spec, hub, false, type, r, &err);
 }
 
-static int parse_given(const char *spec, enum ms_hub_kind hub, struct ms_repo *r)
+static int parse_given(const char *spec, const struct ms_hub *hub, struct ms_repo *r)
 {
 	struct ms_error err;
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "mscli/transfer.h"
+#include "mscli/resume.h"
 #include "unit.h"
 
 void test_resume(void)

@@ -50,5 +50,8 @@ void test_resume(void);
 void test_util(void);
 void test_repo(void);
 void test_writer(void);
+void test_select(void);
+void test_store(void);
+void test_hub(void);
 
 #endif

@@ -1,0 +1,112 @@
+/*
+ * The transfer engine: one curl multi handle within one connection budget,
+ * retries with backoff, stall detection, and events, for jobs of a kind:
+ *
+ *  MS_JOB_GET  a file fetched into a partial (several files at once, large
+ *              files in parallel ranges), resumable, hashed on a second thread
+ *              while it arrives, verified before it is installed.
+ *
+ * engine.c runs the loop; each kind lives in its own file (engine-get.c)
+ * behind struct engine_kind (engine-kind.h).  The engine knows nothing of
+ * stores or hubs: a job says where its bytes are and calls back to install.
+ * It never prints: it reports events through a callback.
+ */
+#ifndef MSCLI_ENGINE_H
+#define MSCLI_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hash.h"
+#include "http.h"
+
+struct ms_xfer_job;
+
+/* Install a verified partial at its final place (rename); 0 or a negative ms_err. */
+typedef int (*ms_install_fn)(void *arg, struct ms_xfer_job *job, struct ms_error *err);
+
+enum ms_job_kind {
+	MS_JOB_GET = 0,
+};
+
+struct ms_xfer_job {
+	/* Set by the caller. */
+	enum ms_job_kind kind;
+	char *url;             /* where the bytes are (the hub; redirects are followed) */
+	const char *first_url; /* optional: where a HEAD already found them (tried first) */
+	const char *name;      /* repo path, for events and messages */
+	uint64_t size;         /* expected size */
+	enum ms_hash_algo algo;
+	char digest[MS_HEX_MAX]; /* expected digest; "" means size check only */
+	char *part_path;         /* the partial file */
+	char *state_path;        /* resume-state sidecar */
+	ms_install_fn install;
+	void *install_arg;
+	/*
+	 * Optional: take a lock before the file starts (0 taken, 1 busy: try
+	 * again later, 2 taken and another process already finished the file:
+	 * install without fetching, <0 error) and let it go when the file is
+	 * done or failed.
+	 */
+	int (*acquire)(void *arg, struct ms_xfer_job *job, struct ms_error *err);
+	void (*release)(void *arg, struct ms_xfer_job *job);
+	int lock_fd; /* for acquire/release; -1 when none */
+	void *user;
+
+	/* Results. */
+	int status; /* 0, or a negative ms_err (detail in err) */
+	struct ms_error err;
+	uint64_t fetched;      /* body bytes received over the network */
+	uint64_t resumed_from; /* bytes already on disk when the job started */
+	char actual[MS_HEX_MAX];
+	bool done;
+};
+
+enum ms_event_type {
+	MS_EV_PLAN,     /* nfiles / total: what will be transferred */
+	MS_EV_START,    /* job starts (resumed_from tells whether it resumes) */
+	MS_EV_PROGRESS, /* periodic: job bytes and totals */
+	MS_EV_RETRY,    /* job will be retried: attempt, delay, reason */
+	MS_EV_VERIFY,   /* job's bytes are all on disk; waiting for its digest */
+	MS_EV_DONE,     /* job verified and installed */
+	MS_EV_ERROR,    /* job failed for good: job->err */
+	MS_EV_FINISH,   /* the engine is done */
+};
+
+struct ms_event {
+	enum ms_event_type type;
+	struct ms_xfer_job *job; /* NULL for PLAN, FINISH and aggregate PROGRESS */
+	uint64_t job_done;       /* bytes of this job on disk */
+	uint64_t total_done;     /* bytes of all jobs on disk */
+	uint64_t total_size;
+	size_t nfiles;
+	int attempt;
+	double delay;
+	const char *reason;
+	double elapsed;
+};
+
+typedef void (*ms_event_fn)(void *arg, const struct ms_event *ev);
+
+struct ms_engine_opts {
+	int max_workers;          /* files at once and the total connection budget */
+	int connections;          /* connections for one large file */
+	uint64_t range_threshold; /* files above this are fetched in ranges */
+	uint64_t chunk_size;      /* size of one range request */
+	size_t write_buffer;      /* bytes coalesced per connection before a write */
+	const struct ms_net_opts *net;
+	const struct ms_auth *auth;
+	ms_event_fn on_event;
+	void *event_arg;
+	double progress_interval; /* seconds between PROGRESS events */
+};
+
+void ms_engine_opts_init(struct ms_engine_opts *o);
+
+/*
+ * Run all jobs to completion or failure.  Returns 0 when every job
+ * succeeded, else the first failed job's status (each job has its own).
+ */
+int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size_t n);
+
+#endif

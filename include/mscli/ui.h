@@ -1,0 +1,29 @@
+/*
+ * The one writer of messages to stderr (the render layer with progress.c
+ * and output.c): errors, warnings, notes and -v lines, all prefixed
+ * "mscli: ", printed above the progress bars when bars are up.
+ */
+#ifndef MSCLI_UI_H
+#define MSCLI_UI_H
+
+#include <stdbool.h>
+
+#include "common.h"
+
+struct ms_progress;
+
+/* -q: errors only. */
+void ms_ui_set_quiet(bool quiet);
+/* Notes go above these bars while they are drawn (NULL: none). */
+void ms_ui_set_progress(struct ms_progress *p);
+
+/* "mscli: error: ..." (never silenced). */
+void ms_ui_error(const char *fmt, ...) MS_PRINTF(1, 2);
+/* "mscli: warning: ..." */
+void ms_warn(const char *fmt, ...) MS_PRINTF(1, 2);
+/* "mscli: ..." */
+void ms_info(const char *fmt, ...) MS_PRINTF(1, 2);
+/* A -v line (ms_log_set's sink). */
+void ms_ui_verbose(const char *line);
+
+#endif

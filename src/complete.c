@@ -1,0 +1,229 @@
+/*
+ * Shell completion from the command table: `mscli __complete SHELL WORD...`
+ * prints the candidates for the last WORD (the one being completed), so the
+ * bash, zsh and fish scripts in completions/ stay a few lines each and can
+ * never disagree with the options the binary has.
+ *
+ * Output: one candidate per line ("word", or "word<TAB>description" for zsh
+ * and fish), or a directive for the shell to complete a path itself:
+ *   :files<TAB>VALUE<TAB>PREFIX    :dirs<TAB>VALUE<TAB>PREFIX
+ * where PREFIX ("--local-dir=") goes back in front of what the shell finds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mscli/alloc.h"
+#include "mscli/cli.h"
+
+enum shell { SH_BASH, SH_ZSH, SH_FISH };
+
+struct completion {
+	enum shell shell;
+	const char *cur; /* what is being completed */
+};
+
+/* The first line of help text (descriptions are one line). */
+static void first_line(const char *s, char *out, size_t cap)
+{
+	size_t n = s ? strcspn(s, "\n") : 0;
+
+	snprintf(out, cap, "%.*s", (int)n, s ? s : "");
+}
+
+static void candidate(const struct completion *c, const char *prefix, const char *word,
+                      const char *help)
+{
+	char desc[160];
+
+	if (strncmp(word, c->cur + strlen(prefix), strlen(c->cur) - strlen(prefix)))
+		return;
+	first_line(help, desc, sizeof(desc));
+	if (c->shell == SH_BASH || !desc[0]) {
+		printf("%s%s\n", prefix, word);
+	} else if (c->shell == SH_ZSH) {
+		/* _describe splits at the first unescaped ':' */
+		for (const char *p = prefix; *p; p++)
+			printf("%s%c", *p == ':' ? "\\" : "", *p);
+		for (const char *p = word; *p; p++)
+			printf("%s%c", *p == ':' ? "\\" : "", *p);
+		printf(":%s\n", desc);
+	} else {
+		printf("%s%s\t%s\n", prefix, word, desc);
+	}
+}
+
+static const struct ms_opt *find_opt(const struct ms_opt *opts, const char *word)
+{
+	for (const struct ms_opt *o = opts; o && o->name; o++) {
+		if (word[0] == '-' && word[1] == '-' && !strcmp(word + 2, o->name))
+			return o;
+		if (word[0] == '-' && word[1] && word[1] == o->short_name && !word[2])
+			return o;
+	}
+	return NULL;
+}
+
+static const struct ms_opt *lookup(const struct ms_cmd *cmd, const struct ms_cmd *verb,
+                                   const char *word)
+{
+	const struct ms_opt *o = find_opt(ms_global_opts, word);
+
+	if (!o && verb)
+		o = find_opt(verb->opts, word);
+	if (!o && cmd)
+		o = find_opt(cmd->opts, word);
+	return o;
+}
+
+/* The value of option o; prefix is what stands before it in the word ("--opt="). */
+static void complete_value(const struct completion *c, const struct ms_opt *o, const char *prefix)
+{
+	const char *value = c->cur + strlen(prefix);
+
+	switch (o->complete) {
+	case MS_COMPLETE_FILE:
+	case MS_COMPLETE_DIR:
+		printf(":%s\t%s\t%s\n", o->complete == MS_COMPLETE_DIR ? "dirs" : "files", value,
+		       c->shell == SH_BASH ? "" : prefix);
+		return;
+	case MS_COMPLETE_HUB:
+		for (size_t i = 0; ms_hubs[i]; i++)
+			candidate(c, prefix, ms_hubs[i]->name, NULL);
+		return;
+	case MS_COMPLETE_WORDS: {
+		char *words = xstrdup(o->values), *save = NULL;
+
+		for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save))
+			candidate(c, prefix, w, NULL);
+		free(words);
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+static void complete_opts(const struct completion *c, const struct ms_opt *opts)
+{
+	char name[128];
+
+	for (const struct ms_opt *o = opts; o && o->name; o++) {
+		if (o->flags & MS_OPT_HIDDEN)
+			continue;
+		snprintf(name, sizeof(name), "--%s", o->name);
+		candidate(c, "", name, o->help);
+	}
+}
+
+static void complete_cmds(const struct completion *c, const struct ms_cmd *const *table,
+                          bool with_help)
+{
+	for (size_t i = 0; table && table[i]; i++)
+		candidate(c, "", table[i]->name, table[i]->summary);
+	if (with_help)
+		candidate(c, "", "help", "show a command's help");
+}
+
+/*
+ * bash splits "--opt=value" at '=' (COMP_WORDBREAKS): put such words back
+ * together.  *after_eq: the word being completed followed a '='.
+ */
+static int join_words(int n, char **in, char **out, bool *after_eq)
+{
+	int m = 0;
+
+	*after_eq = false;
+	for (int i = 0; i < n; i++) {
+		if (m && !strcmp(in[i], "=") && !strncmp(out[m - 1], "--", 2)) {
+			char *joined = xasprintf("%s=%s", out[m - 1], i + 1 < n ? in[i + 1] : "");
+
+			free(out[m - 1]);
+			out[m - 1] = joined;
+			*after_eq = i + 1 >= n - 1;
+			i++;
+			continue;
+		}
+		out[m++] = xstrdup(in[i]);
+		*after_eq = false;
+	}
+	return m;
+}
+
+int ms_complete(int argc, char **argv)
+{
+	struct completion c = {.shell = SH_BASH};
+	const struct ms_cmd *cmd = NULL, *verb = NULL;
+	bool help_cmd = false, after_eq = false, dashdash = false;
+	char **words;
+	int n;
+	const struct ms_opt *o;
+	const char *eq;
+
+	if (argc < 1)
+		return 2;
+	if (!strcmp(argv[0], "zsh"))
+		c.shell = SH_ZSH;
+	else if (!strcmp(argv[0], "fish"))
+		c.shell = SH_FISH;
+	words = xcalloc((size_t)argc + 1, sizeof(*words));
+	n = join_words(argc - 1, argv + 1, words, &after_eq);
+	if (n == 0)
+		words[n++] = xstrdup("");
+	c.cur = words[n - 1];
+	/* what comes before the word being completed */
+	for (int i = 0; i < n - 1; i++) {
+		const char *w = words[i];
+
+		if (!strcmp(w, "--")) {
+			dashdash = true;
+		} else if (w[0] == '-' && w[1] && !dashdash) {
+			if (!strchr(w, '=') && (o = lookup(cmd, verb, w)) &&
+			    (o->flags & MS_OPT_VALUE))
+				i++; /* its value */
+		} else if (!cmd && !help_cmd) {
+			help_cmd = !strcmp(w, "help");
+			cmd = ms_cmd_find(ms_commands, w);
+		} else if (cmd && cmd->verbs && !verb) {
+			verb = ms_cmd_find(cmd->verbs, w);
+		}
+	}
+	/* the value of the option before it ("--type <TAB>") */
+	if (n >= 2 && words[n - 2][0] == '-' && !strchr(words[n - 2], '=') &&
+	    (o = lookup(cmd, verb, words[n - 2])) && (o->flags & MS_OPT_VALUE)) {
+		complete_value(&c, o, "");
+	} else if (!strncmp(c.cur, "--", 2) && (eq = strchr(c.cur, '=')) != NULL) {
+		/* "--opt=<TAB>": bash completes only what follows '=' */
+		char *name = xstrndup(c.cur, (size_t)(eq - c.cur)), *prefix;
+		struct completion v = c;
+
+		prefix = xstrndup(c.cur, (size_t)(eq - c.cur) + 1);
+		if ((o = lookup(cmd, verb, name)) && (o->flags & MS_OPT_VALUE)) {
+			if (c.shell == SH_BASH || after_eq) {
+				/* bash replaces only the part after '=' */
+				v.cur = eq + 1;
+				complete_value(&v, o, "");
+			} else {
+				complete_value(&c, o, prefix);
+			}
+		}
+		free(name);
+		free(prefix);
+	} else if (c.cur[0] == '-' && !dashdash) {
+		if (verb)
+			complete_opts(&c, verb->opts);
+		else if (cmd)
+			complete_opts(&c, cmd->opts);
+		complete_opts(&c, ms_global_opts);
+	} else if (!cmd && !help_cmd) {
+		complete_cmds(&c, ms_commands, true);
+	} else if (help_cmd && !cmd) {
+		complete_cmds(&c, ms_commands, false);
+	} else if (cmd && cmd->verbs && !verb) {
+		complete_cmds(&c, cmd->verbs, false);
+	}
+	for (int i = 0; i < n; i++)
+		free(words[i]);
+	free(words);
+	return fflush(stdout) == 0 ? 0 : 8;
+}

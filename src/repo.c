@@ -1,0 +1,197 @@
+/* Repos, files and listings, and listings to and from JSON (the offline record of what a
+ * revision holds). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "mscli/alloc.h"
+#include "mscli/index.h"
+#include "mscli/json.h"
+#include "mscli/pathsafe.h"
+#include "mscli/repo.h"
+
+const char *ms_repo_type_name(enum ms_repo_type t)
+{
+	return t == MS_REPO_DATASET ? "dataset" : "model";
+}
+
+int ms_repo_type_parse(const char *s, enum ms_repo_type *out)
+{
+	if (!strcmp(s, "model"))
+		*out = MS_REPO_MODEL;
+	else if (!strcmp(s, "dataset"))
+		*out = MS_REPO_DATASET;
+	else
+		return -1;
+	return 0;
+}
+
+void ms_repo_release(struct ms_repo *r)
+{
+	free(r->endpoint);
+	free(r->file);
+	free(r->id);
+	free(r->owner);
+	free(r->name);
+	free(r->revision);
+	memset(r, 0, sizeof(*r));
+}
+
+struct ms_file *ms_listing_add(struct ms_listing *l)
+{
+	struct ms_file *f;
+
+	if (!l->index)
+		l->index = xcalloc(1, sizeof(*l->index));
+	ms_grow((void **)&l->files, &l->cap, l->n + 1, sizeof(*l->files));
+	f = &l->files[l->n++];
+	memset(f, 0, sizeof(*f));
+	return f;
+}
+
+static const char *file_key(const void *base, size_t i)
+{
+	return ((const struct ms_file *)base)[i].path;
+}
+
+/* Hashed: a listing of 100k files is parsed in linear time (each entry is looked up). */
+struct ms_file *ms_listing_find(const struct ms_listing *l, const char *path)
+{
+	size_t i;
+
+	if (!l->n || !l->index)
+		return NULL;
+	i = ms_index_find(l->index, l->files, l->n, file_key, path);
+	return i == SIZE_MAX ? NULL : &l->files[i];
+}
+
+void ms_file_release(struct ms_file *f)
+{
+	free(f->path);
+	free(f->revision);
+	free(f->etag);
+	free(f->oid);
+	free(f->location);
+	memset(f, 0, sizeof(*f));
+}
+
+void ms_file_copy(struct ms_file *dst, const struct ms_file *src)
+{
+	*dst = *src;
+	dst->path = xstrdup(src->path);
+	dst->revision = src->revision ? xstrdup(src->revision) : NULL;
+	dst->etag = src->etag ? xstrdup(src->etag) : NULL;
+	dst->oid = src->oid ? xstrdup(src->oid) : NULL;
+	dst->location = src->location ? xstrdup(src->location) : NULL;
+}
+
+void ms_listing_release(struct ms_listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		ms_file_release(&l->files[i]);
+	free(l->files);
+	if (l->index)
+		ms_index_release(l->index);
+	free(l->index);
+	free(l->revision);
+	free(l->commit);
+	memset(l, 0, sizeof(*l));
+}
+
+bool ms_listing_has_folder(const struct ms_listing *l, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < l->n; i++)
+		if (!strncmp(l->files[i].path, name, n) && l->files[i].path[n] == '/')
+			return true;
+	return false;
+}
+
+char *ms_listing_to_json(const struct ms_listing *l)
+{
+	cJSON *root = cJSON_CreateObject(), *files = cJSON_AddArrayToObject(root, "files");
+	char *out, *copy;
+
+	cJSON_AddNumberToObject(root, "format", 1);
+	cJSON_AddStringToObject(root, "revision", l->revision ? l->revision : "");
+	if (l->commit)
+		cJSON_AddStringToObject(root, "commit", l->commit);
+	if (l->created_at)
+		cJSON_AddNumberToObject(root, "created_at", (double)l->created_at);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct ms_file *f = &l->files[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "path", f->path);
+		cJSON_AddNumberToObject(o, "size", (double)f->size);
+		if (f->digest[0])
+			cJSON_AddStringToObject(o, ms_hash_name(f->algo), f->digest);
+		if (f->revision)
+			cJSON_AddStringToObject(o, "revision", f->revision);
+		if (f->etag)
+			cJSON_AddStringToObject(o, "etag", f->etag);
+		if (f->lfs)
+			cJSON_AddTrueToObject(o, "lfs");
+		cJSON_AddItemToArray(files, o);
+	}
+	out = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	copy = xstrdup(out);
+	cJSON_free(out);
+	return copy;
+}
+
+int ms_listing_from_json(const char *json, size_t len, struct ms_listing *out)
+{
+	cJSON *root = cJSON_ParseWithLength(json, len);
+	const cJSON *files, *e, *ca;
+	const char *why;
+
+	if (!root)
+		return -1;
+	files = cJSON_GetObjectItemCaseSensitive(root, "files");
+	if (!cJSON_IsArray(files)) {
+		cJSON_Delete(root);
+		return -1;
+	}
+	if (ms_json_string(root, "revision"))
+		out->revision = xstrdup(ms_json_string(root, "revision"));
+	if (ms_json_string(root, "commit"))
+		out->commit = xstrdup(ms_json_string(root, "commit"));
+	ca = cJSON_GetObjectItemCaseSensitive(root, "created_at");
+	if (!ms_json_epoch(ca, &out->created_at))
+		out->created_at = 0;
+	cJSON_ArrayForEach(e, files)
+	{
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
+		const char *path = ms_json_string(e, "path"), *d;
+		struct ms_file *f;
+
+		/* our own file, but a cache can be copied around: check again */
+		uint64_t sz;
+
+		if (!path || ms_path_check(path, &why) || !ms_json_u64(size, &sz))
+			continue;
+		f = ms_listing_add(out);
+		f->path = xstrdup(path);
+		f->size = sz;
+		if ((d = ms_json_string(e, "sha256")) &&
+		    ms_hash_algo_for_hex(d) == MS_HASH_SHA256) {
+			f->algo = MS_HASH_SHA256;
+			strcpy(f->digest, d);
+		} else if ((d = ms_json_string(e, "git-sha1")) &&
+		           ms_hash_algo_for_hex(d) == MS_HASH_GITSHA1) {
+			f->algo = MS_HASH_GITSHA1;
+			strcpy(f->digest, d);
+		}
+		if (ms_json_string(e, "revision"))
+			f->revision = xstrdup(ms_json_string(e, "revision"));
+		if (ms_json_string(e, "etag"))
+			f->etag = xstrdup(ms_json_string(e, "etag"));
+		f->lfs = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "lfs"));
+	}
+	cJSON_Delete(root);
+	return 0;
+}

@@ -1,0 +1,304 @@
+/*
+ * --local-dir: plain files in a directory the user names, with the
+ * bookkeeping huggingface_hub keeps for such a folder (hf-protocol.md §2.5,
+ * _local_folder.py):
+ *
+ *   DIR/<path>                                          the files themselves
+ *   DIR/.cache/huggingface/download/<path>.metadata     "<commit>\n<etag>\n<time>\n"
+ *   DIR/.cache/huggingface/download/<path>.lock         flock while it is written
+ *   DIR/.cache/huggingface/trees/<commit>.json          the whole tree
+ *   DIR/.cache/huggingface/{.gitignore,CACHEDIR.TAG}
+ *
+ * A file counts as present while it has the listed size and is not newer
+ * than its metadata (huggingface_hub's rule); partials and resume state sit
+ * beside the metadata, out of the user's files.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mscli/alloc.h"
+#include "mscli/fs.h"
+#include "mscli/lock.h"
+#include "mscli/pathsafe.h"
+#include "mscli/store-hf.h"
+#include "mscli/store.h"
+
+struct store_localdir {
+	struct ms_store base;
+	char *rev, *commit;
+	char *dir;      /* the user's directory */
+	char *meta_dir; /* DIR/.cache/huggingface */
+	char *download; /* DIR/.cache/huggingface/download */
+	const struct ms_listing *listing;
+	bool listing_from_cache;
+};
+
+static char *file_path(const struct store_localdir *s, const char *path)
+{
+	return ms_path_join(s->dir, path);
+}
+
+static char *meta_path(const struct store_localdir *s, const char *path, const char *suffix)
+{
+	return xasprintf("%s/%s%s", s->download, path, suffix);
+}
+
+static int read_metadata(const struct store_localdir *s, const char *path, char **commit,
+                         char **etag, double *ts)
+{
+	char *mp = meta_path(s, path, ".metadata"), *data = NULL;
+	char *save = NULL, *c, *e, *t;
+	int ret = -1;
+
+	if (ms_read_file(mp, 4096, &data, NULL, NULL) == 0 && (c = strtok_r(data, "\n", &save)) &&
+	    (e = strtok_r(NULL, "\n", &save)) && (t = strtok_r(NULL, "\n", &save))) {
+		*commit = xstrdup(c);
+		*etag = xstrdup(e);
+		*ts = strtod(t, NULL);
+		ret = 0;
+	}
+	free(data);
+	free(mp);
+	return ret;
+}
+
+static int write_metadata(const struct store_localdir *s, const struct ms_file *f,
+                          struct ms_error *err)
+{
+	char *mp = meta_path(s, f->path, ".metadata");
+	struct timespec now;
+	char *text;
+	int ret;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* "<commit>\n<etag>\n<unix time>\n" (_local_folder.py) */
+	text = xasprintf("%s\n%s\n%ld.%06ld\n", s->commit ? s->commit : "", f->etag,
+	                 (long)now.tv_sec, now.tv_nsec / 1000);
+	ret = ms_mkparents_beneath(s->download, f->path, err);
+	if (!ret)
+		ret = ms_write_file_atomic(mp, text, strlen(text), 0644, err);
+	free(text);
+	free(mp);
+	return ret;
+}
+
+static int ld_lock(struct ms_store *st, struct ms_error *err)
+{
+	return ms_mkdirs(((struct store_localdir *)st)->download, 0755, err);
+}
+
+static int ld_begin(struct ms_store *st, const struct ms_listing *l, struct ms_error *err)
+{
+	struct store_localdir *s = (struct store_localdir *)st;
+	char *gi = ms_path_join(s->meta_dir, ".gitignore");
+	int ret = ms_hf_cachedir_tag(s->meta_dir, err);
+
+	s->listing = l;
+	if (!ret && access(gi, F_OK) != 0)
+		ret = ms_write_file_atomic(gi, "*", 1, 0644, err);
+	free(gi);
+	if (!ret && l->commit && !s->listing_from_cache)
+		ret = ms_hf_tree_write(s->meta_dir, l, err);
+	return ret;
+}
+
+static enum ms_file_state ld_lookup(struct ms_store *st, const struct ms_file *f)
+{
+	struct store_localdir *s = (struct store_localdir *)st;
+	char *file = file_path(s, f->path), *commit = NULL, *etag = NULL;
+	enum ms_file_state state = MS_FILE_MISSING;
+	struct stat sb;
+	double ts = 0;
+	char hex[MS_HEX_MAX];
+
+	if (lstat(file, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != f->size)
+		goto out;
+	/* valid while the file is not newer than its record (huggingface_hub's rule) */
+	if (read_metadata(s, f->path, &commit, &etag, &ts) == 0 && f->etag &&
+	    !strcmp(etag, f->etag) && (double)sb.st_mtime - 1 <= ts) {
+		state = MS_FILE_CACHED;
+		goto out;
+	}
+	if (st->adopt_unindexed && f->digest[0] && ms_hash_file(file, f->algo, hex, NULL) == 0 &&
+	    !strcmp(hex, f->digest) && write_metadata(s, f, NULL) == 0)
+		state = MS_FILE_CACHED;
+out:
+	free(file);
+	free(commit);
+	free(etag);
+	return state;
+}
+
+static int ld_prepare(struct ms_store *st, const struct ms_file *f, char **part, char **state,
+                      struct ms_error *err)
+{
+	struct store_localdir *s = (struct store_localdir *)st;
+	int ret;
+
+	if (!f->etag)
+		return ms_error_set(err, MS_EPROTO, "'%s' has no etag", f->path);
+	ret = ms_mkparents_beneath(s->download, f->path, err);
+	if (!ret)
+		ret = ms_mkparents_beneath(s->dir, f->path, err);
+	if (ret)
+		return ret;
+	*part = meta_path(s, f->path, MS_HF_PARTIAL_SUFFIX);
+	*state = meta_path(s, f->path, MS_HF_RESUME_SUFFIX);
+	return 0;
+}
+
+static int ld_acquire(struct ms_store *st, const struct ms_file *f, int *lock_fd,
+                      struct ms_error *err)
+{
+	struct store_localdir *s = (struct store_localdir *)st;
+	char *path = meta_path(s, f->path, ".lock");
+	int ret = ms_lock_try(path, lock_fd, err);
+
+	free(path);
+	if (!ret && !st->force && ld_lookup(st, f) == MS_FILE_CACHED)
+		ret = 2; /* another process put it there while we waited for the lock */
+	return ret;
+}
+
+static void ld_release(struct ms_store *st, const struct ms_file *f, int lock_fd)
+{
+	(void)st;
+	(void)f;
+	ms_lock_release(lock_fd);
+}
+
+static int ld_install(struct ms_store *st, const struct ms_file *f, const char *part,
+                      struct ms_error *err)
+{
+	struct store_localdir *s = (struct store_localdir *)st;
+	char *dst;
+	int ret = 0;
+
+	if (access(part, F_OK) != 0 && ld_lookup(st, f) == MS_FILE_CACHED)
+		return 0; /* finished by another process: file and metadata are there */
+	dst = file_path(s, f->path);
+	if (rename(part, dst) < 0)
+		ret = ms_error_errno(err, errno, "cannot move the download into", dst);
+	free(dst);
+	return ret ? ret : write_metadata(s, f, err);
+}
+
+static int ld_finish(struct ms_store *st, struct ms_error *err)
+{
+	(void)st;
+	(void)err;
+	return 0;
+}
+
+static int ld_local_listing(struct ms_store *st, const char *commit, struct ms_listing *out)
+{
+	struct store_localdir *s = (struct store_localdir *)st;
+	int ret = ms_hf_tree_read(s->meta_dir, commit, out);
+
+	if (!ret) {
+		s->listing_from_cache = true;
+		out->revision = xstrdup(s->rev);
+	}
+	return ret;
+}
+
+/* --local-dir keeps no refs: the commit its files came from tells */
+static int ld_offline_listing(struct ms_store *st, const char *rev, struct ms_listing *out,
+                              bool *complete_known, struct ms_error *err)
+{
+	struct store_localdir *s = (struct store_localdir *)st;
+	char *commit = NULL, *etag = NULL;
+	struct ms_listing tree = {0};
+	double ts;
+
+	(void)err;
+	*complete_known = false;
+	out->revision = xstrdup(rev);
+	ms_hf_walk_files(s->dir, NULL, out);
+	for (size_t i = 0; i < out->n; i++) {
+		struct ms_file *f = &out->files[i];
+
+		if (!strncmp(f->path, ".cache/huggingface/", 19))
+			continue;
+		if (read_metadata(s, f->path, &commit, &etag, &ts) == 0) {
+			f->etag = etag;
+			free(s->commit);
+			s->commit = commit;
+			etag = commit = NULL;
+		}
+	}
+	if (s->commit && ms_hf_tree_read(s->meta_dir, s->commit, &tree) == 0) {
+		ms_listing_release(out);
+		*out = tree;
+		out->revision = xstrdup(rev);
+		*complete_known = true;
+	}
+	return 0;
+}
+
+static const char *ld_reserved(struct ms_store *st, const char *path)
+{
+	(void)st;
+	if (!strncmp(path, ".cache/huggingface/", 19) || !strcmp(path, ".cache/huggingface"))
+		return "a name hf download --local-dir uses for its own bookkeeping";
+	return NULL;
+}
+
+static char *ld_file_path(struct ms_store *st, const struct ms_file *f)
+{
+	return file_path((struct store_localdir *)st, f->path);
+}
+
+static char *ld_result_path(struct ms_store *st)
+{
+	return xstrdup(((struct store_localdir *)st)->dir);
+}
+
+static void ld_free(struct ms_store *st)
+{
+	struct store_localdir *s = (struct store_localdir *)st;
+
+	free(s->rev);
+	free(s->commit);
+	free(s->dir);
+	free(s->meta_dir);
+	free(s->download);
+	free(s);
+}
+
+static const struct ms_store_ops store_localdir_ops = {
+        .lock = ld_lock,
+        .begin = ld_begin,
+        .lookup = ld_lookup,
+        .prepare = ld_prepare,
+        .acquire = ld_acquire,
+        .release = ld_release,
+        .install = ld_install,
+        .finish = ld_finish,
+        .local_listing = ld_local_listing,
+        .offline_listing = ld_offline_listing,
+        .reserved = ld_reserved,
+        .file_path = ld_file_path,
+        .result_path = ld_result_path,
+        .free = ld_free,
+};
+
+struct ms_store *ms_store_localdir_new(const char *dir, const struct ms_repo *repo, const char *rev,
+                                       const char *commit)
+{
+	struct store_localdir *s = xcalloc(1, sizeof(*s));
+
+	(void)repo;
+	s->base.ops = &store_localdir_ops;
+	s->rev = xstrdup(rev);
+	s->commit = commit ? xstrdup(commit) : NULL;
+	s->dir = xstrdup(dir);
+	s->meta_dir = ms_path_join(dir, ".cache/huggingface");
+	s->download = ms_path_join(s->meta_dir, "download");
+	return &s->base;
+}

@@ -1,0 +1,467 @@
+/*
+ * The ModelScope cache, in the layout both official client generations
+ * read offline without a request (modelscope-protocol.md §4.3):
+ *
+ *   R/{models|datasets}/<owner>/<name with . -> ___>/<Path>   files in place
+ *   .../.msc   pickle [{'Path','Revision'}], Revision = the file's commit
+ *   .../.mdl   pickle {'id': '<owner>/<name___>'}      (cache only)
+ *   .../.mv    "Revision:<rev>,CreatedAt:<epoch>" (models) or "<rev>" (datasets)
+ *   R/models/<owner>/<name> -> <name___>               dotted model names
+ *   R/{models|datasets}/._____temp/<owner>/<name>/<Path>   partials
+ *   R/.lock/<owner>___<name>                           flock while writing
+ *
+ * With --local-dir (root NULL) the files and the index files go into that
+ * directory instead, as modelscope <= 1.37's local_dir does.
+ *
+ * mscli adds .mscli/listing-<rev>.json (what the revision holds, for
+ * --offline) and ._____temp/.../.mscli-state/ (resume sidecars); the
+ * official clients ignore dot-paths.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mscli/alloc.h"
+#include "mscli/clock.h"
+#include "mscli/common.h"
+#include "mscli/env.h"
+#include "mscli/fs.h"
+#include "mscli/http.h"
+#include "mscli/lock.h"
+#include "mscli/log.h"
+#include "mscli/pathsafe.h"
+#include "mscli/pickle.h"
+#include "mscli/store.h"
+#include "mscli/strbuf.h"
+
+struct store_ms {
+	struct ms_store base;
+	enum ms_repo_type type;
+	char *id, *owner, *name, *rev;
+	char *root;     /* cache root; NULL with --local-dir */
+	char *repo_dir; /* where files go */
+	char *temp_dir; /* partials */
+	char *meta_dir; /* .mscli */
+	int lock_fd;
+	bool locked;
+	struct ms_msc msc;
+	bool msc_loaded, msc_dirty;
+	double msc_saved_at;
+	const struct ms_listing *listing;
+	bool installed_any;
+};
+
+#define MSC_SAVE_INTERVAL 2.0
+
+char *ms_modelscope_masked_name(const char *name)
+{
+	struct ms_buf b = MS_BUF_INIT;
+
+	ms_buf_adds(&b, "");
+	for (const char *p = name; *p; p++) {
+		if (*p == '.')
+			ms_buf_adds(&b, "___");
+		else
+			ms_buf_addch(&b, *p);
+	}
+	return ms_buf_detach(&b);
+}
+
+static const char *type_dir(enum ms_repo_type t)
+{
+	return t == MS_REPO_DATASET ? "datasets" : "models";
+}
+
+static void load_msc(struct store_ms *s)
+{
+	char *path = ms_path_join(s->repo_dir, ".msc"), *data = NULL;
+	size_t len;
+
+	ms_msc_release(&s->msc);
+	if (ms_read_file(path, 256u << 20, &data, &len, NULL) == 0 &&
+	    ms_pickle_decode_msc(data, len, &s->msc) < 0) {
+		/* The official client renames a corrupt index and starts afresh. */
+		ms_verbose("%s is not a readable index; ignoring it", path);
+		ms_msc_release(&s->msc);
+	}
+	free(data);
+	free(path);
+	s->msc_loaded = true;
+}
+
+static int save_msc(struct store_ms *s, struct ms_error *err)
+{
+	struct ms_buf b = MS_BUF_INIT;
+	char *path = ms_path_join(s->repo_dir, ".msc");
+	int ret;
+
+	ms_pickle_encode_msc(&s->msc, &b);
+	ret = ms_write_file_atomic(path, b.data, b.len, 0644, err);
+	ms_buf_release(&b);
+	free(path);
+	if (!ret) {
+		s->msc_dirty = false;
+		s->msc_saved_at = ms_now();
+	}
+	return ret;
+}
+
+/* dir/name, written only when its content would change (a warm run writes nothing) */
+static int write_if_changed(const char *dir, const char *name, const void *data, size_t len,
+                            struct ms_error *err)
+{
+	char *path = ms_path_join(dir, name);
+	int ret = ms_write_file_if_changed(path, data, len, err);
+
+	free(path);
+	return ret;
+}
+
+static char *listing_record_name(const char *rev)
+{
+	char *q = ms_url_quote_path(rev, false), *name = xasprintf("listing-%s.json", q);
+
+	free(q);
+	return name;
+}
+
+static int ms_lock(struct ms_store *st, struct ms_error *err)
+{
+	struct store_ms *s = (struct store_ms *)st;
+	int ret;
+
+	if (s->locked)
+		return 0;
+	if ((ret = ms_mkdirs(s->repo_dir, 0755, err)) || (ret = ms_mkdirs(s->temp_dir, 0755, err)))
+		return ret;
+	if (s->root) {
+		char *dir = ms_path_join(s->root, ".lock");
+		char *file = xasprintf("%s/%s___%s", dir, s->owner, s->name);
+
+		ret = ms_mkdirs(dir, 0755, err);
+		if (!ret)
+			ret = ms_lock_acquire(file, st->on_lock_wait, st->lock_wait_arg, err);
+		free(dir);
+		free(file);
+	} else {
+		ret = ms_lock_acquire_dir(s->repo_dir, st->on_lock_wait, st->lock_wait_arg, err);
+	}
+	if (ret < 0 && ret != MS_LOCK_NONE)
+		return ret;
+	s->lock_fd = ret;
+	s->locked = true;
+	/* Another process may have finished files while we waited. */
+	load_msc(s);
+	return 0;
+}
+
+static int ms_begin(struct ms_store *st, const struct ms_listing *l, struct ms_error *err)
+{
+	struct store_ms *s = (struct store_ms *)st;
+	char *json, *rec;
+	int ret;
+
+	s->listing = l;
+	if (!s->msc_loaded)
+		load_msc(s);
+	if ((ret = ms_mkdirs(s->meta_dir, 0755, err)))
+		return ret;
+	json = ms_listing_to_json(l);
+	rec = listing_record_name(s->rev);
+	ret = write_if_changed(s->meta_dir, rec, json, strlen(json), err);
+	free(json);
+	free(rec);
+	if (ret)
+		return ret;
+	if (s->root) {
+		struct ms_buf mdl = MS_BUF_INIT;
+		char *masked = ms_modelscope_masked_name(s->name);
+		char *id = xasprintf("%s/%s", s->owner, masked);
+
+		ms_pickle_encode_mdl(id, &mdl);
+		ret = write_if_changed(s->repo_dir, ".mdl", mdl.data, mdl.len, err);
+		/* The official snapshot_download links a dotted model name to its masked dir. */
+		if (!ret && s->type == MS_REPO_MODEL && strcmp(masked, s->name)) {
+			char *link = xasprintf("%s/models/%s/%s", s->root, s->owner, s->name);
+			struct stat lst;
+
+			if (lstat(link, &lst) < 0 && symlink(masked, link) < 0)
+				ms_verbose("cannot create symlink '%s': %s", link, strerror(errno));
+			free(link);
+		}
+		ms_buf_release(&mdl);
+		free(masked);
+		free(id);
+	}
+	return ret;
+}
+
+/* OLD's rule: a revision matches when either is a prefix of the other. */
+static bool revision_matches(const char *a, const char *b)
+{
+	if (!a || !b)
+		return !a && !b;
+	return !strncmp(a, b, strlen(a) < strlen(b) ? strlen(a) : strlen(b));
+}
+
+static enum ms_file_state ms_lookup(struct ms_store *st, const struct ms_file *f)
+{
+	struct store_ms *s = (struct store_ms *)st;
+	char *path = ms_path_join(s->repo_dir, f->path);
+	struct ms_msc_entry *e;
+	enum ms_file_state state = MS_FILE_MISSING;
+	struct stat sb;
+	char hex[MS_HEX_MAX];
+
+	if (!s->msc_loaded)
+		load_msc(s);
+	if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != f->size)
+		goto out;
+	e = ms_msc_find(&s->msc, f->path);
+	if (e && revision_matches(e->revision, f->revision)) {
+		state = MS_FILE_CACHED;
+		goto out;
+	}
+	/*
+	 * A file the index does not vouch for (copied by hand, or written by
+	 * a run that was killed before it saved .msc): its digest decides.
+	 */
+	if (st->adopt_unindexed && f->digest[0] && ms_hash_file(path, f->algo, hex, NULL) == 0 &&
+	    !strcmp(hex, f->digest)) {
+		ms_msc_set(&s->msc, f->path, f->revision);
+		s->msc_dirty = true;
+		state = MS_FILE_CACHED;
+	}
+out:
+	free(path);
+	return state;
+}
+
+static int ms_prepare(struct ms_store *st, const struct ms_file *f, char **part, char **state,
+                      struct ms_error *err)
+{
+	struct store_ms *s = (struct store_ms *)st;
+	char *state_dir = ms_path_join(s->temp_dir, ".mscli-state");
+	char hex[MS_HEX_MAX];
+	int ret;
+
+	/* Both places must be creatable: a file in the way fails now, not after the transfer. */
+	if ((ret = ms_mkparents_beneath(s->temp_dir, f->path, err)) ||
+	    (ret = ms_mkparents_beneath(s->repo_dir, f->path, err)) ||
+	    (ret = ms_mkdirs(state_dir, 0755, err))) {
+		free(state_dir);
+		return ret;
+	}
+	ms_sha256_hex(f->path, strlen(f->path), hex);
+	*part = ms_path_join(s->temp_dir, f->path);
+	*state = xasprintf("%s/%.32s", state_dir, hex);
+	free(state_dir);
+	return 0;
+}
+
+static int ms_install(struct ms_store *st, const struct ms_file *f, const char *part,
+                      struct ms_error *err)
+{
+	struct store_ms *s = (struct store_ms *)st;
+	char *dst = ms_path_join(s->repo_dir, f->path);
+	int ret = ms_mkparents_beneath(s->repo_dir, f->path, err);
+
+	if (!ret && rename(part, dst) < 0)
+		ret = ms_error_errno(err, errno, "cannot move the download into", dst);
+	free(dst);
+	if (ret)
+		return ret;
+	s->installed_any = true;
+	ms_msc_set(&s->msc, f->path, f->revision);
+	s->msc_dirty = true;
+	/* Save now and then so a killed run loses little of its index. */
+	if (ms_now() - s->msc_saved_at > MSC_SAVE_INTERVAL)
+		return save_msc(s, err);
+	return 0;
+}
+
+static bool ms_needs_created_at(struct ms_store *st)
+{
+	struct store_ms *s = (struct store_ms *)st;
+	char *path, *old = NULL, *want;
+	bool needs;
+
+	if (s->type != MS_REPO_MODEL)
+		return false;
+	path = ms_path_join(s->repo_dir, ".mv");
+	want = xasprintf("Revision:%s,", s->rev);
+	needs = s->installed_any || ms_read_file(path, 4096, &old, NULL, NULL) != 0 ||
+	        strncmp(old, want, strlen(want));
+	free(old);
+	free(want);
+	free(path);
+	return needs;
+}
+
+static int ms_finish(struct ms_store *st, struct ms_error *err)
+{
+	struct store_ms *s = (struct store_ms *)st;
+	char *mv = NULL;
+	int ret = 0;
+
+	if (s->msc_dirty)
+		ret = save_msc(s, err);
+	if (!ret && s->type == MS_REPO_MODEL && s->listing && s->listing->created_at)
+		mv = xasprintf("Revision:%s,CreatedAt:%ld", s->rev, s->listing->created_at);
+	else if (!ret && s->type == MS_REPO_MODEL && ms_needs_created_at(st))
+		mv = xasprintf("Revision:%s,CreatedAt:%ld", s->rev, 0L);
+	else if (!ret && s->type == MS_REPO_DATASET)
+		mv = xstrdup(s->rev);
+	if (mv)
+		ret = write_if_changed(s->repo_dir, ".mv", mv, strlen(mv), err);
+	free(mv);
+	if (s->locked) {
+		/* Leave no empty directories behind in the temp area. */
+		char *state_dir = ms_path_join(s->temp_dir, ".mscli-state");
+
+		ms_prune_empty_dirs(state_dir);
+		ms_prune_empty_dirs(s->temp_dir);
+		if (s->root) {
+			char *tmp_root = xasprintf("%s/%s/._____temp", s->root, type_dir(s->type));
+
+			ms_rmdir_upwards(s->temp_dir, tmp_root);
+			free(tmp_root);
+		}
+		free(state_dir);
+	}
+	return ret;
+}
+
+static int ms_offline_listing(struct ms_store *st, const char *rev, struct ms_listing *out,
+                              bool *complete_known, struct ms_error *err)
+{
+	struct store_ms *s = (struct store_ms *)st;
+	char *rec = listing_record_name(rev), *path = ms_path_join(s->meta_dir, rec), *data = NULL;
+	size_t len;
+	int ret = 0;
+
+	(void)err;
+	*complete_known = false;
+	if (ms_read_file(path, 256u << 20, &data, &len, NULL) == 0 &&
+	    ms_listing_from_json(data, len, out) == 0) {
+		*complete_known = true;
+		goto out;
+	}
+	/* A cache written by the official client: its index is all we know. */
+	if (!s->msc_loaded)
+		load_msc(s);
+	out->revision = xstrdup(rev);
+	for (size_t i = 0; i < s->msc.n; i++) {
+		const char *why;
+		char *fp;
+		struct stat sb;
+		struct ms_file *f;
+
+		if (ms_path_check(s->msc.v[i].path, &why))
+			continue;
+		f = ms_listing_add(out);
+		f->path = xstrdup(s->msc.v[i].path);
+		if (s->msc.v[i].revision)
+			f->revision = xstrdup(s->msc.v[i].revision);
+		fp = ms_path_join(s->repo_dir, f->path);
+		if (stat(fp, &sb) == 0)
+			f->size = (uint64_t)sb.st_size;
+		else
+			f->size = UINT64_MAX; /* never matches: reported missing */
+		free(fp);
+	}
+out:
+	free(data);
+	free(path);
+	free(rec);
+	return ret;
+}
+
+static const char *ms_reserved(struct ms_store *st, const char *path)
+{
+	static const char *const names[] = {".msc", ".mdl", ".mv", ".mscli", "._____temp"};
+
+	(void)st;
+	for (size_t i = 0; i < MS_ARRAY_SIZE(names); i++) {
+		size_t n = strlen(names[i]);
+
+		if (!strncmp(path, names[i], n) && (path[n] == '\0' || path[n] == '/'))
+			return "a name the ModelScope cache uses for its own bookkeeping";
+	}
+	return NULL;
+}
+
+static char *ms_file_path(struct ms_store *st, const struct ms_file *f)
+{
+	return ms_path_join(((struct store_ms *)st)->repo_dir, f->path);
+}
+
+static char *ms_result_path(struct ms_store *st)
+{
+	return xstrdup(((struct store_ms *)st)->repo_dir);
+}
+
+static void ms_free(struct ms_store *st)
+{
+	struct store_ms *s = (struct store_ms *)st;
+
+	if (s->locked)
+		ms_lock_release(s->lock_fd);
+	ms_msc_release(&s->msc);
+	free(s->id);
+	free(s->owner);
+	free(s->name);
+	free(s->rev);
+	free(s->root);
+	free(s->repo_dir);
+	free(s->temp_dir);
+	free(s->meta_dir);
+	free(s);
+}
+
+static const struct ms_store_ops store_ms_ops = {
+        .lock = ms_lock,
+        .begin = ms_begin,
+        .lookup = ms_lookup,
+        .prepare = ms_prepare,
+        .install = ms_install,
+        .finish = ms_finish,
+        .offline_listing = ms_offline_listing,
+        .reserved = ms_reserved,
+        .needs_created_at = ms_needs_created_at,
+        .file_path = ms_file_path,
+        .result_path = ms_result_path,
+        .free = ms_free,
+};
+
+struct ms_store *ms_store_ms_new(const char *root, const char *local_dir,
+                                 const struct ms_repo *repo, const char *rev)
+{
+	struct store_ms *s = xcalloc(1, sizeof(*s));
+
+	s->base.ops = &store_ms_ops;
+	s->type = repo->type;
+	s->id = xstrdup(repo->id);
+	s->owner = xstrdup(repo->owner);
+	s->name = xstrdup(repo->name);
+	s->rev = xstrdup(rev);
+	s->lock_fd = -1;
+	if (local_dir) {
+		s->repo_dir = xstrdup(local_dir);
+		s->temp_dir = ms_path_join(local_dir, "._____temp");
+	} else {
+		char *masked = ms_modelscope_masked_name(repo->name);
+
+		s->root = xstrdup(root);
+		s->repo_dir =
+		        xasprintf("%s/%s/%s/%s", root, type_dir(repo->type), repo->owner, masked);
+		s->temp_dir = xasprintf("%s/%s/._____temp/%s/%s", root, type_dir(repo->type),
+		                        repo->owner, repo->name);
+		free(masked);
+	}
+	s->meta_dir = ms_path_join(s->repo_dir, ".mscli");
+	return &s->base;
+}

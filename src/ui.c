@@ -1,0 +1,76 @@
+/* Messages on stderr (ui.h). */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "mscli/render.h"
+#include "mscli/ui.h"
+
+static bool quiet;
+static struct ms_progress *bars;
+
+void ms_ui_set_quiet(bool q)
+{
+	quiet = q;
+}
+
+void ms_ui_set_progress(struct ms_progress *p)
+{
+	bars = p;
+}
+
+static void line(const char *kind, const char *fmt, va_list ap) MS_PRINTF(2, 0);
+
+static void line(const char *kind, const char *fmt, va_list ap)
+{
+	char msg[2048];
+	int n = snprintf(msg, sizeof(msg), "mscli: %s", kind);
+
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	if (bars)
+		ms_progress_note(bars, msg);
+	else
+		fprintf(stderr, "%s\n", msg);
+}
+
+void ms_ui_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	line("error: ", fmt, ap);
+	va_end(ap);
+}
+
+void ms_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	line("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void ms_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	line("", fmt, ap);
+	va_end(ap);
+}
+
+void ms_ui_verbose(const char *s)
+{
+	if (bars) {
+		char msg[2100];
+
+		snprintf(msg, sizeof(msg), "mscli: %s", s);
+		ms_progress_note(bars, msg);
+	} else {
+		fprintf(stderr, "mscli: %s\n", s);
+	}
+}
