@@ -3,12 +3,9 @@
  * operation (download.c) and how its results are shown: the path on
  * stdout, progress bars and notes on stderr, or JSON lines.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mscli/alloc.h"
@@ -152,32 +149,13 @@ struct dl {
 
 /* ---- what the operation reports ---- */
 
-static void json_file(const struct ms_download *d, const struct ms_file *f, const char *status,
-                      const char *actual)
-{
-	struct ms_json *j = ms_json_begin("file");
-	char *local = d->st->ops->file_path(d->st, f);
-
-	ms_json_str(j, "path", f->path);
-	ms_json_num(j, "size", (double)f->size);
-	ms_json_str(j, "sha256", ms_download_sha256(f, actual));
-	if (f->algo == MS_HASH_GITSHA1)
-		ms_json_str(j, "git_sha1", f->digest);
-	/* false: the hub gave no hash, only the size was checked ("sha256" is what we got) */
-	ms_json_bool(j, "verified", f->algo != MS_HASH_NONE);
-	ms_json_str(j, "status", status);
-	ms_json_str(j, "local_path", local);
-	ms_json_emit(j, stdout);
-	free(local);
-}
-
 static void on_file(void *arg, const struct ms_download *d, const struct ms_file *f,
                     const char *status, const char *actual)
 {
 	struct dl *dl = arg;
 
 	if (dl->ctx->g->json)
-		json_file(d, f, status, actual);
+		ms_render_download_file(d, f, status, actual);
 }
 
 static void on_event(void *arg, const struct ms_download *d, const struct ms_event *ev)
@@ -220,33 +198,6 @@ static void on_lock_wait(void *arg, const char *path)
 
 /* ---- checks before anything is fetched ---- */
 
-/* -o PATH: its directory must exist and take a new file; PATH must not be a directory. */
-static int check_output(const char *path, struct ms_error *err)
-{
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	const char *parent = slash ? dir : ".";
-	struct stat st;
-	int ret = 0, e = 0;
-
-	if (slash)
-		slash[slash == dir ? 1 : 0] = '\0'; /* "/x" -> "/" */
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		ret = ms_error_set(err, MS_EUSAGE, "-o '%s' is a directory: name the file", path);
-	else if (stat(parent, &st) != 0)
-		e = errno;
-	else if (!S_ISDIR(st.st_mode))
-		e = ENOTDIR;
-	else if (access(parent, W_OK) != 0)
-		e = errno;
-	if (e) {
-		ms_error_errno(err, e, "cannot write into", parent);
-		/* a local path that cannot take the file: storage, whatever errno says */
-		ret = err->code = MS_ESTORAGE;
-	}
-	free(dir);
-	return ret;
-}
-
 /* FILE arguments are repo paths ("dir/" names a folder). */
 static int check_files(char **files, size_t nfiles, struct ms_error *err)
 {
@@ -284,8 +235,11 @@ static int check_options(const struct dl *dl, const struct ms_download_opts *o,
 	if (out && !strcmp(out, "-") && g->json)
 		return ms_error_set(err, MS_EUSAGE,
 		                    "--json and -o - both want standard output: use -o PATH");
-	if (out && strcmp(out, "-") && (ret = check_output(out, err)) != 0)
+	if (out && strcmp(out, "-") && (ret = ms_check_new_file(out, err)) != 0) {
+		if (ret == MS_EUSAGE)
+			ms_error_set(err, ret, "-o '%s' is a directory: name the file", out);
 		return ret; /* before any byte is fetched */
+	}
 	if (dl->o->local_dir && g->cache_dir)
 		return ms_error_set(err, MS_EUSAGE,
 		                    "--local-dir and --cache-dir cannot be combined");
@@ -296,38 +250,10 @@ static int check_options(const struct dl *dl, const struct ms_download_opts *o,
 
 /* ---- results ---- */
 
-static int copy_out(const char *src, const char *dst, struct ms_error *err)
-{
-	int in, r, e;
-
-	if (strcmp(dst, "-"))
-		return ms_copy_file_atomic(src, dst, err);
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return ms_error_errno(err, errno, "cannot open", src);
-	r = ms_copy_fd(in, STDOUT_FILENO);
-	e = errno;
-	close(in);
-	if (r == -2 && e == EPIPE)
-		return 0; /* the reader had enough (| head): not an error */
-	if (r)
-		return ms_error_errno(err, e, r == -1 ? "cannot read" : "cannot write",
-		                      r == -1 ? src : "standard output");
-	return 0;
-}
-
-static void json_error_fields(struct ms_json *j, int status, const struct ms_error *err)
-{
-	ms_json_str(j, "code", ms_err_name(status));
-	ms_json_num(j, "exit_code", ms_err_exit_code(status));
-	ms_json_str(j, "message", err->msg);
-}
-
-/* The final line: the path (or the "done" object), and a summary on stderr. */
+/* The last line (the path, or the "done" object), the copy for -o, a summary on stderr. */
 static int report(struct dl *dl, int status, struct ms_error *err)
 {
 	const struct ms_download *d = &dl->op;
-	const struct ms_global *g = dl->ctx->g;
 	const char *out = dl->o->output;
 	char *where = NULL;
 	char sz[32];
@@ -337,30 +263,12 @@ static int report(struct dl *dl, int status, struct ms_error *err)
 	if (!status) {
 		where = ms_download_result_path(d);
 		if (out) {
-			ret = copy_out(where, out, err);
+			ret = ms_copy_out(where, out, err);
 			free(where);
 			where = !ret && strcmp(out, "-") ? xstrdup(out) : NULL;
 		}
 	}
-	if (g->json) {
-		struct ms_json *j = ms_json_begin("done");
-
-		ms_json_str(j, "status", ret ? "error" : "ok");
-		ms_json_str(j, "repo", dl->ctx->repo.id);
-		ms_json_str(j, "revision", dl->ctx->rev);
-		ms_json_num(j, "files", (double)d->sel.n);
-		ms_json_num(j, "downloaded", (double)d->ndownloaded);
-		ms_json_num(j, "cached", (double)d->ncached);
-		ms_json_num(j, "failed", (double)d->nfailed);
-		ms_json_num(j, "bytes_fetched", (double)d->fetched);
-		ms_json_num(j, "seconds", ms_now() - dl->t0);
-		if (ret)
-			json_error_fields(j, ret, err);
-		ms_json_str(j, "path", where);
-		ms_json_emit(j, stdout);
-	} else if (where) {
-		printf("%s\n", where);
-	}
+	ms_render_download_done(d, dl->ctx->g->json, where, ms_now() - dl->t0, ret, err);
 	if (!ret && d->sel.n) { /* nothing selected: the warning said so */
 		ms_format_size(d->fetched, sz, sizeof(sz));
 		if (d->ndownloaded)
@@ -373,61 +281,9 @@ static int report(struct dl *dl, int status, struct ms_error *err)
 	return ret;
 }
 
-/* --dry-run: what a real run would do.  Offline, what is not cached is "missing". */
 static int print_plan(struct dl *dl, bool offline, int status, const struct ms_error *err)
 {
-	const struct ms_download *d = &dl->op;
-	uint64_t bytes = 0;
-	size_t n = 0;
-	char sz[32];
-
-	for (size_t i = 0; i < d->sel.n; i++) {
-		const struct ms_file *f = d->sel.files[i];
-		bool get = dl->o->force || !d->cached[i];
-		const char *what = !get ? "cached" : offline ? "missing" : NULL;
-
-		if (dl->ctx->g->json) {
-			struct ms_json *j = ms_json_begin("plan");
-
-			ms_json_str(j, "path", f->path);
-			ms_json_num(j, "size", (double)f->size);
-			ms_json_str(j, "sha256", ms_download_sha256(f, NULL));
-			if (f->algo == MS_HASH_GITSHA1)
-				ms_json_str(j, "git_sha1", f->digest);
-			ms_json_str(j, "status", what ? what : "would_download");
-			ms_json_emit(j, stdout);
-		} else {
-			ms_format_size(f->size, sz, sizeof(sz));
-			printf("%-14s %10s  %s\n", what ? what : "download", sz, f->path);
-		}
-		if (get) {
-			n++;
-			bytes += f->size;
-		}
-	}
-	ms_format_size(bytes, sz, sizeof(sz));
-	if (dl->ctx->g->json) {
-		struct ms_json *j = ms_json_begin("done");
-		char *where = ms_download_result_path(d);
-
-		ms_json_bool(j, "dry_run", true);
-		ms_json_str(j, "status", status ? "error" : "ok");
-		ms_json_str(j, "repo", dl->ctx->repo.id);
-		ms_json_str(j, "revision", dl->ctx->rev);
-		ms_json_num(j, "files", (double)d->sel.n);
-		ms_json_num(j, offline ? "missing" : "would_download", (double)n);
-		ms_json_num(j, "bytes", (double)bytes);
-		if (status)
-			json_error_fields(j, status, err);
-		ms_json_str(j, "path", where);
-		ms_json_emit(j, stdout);
-		free(where);
-	} else if (offline) {
-		printf("[dry-run] offline: %zu of %zu files are not in the cache (%s)\n", n,
-		       d->sel.n, sz);
-	} else {
-		printf("[dry-run] would download %zu of %zu files (%s)\n", n, d->sel.n, sz);
-	}
+	ms_render_download_plan(&dl->op, dl->ctx->g->json, offline, status, err);
 	dl->ctx->reported = true;
 	return status;
 }

@@ -572,9 +572,7 @@ static void json_failure(const struct ms_ctx *ctx, const struct ms_error *err)
 	ms_json_str(j, "status", "error");
 	ms_json_str(j, "repo", ctx->repo.id);
 	ms_json_str(j, "revision", ctx->rev);
-	ms_json_str(j, "code", ms_err_name(err->code));
-	ms_json_num(j, "exit_code", ms_err_exit_code(err->code));
-	ms_json_str(j, "message", err->msg);
+	ms_json_error(j, err->code, err);
 	ms_json_emit(j, stdout);
 }
 

@@ -326,3 +326,49 @@ int ms_remove_tree(const char *path, struct ms_error *err)
 		ret = ms_error_errno(err, errno, "cannot remove directory", path);
 	return ret;
 }
+
+int ms_check_new_file(const char *path, struct ms_error *err)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	const char *parent = slash ? dir : ".";
+	struct stat st;
+	int ret = 0, e = 0;
+
+	if (slash)
+		slash[slash == dir ? 1 : 0] = '\0'; /* "/x" -> "/" */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a directory: name the file", path);
+	else if (stat(parent, &st) != 0)
+		e = errno;
+	else if (!S_ISDIR(st.st_mode))
+		e = ENOTDIR;
+	else if (access(parent, W_OK) != 0)
+		e = errno;
+	if (e) {
+		ms_error_errno(err, e, "cannot write into", parent);
+		/* a local path that cannot take the file: storage, whatever errno says */
+		ret = err->code = MS_ESTORAGE;
+	}
+	free(dir);
+	return ret;
+}
+
+int ms_copy_out(const char *src, const char *dst, struct ms_error *err)
+{
+	int in, r, e;
+
+	if (strcmp(dst, "-"))
+		return ms_copy_file_atomic(src, dst, err);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return ms_error_errno(err, errno, "cannot open", src);
+	r = ms_copy_fd(in, STDOUT_FILENO);
+	e = errno;
+	close(in);
+	if (r == -2 && e == EPIPE)
+		return 0; /* the reader had enough (| head): not an error */
+	if (r)
+		return ms_error_errno(err, e, r == -1 ? "cannot read" : "cannot write",
+		                      r == -1 ? src : "standard output");
+	return 0;
+}

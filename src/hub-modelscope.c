@@ -238,8 +238,8 @@ static int check_revision(struct ms_session *s, const struct ms_repo *repo, cons
 	int ret = 0;
 
 	ms_error_clear(&ignored);
-	if (ms_is_commit_id(rev) ||
-	    get_revision_map(s, repo, &root, &map, &ignored) || !map || find_revision(map, rev))
+	if (ms_is_commit_id(rev) || get_revision_map(s, repo, &root, &map, &ignored) || !map ||
+	    find_revision(map, rev))
 		goto out;
 	for (size_t k = 0; k < MS_ARRAY_SIZE(revision_kinds); k++) {
 		struct ms_buf one = MS_BUF_INIT;

@@ -51,6 +51,13 @@ void ms_json_emit(struct ms_json *j, FILE *out)
 	free(j);
 }
 
+void ms_json_error(struct ms_json *j, int status, const struct ms_error *err)
+{
+	ms_json_str(j, "code", ms_err_name(status));
+	ms_json_num(j, "exit_code", ms_err_exit_code(status));
+	ms_json_str(j, "message", err->msg);
+}
+
 void ms_json_engine_event(FILE *out, const struct ms_event *ev)
 {
 	struct ms_json *j;

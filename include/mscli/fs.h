@@ -36,6 +36,12 @@ int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct m
  * so that the whole stays within NAME_MAX (a 250-byte file name is legal). */
 char *ms_temp_beside(const char *path);
 
+/* PATH can be created as a new file (-o PATH): its directory exists and is writable, and it
+ * is not a directory itself.  MS_EUSAGE or MS_ESTORAGE otherwise. */
+int ms_check_new_file(const char *path, struct ms_error *err);
+/* src copied to dst ("-": standard output, where a closed pipe is not an error). */
+int ms_copy_out(const char *src, const char *dst, struct ms_error *err);
+
 /* Remove empty directories from dir upwards, stopping at (and keeping) stop. */
 void ms_rmdir_upwards(const char *dir, const char *stop);
 /* Remove every empty directory in the tree at dir, dir included when it ends up empty. */

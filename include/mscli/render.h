@@ -28,7 +28,23 @@ void ms_json_num(struct ms_json *j, const char *key, double value);
 void ms_json_bool(struct ms_json *j, const char *key, bool value);
 void ms_json_emit(struct ms_json *j, FILE *out);
 
+/* "code", "exit_code" and "message" of a failure. */
+void ms_json_error(struct ms_json *j, int status, const struct ms_error *err);
+
 /* The engine's own events as JSON lines (start, progress, retry, error). */
 void ms_json_engine_event(FILE *out, const struct ms_event *ev);
+
+/* A download's results (render-download.c). */
+struct ms_download;
+struct ms_file;
+/* --json: one "file" object (status "downloaded" or "cached"). */
+void ms_render_download_file(const struct ms_download *d, const struct ms_file *f,
+                             const char *status, const char *actual);
+/* The last line: the path, or the "done" object. */
+void ms_render_download_done(const struct ms_download *d, bool json, const char *where,
+                             double seconds, int status, const struct ms_error *err);
+/* --dry-run: each file and what a real run would do (offline: what is missing). */
+void ms_render_download_plan(const struct ms_download *d, bool json, bool offline, int status,
+                             const struct ms_error *err);
 
 #endif
