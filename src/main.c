@@ -1,4 +1,5 @@
 /* mscli: signals, then the command line (cmd.c). */
+#include <locale.h>
 #include <signal.h>
 #include <string.h>
 
@@ -15,6 +16,9 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa;
 
+	/* the terminal's character set, for the width of names in tables (LC_CTYPE only:
+	 * numbers and messages stay as they are) */
+	setlocale(LC_CTYPE, "");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

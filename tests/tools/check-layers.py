@@ -25,7 +25,7 @@ MODULES = {
                    store-localdir engine engine-kind engine-get engine-get-file
                    engine-get-conn writer hasher""",
     "operations": "select download",
-    "render": "render render-download progress output ui",
+    "render": "render render-download progress output ui table",
     "commands": "cli cmd cmd-download complete main",
 }
 LAYER_OF = {m: layer for layer, ms in MODULES.items() for m in ms.split()}

@@ -53,5 +53,6 @@ void test_writer(void);
 void test_select(void);
 void test_store(void);
 void test_hub(void);
+void test_table(void);
 
 #endif
