@@ -68,6 +68,19 @@ char *ms_download_result_path(const struct ms_download *d)
 	return d->st->ops->result_path(d->st);
 }
 
+static void store_notice(void *arg, const char *msg)
+{
+	note(arg, MS_NOTE_WARN, "%s", msg);
+}
+
+static void store_lock_wait(void *arg, const char *path)
+{
+	const struct ms_download *d = arg;
+
+	if (d->cb.lock_wait)
+		d->cb.lock_wait(d->cb.arg, path);
+}
+
 static void make_store(struct ms_download *d, const char *commit)
 {
 	const struct ms_hub *hub = d->repo->hub;
@@ -76,8 +89,9 @@ static void make_store(struct ms_download *d, const char *commit)
 		d->st = hub->local_store(d->o.local_dir, d->repo, d->rev, commit);
 	else
 		d->st = hub->cache_store(d->o.cache_root, d->repo, d->rev, commit);
-	d->st->on_lock_wait = d->cb.lock_wait;
-	d->st->lock_wait_arg = d->cb.arg;
+	d->st->on_lock_wait = store_lock_wait;
+	d->st->on_notice = store_notice;
+	d->st->lock_wait_arg = d;
 	d->st->force = d->o.force;
 }
 

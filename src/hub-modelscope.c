@@ -416,14 +416,7 @@ static struct ms_store *ms_cache_store(const char *root, const struct ms_repo *r
                                        const char *rev, const char *commit)
 {
 	(void)commit;
-	return ms_store_ms_new(root, NULL, repo, rev);
-}
-
-static struct ms_store *ms_local_store(const char *dir, const struct ms_repo *repo, const char *rev,
-                                       const char *commit)
-{
-	(void)commit;
-	return ms_store_ms_new(NULL, dir, repo, rev);
+	return ms_store_ms_new(root, repo, rev);
 }
 
 static const char *const ms_aliases[] = {"ms", NULL};
@@ -450,7 +443,7 @@ const struct ms_hub ms_hub_modelscope = {
         .hint_token_sent = " (check the token from --token or MODELSCOPE_API_TOKEN)",
         .hint_no_token = " (no token was sent: give --token or set MODELSCOPE_API_TOKEN)",
         .cache_store = ms_cache_store,
-        .local_store = ms_local_store,
+        .local_store = ms_store_localdir_ms_new,
         .list = ms_list,
         .file_url = ms_file_url,
         .exists = ms_exists,

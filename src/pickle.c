@@ -45,6 +45,20 @@ struct ms_msc_entry *ms_msc_find(const struct ms_msc *m, const char *path)
 	return i == SIZE_MAX ? NULL : &m->v[i];
 }
 
+void ms_msc_remove(struct ms_msc *m, const char *path)
+{
+	struct ms_msc_entry *e = ms_msc_find(m, path);
+	size_t i;
+
+	if (!e)
+		return;
+	i = (size_t)(e - m->v);
+	free(e->path);
+	free(e->revision);
+	memmove(e, e + 1, (m->n - i - 1) * sizeof(*e));
+	m->n--; /* fewer entries than indexed: the next lookup rebuilds the index */
+}
+
 void ms_msc_release(struct ms_msc *m)
 {
 	for (size_t i = 0; i < m->n; i++) {

@@ -1,17 +1,21 @@
 /*
  * --local-dir: plain files in a directory the user names, with the
  * bookkeeping huggingface_hub keeps for such a folder (hf-protocol.md §2.5,
- * _local_folder.py):
+ * _local_folder.py), for both hubs:
  *
- *   DIR/<path>                                          the files themselves
- *   DIR/.cache/huggingface/download/<path>.metadata     "<commit>\n<etag>\n<time>\n"
- *   DIR/.cache/huggingface/download/<path>.lock         flock while it is written
- *   DIR/.cache/huggingface/trees/<commit>.json          the whole tree
- *   DIR/.cache/huggingface/{.gitignore,CACHEDIR.TAG}
+ *   DIR/<path>                                  the files themselves
+ *   DIR/.cache/<hub>/download/<path>.metadata   "<commit>\n<etag>\n<time>\n"
+ *   DIR/.cache/<hub>/download/<path>.lock       flock while it is written
+ *   DIR/.cache/huggingface/trees/<commit>.json  the whole tree (huggingface_hub's format)
+ *   DIR/.cache/modelscope/listing-<rev>.json    the whole listing (mscli's)
+ *   DIR/.cache/<hub>/{.gitignore,CACHEDIR.TAG}
  *
- * A file counts as present while it has the listed size and is not newer
- * than its metadata (huggingface_hub's rule); partials and resume state sit
- * beside the metadata, out of the user's files.
+ * <hub> is "huggingface" or "modelscope".  Nothing else is written into the
+ * folder: a loader or an upload of it sees only the repo's files (both hubs'
+ * upload clients skip .cache/).  A file counts as present while it has the
+ * listed size and is not newer than its metadata (huggingface_hub's rule);
+ * partials and resume state sit beside the metadata.  For ModelScope, whose
+ * listings have no etag, a file's key is its SHA-256 (else its commit).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,17 +27,31 @@
 
 #include "mscli/alloc.h"
 #include "mscli/fs.h"
+#include "mscli/http.h"
 #include "mscli/lock.h"
 #include "mscli/pathsafe.h"
 #include "mscli/store-hf.h"
 #include "mscli/store.h"
 
+/* What differs between the hubs' local folders. */
+struct flavour {
+	const char *meta;     /* DIR/<meta> holds the bookkeeping */
+	bool hf_trees;        /* the listing as trees/<commit>.json, else listing-<rev>.json */
+	const char *reserved; /* why <meta>/... cannot be a repo file */
+};
+
+static const struct flavour hf_flavour = {
+        ".cache/huggingface", true, "a name hf download --local-dir uses for its own bookkeeping"};
+static const struct flavour ms_flavour = {".cache/modelscope", false,
+                                          "a name mscli keeps for a --local-dir's bookkeeping"};
+
 struct store_localdir {
 	struct ms_store base;
+	const struct flavour *fl;
 	char *rev, *commit;
 	char *dir;      /* the user's directory */
-	char *meta_dir; /* DIR/.cache/huggingface */
-	char *download; /* DIR/.cache/huggingface/download */
+	char *meta_dir; /* DIR/.cache/<hub> */
+	char *download; /* DIR/.cache/<hub>/download */
 	const struct ms_listing *listing;
 	bool listing_from_cache;
 };
@@ -46,6 +64,16 @@ static char *file_path(const struct store_localdir *s, const char *path)
 static char *meta_path(const struct store_localdir *s, const char *path, const char *suffix)
 {
 	return xasprintf("%s/%s%s", s->download, path, suffix);
+}
+
+/* What identifies the content of f: the HF etag, else its SHA-256, else its commit. */
+static const char *file_key(const struct ms_file *f)
+{
+	if (f->etag)
+		return f->etag;
+	if (f->digest[0])
+		return f->digest;
+	return f->revision;
 }
 
 static int read_metadata(const struct store_localdir *s, const char *path, char **commit,
@@ -77,13 +105,57 @@ static int write_metadata(const struct store_localdir *s, const struct ms_file *
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	/* "<commit>\n<etag>\n<unix time>\n" (_local_folder.py) */
-	text = xasprintf("%s\n%s\n%ld.%06ld\n", s->commit ? s->commit : "", f->etag,
+	text = xasprintf("%s\n%s\n%ld.%06ld\n", s->commit ? s->commit : s->rev, file_key(f),
 	                 (long)now.tv_sec, now.tv_nsec / 1000);
 	ret = ms_mkparents_beneath(s->download, f->path, err);
 	if (!ret)
 		ret = ms_write_file_atomic(mp, text, strlen(text), 0644, err);
 	free(text);
 	free(mp);
+	return ret;
+}
+
+static char *listing_path(const struct store_localdir *s, const char *rev)
+{
+	char *q = ms_url_quote_path(rev, false), *path;
+
+	path = xasprintf("%s/listing-%s.json", s->meta_dir, q);
+	free(q);
+	return path;
+}
+
+/* The listing, for --offline: huggingface_hub's tree record, or ours. */
+static int save_listing(const struct store_localdir *s, const struct ms_listing *l,
+                        struct ms_error *err)
+{
+	char *path, *json;
+	int ret;
+
+	if (s->fl->hf_trees)
+		return l->commit ? ms_hf_tree_write(s->meta_dir, l, err) : 0;
+	path = listing_path(s, s->rev);
+	json = ms_listing_to_json(l);
+	ret = ms_write_file_if_changed(path, json, strlen(json), err);
+	free(json);
+	free(path);
+	return ret;
+}
+
+static int load_listing(const struct store_localdir *s, const char *rev, const char *commit,
+                        struct ms_listing *out)
+{
+	char *path, *data = NULL;
+	size_t len;
+	int ret = -1;
+
+	if (s->fl->hf_trees)
+		return commit ? ms_hf_tree_read(s->meta_dir, commit, out) : -1;
+	path = listing_path(s, rev);
+	if (ms_read_file(path, 256u << 20, &data, &len, NULL) == 0 &&
+	    ms_listing_from_json(data, len, out) == 0)
+		ret = 0;
+	free(data);
+	free(path);
 	return ret;
 }
 
@@ -102,8 +174,8 @@ static int ld_begin(struct ms_store *st, const struct ms_listing *l, struct ms_e
 	if (!ret && access(gi, F_OK) != 0)
 		ret = ms_write_file_atomic(gi, "*", 1, 0644, err);
 	free(gi);
-	if (!ret && l->commit && !s->listing_from_cache)
-		ret = ms_hf_tree_write(s->meta_dir, l, err);
+	if (!ret && !s->listing_from_cache)
+		ret = save_listing(s, l, err);
 	return ret;
 }
 
@@ -119,8 +191,8 @@ static enum ms_file_state ld_lookup(struct ms_store *st, const struct ms_file *f
 	if (lstat(file, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != f->size)
 		goto out;
 	/* valid while the file is not newer than its record (huggingface_hub's rule) */
-	if (read_metadata(s, f->path, &commit, &etag, &ts) == 0 && f->etag &&
-	    !strcmp(etag, f->etag) && (double)sb.st_mtime - 1 <= ts) {
+	if (read_metadata(s, f->path, &commit, &etag, &ts) == 0 && file_key(f) &&
+	    !strcmp(etag, file_key(f)) && (double)sb.st_mtime - 1 <= ts) {
 		state = MS_FILE_CACHED;
 		goto out;
 	}
@@ -140,7 +212,7 @@ static int ld_prepare(struct ms_store *st, const struct ms_file *f, char **part,
 	struct store_localdir *s = (struct store_localdir *)st;
 	int ret;
 
-	if (!f->etag)
+	if (!file_key(f))
 		return ms_error_set(err, MS_EPROTO, "'%s' has no etag", f->path);
 	ret = ms_mkparents_beneath(s->download, f->path, err);
 	if (!ret)
@@ -198,7 +270,7 @@ static int ld_finish(struct ms_store *st, struct ms_error *err)
 static int ld_local_listing(struct ms_store *st, const char *commit, struct ms_listing *out)
 {
 	struct store_localdir *s = (struct store_localdir *)st;
-	int ret = ms_hf_tree_read(s->meta_dir, commit, out);
+	int ret = s->fl->hf_trees ? ms_hf_tree_read(s->meta_dir, commit, out) : -1;
 
 	if (!ret) {
 		s->listing_from_cache = true;
@@ -218,12 +290,16 @@ static int ld_offline_listing(struct ms_store *st, const char *rev, struct ms_li
 
 	(void)err;
 	*complete_known = false;
+	if (!s->fl->hf_trees && load_listing(s, rev, NULL, out) == 0) {
+		*complete_known = true;
+		return 0;
+	}
 	out->revision = xstrdup(rev);
 	ms_hf_walk_files(s->dir, NULL, out);
 	for (size_t i = 0; i < out->n; i++) {
 		struct ms_file *f = &out->files[i];
 
-		if (!strncmp(f->path, ".cache/huggingface/", 19))
+		if (!strncmp(f->path, ".cache/", 7))
 			continue;
 		if (read_metadata(s, f->path, &commit, &etag, &ts) == 0) {
 			f->etag = etag;
@@ -232,7 +308,7 @@ static int ld_offline_listing(struct ms_store *st, const char *rev, struct ms_li
 			etag = commit = NULL;
 		}
 	}
-	if (s->commit && ms_hf_tree_read(s->meta_dir, s->commit, &tree) == 0) {
+	if (s->commit && load_listing(s, rev, s->commit, &tree) == 0) {
 		ms_listing_release(out);
 		*out = tree;
 		out->revision = xstrdup(rev);
@@ -243,9 +319,11 @@ static int ld_offline_listing(struct ms_store *st, const char *rev, struct ms_li
 
 static const char *ld_reserved(struct ms_store *st, const char *path)
 {
-	(void)st;
-	if (!strncmp(path, ".cache/huggingface/", 19) || !strcmp(path, ".cache/huggingface"))
-		return "a name hf download --local-dir uses for its own bookkeeping";
+	const struct flavour *fl = ((struct store_localdir *)st)->fl;
+	size_t n = strlen(fl->meta);
+
+	if (!strncmp(path, fl->meta, n) && (path[n] == '/' || !path[n]))
+		return fl->reserved;
 	return NULL;
 }
 
@@ -288,17 +366,31 @@ static const struct ms_store_ops store_localdir_ops = {
         .free = ld_free,
 };
 
-struct ms_store *ms_store_localdir_new(const char *dir, const struct ms_repo *repo, const char *rev,
-                                       const char *commit)
+static struct ms_store *localdir_new(const struct flavour *fl, const char *dir, const char *rev,
+                                     const char *commit)
 {
 	struct store_localdir *s = xcalloc(1, sizeof(*s));
 
-	(void)repo;
 	s->base.ops = &store_localdir_ops;
+	s->fl = fl;
 	s->rev = xstrdup(rev);
 	s->commit = commit ? xstrdup(commit) : NULL;
 	s->dir = xstrdup(dir);
-	s->meta_dir = ms_path_join(dir, ".cache/huggingface");
+	s->meta_dir = ms_path_join(dir, fl->meta);
 	s->download = ms_path_join(s->meta_dir, "download");
 	return &s->base;
+}
+
+struct ms_store *ms_store_localdir_new(const char *dir, const struct ms_repo *repo, const char *rev,
+                                       const char *commit)
+{
+	(void)repo;
+	return localdir_new(&hf_flavour, dir, rev, commit);
+}
+
+struct ms_store *ms_store_localdir_ms_new(const char *dir, const struct ms_repo *repo,
+                                          const char *rev, const char *commit)
+{
+	(void)repo;
+	return localdir_new(&ms_flavour, dir, rev, commit);
 }

@@ -10,13 +10,15 @@
  *   R/{models|datasets}/._____temp/<owner>/<name>/<Path>   partials
  *   R/.lock/<owner>___<name>                           flock while writing
  *
- * With --local-dir (root NULL) the files and the index files go into that
- * directory instead, as modelscope <= 1.37's local_dir does.
- *
- * mscli adds .mscli/listing-<rev>.json (what the revision holds, for
- * --offline) and ._____temp/.../.mscli-state/ (resume sidecars); the
- * official clients ignore dot-paths.
+ * mscli's own state stays out of the repo folder that users hand to a
+ * loader or upload again: R/.mscli/{models|datasets}/<owner>/<name>/
+ * listing-<rev>.json (what a revision holds, for --offline, `cache verify`
+ * and revision switches) and ._____temp/.../.mscli-state/ (resume sidecars,
+ * beside the partials).  Caches of older mscli versions, which kept the
+ * listings in the repo folder's .mscli/, are moved on first use.
+ * (--local-dir is store-localdir.c's.)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +43,10 @@ struct store_ms {
 	struct ms_store base;
 	enum ms_repo_type type;
 	char *id, *owner, *name, *rev;
-	char *root;     /* cache root; NULL with --local-dir */
+	char *root;     /* cache root */
 	char *repo_dir; /* where files go */
 	char *temp_dir; /* partials */
-	char *meta_dir; /* .mscli */
+	char *meta_dir; /* R/.mscli/<type>s/<owner>/<name>: mscli's state */
 	int lock_fd;
 	bool locked;
 	struct ms_msc msc;
@@ -52,6 +54,7 @@ struct store_ms {
 	double msc_saved_at;
 	const struct ms_listing *listing;
 	bool installed_any;
+	char *prev_rev; /* the revision .mv named before this run */
 };
 
 #define MSC_SAVE_INTERVAL 2.0
@@ -128,6 +131,79 @@ static char *listing_record_name(const char *rev)
 	return name;
 }
 
+/*
+ * mscli before 0.2 kept its listings in the repo folder's .mscli/, where a
+ * loader or an upload of the folder would find them: move them out (best
+ * effort: a read-only cache is read where it is).
+ */
+static void migrate_state(struct store_ms *s)
+{
+	char *old = ms_path_join(s->repo_dir, ".mscli");
+	struct ms_error e;
+	DIR *d;
+	struct dirent *de;
+
+	if (!ms_is_dir(old) || ms_mkdirs(s->meta_dir, 0755, &e) != 0) {
+		free(old);
+		return;
+	}
+	d = opendir(old);
+	while (d && (de = readdir(d)) != NULL) {
+		char *from, *to;
+
+		if (strncmp(de->d_name, "listing-", 8))
+			continue;
+		from = ms_path_join(old, de->d_name);
+		to = ms_path_join(s->meta_dir, de->d_name);
+		if (access(to, F_OK) == 0 || rename(from, to) != 0)
+			unlink(from);
+		free(from);
+		free(to);
+	}
+	if (d)
+		closedir(d);
+	if (rmdir(old) == 0)
+		ms_verbose("moved mscli's state out of '%s'", s->repo_dir);
+	free(old);
+}
+
+/* The listing recorded for rev (here, or where mscli before 0.2 kept it). */
+static int read_record(const struct store_ms *s, const char *rev, struct ms_listing *out)
+{
+	char *rec = listing_record_name(rev), *data = NULL, *old = NULL;
+	char *path = ms_path_join(s->meta_dir, rec);
+	size_t len;
+	int ret = -1;
+
+	if (ms_read_file(path, 256u << 20, &data, &len, NULL) != 0) {
+		old = xasprintf("%s/.mscli/%s", s->repo_dir, rec);
+		if (ms_read_file(old, 256u << 20, &data, &len, NULL) != 0)
+			goto out;
+	}
+	ret = ms_listing_from_json(data, len, out);
+out:
+	free(data);
+	free(path);
+	free(old);
+	free(rec);
+	return ret;
+}
+
+/* The revision .mv says the folder holds, or NULL (allocated). */
+static char *recorded_revision(const struct store_ms *s)
+{
+	char *path = ms_path_join(s->repo_dir, ".mv"), *data = NULL, *rev = NULL;
+
+	if (ms_read_file(path, 4096, &data, NULL, NULL) == 0) {
+		const char *p = !strncmp(data, "Revision:", 9) ? data + 9 : data;
+
+		rev = xstrndup(p, strcspn(p, ",\r\n"));
+	}
+	free(data);
+	free(path);
+	return rev;
+}
+
 static int ms_lock(struct ms_store *st, struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;
@@ -137,7 +213,7 @@ static int ms_lock(struct ms_store *st, struct ms_error *err)
 		return 0;
 	if ((ret = ms_mkdirs(s->repo_dir, 0755, err)) || (ret = ms_mkdirs(s->temp_dir, 0755, err)))
 		return ret;
-	if (s->root) {
+	{
 		char *dir = ms_path_join(s->root, ".lock");
 		char *file = xasprintf("%s/%s___%s", dir, s->owner, s->name);
 
@@ -146,8 +222,6 @@ static int ms_lock(struct ms_store *st, struct ms_error *err)
 			ret = ms_lock_acquire(file, st->on_lock_wait, st->lock_wait_arg, err);
 		free(dir);
 		free(file);
-	} else {
-		ret = ms_lock_acquire_dir(s->repo_dir, st->on_lock_wait, st->lock_wait_arg, err);
 	}
 	if (ret < 0 && ret != MS_LOCK_NONE)
 		return ret;
@@ -167,7 +241,10 @@ static int ms_begin(struct ms_store *st, const struct ms_listing *l, struct ms_e
 	s->listing = l;
 	if (!s->msc_loaded)
 		load_msc(s);
-	if ((ret = ms_mkdirs(s->meta_dir, 0755, err)))
+	migrate_state(s);
+	free(s->prev_rev);
+	s->prev_rev = recorded_revision(s);
+	if ((ret = ms_mkdirs(s->meta_dir, 0755, err)) || (ret = ms_mkdirs(s->repo_dir, 0755, err)))
 		return ret;
 	json = ms_listing_to_json(l);
 	rec = listing_record_name(s->rev);
@@ -176,7 +253,7 @@ static int ms_begin(struct ms_store *st, const struct ms_listing *l, struct ms_e
 	free(rec);
 	if (ret)
 		return ret;
-	if (s->root) {
+	{
 		struct ms_buf mdl = MS_BUF_INIT;
 		char *masked = ms_modelscope_masked_name(s->name);
 		char *id = xasprintf("%s/%s", s->owner, masked);
@@ -301,12 +378,74 @@ static bool ms_needs_created_at(struct ms_store *st)
 	return needs;
 }
 
+/* A file of the previous revision is as it was downloaded: its index entry and its bytes. */
+static bool unchanged(struct store_ms *s, const struct ms_file *f, const char *path)
+{
+	struct ms_msc_entry *e = ms_msc_find(&s->msc, f->path);
+	char hex[MS_HEX_MAX];
+
+	if (!e || !revision_matches(e->revision, f->revision) || !ms_file_has_size(path, f->size))
+		return false;
+	return !f->digest[0] ||
+	       (ms_hash_file(path, f->algo, hex, NULL) == 0 && !strcmp(hex, f->digest));
+}
+
+/*
+ * The folder switched revisions (one folder per repo in this layout): the files of the
+ * previous revision that the new one does not have go, when they are as downloaded, so that
+ * a loader globbing "*.safetensors" does not find stale shards; anything changed stays, named.
+ */
+static void drop_previous_revision(struct store_ms *s)
+{
+	struct ms_listing prev = {0};
+	struct ms_buf kept = MS_BUF_INIT;
+	size_t nkept = 0, ndropped = 0;
+
+	if (!s->locked || !s->listing || !s->prev_rev || !strcmp(s->prev_rev, s->rev) ||
+	    read_record(s, s->prev_rev, &prev) != 0)
+		goto out;
+	for (size_t i = 0; i < prev.n; i++) {
+		const struct ms_file *f = &prev.files[i];
+		char *path;
+
+		if (ms_listing_find(s->listing, f->path))
+			continue;
+		path = ms_path_join(s->repo_dir, f->path);
+		if (unchanged(s, f, path) && unlink(path) == 0) {
+			ms_msc_remove(&s->msc, f->path);
+			s->msc_dirty = true;
+			ndropped++;
+		} else if (access(path, F_OK) == 0 && nkept++ < 5) {
+			ms_buf_addf(&kept, "%s'%s'", nkept > 1 ? ", " : "", f->path);
+		}
+		free(path);
+	}
+	if (ndropped)
+		ms_verbose("removed %zu file(s) of '%s' that '%s' does not have", ndropped,
+		           s->prev_rev, s->rev);
+	if (nkept && s->base.on_notice) {
+		char *msg =
+		        xasprintf("%s: kept %zu file(s) of revision '%s' that '%s' does not have, "
+		                  "because they changed since they were downloaded: %s%s",
+		                  s->repo_dir, nkept, s->prev_rev, s->rev, kept.data,
+		                  nkept > 5 ? " and more" : "");
+
+		s->base.on_notice(s->base.lock_wait_arg, msg);
+		free(msg);
+	}
+	ms_prune_empty_dirs(s->repo_dir);
+out:
+	ms_buf_release(&kept);
+	ms_listing_release(&prev);
+}
+
 static int ms_finish(struct ms_store *st, struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;
 	char *mv = NULL;
 	int ret = 0;
 
+	drop_previous_revision(s);
 	if (s->msc_dirty)
 		ret = save_msc(s, err);
 	if (!ret && s->type == MS_REPO_MODEL && s->listing && s->listing->created_at)
@@ -322,14 +461,12 @@ static int ms_finish(struct ms_store *st, struct ms_error *err)
 		/* Leave no empty directories behind in the temp area. */
 		char *state_dir = ms_path_join(s->temp_dir, ".mscli-state");
 
+		char *tmp_root = xasprintf("%s/%s/._____temp", s->root, type_dir(s->type));
+
 		ms_prune_empty_dirs(state_dir);
 		ms_prune_empty_dirs(s->temp_dir);
-		if (s->root) {
-			char *tmp_root = xasprintf("%s/%s/._____temp", s->root, type_dir(s->type));
-
-			ms_rmdir_upwards(s->temp_dir, tmp_root);
-			free(tmp_root);
-		}
+		ms_rmdir_upwards(s->temp_dir, tmp_root);
+		free(tmp_root);
 		free(state_dir);
 	}
 	return ret;
@@ -339,18 +476,24 @@ static int ms_offline_listing(struct ms_store *st, const char *rev, struct ms_li
                               bool *complete_known, struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;
-	char *rec = listing_record_name(rev), *path = ms_path_join(s->meta_dir, rec), *data = NULL;
-	size_t len;
+	char *have;
 	int ret = 0;
 
-	(void)err;
 	*complete_known = false;
-	if (ms_read_file(path, 256u << 20, &data, &len, NULL) == 0 &&
-	    ms_listing_from_json(data, len, out) == 0) {
+	if (read_record(s, rev, out) == 0) {
 		*complete_known = true;
-		goto out;
+		return 0;
 	}
-	/* A cache written by the official client: its index is all we know. */
+	/* A cache written by the official client: its index is all we know, and only for the
+	 * revision .mv names (another revision is not in the cache, whatever the folder holds). */
+	have = recorded_revision(s);
+	if (have && strcmp(have, rev))
+		ret = ms_error_set(err, MS_EOFFLINE,
+		                   "offline: %s %s at '%s' is not in the cache (it has '%s': %s)",
+		                   ms_repo_type_name(s->type), s->id, rev, have, s->repo_dir);
+	free(have);
+	if (ret)
+		return ret;
 	if (!s->msc_loaded)
 		load_msc(s);
 	out->revision = xstrdup(rev);
@@ -373,11 +516,7 @@ static int ms_offline_listing(struct ms_store *st, const char *rev, struct ms_li
 			f->size = UINT64_MAX; /* never matches: reported missing */
 		free(fp);
 	}
-out:
-	free(data);
-	free(path);
-	free(rec);
-	return ret;
+	return 0;
 }
 
 static const char *ms_reserved(struct ms_store *st, const char *path)
@@ -419,6 +558,7 @@ static void ms_free(struct ms_store *st)
 	free(s->repo_dir);
 	free(s->temp_dir);
 	free(s->meta_dir);
+	free(s->prev_rev);
 	free(s);
 }
 
@@ -437,10 +577,10 @@ static const struct ms_store_ops store_ms_ops = {
         .free = ms_free,
 };
 
-struct ms_store *ms_store_ms_new(const char *root, const char *local_dir,
-                                 const struct ms_repo *repo, const char *rev)
+struct ms_store *ms_store_ms_new(const char *root, const struct ms_repo *repo, const char *rev)
 {
 	struct store_ms *s = xcalloc(1, sizeof(*s));
+	char *masked = ms_modelscope_masked_name(repo->name);
 
 	s->base.ops = &store_ms_ops;
 	s->type = repo->type;
@@ -449,19 +589,12 @@ struct ms_store *ms_store_ms_new(const char *root, const char *local_dir,
 	s->name = xstrdup(repo->name);
 	s->rev = xstrdup(rev);
 	s->lock_fd = -1;
-	if (local_dir) {
-		s->repo_dir = xstrdup(local_dir);
-		s->temp_dir = ms_path_join(local_dir, "._____temp");
-	} else {
-		char *masked = ms_modelscope_masked_name(repo->name);
-
-		s->root = xstrdup(root);
-		s->repo_dir =
-		        xasprintf("%s/%s/%s/%s", root, type_dir(repo->type), repo->owner, masked);
-		s->temp_dir = xasprintf("%s/%s/._____temp/%s/%s", root, type_dir(repo->type),
-		                        repo->owner, repo->name);
-		free(masked);
-	}
-	s->meta_dir = ms_path_join(s->repo_dir, ".mscli");
+	s->root = xstrdup(root);
+	s->repo_dir = xasprintf("%s/%s/%s/%s", root, type_dir(repo->type), repo->owner, masked);
+	s->temp_dir = xasprintf("%s/%s/._____temp/%s/%s", root, type_dir(repo->type), repo->owner,
+	                        repo->name);
+	s->meta_dir = xasprintf("%s/.mscli/%s/%s/%s", root, type_dir(repo->type), repo->owner,
+	                        repo->name);
+	free(masked);
 	return &s->base;
 }

@@ -20,6 +20,8 @@ struct ms_msc {
 /* Replace (or add) the entry for path; entries keep their order. */
 void ms_msc_set(struct ms_msc *m, const char *path, const char *revision);
 struct ms_msc_entry *ms_msc_find(const struct ms_msc *m, const char *path);
+/* Forget path's entry (the others keep their order). */
+void ms_msc_remove(struct ms_msc *m, const char *path);
 void ms_msc_release(struct ms_msc *m);
 
 /* Protocol 2 pickle of [{'Path': p, 'Revision': r}, ...], loadable by pickle.loads. */

@@ -70,16 +70,21 @@ struct ms_store {
 	bool force;
 	/* Called once when lock() has to wait for another process. */
 	void (*on_lock_wait)(void *arg, const char *path);
-	void *lock_wait_arg;
+	/* Something the user should know (a file kept, a layout repaired); may be NULL. */
+	void (*on_notice)(void *arg, const char *msg);
+	void *lock_wait_arg; /* the argument of both */
 };
 
 /* The constructors behind struct ms_hub's cache_store and local_store. */
-struct ms_store *ms_store_ms_new(const char *root, const char *local_dir,
-                                 const struct ms_repo *repo, const char *rev);
+struct ms_store *ms_store_ms_new(const char *root, const struct ms_repo *repo, const char *rev);
 struct ms_store *ms_store_hf_new(const char *root, const struct ms_repo *repo, const char *rev,
                                  const char *commit);
+/* --local-dir: Hugging Face's layout (.cache/huggingface/), and the same for ModelScope
+ * (.cache/modelscope/). */
 struct ms_store *ms_store_localdir_new(const char *dir, const struct ms_repo *repo, const char *rev,
                                        const char *commit);
+struct ms_store *ms_store_localdir_ms_new(const char *dir, const struct ms_repo *repo,
+                                          const char *rev, const char *commit);
 
 /* "models--org--name" (huggingface_hub's repo_folder_name). */
 char *ms_hf_repo_folder(const struct ms_repo *repo);

@@ -108,7 +108,10 @@ class Snapshot(Case):
         r = self.ok("download", "acme/Toy-1.5B.v2", "tokenizer/vocab.txt")
         d = self.ms_repo_dir("acme/Toy-1.5B.v2")
         self.assertEqual(r.lines, [os.path.join(d, "tokenizer", "vocab.txt")])
-        self.assertEqual(sorted(os.listdir(d)), sorted([".msc", ".mdl", ".mv", ".mscli", "tokenizer"]))
+        # nothing of mscli's in the folder a loader gets: its state is in <cache>/.mscli/
+        self.assertEqual(sorted(os.listdir(d)), sorted([".msc", ".mdl", ".mv", "tokenizer"]))
+        self.assertTrue(os.path.exists(os.path.join(self.cache, ".mscli", "models", "acme",
+                                                    "Toy-1.5B.v2", "listing-master.json")))
         msc = self.read_pickle(os.path.join(d, ".msc"))
         self.assertEqual([e["Path"] for e in msc], ["tokenizer/vocab.txt"])
 
@@ -190,11 +193,13 @@ class Snapshot(Case):
         for path, data in FILES.items():
             with open(os.path.join(ld, path), "rb") as f:
                 self.assertEqual(f.read(), data)
-        self.assertEqual(sorted(e["Path"] for e in self.read_pickle(os.path.join(ld, ".msc"))),
-                         sorted(FILES))
-        self.assertTrue(os.path.exists(os.path.join(ld, ".mv")))
-        self.assertFalse(os.path.exists(os.path.join(ld, ".mdl")))
-        self.assertFalse(os.path.exists(os.path.join(ld, "._____temp")))
+        # the user's folder holds the repo's files and mscli's bookkeeping in .cache/modelscope/
+        # (which loaders and both hubs' uploads skip), nothing else
+        self.assertEqual(sorted(os.listdir(ld)), sorted({p.split("/")[0] for p in FILES} |
+                                                        {".cache"}))
+        self.assertEqual(os.listdir(os.path.join(ld, ".cache")), ["modelscope"])
+        self.assertTrue(os.path.exists(os.path.join(ld, ".cache", "modelscope",
+                                                    "listing-master.json")))
         self.assertFalse(os.path.exists(self.cache))
         self.hub.clear_log()
         self.ok("download", "acme/Toy-1.5B.v2", "--local-dir", ld)
@@ -412,7 +417,8 @@ class LegacyCache(Case):
         self.ok("download", "acme/many")
         self.assertEqual(self.hub.body_bytes(), 0)
         # offline without our listing record: the index is all there is, with a warning
-        os.unlink(os.path.join(d, ".mscli", "listing-master.json"))
+        os.unlink(os.path.join(self.cache, ".mscli", "models", "acme", "many",
+                               "listing-master.json"))
         r = self.ok("--offline", "download", "acme/many")
         self.assertIn("cannot tell whether the snapshot is complete", r.err)
         # named files are there or not: no such doubt

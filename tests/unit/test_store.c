@@ -96,7 +96,7 @@ static void test_ms_store(const char *root)
 {
 	struct ms_repo repo = {.type = MS_REPO_MODEL, .id = "o/m.v1", .owner = "o", .name = "m.v1"};
 	struct ms_listing l = {0}, off = {0};
-	struct ms_store *st = ms_store_ms_new(root, NULL, &repo, "master");
+	struct ms_store *st = ms_store_ms_new(root, &repo, "master");
 	char path[PATH_MAX], target[PATH_MAX];
 	struct ms_error err;
 	bool complete;
@@ -118,7 +118,7 @@ static void test_ms_store(const char *root)
 	st->ops->free(st);
 
 	/* a new store on the same cache: found again, and offline it knows the listing */
-	st = ms_store_ms_new(root, NULL, &repo, "master");
+	st = ms_store_ms_new(root, &repo, "master");
 	CHECK(st->ops->lookup(st, &l.files[0]) == MS_FILE_CACHED);
 	CHECK(st->ops->offline_listing(st, "master", &off, &complete, &err) == 0);
 	CHECK(complete && off.n == 1 && !strcmp(off.files[0].path, "dir/w.txt"));
