@@ -11,9 +11,16 @@
 
 static volatile sig_atomic_t interrupted_flag;
 
-void ms_set_interrupted(void)
+void ms_set_interrupted(int sig)
 {
-	interrupted_flag = 1;
+	/* the first signal is the one the exit code reports */
+	if (!interrupted_flag)
+		interrupted_flag = sig > 0 ? sig : SIGINT;
+}
+
+int ms_interrupt_signal(void)
+{
+	return interrupted_flag;
 }
 
 bool ms_interrupted(void)

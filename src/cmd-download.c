@@ -12,6 +12,7 @@
 #include "mscli/cli.h"
 #include "mscli/clock.h"
 #include "mscli/download.h"
+#include "mscli/env.h"
 #include "mscli/fs.h"
 #include "mscli/parse.h"
 #include "mscli/pathsafe.h"
@@ -39,6 +40,8 @@ enum {
 	O_MODEL,
 	O_DATASET,
 	O_OUTPUT,
+	O_RESUME,
+	O_SYMLINKS,
 };
 
 static const struct ms_opt dl_opts[] = {
@@ -61,10 +64,18 @@ static const struct ms_opt dl_opts[] = {
         {"dataset", 0, O_DATASET, MS_OPT_VALUE, "REPO", "the same for a dataset", 0, NULL},
         {"max-workers", 0, O_MAX_WORKERS, MS_OPT_VALUE, "N",
          "files at once, and the connection budget (8)", 0, NULL},
+        {"max_workers", 0, O_MAX_WORKERS, MS_OPT_VALUE | MS_OPT_HIDDEN, "N", NULL, 0, NULL},
         {"connections", 0, O_CONNECTIONS, MS_OPT_VALUE, "N",
          "parallel ranges for one large file (8)", 0, NULL},
         {"force", 0, O_FORCE, 0, NULL, "download again even when cached (no resume)", 0, NULL},
         {"force-download", 0, O_FORCE, MS_OPT_HIDDEN, NULL, NULL, 0, NULL},
+        {"force_download", 0, O_FORCE, MS_OPT_HIDDEN, NULL, NULL, 0, NULL},
+        /* habits from huggingface_hub's CLI in CI scripts: mscli always resumes, and a
+         * --local-dir never holds symlinks (as huggingface_hub >= 0.23) */
+        {"resume-download", 0, O_RESUME, MS_OPT_HIDDEN, NULL, NULL, 0, NULL},
+        {"resume_download", 0, O_RESUME, MS_OPT_HIDDEN, NULL, NULL, 0, NULL},
+        {"local-dir-use-symlinks", 0, O_SYMLINKS, MS_OPT_VALUE | MS_OPT_HIDDEN, "VALUE", NULL, 0,
+         NULL},
         {"dry-run", 0, O_DRY_RUN, 0, NULL, "show what would be downloaded; change nothing", 0,
          NULL},
         {"output", 'o', O_OUTPUT, MS_OPT_VALUE, "PATH|-",
@@ -85,7 +96,7 @@ static int dl_option(void *state, int id, const char *arg, struct ms_error *err)
 		return 0;
 	case O_LOCAL_DIR:
 		free(o->local_dir);
-		o->local_dir = xstrdup(arg);
+		o->local_dir = ms_expand_tilde(arg); /* "--local-dir=~/x": no shell expands it */
 		return 0;
 	case O_MAX_WORKERS:
 	case O_CONNECTIONS:
@@ -103,7 +114,13 @@ static int dl_option(void *state, int id, const char *arg, struct ms_error *err)
 		return 0;
 	case O_OUTPUT:
 		free(o->output);
-		o->output = xstrdup(arg);
+		o->output = ms_expand_tilde(arg);
+		return 0;
+	case O_RESUME:
+		return 0; /* an interrupted download always resumes */
+	case O_SYMLINKS:
+		ms_warn("--local-dir-use-symlinks is ignored: a --local-dir holds plain files (as "
+		        "huggingface_hub does since 0.23)");
 		return 0;
 	case O_MODEL:
 	case O_DATASET:
@@ -138,6 +155,18 @@ static void dl_release(void *state)
 	ms_filter_release(&o->filter);
 }
 
+/* Retries of several files for one cause in one pass of the engine: one line. */
+struct retry_group {
+	char key[256]; /* the reason without its URL, and the attempt */
+	char reason[512];
+	const char *first;
+	size_t n;
+	int attempt;
+	double delay;
+};
+
+#define MAX_RETRY_GROUPS 8
+
 /* One run: the options, the operation, and what has been shown. */
 struct dl {
 	struct ms_ctx *ctx;
@@ -145,6 +174,8 @@ struct dl {
 	struct ms_download op;
 	struct ms_progress *progress;
 	double t0;
+	struct retry_group retries[MAX_RETRY_GROUPS];
+	size_t nretries;
 };
 
 /* ---- what the operation reports ---- */
@@ -158,6 +189,59 @@ static void on_file(void *arg, const struct ms_download *d, const struct ms_file
 		ms_render_download_file(d, f, status, actual);
 }
 
+static void flush_retries(struct dl *dl)
+{
+	int tries = dl->ctx->sess.net.retries + 1;
+
+	for (size_t i = 0; i < dl->nretries; i++) {
+		const struct retry_group *r = &dl->retries[i];
+
+		if (r->n == 1)
+			ms_info("retrying '%s' (try %d of %d, in %.1f s): %s", r->first,
+			        r->attempt + 1, tries, r->delay, r->reason);
+		else
+			ms_info("retrying %zu files (try %d of %d, in about %.1f s): %s", r->n,
+			        r->attempt + 1, tries, r->delay, r->reason);
+	}
+	dl->nretries = 0;
+}
+
+/* Coalesced until the engine's next progress tick: a failing hub is one line, not 13. */
+static void add_retry(struct dl *dl, const struct ms_event *ev)
+{
+	const char *reason = ev->reason ? ev->reason : "";
+	char key[256];
+	size_t k = 0, i;
+
+	/* the key: the reason without URLs (they differ per file), and the attempt */
+	for (const char *p = reason; *p && k + 16 < sizeof(key);) {
+		if (!strncmp(p, "http://", 7) || !strncmp(p, "https://", 8)) {
+			p += strcspn(p, " ");
+			key[k++] = '*';
+		} else {
+			key[k++] = *p++;
+		}
+	}
+	snprintf(key + k, sizeof(key) - k, "#%d", ev->attempt);
+	for (i = 0; i < dl->nretries && strcmp(dl->retries[i].key, key); i++)
+		;
+	if (i == MAX_RETRY_GROUPS) {
+		flush_retries(dl);
+		i = 0;
+	}
+	if (i == dl->nretries) {
+		struct retry_group *r = &dl->retries[dl->nretries++];
+
+		snprintf(r->key, sizeof(r->key), "%s", key);
+		snprintf(r->reason, sizeof(r->reason), "%s", reason);
+		r->first = ev->job->name;
+		r->n = 0;
+		r->attempt = ev->attempt;
+		r->delay = ev->delay;
+	}
+	dl->retries[i].n++;
+}
+
 static void on_event(void *arg, const struct ms_download *d, const struct ms_event *ev)
 {
 	struct dl *dl = arg;
@@ -168,6 +252,10 @@ static void on_event(void *arg, const struct ms_download *d, const struct ms_eve
 		dl->progress = ms_progress_new(stderr);
 		ms_ui_set_progress(dl->progress);
 	}
+	if (ev->type == MS_EV_RETRY && !g->json)
+		add_retry(dl, ev);
+	else if (dl->nretries && (ev->type != MS_EV_PROGRESS || !ev->job))
+		flush_retries(dl); /* a tick, or something else happened: say it now */
 	ms_progress_event(dl->progress, ev);
 	if (ev->type == MS_EV_FINISH)
 		ms_ui_set_progress(NULL); /* the bars are gone: notes print plainly again */
@@ -176,8 +264,6 @@ static void on_event(void *arg, const struct ms_download *d, const struct ms_eve
 		if (ev->type == MS_EV_PROGRESS && (int)(ev->elapsed * 10) % 10)
 			return;
 		ms_json_engine_event(stdout, ev);
-	} else if (!dl->progress && ev->type == MS_EV_RETRY) {
-		ms_info("retrying '%s': %s", ev->job->name, ev->reason ? ev->reason : "");
 	}
 }
 
@@ -288,18 +374,24 @@ static int print_plan(struct dl *dl, bool offline, int status, const struct ms_e
 	return status;
 }
 
-/* After a failed transfer: the first failure is the error; the others get a line each. */
+/* After a failed transfer: each other cause once, with how many files it stopped. */
 static void print_other_failures(const struct ms_download *d)
 {
-	bool first = true;
+	const struct ms_xfer_job *causes[8];
+	size_t counts[8], n = ms_download_other_failures(d, causes, counts, 8);
+	size_t stopped = ms_download_stopped(d);
 
-	for (size_t i = 0; i < d->njobs; i++) {
-		if (!d->jobs[i].status)
-			continue;
-		if (!first && d->jobs[i].status != MS_EINTR)
-			ms_ui_error("%s", d->jobs[i].err.msg);
-		first = false;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (counts[i] > 1)
+			ms_ui_error("%s (and %zu more file(s) failed the same way)",
+			            causes[i]->err.msg, counts[i] - 1);
+		else
+			ms_ui_error("%s", causes[i]->err.msg);
+	if (stopped && d->first_failure && d->first_failure->status != MS_EINTR)
+		ms_info("%zu other file(s) were not finished; their partials are kept: run the "
+		        "same "
+		        "command again to resume",
+		        stopped);
 }
 
 static bool is_offline(const struct ms_ctx *ctx)

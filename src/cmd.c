@@ -5,10 +5,12 @@
  * the one place where errors become exit codes.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -57,6 +59,7 @@ enum {
 	G_RETRY_DELAY,
 	G_STALL_TIMEOUT,
 	G_CONNECT_TIMEOUT,
+	G_FORMAT,
 };
 
 const struct ms_opt ms_global_opts[] = {
@@ -76,6 +79,8 @@ const struct ms_opt ms_global_opts[] = {
          "HF_HUB_OFFLINE=1)",
          0, NULL},
         {"json", 0, G_JSON, 0, NULL, "JSON lines on stdout", 0, NULL},
+        {"format", 0, G_FORMAT, MS_OPT_VALUE, "json|text",
+         "--format json is --json (hf's spelling)", MS_COMPLETE_WORDS, "json text"},
         {"quiet", 'q', G_QUIET, 0, NULL, "errors only on stderr", 0, NULL},
         {"verbose", 'v', G_VERBOSE, 0, NULL,
          "log requests, redirects and retries (tokens redacted)", 0, NULL},
@@ -161,7 +166,8 @@ void ms_print_main_help(FILE *out)
 	fprintf(out,
 	        "\nRun 'mscli COMMAND --help' for a command's options; 'man mscli' for the rest.\n"
 	        "Exit codes: 0 ok, 1 other, 2 usage, 3 network, 4 integrity, 5 not found,\n"
-	        "6 auth, 7 offline and not cached, 8 local storage.\n");
+	        "6 auth, 7 offline and not cached, 8 local storage, 128+N stopped by signal N\n"
+	        "(130 Ctrl-C, 143 kill, 129 hangup; partials are kept for the next run).\n");
 }
 
 void ms_print_cmd_help(const struct ms_cmd *cmd, const char *parent, FILE *out)
@@ -233,13 +239,22 @@ static int global_option(struct ms_global *g, int id, const char *arg, struct ms
 		ms_redact_add(arg);
 		return 0;
 	case G_CACHE_DIR:
-		set_str(&g->cache_dir, arg);
+		/* "--cache-dir=~/x": no shell expands a ~ after '=' */
+		free(g->cache_dir);
+		g->cache_dir = ms_expand_tilde(arg);
 		return 0;
 	case G_OFFLINE:
 		g->offline = true;
 		return 0;
 	case G_JSON:
 		g->json = true;
+		return 0;
+	case G_FORMAT:
+		if (strcasecmp(arg, "json") && strcasecmp(arg, "text") &&
+		    strcasecmp(arg, "table") && strcasecmp(arg, "human"))
+			return ms_error_set(err, MS_EUSAGE, "--format takes json or text, not '%s'",
+			                    arg);
+		g->json = !strcasecmp(arg, "json");
 		return 0;
 	case G_QUIET:
 		g->quiet = true;
@@ -385,18 +400,110 @@ static int take_option(struct ms_ctx *ctx, void *state, const struct ms_opt *o, 
  * Returns PARSED (*first_arg: the index of the first argument left), SHOW_HELP,
  * SHOW_VERSION or a negative ms_err.
  */
+/* The option a word names ("--name", "--name=v", "-x", "-xVALUE"), or NULL. */
+static const struct ms_opt *word_option(const struct parser *p, const char *w, bool *attached)
+{
+	*attached = false;
+	if (w[0] != '-' || !w[1])
+		return NULL;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct ms_opt *o = p->by_index[i];
+		size_t n = strlen(o->name);
+
+		if (w[1] == '-' && !strncmp(w + 2, o->name, n) && (!w[2 + n] || w[2 + n] == '=')) {
+			*attached = w[2 + n] == '=';
+			return o;
+		}
+		if (w[1] != '-' && o->short_name == w[1]) {
+			*attached = w[2] != '\0';
+			return o;
+		}
+	}
+	return NULL;
+}
+
+static bool is_glob(const char *w)
+{
+	return strpbrk(w, "*?[") != NULL;
+}
+
+/*
+ * The options that come after a positional argument (REPO) on the command line, found in
+ * argv before getopt permutes it.  After --include/--exclude (MS_OPT_MORE) come several
+ * patterns, as modelscope's CLI (argparse nargs) takes them: every word up to the next
+ * option once REPO was given, and before it only words with * ? [ (so
+ * "--include '*.json' owner/name" still names the repo).
+ */
+static char **options_after_args(const struct parser *p, int argc, char **argv)
+{
+	char **after = xcalloc((size_t)argc + 1, sizeof(*after));
+	bool seen_arg = false;
+	size_t n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		bool attached;
+		const struct ms_opt *o = word_option(p, argv[i], &attached);
+
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!o) {
+			seen_arg |= argv[i][0] != '-' || !argv[i][1];
+			continue;
+		}
+		if (seen_arg)
+			after[n++] = argv[i];
+		if ((o->flags & MS_OPT_VALUE) && !attached)
+			i++;
+		while ((o->flags & MS_OPT_MORE) && i + 1 < argc && argv[i + 1][0] != '-' &&
+		       (seen_arg || is_glob(argv[i + 1])))
+			i++;
+	}
+	return after;
+}
+
+static bool in_list(char *const *list, const char *w)
+{
+	for (; *list; list++)
+		if (*list == w)
+			return true;
+	return false;
+}
+
+/* A value in its own word that is an option, or empty: a script's mistake, said now. */
+static int check_value(const struct ms_opt *o, const char *arg, bool own_word, struct ms_error *err)
+{
+	if (!*arg)
+		return ms_error_set(err, MS_EUSAGE,
+		                    "option '--%s' needs a value, not an empty string", o->name);
+	if (own_word && arg[0] == '-' && arg[1])
+		return ms_error_set(err, MS_EUSAGE,
+		                    "option '--%s' needs a value, not the option '%s' (write "
+		                    "--%s=%s if that is the value)",
+		                    o->name, arg, o->name, arg);
+	return 0;
+}
+
+/*
+ * Parse global options and cmd's (cmd NULL: the globals before COMMAND).
+ * Returns PARSED (*first_arg: the index of the first argument left), SHOW_HELP,
+ * SHOW_VERSION or a negative ms_err.
+ */
 static int parse(struct ms_ctx *ctx, const struct ms_cmd *cmd, void *state, int argc, char **argv,
                  int *first_arg, struct ms_error *err)
 {
 	struct parser p;
-	int c, ret = PARSED;
+	int c, ret = PARSED, type;
 	const char *where = cmd ? cmd->name : NULL;
+	char **after;
 
 	parser_init(&p, cmd ? cmd->opts : NULL, !cmd);
+	after = options_after_args(&p, argc, argv);
 	optind = 0; /* glibc: 0 resets getopt's internal state between argument vectors */
 	opterr = 0;
 	while (!ret && (c = getopt_long(argc, argv, p.shortopts, p.longopts, NULL)) != -1) {
 		const struct ms_opt *o = parser_entry(&p, c);
+		bool own_word = o && optarg && optarg == argv[optind - 1];
+		const char *word = !o ? NULL : own_word ? argv[optind - 2] : argv[optind - 1];
 
 		if (c == '?' && !where) {
 			ret = ms_error_set(err, MS_EUSAGE,
@@ -413,16 +520,22 @@ static int parse(struct ms_ctx *ctx, const struct ms_cmd *cmd, void *state, int 
 			ret = SHOW_HELP;
 		} else if (o && o->id == G_VERSION) {
 			ret = SHOW_VERSION;
+		} else if (o && optarg && (ret = check_value(o, optarg, own_word, err)) != 0) {
+			break;
 		} else if (o) {
+			bool more_words = in_list(after, word) ||
+			                  (cmd && cmd->repo_arg && cmd->repo_arg(state, &type));
+
 			ret = take_option(ctx, state, o, optarg, err);
-			/* a word with * ? or [ is no repo id: take it as one more value (moving
-			 * optind past it is how getopt lets a program consume arguments) */
+			/* more values (moving optind past a word is how getopt lets a program
+			 * consume arguments) */
 			while (!ret && (o->flags & MS_OPT_MORE) && optind < argc &&
-			       argv[optind][0] != '-' && strpbrk(argv[optind], "*?["))
+			       argv[optind][0] != '-' && (more_words || is_glob(argv[optind])))
 				ret = take_option(ctx, state, o, argv[optind++], err);
 		}
 	}
 	*first_arg = optind;
+	free(after);
 	parser_release(&p);
 	return ret;
 }
@@ -430,22 +543,23 @@ static int parse(struct ms_ctx *ctx, const struct ms_cmd *cmd, void *state, int 
 /* ---- set-up ---- */
 
 /* --hub, else MSCLI_HUB, else the default hub. */
-static int choose_hub(struct ms_ctx *ctx, bool *given, struct ms_error *err)
+static int choose_hub(struct ms_ctx *ctx, enum ms_hub_choice *how, struct ms_error *err)
 {
 	const char *v;
 
-	*given = true;
+	*how = MS_CHOSEN_BY_OPTION;
 	if (ctx->g->hub) {
 		ctx->hub = ctx->g->hub;
 		return 0;
 	}
 	if ((v = ms_getenv("MSCLI_HUB")) != NULL) {
+		*how = MS_CHOSEN_BY_ENV;
 		if (!(ctx->hub = ms_hub_find(v)))
 			return ms_error_set(err, MS_EUSAGE, "MSCLI_HUB is '%s', not %s", v,
 			                    ms_hub_names());
 		return 0;
 	}
-	*given = false;
+	*how = MS_CHOSEN_DEFAULT;
 	ctx->hub = ms_hub_default();
 	return 0;
 }
@@ -455,7 +569,7 @@ static int setup_repo(struct ms_ctx *ctx, const void *state, struct ms_error *er
 	int type = -1;
 	const char *spec = ctx->cmd->repo_arg ? ctx->cmd->repo_arg(state, &type) : NULL;
 	const char *why;
-	bool hub_given;
+	enum ms_hub_choice hub_given;
 	int ret;
 
 	if (type >= 0)
@@ -490,13 +604,33 @@ static int setup_repo(struct ms_ctx *ctx, const void *state, struct ms_error *er
 	return 0;
 }
 
+/* A hub request will be tried again: one line (a JSON "retry" object with --json). */
+static void on_http_retry(void *arg, const struct ms_retry_note *n)
+{
+	const struct ms_ctx *ctx = arg;
+
+	if (ctx->g->json) {
+		struct ms_json *j = ms_json_begin("retry");
+
+		ms_json_str(j, "what", n->what);
+		ms_json_str(j, "url", n->url);
+		ms_json_num(j, "attempt", n->attempt);
+		ms_json_num(j, "delay", n->delay);
+		ms_json_str(j, "reason", n->reason);
+		ms_json_emit(j, stdout);
+	} else {
+		ms_info("retrying %s (try %d of %d, in %.1f s): %s: %s", n->what, n->attempt + 1,
+		        n->attempts, n->delay, n->url, n->reason);
+	}
+}
+
 static int setup_session(struct ms_ctx *ctx, struct ms_error *err)
 {
 	struct ms_session_opts so = {.endpoint = ctx->g->endpoint,
 	                             .token = ctx->g->token,
 	                             .net = ctx->g->net,
 	                             .stall_given = ctx->g->stall_given};
-	bool given;
+	enum ms_hub_choice given;
 	int ret;
 
 	if (!ctx->hub && (ret = choose_hub(ctx, &given, err)) != 0)
@@ -504,6 +638,8 @@ static int setup_session(struct ms_ctx *ctx, struct ms_error *err)
 	if ((ret = ms_session_open(&ctx->sess, ctx->hub, &so, err)) != 0)
 		return ret;
 	ctx->have_sess = true;
+	ctx->sess.http.on_retry = on_http_retry;
+	ctx->sess.http.retry_arg = ctx;
 	if (ctx->repo.endpoint && !ctx->g->endpoint) {
 		/* a mirror's URL names the mirror; only --endpoint overrides it */
 		ms_session_set_endpoint(&ctx->sess, ctx->repo.endpoint);
@@ -515,7 +651,7 @@ static int setup_session(struct ms_ctx *ctx, struct ms_error *err)
 static int setup_cache(struct ms_ctx *ctx, struct ms_error *err)
 {
 	char *root;
-	bool given;
+	enum ms_hub_choice given;
 	int ret;
 
 	if (!ctx->hub && (ret = choose_hub(ctx, &given, err)) != 0)
@@ -574,6 +710,15 @@ static void json_failure(const struct ms_ctx *ctx, const struct ms_error *err)
 	ms_json_str(j, "revision", ctx->rev);
 	ms_json_error(j, err->code, err);
 	ms_json_emit(j, stdout);
+}
+
+static bool json_wanted(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--format=json") ||
+		    (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "json")))
+			return true;
+	return false;
 }
 
 static void print_version(void)
@@ -644,8 +789,6 @@ static int run_cmd(struct ms_ctx *ctx, const struct ms_cmd *cmd, const char *par
 	ret = setup(ctx, state, err);
 	if (!ret)
 		ret = cmd->exec(ctx, state, err);
-	if (ret && ctx->g->json && !ctx->reported)
-		json_failure(ctx, err);
 	ret = ret ? fail(err) : 0;
 	curl_global_cleanup();
 out:
@@ -698,6 +841,52 @@ static int run(struct ms_ctx *ctx, const struct ms_cmd *cmd, int argc, char **ar
 	return ret;
 }
 
+/* Edit distance (insertions, deletions, substitutions, swaps of neighbours), capped. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), d[32][32];
+
+	if (la >= 32 || lb >= 32)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
+			                                 tolower((unsigned char)b[j - 1]));
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+/* A mistyped command ("downlaod"): the command it was meant to be, or NULL. */
+static const char *nearest_command(const char *word)
+{
+	const char *best = NULL;
+	size_t best_d = 3; /* more than two edits away is another word */
+
+	for (size_t i = 0; ms_commands[i]; i++) {
+		size_t d = distance(word, ms_commands[i]->name);
+
+		if (d < best_d ||
+		    (strlen(word) >= 3 && !strncmp(ms_commands[i]->name, word, strlen(word)))) {
+			best_d = d < best_d ? d : best_d;
+			best = ms_commands[i]->name;
+		}
+	}
+	return best;
+}
+
 /* "mscli help [COMMAND [VERB]]"; "mscli --help [COMMAND]" (lenient: the main help). */
 static int help(int argc, char **argv, bool lenient, struct ms_error *err)
 {
@@ -744,20 +933,28 @@ int ms_cli_main(int argc, char **argv)
 		ret = fail(&err);
 	} else if (first >= argc) {
 		ms_print_main_help(stderr);
+		ms_error_set(&err, MS_EUSAGE, "which command? (see 'mscli --help')");
 		ret = 2;
 	} else if (!strcmp(argv[first], "help")) {
 		ret = help(argc - first - 1, argv + first + 1, false, &err);
 	} else if (!(cmd = ms_cmd_find(ms_commands, argv[first]))) {
-		ms_error_set(&err, MS_EUSAGE, "'%s' is not an mscli command (see 'mscli --help')",
-		             argv[first]);
+		const char *near = nearest_command(argv[first]);
+
+		ms_error_set(&err, MS_EUSAGE,
+		             "'%s' is not an mscli command%s%s%s (see 'mscli --help')", argv[first],
+		             near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
 		ret = fail(&err);
 	} else {
 		ret = run(&ctx, cmd, argc - first, argv + first, &err);
 	}
+	/* --json (anywhere): every failure ends with a "done" object, usage errors too */
+	if (ret && json_wanted(argc, argv) && !ctx.reported)
+		json_failure(&ctx, &err);
 	ctx_release(&ctx);
 	ms_global_release(&g);
-	if (fflush(stdout) != 0 && ret == 0) {
-		ms_ui_error("cannot write to standard output");
+	/* stdout was the result: not writing it (a full disk, /dev/full) is a storage error */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && ret == 0) {
+		ms_ui_error("cannot write to standard output: %s", strerror(errno));
 		ret = 8;
 	}
 	return ret;

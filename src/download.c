@@ -402,6 +402,80 @@ static int add_job(struct ms_download *d, struct ms_file *f, struct ms_error *er
 	return 0;
 }
 
+static bool same_cause(const struct ms_xfer_job *a, const struct ms_xfer_job *b)
+{
+	return a->status == b->status && a->err.http_status == b->err.http_status;
+}
+
+/*
+ * One cause, one line: the error is the first file that failed for a reason of its own
+ * (not one stopped because another filled the disk), with how many failed the same way.
+ * The other causes are left for the caller (ms_download_other_failures), each file's
+ * message for -v.
+ */
+static int failure(struct ms_download *d, int ret, struct ms_error *err)
+{
+	const struct ms_xfer_job *first = NULL;
+	size_t same = 0;
+
+	for (size_t i = 0; i < d->njobs; i++) {
+		const struct ms_xfer_job *j = &d->jobs[i];
+
+		if (!j->status)
+			continue;
+		ms_verbose("failed: %s", j->err.msg);
+		if (!first || (first->stopped && !j->stopped))
+			first = j;
+	}
+	if (!first)
+		return ms_error_set(err, ret, "download failed");
+	for (size_t i = 0; i < d->njobs; i++)
+		same += d->jobs[i].status && !d->jobs[i].stopped && same_cause(&d->jobs[i], first);
+	*err = first->err;
+	err->code = first->status;
+	if (first->status == MS_EINTR)
+		return ms_error_set(err, MS_EINTR,
+		                    "interrupted; the partial downloads are kept: run the same "
+		                    "command again to resume");
+	if (same > 1)
+		ms_error_append(err, " (and %zu more file(s) failed the same way)", same - 1);
+	d->first_failure = first;
+	return first->status;
+}
+
+size_t ms_download_other_failures(const struct ms_download *d, const struct ms_xfer_job **causes,
+                                  size_t *counts, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->njobs; i++) {
+		const struct ms_xfer_job *j = &d->jobs[i];
+		size_t k;
+
+		if (!j->status || j->stopped || !d->first_failure ||
+		    same_cause(j, d->first_failure))
+			continue;
+		for (k = 0; k < n && !same_cause(causes[k], j); k++)
+			;
+		if (k < n) {
+			counts[k]++;
+		} else if (n < max) {
+			causes[n] = j;
+			counts[n++] = 1;
+		}
+	}
+	return n;
+}
+
+size_t ms_download_stopped(const struct ms_download *d)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->njobs; i++)
+		n += d->jobs[i].status && d->jobs[i].stopped;
+	return n;
+}
+
 static int fetch_missing(struct ms_download *d, struct ms_error *err)
 {
 	struct ms_engine_opts eo;
@@ -430,22 +504,7 @@ static int fetch_missing(struct ms_download *d, struct ms_error *err)
 	ret = ms_engine_run(&eo, d->jobs, d->njobs);
 	for (size_t i = 0; i < d->njobs; i++)
 		d->fetched += d->jobs[i].fetched;
-	if (ret) {
-		const struct ms_xfer_job *first = NULL;
-
-		for (size_t i = 0; i < d->njobs && !first; i++)
-			if (d->jobs[i].status)
-				first = &d->jobs[i];
-		if (!first)
-			return ms_error_set(err, ret, "download failed");
-		*err = first->err;
-		err->code = first->status;
-		if (first->status == MS_EINTR)
-			ms_error_set(err, MS_EINTR,
-			             "interrupted; the partial downloads are kept: run the same "
-			             "command again to resume");
-	}
-	return ret;
+	return ret ? failure(d, ret, err) : 0;
 }
 
 /*

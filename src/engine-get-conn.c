@@ -286,6 +286,7 @@ void get_abort_conns(struct get *g, struct xfile *xf)
 
 	while ((c = xf->conns) != NULL) {
 		xf->conns = c->next; /* popped here; conn_free finds it unlinked */
+		xf->job->fetched += c->off - c->req_start; /* it arrived, even if it ends here */
 		/* Keep what arrived: the next run resumes from it. */
 		if (xf->fd >= 0 && !c->discard && c->checked && c->verdict == V_OK)
 			get_conn_flush(c);

@@ -476,11 +476,18 @@ static void get_stop(struct engine *e, void *state, int code)
 	struct get *g = state;
 
 	(void)e;
-	for (size_t i = 0; i < g->nfiles; i++)
-		if (g->files[i].phase != F_DONE && g->files[i].phase != F_FAILED)
-			get_file_fail(g, &g->files[i], code, "%s: %s", g->files[i].job->name,
-			              code == MS_EINTR ? "interrupted"
-			                               : "stopped after a storage error");
+	for (size_t i = 0; i < g->nfiles; i++) {
+		struct xfile *xf = &g->files[i];
+
+		if (xf->phase == F_DONE || xf->phase == F_FAILED)
+			continue;
+		/* not a cause of its own: the run stopped (the storage error named it) */
+		xf->job->stopped = true;
+		if (code == MS_ESTORAGE) /* the name is prefixed for storage errors */
+			get_file_fail(g, xf, code, "stopped after a storage error");
+		else
+			get_file_fail(g, xf, code, "%s: interrupted", xf->job->name);
+	}
 }
 
 static void *get_start(struct engine *e, struct ms_xfer_job **jobs, size_t n)

@@ -235,6 +235,7 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 	for (size_t i = 0; i < n; i++) {
 		jobs[i].status = 0;
 		jobs[i].done = false;
+		jobs[i].stopped = false;
 		ms_error_clear(&jobs[i].err);
 		e.total_size += jobs[i].size;
 	}

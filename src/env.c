@@ -1,8 +1,10 @@
 /* The environment. */
 #include <ctype.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "mscli/alloc.h"
 #include "mscli/env.h"
@@ -24,11 +26,41 @@ bool ms_env_true(const char *name)
 	             !strcasecmp(v, "true"));
 }
 
-char *ms_home_path(const char *rel)
+/* $HOME, else the password database's entry for the user (as Python's expanduser). */
+static const char *home_dir(void)
 {
 	const char *home = ms_getenv("HOME");
+	struct passwd *pw;
 
-	return ms_path_join(home ? home : "/", rel);
+	if (home)
+		return home;
+	pw = getpwuid(getuid());
+	return pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/";
+}
+
+char *ms_home_path(const char *rel)
+{
+	return ms_path_join(home_dir(), rel);
+}
+
+char *ms_expand_tilde(const char *v)
+{
+	const char *slash;
+	struct passwd *pw;
+	char *user;
+
+	if (v[0] != '~')
+		return xstrdup(v);
+	if (v[1] == '/' || !v[1])
+		return v[1] ? ms_home_path(v + 2) : xstrdup(home_dir());
+	/* ~user/... */
+	slash = strchr(v, '/');
+	user = xstrndup(v + 1, slash ? (size_t)(slash - v - 1) : strlen(v + 1));
+	pw = getpwnam(user);
+	free(user);
+	if (!pw || !pw->pw_dir)
+		return xstrdup(v); /* left as written, as expanduser does */
+	return slash ? ms_path_join(pw->pw_dir, slash + 1) : xstrdup(pw->pw_dir);
 }
 
 char *ms_expand_path(const char *v)
@@ -66,10 +98,9 @@ char *ms_expand_path(const char *v)
 	}
 	if (!b.data)
 		ms_buf_adds(&b, "");
-	/* then a leading ~ or ~/, as os.path.expanduser (not ~user) */
-	if (b.data[0] == '~' && (b.data[1] == '/' || !b.data[1])) {
-		const char *home = ms_getenv("HOME");
-		char *out = b.data[1] ? ms_home_path(b.data + 2) : xstrdup(home ? home : "/");
+	/* then a leading ~, ~/ or ~user, as os.path.expanduser */
+	if (b.data[0] == '~') {
+		char *out = ms_expand_tilde(b.data);
 
 		ms_buf_release(&b);
 		return out;

@@ -1,8 +1,10 @@
 /* Error values and their exit codes (DESIGN.md "Exit codes"). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "mscli/clock.h"
 #include "mscli/err.h"
 #include "mscli/redact.h"
 
@@ -57,6 +59,8 @@ int ms_err_from_errno(int errnum)
 	case EPERM:
 	case EFBIG:
 	case ENAMETOOLONG: /* a name this file system cannot hold */
+	case ENOTDIR:      /* a cache or HOME below a regular file */
+	case EISDIR:
 	case EIO:
 	case EMFILE:
 	case ENFILE:
@@ -92,7 +96,8 @@ int ms_err_exit_code(int code)
 	case MS_ESTORAGE:
 		return 8;
 	case MS_EINTR:
-		return 130;
+		/* 128 + the signal, as a shell reports it: 130 for Ctrl-C, 143 for kill */
+		return 128 + (ms_interrupt_signal() ? ms_interrupt_signal() : SIGINT);
 	default:
 		return 1;
 	}

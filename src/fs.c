@@ -14,6 +14,13 @@
 #include "mscli/fs.h"
 #include "mscli/strbuf.h"
 
+/* Writing into a local path failed: whatever errno says, that is local storage (exit 8). */
+static int storage_error(struct ms_error *err, int errnum, const char *what, const char *path)
+{
+	ms_error_errno(err, errnum, what, path);
+	return err ? (err->code = MS_ESTORAGE) : MS_ESTORAGE;
+}
+
 char *ms_path_join(const char *a, const char *b)
 {
 	size_t al = strlen(a);
@@ -56,7 +63,7 @@ int ms_mkdirs(const char *path, mode_t mode, struct ms_error *err)
 
 		*s = '\0';
 		if (mkdir(p, mode) < 0 && errno != EEXIST) {
-			ret = ms_error_errno(err, errno, "cannot create directory", p);
+			ret = storage_error(err, errno, "cannot create directory", p);
 			break;
 		}
 		if (!c)
@@ -151,17 +158,18 @@ int ms_copy_file_atomic(const char *src, const char *dst, struct ms_error *err)
 	tmp = ms_temp_beside(dst);
 	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (out < 0) {
-		ret = ms_error_errno(err, errno, "cannot create", tmp);
+		ret = storage_error(err, errno, "cannot create", tmp);
 		goto out;
 	}
 	r = ms_copy_fd(in, out);
-	if (r)
-		ret = ms_error_errno(err, errno, r == -1 ? "cannot read" : "cannot write",
-		                     r == -1 ? src : tmp);
+	if (r == -1)
+		ret = ms_error_errno(err, errno, "cannot read", src);
+	else if (r)
+		ret = storage_error(err, errno, "cannot write", tmp);
 	if (close(out) < 0 && !ret)
-		ret = ms_error_errno(err, errno, "cannot write", tmp);
+		ret = storage_error(err, errno, "cannot write", tmp);
 	if (!ret && rename(tmp, dst) < 0)
-		ret = ms_error_errno(err, errno, "cannot rename to", dst);
+		ret = storage_error(err, errno, "cannot rename to", dst);
 	if (ret)
 		unlink(tmp);
 out:
@@ -191,18 +199,18 @@ int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 	tmp = ms_temp_beside(path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
-		ret = ms_error_errno(err, errno, "cannot create", tmp);
+		ret = storage_error(err, errno, "cannot create", tmp);
 		goto out;
 	}
 	if (ms_write_all(fd, data, len) < 0)
-		ret = ms_error_errno(err, errno, "cannot write", tmp);
+		ret = storage_error(err, errno, "cannot write", tmp);
 	/* The data must be durable before the name points at it. */
 	if (!ret && fsync(fd) < 0)
-		ret = ms_error_errno(err, errno, "cannot sync", tmp);
+		ret = storage_error(err, errno, "cannot sync", tmp);
 	if (close(fd) < 0 && !ret)
-		ret = ms_error_errno(err, errno, "cannot write", tmp);
+		ret = storage_error(err, errno, "cannot write", tmp);
 	if (!ret && rename(tmp, path) < 0)
-		ret = ms_error_errno(err, errno, "cannot rename to", path);
+		ret = storage_error(err, errno, "cannot rename to", path);
 	if (ret)
 		unlink(tmp);
 out:
@@ -367,8 +375,9 @@ int ms_copy_out(const char *src, const char *dst, struct ms_error *err)
 	close(in);
 	if (r == -2 && e == EPIPE)
 		return 0; /* the reader had enough (| head): not an error */
+	if (r == -1)
+		return ms_error_errno(err, e, "cannot read", src);
 	if (r)
-		return ms_error_errno(err, e, r == -1 ? "cannot read" : "cannot write",
-		                      r == -1 ? src : "standard output");
+		return storage_error(err, e, "cannot write", "standard output");
 	return 0;
 }

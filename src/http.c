@@ -4,6 +4,7 @@
  * hub's own origin only, never to a CDN it redirects to.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,6 +38,7 @@ void ms_net_opts_init(struct ms_net_opts *n)
 
 void ms_http_init(struct ms_http *h, const struct ms_net_opts *net, const struct ms_auth *auth)
 {
+	memset(h, 0, sizeof(*h));
 	h->easy = NULL;
 	h->net = net;
 	h->auth = auth;
@@ -403,6 +405,27 @@ static int give_up(const struct ms_http *h, const struct ms_http_response *resp,
 	return 0; /* a persisting 5xx is returned for the caller to map */
 }
 
+static void announce_retry(const struct ms_http *h, const char *what, const char *url,
+                           const struct ms_http_response *resp, CURLcode cc, int attempt,
+                           double wait)
+{
+	char reason[128];
+	struct ms_retry_note note = {.what = what,
+	                             .url = url,
+	                             .reason = reason,
+	                             .attempt = attempt,
+	                             .attempts = h->net->retries + 1,
+	                             .delay = wait};
+
+	if (cc != CURLE_OK)
+		snprintf(reason, sizeof(reason), "%s", curl_easy_strerror(cc));
+	else
+		snprintf(reason, sizeof(reason), "HTTP %ld", resp->status);
+	ms_verbose("  retry %d/%d in %.1fs (%s)", attempt, h->net->retries, wait, reason);
+	if (h->on_retry)
+		h->on_retry(h->retry_arg, &note);
+}
+
 int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
                     struct ms_http_response *resp, struct ms_error *err)
 {
@@ -469,8 +492,7 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 		attempt++;
 		if (wait < 0)
 			wait = ms_backoff_delay(attempt, h->net->retry_delay, 30, ms_random01());
-		ms_verbose("  retry %d/%d in %.1fs (%s)", attempt, h->net->retries, wait,
-		           cc != CURLE_OK ? curl_easy_strerror(cc) : "server answered an error");
+		announce_retry(h, what, url, resp, cc, attempt, wait);
 		ms_sleep(wait);
 	}
 	free(url);
@@ -643,8 +665,6 @@ enum ms_retry_class ms_retry_classify(int curlcode, long status, bool from_redir
 	case CURLE_OK:
 		break;
 	/* Transport failures worth another attempt. */
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_OPERATION_TIMEDOUT:
 	case CURLE_PARTIAL_FILE:
@@ -653,11 +673,10 @@ enum ms_retry_class ms_retry_classify(int curlcode, long status, bool from_redir
 	case CURLE_GOT_NOTHING:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_WEIRD_SERVER_REPLY:
 		return MS_RETRY_YES;
 	default:
-		/* TLS verification, bad URL, out of memory...: final */
+		/* name resolution, TLS (verification, or a handshake with a server that does not
+		 * speak it), a bad URL, a reply that is not HTTP, out of memory...: final */
 		return MS_RETRY_NO;
 	}
 	if (status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||

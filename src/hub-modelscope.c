@@ -392,7 +392,8 @@ static char *ms_default_cache(void)
 {
 	const char *env = ms_getenv("MODELSCOPE_CACHE");
 
-	return env ? xstrdup(env) : ms_home_path(".cache/modelscope/hub");
+	/* expanded as the official clients do (os.path.expanduser) */
+	return env ? ms_expand_tilde(env) : ms_home_path(".cache/modelscope/hub");
 }
 
 /* Both client generations send a request id; the legacy API reads the token from a cookie. */

@@ -29,11 +29,12 @@ const struct ms_hub *ms_hub_default(void)
 
 const struct ms_hub *ms_hub_find(const char *name)
 {
+	/* any case: MSCLI_HUB=HF is as clear as hf */
 	for (size_t i = 0; ms_hubs[i]; i++) {
-		if (!strcmp(ms_hubs[i]->name, name))
+		if (!strcasecmp(ms_hubs[i]->name, name))
 			return ms_hubs[i];
 		for (const char *const *a = ms_hubs[i]->aliases; a && *a; a++)
-			if (!strcmp(*a, name))
+			if (!strcasecmp(*a, name))
 				return ms_hubs[i];
 	}
 	return NULL;
@@ -59,6 +60,27 @@ static bool valid_segment(const char *s, size_t n)
 		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
 			return false;
 	return true;
+}
+
+/* A file page's ?fileName=<path> (ModelScope: .../file/view/master?fileName=config.json). */
+static char *query_file(CURLU *u)
+{
+	char *q = NULL, *file = NULL, *save = NULL;
+
+	if (curl_url_get(u, CURLUPART_QUERY, &q, 0) != CURLUE_OK || !q)
+		return NULL;
+	for (char *kv = strtok_r(q, "&", &save); kv && !file; kv = strtok_r(NULL, "&", &save))
+		if (!strncmp(kv, "fileName=", 9) && kv[9]) {
+			int len = 0;
+			char *v = curl_easy_unescape(NULL, kv + 9, 0, &len);
+
+			if (v) {
+				file = xstrndup(v, (size_t)len);
+				curl_free(v);
+			}
+		}
+	curl_free(q);
+	return file;
 }
 
 /* The hub whose URLs live on host, and that host's entry. */
@@ -93,8 +115,8 @@ static char *url_segment(const char *s, size_t n)
  * and .../datasets/o/n likewise, plus .../file/view/<rev>/<file>.  A known mirror, or any
  * host when the hub was chosen (--hub, MSCLI_HUB), becomes the endpoint.
  */
-static int parse_url(const char *spec, const struct ms_hub **hub, bool hub_given, int *type,
-                     char **path, struct ms_repo *out, struct ms_error *err)
+static int parse_url(const char *spec, const struct ms_hub **hub, enum ms_hub_choice hub_given,
+                     int *type, char **path, struct ms_repo *out, struct ms_error *err)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *p = NULL;
@@ -112,8 +134,9 @@ static int parse_url(const char *spec, const struct ms_hub **hub, bool hub_given
 		goto out;
 	}
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
+	out->file = query_file(u);
 	known = hub_of_host(host, &entry);
-	if (known && hub_given && known != *hub) {
+	if (known && hub_given == MS_CHOSEN_BY_OPTION && known != *hub) {
 		ret = ms_error_set(err, MS_EUSAGE, "'%s' is a %s repo but --hub/MSCLI_HUB says %s",
 		                   spec, known->name, (*hub)->name);
 		goto out;
@@ -122,7 +145,7 @@ static int parse_url(const char *spec, const struct ms_hub **hub, bool hub_given
 		*hub = known;
 		if (entry->endpoint)
 			out->endpoint = xstrdup(entry->endpoint);
-	} else if (hub_given) {
+	} else if (hub_given != MS_CHOSEN_DEFAULT) {
 		out->endpoint = port ? xasprintf("%s://%s:%s", scheme, host, port)
 		                     : xasprintf("%s://%s", scheme, host);
 	} else {
@@ -183,12 +206,8 @@ static int url_tail(const char *spec, const char *t, struct ms_repo *out, struct
 	t += n;
 	t += strspn(t, "/");
 	if (with_file && *t) {
-		const char *why;
-
+		free(out->file);
 		out->file = url_segment(t, strlen(t));
-		if (ms_path_check(out->file, &why))
-			return ms_error_set(err, MS_EUSAGE, "'%s': '%s' is not a file path: %s",
-			                    spec, out->file, why);
 	}
 	return 0;
 }
@@ -223,9 +242,30 @@ static const char *type_prefix(const char *spec, const char *rest, int *spec_typ
 	return rest;
 }
 
+/*
+ * "@rev[/file]" (huggingface_hub's hf:// paths: "hf://datasets/o/n@main/README.md").  A
+ * revision with a '/' is percent-encoded ("@feature%2Fx"), except HF's own refs/pr/N and
+ * refs/convert/<name>.
+ */
+static void at_revision(const char *at, struct ms_repo *out)
+{
+	size_t n = strcspn(at, "/");
+
+	if (!strncmp(at, "refs/", 5)) {
+		const char *p = at + 5 + strcspn(at + 5, "/");
+
+		if (*p == '/')
+			p += 1 + strcspn(p + 1, "/");
+		n = (size_t)(p - at);
+	}
+	out->revision = url_segment(at, n);
+	if (at[n] == '/' && at[n + 1])
+		out->file = xstrdup(at + n + 1);
+}
+
 /* "owner/name" (or "name"), then "@rev" or, in a URL, the tail naming a revision or file. */
-static int parse_id(const char *spec, const char *rest, bool in_url, const struct ms_hub *hub,
-                    struct ms_repo *out, struct ms_error *err)
+static int parse_id(const char *spec, const char *rest, bool in_url, bool fs_path,
+                    const struct ms_hub *hub, struct ms_repo *out, struct ms_error *err)
 {
 	size_t n1 = strcspn(rest, "/@"), n2;
 	const char *seg2 = rest[n1] == '/' ? rest + n1 + 1 : NULL, *end;
@@ -244,7 +284,9 @@ static int parse_id(const char *spec, const char *rest, bool in_url, const struc
 		if ((ret = url_tail(spec, end, out, err)) != 0)
 			return ret;
 	} else if (*end == '@' && !in_url) {
-		out->revision = xstrdup(end + 1);
+		at_revision(end + 1, out);
+	} else if (*end == '/' && fs_path && end[1]) {
+		out->file = xstrdup(end + 1); /* hf://o/n/config.json */
 	} else if (*end) {
 		return ms_error_set(err, MS_EUSAGE, "invalid repo id '%s' (expected owner/name)",
 		                    spec);
@@ -264,17 +306,19 @@ static int parse_id(const char *spec, const char *rest, bool in_url, const struc
 	return 0;
 }
 
-int ms_repo_parse(const char *spec, const struct ms_hub *hub, bool hub_given, int type,
-                  struct ms_repo *out, struct ms_error *err)
+int ms_repo_parse(const char *spec, const struct ms_hub *hub, enum ms_hub_choice hub_given,
+                  int type, struct ms_repo *out, struct ms_error *err)
 {
 	const struct ms_hub *prefixed;
-	const char *rest = spec;
+	const char *rest = spec, *why;
 	int spec_type = -1;
 	char *url_path = NULL;
+	bool fs_path = false;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
 	if ((prefixed = hub_of_prefix(spec, &rest)) != NULL) {
+		fs_path = strstr(spec, "://") != NULL; /* hf://o/n/path, as HfFileSystem */
 		hub = prefixed;
 		while (*rest == '/')
 			rest++;
@@ -291,8 +335,13 @@ int ms_repo_parse(const char *spec, const struct ms_hub *hub, bool hub_given, in
 		                   ms_repo_type_name(spec_type), ms_repo_type_name(type));
 		goto fail;
 	}
-	if ((ret = parse_id(spec, rest, url_path != NULL, hub, out, err)) != 0)
+	if ((ret = parse_id(spec, rest, url_path != NULL, fs_path, hub, out, err)) != 0)
 		goto fail;
+	if (out->file && ms_path_check(out->file, &why)) {
+		ret = ms_error_set(err, MS_EUSAGE, "'%s': '%s' is not a file path: %s", spec,
+		                   out->file, why);
+		goto fail;
+	}
 	out->hub = hub;
 	out->type = spec_type >= 0 ? spec_type : type >= 0 ? type : MS_REPO_MODEL;
 	free(url_path);

@@ -8,8 +8,7 @@
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	ms_set_interrupted();
+	ms_set_interrupted(sig);
 }
 
 int main(int argc, char **argv)
@@ -23,6 +22,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* a closed terminal or ssh session: keep partials too */
 	signal(SIGPIPE, SIG_IGN);
 	return ms_cli_main(argc, argv);
 }

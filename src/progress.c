@@ -39,13 +39,21 @@ struct ms_progress {
 	double last_plain; /* when that line was last printed */
 };
 
+bool ms_term_is_dumb(void)
+{
+	const char *t = getenv("TERM");
+
+	return t && !strcmp(t, "dumb");
+}
+
 struct ms_progress *ms_progress_new(FILE *out)
 {
 	struct ms_progress *p = xcalloc(1, sizeof(*p));
 
 	p->out = out;
 	p->start = p->m.t = p->last_plain = ms_now();
-	p->plain = !isatty(fileno(out));
+	/* not a terminal (--progress into a CI log), or one that cannot move the cursor */
+	p->plain = !isatty(fileno(out)) || ms_term_is_dumb();
 	return p;
 }
 
@@ -53,7 +61,7 @@ static int term_width(FILE *out)
 {
 	struct winsize ws;
 
-	if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+	if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		return ws.ws_col;
 	return 80;
 }
@@ -77,38 +85,67 @@ static void draw_bar(FILE *out, int width, uint64_t done, uint64_t total)
 	fputc(']', out);
 }
 
-#define TAIL_WIDTH 40
+/* What follows a bar, each piece in a fixed width so the bars do not jitter. */
+struct tail {
+	char sizes[80]; /* "1.2 GiB/4.0 GiB" */
+	char rate[48];  /* "310 MiB/s" */
+	char eta[64];   /* "ETA 0:09" */
+};
 
-/* One line that never wraps (a wrapped line would break erase()): label, bar, percent, tail.
- * A fixed width for what follows the bar keeps the bars from jittering; on a narrow
- * terminal the bar goes first, then the tail is cut. */
+#define SIZES_W   19
+#define RATE_W    12
+#define ETA_W     12
+#define BAR_MIN   10
+#define LABEL_MIN 10
+
+/*
+ * One line that never wraps (a wrapped line would break erase()): label, bar, percent, tail.
+ * When the terminal is narrow, whole pieces go in a fixed order (the bar, the time left, the
+ * rate, the sizes, then the label shrinks): a number is shown whole or not at all.
+ */
 static void line(struct ms_progress *p, const char *label, uint64_t done, uint64_t total,
-                 const char *tail)
+                 const struct tail *t)
 {
 	int width = term_width(p->out) - 1; /* the last column would wrap on some terminals */
 	int labelw = width / 4 < 16 ? width / 3 : width / 4 > 200 ? 200 : width / 4;
-	int barw, tailw = TAIL_WIDTH;
+	int used, barw = 0;
+	bool sizes, rate, eta;
 	char lab[256];
 	size_t ll = strlen(label);
 
+	if (labelw < LABEL_MIN)
+		labelw = LABEL_MIN;
+	if (labelw + 5 > width)
+		labelw = width - 5 > 1 ? width - 5 : 1;
+	used = labelw + 5; /* label, " 100%" */
+	sizes = used + 1 + SIZES_W <= width;
+	used += sizes ? 1 + SIZES_W : 0;
+	rate = sizes && used + 1 + RATE_W <= width;
+	used += rate ? 1 + RATE_W : 0;
+	eta = rate && used + 1 + ETA_W <= width;
+	used += eta ? 1 + ETA_W : 0;
+	if (width - used - 1 - 2 >= BAR_MIN)
+		barw = width - used - 1 - 2;
 	/* keep the end of long paths: it names the file */
-	if (ll > (size_t)labelw)
+	if (ll > (size_t)labelw && labelw > 3)
 		snprintf(lab, sizeof(lab), "...%.*s", labelw - 3, label + ll - (size_t)labelw + 3);
 	else
 		snprintf(lab, sizeof(lab), "%.*s", labelw, label);
-	/* label, space, [bar], " 100% ", tail */
-	barw = width - labelw - 1 - 2 - 6 - tailw;
-	if (barw < 8) {
-		barw = 0;
-		tailw = width - labelw - 1 - 5;
-	}
 	fprintf(p->out, "\x1b[2K%-*s", labelw, lab);
 	if (barw) {
 		fputc(' ', p->out);
 		draw_bar(p->out, barw, done, total);
 	}
-	fprintf(p->out, " %3d%% %-*.*s\n", total ? (int)(done * 100 / total) : 100, tailw, tailw,
-	        tail);
+	fprintf(p->out, " %3d%%", total ? (int)(done * 100 / total) : 100);
+	if (sizes)
+		fprintf(p->out, " %-*.*s", SIZES_W, SIZES_W, t->sizes);
+	/* the rate and the time left read together: "1.6 MiB/s ETA 0:02" */
+	if (rate && eta)
+		fprintf(p->out, " %s%s%-*s", t->rate, t->eta[0] ? " " : "",
+		        RATE_W + 1 + ETA_W - (int)strlen(t->rate) - (t->eta[0] ? 1 : 0), t->eta);
+	else if (rate)
+		fprintf(p->out, " %-*.*s", RATE_W, RATE_W, t->rate);
+	fputc('\n', p->out);
 	p->drawn++;
 }
 
@@ -124,43 +161,47 @@ static void meter_update(struct meter *m, double now, uint64_t done)
 	m->bytes = done;
 }
 
-/* "1.2 GiB/4.0 GiB 310 MiB/s 0:09": what is done, the rate and the time left */
-static void meter_tail(const struct meter *m, uint64_t done, uint64_t total, char *out, size_t cap)
+/* What is done, the rate and the time left: "1.2 GiB/4.0 GiB", "310 MiB/s", "ETA 0:09". */
+static void meter_tail(const struct meter *m, uint64_t done, uint64_t total, struct tail *t)
 {
-	char a[32], b[32], r[32], eta[32] = "";
+	char a[32], b[32], r[32];
 
 	ms_format_size(done, a, sizeof(a));
 	ms_format_size(total, b, sizeof(b));
 	ms_format_size((uint64_t)m->rate, r, sizeof(r));
+	snprintf(t->sizes, sizeof(t->sizes), "%s/%s", a, b);
+	snprintf(t->rate, sizeof(t->rate), "%s/s", r);
+	t->eta[0] = '\0';
 	if (m->rate > 1 && total > done) {
 		long s = (long)((double)(total - done) / m->rate);
 
 		if (s >= 3600)
-			snprintf(eta, sizeof(eta), " ETA %ld:%02ld:%02ld", s / 3600, s / 60 % 60,
-			         s % 60);
+			snprintf(t->eta, sizeof(t->eta), "ETA %ld:%02ld:%02ld", s / 3600,
+			         s / 60 % 60, s % 60);
 		else
-			snprintf(eta, sizeof(eta), " ETA %ld:%02ld", s / 60, s % 60);
+			snprintf(t->eta, sizeof(t->eta), "ETA %ld:%02ld", s / 60, s % 60);
 	}
-	snprintf(out, cap, "%s/%s %s/s%s", a, b, r, eta);
 }
 
 /* Into a log: every PLAIN_INTERVAL seconds one line with no escape sequences. */
 static void draw_plain(struct ms_progress *p, double now)
 {
-	char tail[160];
+	struct tail t = {0};
 
 	if (now - p->last_plain < PLAIN_INTERVAL)
 		return;
 	p->last_plain = now;
-	meter_tail(&p->m, p->total_done, p->total_size, tail, sizeof(tail));
-	fprintf(p->out, "mscli: %zu/%zu files, %d%%, %s\n", p->files_done, p->nfiles,
-	        p->total_size ? (int)(p->total_done * 100 / p->total_size) : 100, tail);
+	meter_tail(&p->m, p->total_done, p->total_size, &t);
+	fprintf(p->out, "mscli: %zu/%zu files, %d%%, %s %s%s%s\n", p->files_done, p->nfiles,
+	        p->total_size ? (int)(p->total_done * 100 / p->total_size) : 100, t.sizes, t.rate,
+	        t.eta[0] ? " " : "", t.eta);
 	fflush(p->out);
 }
 
 static void draw(struct ms_progress *p)
 {
-	char tail[160], lab[64];
+	struct tail t = {0};
+	char lab[64];
 	double now = ms_now();
 
 	if (p->plain) {
@@ -175,15 +216,17 @@ static void draw(struct ms_progress *p)
 
 		meter_update(&bar->m, now, bar->done);
 		if (bar->verifying)
-			snprintf(tail, sizeof(tail), "verifying");
+			t = (struct tail){.sizes = "verifying"};
 		else
-			meter_tail(&bar->m, bar->done, bar->job->size, tail, sizeof(tail));
-		line(p, bar->job->name, bar->done, bar->job->size, tail);
+			meter_tail(&bar->m, bar->done, bar->job->size, &t);
+		line(p, bar->job->name, bar->done, bar->job->size, &t);
 	}
 	meter_update(&p->m, now, p->total_done);
-	meter_tail(&p->m, p->total_done, p->total_size, tail, sizeof(tail));
+	meter_tail(&p->m, p->total_done, p->total_size, &t);
 	snprintf(lab, sizeof(lab), "total %zu/%zu files", p->files_done, p->nfiles);
-	line(p, lab, p->total_done, p->total_size, tail);
+	if ((int)strlen(lab) > term_width(p->out) / 3) /* narrow: the counts matter more */
+		snprintf(lab, sizeof(lab), "%zu/%zu files", p->files_done, p->nfiles);
+	line(p, lab, p->total_done, p->total_size, &t);
 	fflush(p->out);
 	p->last_draw = now;
 }
@@ -218,7 +261,6 @@ void ms_progress_note(struct ms_progress *p, const char *text)
 void ms_progress_event(struct ms_progress *p, const struct ms_event *ev)
 {
 	struct bar *b;
-	char note[1200];
 
 	if (!p)
 		return;
@@ -251,10 +293,7 @@ void ms_progress_event(struct ms_progress *p, const struct ms_event *ev)
 		}
 		break;
 	case MS_EV_RETRY:
-		snprintf(note, sizeof(note), "mscli: retrying '%s': %s", ev->job->name,
-		         ev->reason ? ev->reason : "");
-		ms_progress_note(p, note);
-		return;
+		return; /* the command says it, above the bars */
 	case MS_EV_DONE:
 	case MS_EV_ERROR:
 		drop(p, ev->job);

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "mscli/redact.h"
 #include "mscli/render.h"
 #include "mscli/ui.h"
 
@@ -26,6 +27,7 @@ static void line(const char *kind, const char *fmt, va_list ap)
 	int n = snprintf(msg, sizeof(msg), "mscli: %s", kind);
 
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	ms_redact_in_place(msg); /* a token or an endpoint's password never reaches stderr */
 	if (bars)
 		ms_progress_note(bars, msg);
 	else

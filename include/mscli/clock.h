@@ -8,8 +8,11 @@
 
 #include <stdbool.h>
 
-void ms_set_interrupted(void);
+/* From a signal handler: sig is the signal (SIGINT, SIGTERM, SIGHUP). */
+void ms_set_interrupted(int sig);
 bool ms_interrupted(void);
+/* The signal that interrupted the run, 0 when none. */
+int ms_interrupt_signal(void);
 /* Monotonic clock in seconds. */
 double ms_now(void);
 /* Returns early when interrupted. */

@@ -68,6 +68,7 @@ struct ms_download {
 	size_t njobs;
 	size_t ndownloaded, ncached, nfailed;
 	uint64_t fetched;
+	const struct ms_xfer_job *first_failure; /* the one the error is about */
 };
 
 void ms_download_init(struct ms_download *d, struct ms_session *sess, const struct ms_repo *repo,
@@ -79,6 +80,14 @@ int ms_download_plan(struct ms_download *d, struct ms_error *err);
 int ms_download_plan_offline(struct ms_download *d, struct ms_error *err);
 /* After a plan: fetch what is missing, install it, record what is there. */
 int ms_download_fetch(struct ms_download *d, struct ms_error *err);
+/*
+ * After a failed fetch: the causes other than the error's own (one job each, with how many
+ * files failed that way), at most max of them; their number.
+ */
+size_t ms_download_other_failures(const struct ms_download *d, const struct ms_xfer_job **causes,
+                                  size_t *counts, size_t max);
+/* Files that failed only because the run stopped (a full disk elsewhere, a signal). */
+size_t ms_download_stopped(const struct ms_download *d);
 /* Where the result is: the one FILE's path, else the snapshot directory (allocated). */
 char *ms_download_result_path(const struct ms_download *d);
 /* The SHA-256 to show for f ("sha256" of --json), or NULL. */

@@ -60,6 +60,7 @@ struct ms_xfer_job {
 	uint64_t resumed_from; /* bytes already on disk when the job started */
 	char actual[MS_HEX_MAX];
 	bool done;
+	bool stopped; /* failed only because the run stopped (a signal, another file's full disk) */
 };
 
 enum ms_event_type {

@@ -58,10 +58,22 @@ struct ms_http_request {
 	const char *what; /* for messages: "listing of owner/name" */
 };
 
+/* A request that will be tried again: what, where, why, which attempt, and after how long. */
+struct ms_retry_note {
+	const char *what;
+	const char *url;
+	const char *reason;
+	int attempt, attempts; /* this is try number attempt + 1 of at most attempts */
+	double delay;
+};
+
 struct ms_http {
 	void *easy; /* CURL *, reused so connections persist */
 	const struct ms_net_opts *net;
 	const struct ms_auth *auth;
+	/* Told before each retry wait, so a user sees why nothing happens; may be NULL. */
+	void (*on_retry)(void *arg, const struct ms_retry_note *note);
+	void *retry_arg;
 };
 
 void ms_http_init(struct ms_http *h, const struct ms_net_opts *net, const struct ms_auth *auth);
@@ -121,7 +133,10 @@ enum ms_retry_class {
 	MS_RETRY_REFRESH, /* a signed URL expired: go back to the hub for a new one */
 };
 /*
- * Classify one attempt: curlcode is a CURLcode (0 when a response came),
+ * Classify one attempt.  Transport failures another try can fix (a refused or
+ * reset connection, a timeout) are retried; those it cannot (a name that does
+ * not resolve, a certificate that does not verify, a TLS handshake with a
+ * plain-HTTP port, a bad URL) fail at once.  curlcode is a CURLcode (0 when a response came),
  * status the HTTP status, from_redirect whether the URL came from a
  * redirect to another origin (a CDN), where 401/403/410 mean "expired".
  */

@@ -92,16 +92,23 @@ const struct ms_hub *ms_hub_find(const char *name);
 /* "modelscope or hf", for messages. */
 const char *ms_hub_names(void);
 
+/* How the hub passed to ms_repo_parse was chosen. */
+enum ms_hub_choice {
+	MS_CHOSEN_DEFAULT = 0, /* nobody chose: the default hub */
+	MS_CHOSEN_BY_ENV,      /* MSCLI_HUB: a default a repo URL or prefix overrides */
+	MS_CHOSEN_BY_OPTION,   /* --hub: a URL of the other hub is an error */
+};
+
 /*
  * Parse REPO as given on the command line: "o/n", a hub's prefix ("hf:o/n",
- * "hf:datasets/o/n"), or a hub URL (https://modelscope.cn/models/o/n,
- * https://huggingface.co/o/n, https://huggingface.co/datasets/o/n).  A prefix
- * or URL selects the hub (and, for URLs, the type) by itself; otherwise hub
- * and type (-1: not given) apply.  A URL on another host is accepted when
- * hub_given (--hub, MSCLI_HUB) and names the endpoint.
+ * "hf:datasets/o/n", "hf://o/n@rev/file"), or a hub URL (https://modelscope.cn/models/o/n,
+ * https://huggingface.co/o/n, https://huggingface.co/datasets/o/n, a file's page).  A
+ * prefix or URL selects the hub (and, for URLs, the type) by itself; otherwise hub and type
+ * (-1: not given) apply.  A URL on another host is accepted when a hub was chosen (--hub,
+ * MSCLI_HUB) and names the endpoint.
  */
-int ms_repo_parse(const char *spec, const struct ms_hub *hub, bool hub_given, int type,
-                  struct ms_repo *out, struct ms_error *err);
+int ms_repo_parse(const char *spec, const struct ms_hub *hub, enum ms_hub_choice hub_given,
+                  int type, struct ms_repo *out, struct ms_error *err);
 
 /* One conversation with one hub: endpoint, token, HTTP settings. */
 struct ms_session {

@@ -9,6 +9,8 @@
 
 struct ms_progress;
 
+/* TERM=dumb: no cursor movement, plain lines only. */
+bool ms_term_is_dumb(void);
 /* Bars drawn on out (a terminal), redrawn at most every 100 ms. */
 struct ms_progress *ms_progress_new(FILE *out);
 void ms_progress_event(struct ms_progress *p, const struct ms_event *ev);

@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	link = ms_link_next(s);
 	free(link);
 	ms_path_check(s, &why);
-	if (ms_repo_parse(s, ms_hub_find("hf"), s[0] & 1, -1, &r, &err) == 0)
+	if (ms_repo_parse(s, ms_hub_find("hf"), (enum ms_hub_choice)((unsigned char)s[0] % 3), -1, &r, &err) == 0)
 		ms_repo_release(&r);
 	free(s);
 	return 0;

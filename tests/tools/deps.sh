@@ -24,6 +24,8 @@ if [ "$what" = test ]; then
 	# the completions are checked in every shell they are written for
 	have zsh || pkgs+=(zsh)
 	have fish || pkgs+=(fish)
+	# the bash completion is checked with shellcheck
+	have shellcheck || pkgs+=(shellcheck)
 fi
 if [ "$what" = lint ]; then
 	have cppcheck || pkgs+=(cppcheck)

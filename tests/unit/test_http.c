@@ -40,6 +40,10 @@ void test_http(void)
 	CHECK(ms_retry_classify(CURLE_OPERATION_TIMEDOUT, 0, false) == MS_RETRY_YES);
 	CHECK(ms_retry_classify(CURLE_PARTIAL_FILE, 0, false) == MS_RETRY_YES);
 	CHECK(ms_retry_classify(CURLE_PEER_FAILED_VERIFICATION, 0, false) == MS_RETRY_NO);
+	/* what another try cannot fix fails at once */
+	CHECK(ms_retry_classify(CURLE_COULDNT_RESOLVE_HOST, 0, false) == MS_RETRY_NO);
+	CHECK(ms_retry_classify(CURLE_SSL_CONNECT_ERROR, 0, false) == MS_RETRY_NO);
+	CHECK(ms_retry_classify(CURLE_RECV_ERROR, 0, false) == MS_RETRY_YES);
 	CHECK(ms_retry_classify(CURLE_OK, 200, false) == MS_RETRY_NO);
 	CHECK(ms_retry_classify(CURLE_OK, 404, false) == MS_RETRY_NO);
 	CHECK(ms_retry_classify(CURLE_OK, 403, false) == MS_RETRY_NO);

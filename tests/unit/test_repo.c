@@ -9,7 +9,7 @@ static int parse(const char *spec, const struct ms_hub *hub, int type, struct ms
 	struct ms_error err;
 
 	ms_error_clear(&err);
-	return ms_repo_parse(spec, hub, false, type, r, &err);
+	return ms_repo_parse(spec, hub, MS_CHOSEN_DEFAULT, type, r, &err);
 }
 
 static int parse_given(const char *spec, const struct ms_hub *hub, struct ms_repo *r)
@@ -17,7 +17,7 @@ static int parse_given(const char *spec, const struct ms_hub *hub, struct ms_rep
 	struct ms_error err;
 
 	ms_error_clear(&err);
-	return ms_repo_parse(spec, hub, true, -1, r, &err);
+	return ms_repo_parse(spec, hub, MS_CHOSEN_BY_OPTION, -1, r, &err);
 }
 
 /* URLs: the host picks hub and endpoint; the tail picks revision and file */
@@ -140,4 +140,45 @@ void test_repo(void)
 	CHECK_STR(r.id, "datasets/x");
 	ms_repo_release(&r);
 	test_repo_urls();
+	/* the spellings users paste (issue 9) */
+	CHECK(parse("hf://datasets/o/n@main/README.md", MS_HUB_MODELSCOPE, -1, &r) == 0);
+	CHECK(r.hub == MS_HUB_HF && r.type == MS_REPO_DATASET);
+	CHECK_STR(r.revision, "main");
+	CHECK_STR(r.file, "README.md");
+	ms_repo_release(&r);
+	CHECK(parse("hf://o/n/sub/config.json", MS_HUB_MODELSCOPE, -1, &r) == 0);
+	CHECK(!r.revision && r.file && !strcmp(r.file, "sub/config.json") && !strcmp(r.id, "o/n"));
+	ms_repo_release(&r);
+	CHECK(parse("hf:o/n@refs/pr/1/a/b.txt", MS_HUB_MODELSCOPE, -1, &r) == 0);
+	CHECK_STR(r.revision, "refs/pr/1");
+	CHECK_STR(r.file, "a/b.txt");
+	ms_repo_release(&r);
+	CHECK(parse("o/n@feature%2Fx", MS_HUB_MODELSCOPE, -1, &r) == 0);
+	CHECK_STR(r.revision, "feature/x");
+	CHECK(r.file == NULL);
+	ms_repo_release(&r);
+	CHECK(parse("o/n@main/../../etc/passwd", MS_HUB_MODELSCOPE, -1, &r) == MS_EUSAGE);
+	CHECK(parse("https://modelscope.cn/models/o/n/file/view/"
+	            "master?fileName=config.json&status=1",
+	            MS_HUB_HF, -1, &r) == 0);
+	CHECK(r.hub == MS_HUB_MODELSCOPE);
+	CHECK_STR(r.revision, "master");
+	CHECK_STR(r.file, "config.json");
+	ms_repo_release(&r);
+	/* MSCLI_HUB is a default a hub's URL overrides; --hub is not */
+	{
+		struct ms_error err;
+
+		CHECK(ms_repo_parse("https://modelscope.cn/models/o/n", MS_HUB_HF, MS_CHOSEN_BY_ENV,
+		                    -1, &r, &err) == 0 &&
+		      r.hub == MS_HUB_MODELSCOPE);
+		ms_repo_release(&r);
+		CHECK(ms_repo_parse("https://modelscope.cn/models/o/n", MS_HUB_HF,
+		                    MS_CHOSEN_BY_OPTION, -1, &r, &err) == MS_EUSAGE);
+		CHECK(ms_repo_parse("https://mirror.example/o/n", MS_HUB_HF, MS_CHOSEN_BY_ENV, -1,
+		                    &r, &err) == 0 &&
+		      r.endpoint && !strcmp(r.endpoint, "https://mirror.example"));
+		ms_repo_release(&r);
+		CHECK(ms_hub_find("HF") == MS_HUB_HF && ms_hub_find("HuggingFace") == MS_HUB_HF);
+	}
 }

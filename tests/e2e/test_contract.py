@@ -1,0 +1,393 @@
+"""The user contract (issue 9): fast clear failures, honest exits, shell habits.
+
+Each test runs the real binary the way a script or a user at a terminal does
+and would fail if the behaviour it names came back."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from support import Case, blob, command, sha256
+
+FILES = {
+    "config.json": b'{"a": 1}\n',
+    "README.md": b"# readme\n",
+    "tokenizer.json": b'{"t": 2}\n',
+    "weights/w1.bin": blob(200_000, 1),
+    "weights/w2.bin": blob(200_000, 2),
+}
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def errors(r):
+    return [l for l in r.err.splitlines() if l.startswith("mscli: error:")]
+
+
+class FailFast(Case):
+    """Failures another try cannot fix end at once; the others are retried visibly."""
+
+    def setUp(self):
+        super().setUp()
+        self.hub.add_ms_repo("acme/m", files=FILES)
+        self.hub.add_hf_repo("org/m", files=FILES)
+
+    def timed_fail(self, code, *args, **kw):
+        t = time.time()
+        r = self.fails(code, *args, **kw)
+        return r, time.time() - t
+
+    def test_unresolvable_host_fails_at_once(self):
+        for hub in ("modelscope", "hf"):
+            r, secs = self.timed_fail(3, "--hub", hub, "--endpoint",
+                                      "http://no-such-host.invalid", "download", "acme/m",
+                                      fast_retry=False)
+            self.assertLess(secs, 5)
+            self.assertNotIn("retrying", r.err)
+            self.assertIn("resolve", r.err)
+            self.assertEqual(len(errors(r)), 1, r)
+
+    def test_tls_to_a_plain_http_port_fails_at_once(self):
+        https = self.hub.url.replace("http://", "https://")
+        r, secs = self.timed_fail(3, "--endpoint", https, "download", "acme/m",
+                                  fast_retry=False)
+        self.assertLess(secs, 5)
+        self.assertNotIn("retrying", r.err)
+
+    def test_refused_connection_is_retried_with_a_line_each(self):
+        url = "http://127.0.0.1:%d" % closed_port()
+        r = self.fails(3, "--retries", "2", "--endpoint", url, "download", "acme/m")
+        retries = [l for l in r.err.splitlines() if l.startswith("mscli: retrying")]
+        self.assertEqual(len(retries), 2, r)
+        self.assertIn("try 2 of 3", retries[0])
+        self.assertIn("try 3 of 3", retries[1])
+        self.assertIn(url, retries[0])
+        # --json: one retry object each, then the done object
+        r = self.fails(3, "--json", "--retries", "2", "--endpoint", url, "download", "acme/m")
+        events = r.json()
+        self.assertEqual([e["attempt"] for e in events if e["event"] == "retry"], [1, 2])
+        self.assertEqual(events[-1]["event"], "done")
+        self.assertEqual(events[-1]["exit_code"], 3)
+
+    def test_listing_answered_503_is_retried_visibly(self):
+        self.hub.fault("status", path="repo/files", code=503, times=None)
+        r = self.fails(1, "--retries", "3", "download", "acme/m")
+        self.assertEqual(len([l for l in r.err.splitlines() if "retrying listing" in l]), 3, r)
+        self.assertIn("HTTP 503", r.err)
+
+    def test_a_4xx_is_not_retried(self):
+        self.hub.fault("status", path="repo/files", code=400, times=None)
+        r = self.fails(1, "--retries", "3", "download", "acme/m")
+        self.assertNotIn("retrying", r.err)
+        self.assertEqual(len(self.hub.requests(path="repo/files")), 1)
+
+
+class OneCauseOneLine(Case):
+    def test_a_failing_cdn_is_one_error_line_with_a_count(self):
+        files = {"f%02d.txt" % i: b"x" * (i + 1) for i in range(13)}
+        self.hub.add_ms_repo("acme/many", files=files)
+        self.hub.fault("status", server="cdn", code=500, times=None)
+        r = self.fails(1, "--retries", "2", "download", "acme/many")
+        self.assertEqual(len(errors(r)), 1, r)
+        self.assertIn("and 12 more file(s) failed the same way", r.err)
+        # retries of the 13 files for one cause are a line per round, not one per file
+        retries = [l for l in r.err.splitlines() if l.startswith("mscli: retrying")]
+        self.assertLess(len(retries), 13, r)
+        self.assertTrue(any("retrying 13 files" in l or "retrying" in l and "files" in l
+                            for l in retries), r)
+        # the per-file detail is there with -v, and in --json
+        r = self.fails(1, "-v", "--retries", "0", "download", "acme/many")
+        self.assertEqual(len([l for l in r.err.splitlines() if "failed: " in l]), 13, r)
+        r = self.fails(1, "--json", "--retries", "0", "download", "acme/many")
+        self.assertEqual(len([e for e in r.json() if e["event"] == "error"]), 13)
+
+    def test_gated_repo_is_one_line(self):
+        self.hub.add_hf_repo("org/gated", files=FILES, gated=True)
+        r = self.fails(6, "--hub", "hf", "--token", "hf_goodtoken", "download", "org/gated")
+        self.assertEqual(len(errors(r)), 1, r)
+
+    def test_full_disk_names_the_cause_once(self):
+        mnt = self.small_tmpfs("3m")
+        files = {"a%d.bin" % i: blob(400_000, 40 + i) for i in range(6)}
+        self.hub.add_ms_repo("acme/fits", files=files)
+        with open(os.path.join(mnt, "filler"), "wb") as f:
+            f.write(b"\0" * 1_500_000)
+        r = self.fails(8, "--cache-dir", mnt, "download", "acme/fits", "--max-workers", "1")
+        errs = errors(r)
+        self.assertEqual(len(errs), 1, r)
+        self.assertRegex(errs[0], "No space left|cannot allocate")
+        for name in files:  # no "a0.bin: a0.bin: ..." any more
+            self.assertNotIn("%s: %s" % (name, name), r.err)
+
+
+class ScriptInput(Case):
+    def setUp(self):
+        super().setUp()
+        self.hub.add_ms_repo("acme/m", files=FILES)
+
+    def test_an_option_value_that_is_an_option_is_a_usage_error(self):
+        r = self.fails(2, "download", "acme/m", "--exclude", "--dry-run")
+        self.assertIn("'--exclude' needs a value, not the option '--dry-run'", r.err)
+        self.assertEqual(self.hub.log, [])
+        # '-' is a value (stdout), and --opt=--x says it is meant
+        self.ok("download", "acme/m", "config.json", "-o", "-")
+        self.ok("download", "acme/m", "--exclude=--odd", "--dry-run")
+
+    def test_empty_values_are_usage_errors_before_any_request(self):
+        for args in (["--local-dir", ""], ["--cache-dir", ""], ["config.json", "-o", ""],
+                     ["--revision", ""]):
+            r = self.fails(2, "download", "acme/m", *args)
+            self.assertIn("empty", r.err)
+        self.assertEqual(self.hub.log, [])
+        self.assertEqual(os.listdir(self.tmp), ["home"])  # nothing written
+
+    def test_tilde_is_expanded_in_options_and_variables(self):
+        r = self.ok("download", "acme/m", "--cache-dir=~/c1")
+        self.assertEqual(r.lines, [self.ms_repo_dir("acme/m", root=os.path.join(self.home, "c1"))])
+        r = self.ok("download", "acme/m", "--local-dir=~/ld")
+        self.assertEqual(r.lines, [os.path.join(self.home, "ld")])
+        r = self.ok("download", "acme/m", env={"MODELSCOPE_CACHE": "~/c2"})
+        self.assertEqual(r.lines, [self.ms_repo_dir("acme/m", root=os.path.join(self.home, "c2"))])
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "~")))
+
+    def test_without_home_the_password_database_is_used(self):
+        import pwd
+        env = dict(self.env)
+        del env["HOME"]
+        del env["MODELSCOPE_CACHE"]
+        p = subprocess.run(command(["--json", "download", "acme/m", "--dry-run"]), env=env,
+                           capture_output=True)
+        done = json.loads(p.stdout.decode().splitlines()[-1])
+        home = pwd.getpwuid(os.getuid()).pw_dir
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(done["path"].startswith(os.path.join(home, ".cache", "modelscope")), done)
+
+    def test_hub_names_in_any_case_and_urls_win_over_mscli_hub(self):
+        self.hub.add_hf_repo("org/h", files=FILES)
+        self.ok("download", "org/h", env={"MSCLI_HUB": "HF"})
+        self.ok("--hub", "HuggingFace", "download", "org/h")
+        # MSCLI_HUB is a default: a ModelScope URL or prefix is still ModelScope
+        r = self.ok("download", "https://modelscope.cn/models/acme/m", env={"MSCLI_HUB": "hf"})
+        self.assertEqual(r.lines, [self.ms_repo_dir("acme/m")])
+        self.ok("download", "ms:acme/m", env={"MSCLI_HUB": "hf"})
+        # --hub is not a default: a contradiction is still an error
+        self.fails(2, "--hub", "hf", "download", "https://modelscope.cn/models/acme/m")
+
+    def test_spellings_users_paste(self):
+        self.hub.add_hf_repo("org/ds", type="dataset", files=FILES)
+        self.hub.add_hf_repo("org/h", files=FILES)
+        r = self.ok("download", "hf://datasets/org/ds@main/README.md")
+        self.assertTrue(r.lines[0].endswith("/README.md"), r)
+        with open(r.lines[0], "rb") as f:
+            self.assertEqual(f.read(), FILES["README.md"])
+        r = self.ok("download", "hf://org/h/weights/w1.bin")
+        self.assertTrue(r.lines[0].endswith("/weights/w1.bin"), r)
+        # a ModelScope file page names that file
+        r = self.ok("download",
+                    "https://modelscope.cn/models/acme/m/file/view/master?fileName=config.json")
+        self.assertEqual(r.lines, [os.path.join(self.ms_repo_dir("acme/m"), "config.json")])
+        # that file alone, not the whole repo
+        self.assertEqual([n for n in os.listdir(self.ms_repo_dir("acme/m")) if n[0] != "."],
+                         ["config.json"])
+
+    def test_include_takes_several_patterns_as_modelscopes_cli(self):
+        # after REPO, the words after --include are patterns until the next option
+        r = self.ok("--json", "download", "acme/m", "--include", "*.json", "README.md",
+                    "--dry-run")
+        planned = sorted(e["path"] for e in r.json() if e["event"] == "plan")
+        self.assertEqual(planned, ["README.md", "config.json", "tokenizer.json"])
+        # before REPO only words with * ? [ are: the repo is still the repo
+        r = self.ok("--json", "download", "--include", "*.json", "acme/m", "--dry-run")
+        planned = sorted(e["path"] for e in r.json() if e["event"] == "plan")
+        self.assertEqual(planned, ["config.json", "tokenizer.json"])
+
+    def test_habit_options_of_the_official_clis(self):
+        r = self.ok("--format", "json", "download", "acme/m", "config.json")
+        self.assertEqual(r.json()[-1]["event"], "done")
+        self.ok("download", "acme/m", "--max_workers", "2", "--force_download",
+                "--resume-download")
+        r = self.ok("download", "acme/m", "--local-dir", os.path.join(self.tmp, "l"),
+                    "--local-dir-use-symlinks", "False")
+        self.assertIn("--local-dir-use-symlinks is ignored", r.err)
+        r = self.fails(2, "downlaod", "acme/m")
+        self.assertIn("did you mean 'download'?", r.err)
+
+
+class Exits(Case):
+    def setUp(self):
+        super().setUp()
+        self.hub.add_ms_repo("acme/m", files=FILES)
+        self.hub.add_hf_repo("org/h", files=FILES)
+
+    def test_a_cache_below_a_regular_file_is_local_storage(self):
+        f = os.path.join(self.tmp, "file")
+        open(f, "w").close()
+        self.fails(8, "--cache-dir", os.path.join(f, "cache"), "download", "acme/m")
+        self.fails(8, "--hub", "hf", "--cache-dir", os.path.join(f, "cache"), "download",
+                   "org/h")
+        self.fails(8, "download", "acme/m", env={"HOME": f, "MODELSCOPE_CACHE": ""})
+
+    def test_output_into_proc_is_local_storage(self):
+        self.fails(8, "download", "acme/m", "config.json", "-o", "/proc/x.json")
+
+    def test_offline_revision_never_fetched_is_exit_7_naming_it(self):
+        self.ok("download", "acme/m")
+        r = self.fails(7, "--offline", "download", "acme/m", "--revision", "v9")
+        self.assertIn("'v9'", r.err)
+        self.ok("--hub", "hf", "download", "org/h")
+        r = self.fails(7, "--offline", "--hub", "hf", "download", "org/h", "--revision", "v9")
+        self.assertIn("v9", r.err)
+
+    def test_json_into_a_full_device_is_exit_8(self):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run(command(["--json", "download", "acme/m"]), env=self.env,
+                               stdout=full, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 8, p.stderr)
+        self.assertIn(b"standard output", p.stderr)
+
+    def test_every_usage_error_with_json_ends_with_a_done_object(self):
+        for args in (["--json", "download", "acme/m", "--bogus"],
+                     ["download", "--json", "acme/m", "--type", "space"],
+                     ["--json", "nosuchcommand"],
+                     ["--json", "download"]):
+            r = self.fails(2, *args)
+            done = r.json()[-1]
+            self.assertEqual((done["event"], done["code"], done["exit_code"]),
+                             ("done", "usage", 2), args)
+
+    def interrupt(self, sig):
+        self.hub.add_ms_repo("acme/slow", files={"big.bin": blob(4_000_000, 7)})
+        self.hub.clear_faults()
+        self.hub.fault("trickle", path="big.bin", rate=400_000, times=None)
+        self.hub.clear_log()
+        p = self.spawn("--json", "download", "acme/slow", "--force")
+        self.wait_for(lambda: self.hub.body_bytes() > 300_000, what="bytes to flow")
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=60)
+        return p.returncode, [json.loads(l) for l in out.decode().splitlines()], err.decode()
+
+    def test_interrupted_run_reports_the_bytes_it_fetched(self):
+        rc, events, err = self.interrupt(signal.SIGINT)
+        self.assertEqual(rc, 130, err)
+        done = events[-1]
+        self.assertEqual(done["exit_code"], 130)
+        self.assertGreater(done["bytes_fetched"], 0)
+
+    def test_sigterm_and_sighup_say_how_to_resume(self):
+        rc, _, err = self.interrupt(signal.SIGTERM)
+        self.assertEqual(rc, 143)
+        self.assertIn("run the same command again to resume", err)
+        rc, _, err = self.interrupt(signal.SIGHUP)
+        self.assertEqual(rc, 129)
+        self.assertIn("run the same command again to resume", err)
+
+    def test_help_lists_every_exit_code(self):
+        out = self.ok("--help").out
+        for code in ("0 ok", "2 usage", "8 local storage", "130"):
+            self.assertIn(code, out)
+
+
+class Files(Case):
+    def test_switching_revision_drops_the_old_revisions_files(self):
+        repo = self.hub.add_ms_repo("acme/sw", files={"config.json": b"{}",
+                                                       "model-1.safetensors": b"one",
+                                                       "model-2.safetensors": b"two"},
+                                    tags={"v2": {"config.json": b'{"v": 2}',
+                                                 "model.safetensors": b"merged"}})
+        d = self.ms_repo_dir("acme/sw")
+        self.ok("download", "acme/sw")
+        with open(os.path.join(d, "model-2.safetensors"), "ab") as f:
+            f.write(b" edited")  # changed since it was downloaded: kept, and named
+        r = self.ok("download", "acme/sw", "--revision", "v2")
+        self.assertEqual(r.lines, [d])
+        left = sorted(n for n in os.listdir(d) if not n.startswith("."))
+        self.assertEqual(left, ["config.json", "model-2.safetensors", "model.safetensors"])
+        self.assertIn("model-2.safetensors", r.err)
+        self.assertIn("kept", r.err)
+        self.assertEqual([e["Path"] for e in self.read_pickle(os.path.join(d, ".msc"))
+                          if e["Path"] == "model-1.safetensors"], [])
+
+    def test_state_of_an_older_mscli_is_moved_out_of_the_folder(self):
+        self.hub.add_ms_repo("acme/old", files=FILES)
+        self.ok("download", "acme/old")
+        d = self.ms_repo_dir("acme/old")
+        new = os.path.join(self.cache, ".mscli", "models", "acme", "old", "listing-master.json")
+        os.makedirs(os.path.join(d, ".mscli"))
+        os.rename(new, os.path.join(d, ".mscli", "listing-master.json"))
+        self.ok("--offline", "download", "acme/old")   # read where it is
+        self.ok("download", "acme/old")                # then moved
+        self.assertFalse(os.path.exists(os.path.join(d, ".mscli")))
+        self.assertTrue(os.path.exists(new))
+
+    def test_endpoint_password_is_never_printed(self):
+        self.hub.add_ms_repo("acme/p", files=FILES)
+        url = self.hub.url.replace("http://", "http://user:s3cretpass@")
+        r = self.ok("-v", "--endpoint", url, "download", "acme/p")
+        self.assertNotIn("s3cretpass", r.err + r.out)
+        self.assertIn("downloading", r.err)
+
+
+class Terminal(Case):
+    def setUp(self):
+        super().setUp()
+        self.hub.add_ms_repo("acme/slow", files={"config.json": b"{}\n",
+                                                  "a-rather-long-name-for-weights.bin":
+                                                  blob(3_000_000, 5)})
+        self.hub.fault("trickle", path="weights.bin", rate=1_500_000, times=None)
+
+    def on_tty(self, *args, cols=100, env=None):
+        import fcntl
+        import pty
+        import select
+        import struct
+        import termios
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+        e = dict(self.env)
+        e.update(env or {})
+        p = subprocess.Popen(command(list(args)), env=e, stdout=subprocess.PIPE, stderr=slave,
+                             stdin=subprocess.DEVNULL)
+        os.close(slave)
+        err = b""
+        while True:
+            r, _, _ = select.select([master], [], [], 60)
+            if not r:
+                p.kill()
+                self.fail("no output for 60 s")
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+        p.stdout.read()
+        p.stdout.close()
+        self.assertEqual(p.wait(60), 0, err)
+        os.close(master)
+        return err
+
+    def test_term_dumb_gets_plain_lines(self):
+        err = self.on_tty("download", "acme/slow", env={"TERM": "dumb"})
+        self.assertNotIn(b"\x1b[", err)
+
+    def test_narrow_terminals_drop_columns_never_cut_numbers(self):
+        import re
+        for cols in (40, 20):
+            err = self.on_tty("download", "acme/slow", "--force", cols=cols)
+            text = re.sub(rb"\x1b\[[0-9;]*[A-Za-z]", b"", err).replace(b"\r", b"").decode()
+            bars = [l for l in text.split("\n") if re.search(r"\d+%", l)]
+            self.assertTrue(bars, text)
+            for l in bars:
+                self.assertLess(len(l.rstrip()), cols, repr(l))
+                # every number is whole: "1.2 MiB", never "1." at the end of a line
+                self.assertNotRegex(l.rstrip(), r"\d\.$")
+                self.assertRegex(l, r"(^|\s)\d{1,3}%")
