@@ -250,8 +250,8 @@ static int global_option(struct ms_global *g, int id, const char *arg, struct ms
 		g->json = true;
 		return 0;
 	case G_FORMAT:
-		if (strcasecmp(arg, "json") && strcasecmp(arg, "text") &&
-		    strcasecmp(arg, "table") && strcasecmp(arg, "human"))
+		if (!arg || (strcasecmp(arg, "json") && strcasecmp(arg, "text") &&
+		             strcasecmp(arg, "table") && strcasecmp(arg, "human")))
 			return ms_error_set(err, MS_EUSAGE, "--format takes json or text, not '%s'",
 			                    arg);
 		g->json = !strcasecmp(arg, "json");
