@@ -195,3 +195,43 @@ int ms_listing_from_json(const char *json, size_t len, struct ms_listing *out)
 	cJSON_Delete(root);
 	return 0;
 }
+
+void ms_repo_meta_init(struct ms_repo_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->downloads = m->likes = -1;
+}
+
+void ms_repo_meta_add_tag(struct ms_repo_meta *m, const char *tag)
+{
+	m->tags = xrealloc(m->tags, (m->ntags + 1) * sizeof(*m->tags));
+	m->tags[m->ntags++] = xstrdup(tag);
+}
+
+void ms_repo_meta_release(struct ms_repo_meta *m)
+{
+	for (size_t i = 0; i < m->ntags; i++)
+		free(m->tags[i]);
+	free(m->tags);
+	free(m->id);
+	free(m->last_modified);
+	free(m->task);
+	free(m->commit);
+	free(m->raw);
+	ms_repo_meta_init(m);
+}
+
+struct ms_repo_meta *ms_meta_list_add(struct ms_meta_list *l)
+{
+	ms_grow((void **)&l->items, &l->cap, l->n + 1, sizeof(*l->items));
+	ms_repo_meta_init(&l->items[l->n]);
+	return &l->items[l->n++];
+}
+
+void ms_meta_list_release(struct ms_meta_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		ms_repo_meta_release(&l->items[i]);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
