@@ -405,32 +405,22 @@ static const char *const hf_sorts[] = {
 static int hf_meta(const cJSON *o, enum ms_repo_type type, struct ms_repo_meta *m, const char *what,
                    struct ms_error *err)
 {
-	const char *id = ms_json_string(o, "id"), *sha = ms_json_string(o, "sha");
-	const char *pipeline = ms_json_string(o, "pipeline_tag");
+	const char *sha = ms_json_string(o, "sha"), *pipeline = ms_json_string(o, "pipeline_tag");
 	const char *modified = ms_json_string(o, "lastModified");
-	const cJSON *gated = cJSON_GetObjectItemCaseSensitive(o, "gated"), *tag;
+	const cJSON *gated = cJSON_GetObjectItemCaseSensitive(o, "gated");
 	char t[MS_TIME_LEN];
+	int ret = ms_repo_meta_from_json(m, o, type, what, err);
 
-	if (!cJSON_IsObject(o) || !id)
-		return ms_error_set(err, MS_EPROTO, "%s: an entry has no id", what);
-	m->id = xstrdup(id);
-	m->type = type;
-	m->downloads = ms_json_count(o, "downloads");
-	m->likes = ms_json_count(o, "likes");
+	if (ret)
+		return ret;
 	if (modified && ms_parse_time(modified, t) == 0)
 		m->last_modified = xstrdup(t);
 	if (pipeline)
 		m->task = xstrdup(pipeline);
-	cJSON_ArrayForEach(tag, cJSON_GetObjectItemCaseSensitive(o, "tags"))
-	{
-		if (!cJSON_IsString(tag))
-			continue;
-		ms_repo_meta_add_tag(m, tag->valuestring);
-		/* a dataset names its task in a tag */
-		if (!m->task && !strncmp(tag->valuestring, "task_categories:", 16))
-			m->task = xstrdup(tag->valuestring + 16);
-	}
-	m->is_private = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "private"));
+	/* a dataset names its task in a tag */
+	for (size_t i = 0; i < m->ntags && !m->task; i++)
+		if (!strncmp(m->tags[i], "task_categories:", 16))
+			m->task = xstrdup(m->tags[i] + 16);
 	/* false, "auto" or "manual" */
 	m->gated = cJSON_IsTrue(gated) ||
 	           (cJSON_IsString(gated) && strcmp(gated->valuestring, "false"));
@@ -438,7 +428,6 @@ static int hf_meta(const cJSON *o, enum ms_repo_type type, struct ms_repo_meta *
 		m->commit = xstrdup(sha);
 		ms_lowercase(m->commit);
 	}
-	m->raw = ms_json_text(o);
 	return 0;
 }
 

@@ -408,21 +408,15 @@ static int openapi_get(struct ms_session *s, const char *url, const char *what, 
 static int ms_meta(const cJSON *o, enum ms_repo_type type, struct ms_repo_meta *m, const char *what,
                    struct ms_error *err)
 {
-	const char *id = ms_json_string(o, "id");
 	const cJSON *mod = cJSON_GetObjectItemCaseSensitive(o, "last_modified");
 	const cJSON *task = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "tasks"), 0);
-	const cJSON *tag;
-	char t[MS_TIME_LEN];
+	char t[MS_TIME_LEN] = "";
 	long epoch;
+	int ret = ms_repo_meta_from_json(m, o, type, what, err);
 
-	if (!cJSON_IsObject(o) || !id)
-		return ms_error_set(err, MS_EPROTO, "%s: an entry has no id", what);
-	m->id = xstrdup(id);
-	m->type = type;
-	m->downloads = ms_json_count(o, "downloads");
-	m->likes = ms_json_count(o, "likes");
+	if (ret)
+		return ret;
 	/* ISO 8601 text; epoch seconds as the legacy API gives them are taken too */
-	t[0] = '\0';
 	if (cJSON_IsString(mod) && ms_parse_time(mod->valuestring, t) != 0)
 		t[0] = '\0';
 	else if (ms_json_epoch(mod, &epoch))
@@ -433,14 +427,7 @@ static int ms_meta(const cJSON *o, enum ms_repo_type type, struct ms_repo_meta *
 		task = cJSON_GetObjectItemCaseSensitive(task, "name");
 	if (cJSON_IsString(task) && task->valuestring[0])
 		m->task = xstrdup(task->valuestring);
-	cJSON_ArrayForEach(tag, cJSON_GetObjectItemCaseSensitive(o, "tags"))
-	{
-		if (cJSON_IsString(tag))
-			ms_repo_meta_add_tag(m, tag->valuestring);
-	}
-	m->is_private = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "private"));
 	m->gated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "gated"));
-	m->raw = ms_json_text(o);
 	return 0;
 }
 

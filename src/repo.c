@@ -208,6 +208,28 @@ void ms_repo_meta_add_tag(struct ms_repo_meta *m, const char *tag)
 	m->tags[m->ntags++] = xstrdup(tag);
 }
 
+int ms_repo_meta_from_json(struct ms_repo_meta *m, const cJSON *o, enum ms_repo_type type,
+                           const char *what, struct ms_error *err)
+{
+	const char *id = ms_json_string(o, "id");
+	const cJSON *tag;
+
+	if (!cJSON_IsObject(o) || !id)
+		return ms_error_set(err, MS_EPROTO, "%s: an entry has no id", what);
+	m->id = xstrdup(id);
+	m->type = type;
+	m->downloads = ms_json_count(o, "downloads");
+	m->likes = ms_json_count(o, "likes");
+	cJSON_ArrayForEach(tag, cJSON_GetObjectItemCaseSensitive(o, "tags"))
+	{
+		if (cJSON_IsString(tag))
+			ms_repo_meta_add_tag(m, tag->valuestring);
+	}
+	m->is_private = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "private"));
+	m->raw = ms_json_text(o);
+	return 0;
+}
+
 void ms_repo_meta_release(struct ms_repo_meta *m)
 {
 	for (size_t i = 0; i < m->ntags; i++)

@@ -91,6 +91,14 @@ struct ms_repo_meta *ms_meta_list_add(struct ms_meta_list *l);
 void ms_meta_list_release(struct ms_meta_list *l);
 void ms_repo_meta_init(struct ms_repo_meta *m);
 void ms_repo_meta_add_tag(struct ms_repo_meta *m, const char *tag);
+/*
+ * From a hub's record, what both hubs' searches name alike: id (else
+ * MS_EPROTO, what naming the request), downloads, likes, tags, private; and
+ * the record itself as raw.  The hub adds the rest.
+ */
+struct cJSON;
+int ms_repo_meta_from_json(struct ms_repo_meta *m, const struct cJSON *o, enum ms_repo_type type,
+                           const char *what, struct ms_error *err);
 void ms_repo_meta_release(struct ms_repo_meta *m);
 void ms_file_copy(struct ms_file *dst, const struct ms_file *src);
 

@@ -5,15 +5,9 @@ forms (a table on a terminal, tab-separated lines into a pipe, --json), and
 info of a model, a dataset, a branch, a tag and a commit id with sizes and
 hashes checked against what the emulator holds -- the same list as
 `download --dry-run`."""
-import fcntl
 import os
-import pty
-import select
-import struct
-import subprocess
-import termios
 
-from support import Case, blob, command, git_sha1, sha256
+from support import Case, blob, git_sha1, sha256
 
 import emu_search
 
@@ -49,31 +43,8 @@ class SearchCase(Case):
 
     def run_on_tty(self, *args, cols=100):
         """mscli with stdout on a pseudo-terminal of `cols` columns: (rc, stdout, stderr)."""
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
-        p = subprocess.Popen(command(list(args)), env=self.env, stdout=slave,
-                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        os.close(slave)
-        out = b""
-        while True:
-            r, _, _ = select.select([master], [], [], 60)
-            if not r:
-                p.kill()
-                self.fail("no output from mscli for 60 s")
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            out += chunk
-        err = p.stderr.read().decode()
-        p.stderr.close()
-        rc = p.wait(60)
-        os.close(master)
-        self.assertNotIn("AddressSanitizer", err)
-        self.assertNotIn("runtime error", err)
-        return rc, out.decode().replace("\r\n", "\n"), err
+        rc, out, err = self.tty_run(*args, cols=cols, stream="stdout")
+        return rc, out.decode().replace("\r\n", "\n"), err.decode()
 
 
 class Search(SearchCase):
@@ -447,6 +418,18 @@ class Info(SearchCase):
                 js = self.ok(*pre, "--json", "info", "alice/search-private", env=tok).json()
                 self.assertTrue(js[0]["private"])
                 self.assertEqual(js[0]["files"], 2)
+
+    def test_gated(self):
+        # Hugging Face says "auto" or "manual", ModelScope true: both are gated: true
+        self.hub.add_hf_repo("org/gated", files=self.HF_FILES, gated="manual")
+        self.hub.add_ms_repo("org/gated", files=self.MS_FILES, gated=True)
+        for hub in ("ms", "hf"):
+            with self.subTest(hub=hub):
+                meta, _ = self.repo_json("org/gated", hub=hub)
+                self.assertTrue(meta["gated"])
+                js = self.search("--json", "gated", hub=hub).json()
+                self.assertEqual([(j["id"], j["gated"]) for j in js], [("org/gated", True)])
+                self.assertRegex(self.info("org/gated", hub=hub).out, r"(?m)^gated\tyes$")
 
     def test_a_file_url_and_offline_are_refused(self):
         self.fails(2, "info", "https://huggingface.co/org/toy/blob/main/config.json")
