@@ -39,6 +39,9 @@ expect "download options" --include mscli download --inc
 expect "global options after the command" --json mscli download --js
 expect "--type values" dataset mscli download --type d
 expect "--hub values" hf mscli --hub h
+expect "search options" --filter mscli search --fil
+expect "--sort values" updated mscli search --sort u
+expect "info options" --files mscli info --fi
 expect "the command after a global option's value" --local-dir mscli --hub hf download --local
 if complete_words mscli download --type "" | grep -qx -- --include; then
 	echo "FAIL --type takes a value, not an option"; fail=1
@@ -60,6 +63,7 @@ fish_expect "commands" download "mscli "
 fish_expect "download options" --include "mscli download --inc"
 fish_expect "--type values" dataset "mscli download --type "
 fish_expect "--hub values" hf "mscli --hub "
+fish_expect "--sort values" likes "mscli search --sort "
 fish_expect "global options after the command" --json "mscli download --js"
 # the man page documents every option the binary offers (the option tables are the source)
 man=../man/mscli.1

@@ -394,13 +394,6 @@ static void print_other_failures(const struct ms_download *d)
 		        stopped);
 }
 
-static bool is_offline(const struct ms_ctx *ctx)
-{
-	const struct ms_hub *hub = ctx->repo.hub;
-
-	return ctx->g->offline || (hub->env_offline && hub->env_offline());
-}
-
 static int run(struct dl *dl, bool offline, struct ms_error *err)
 {
 	struct ms_download *d = &dl->op;
@@ -458,7 +451,7 @@ static int dl_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 	if (o->local_dir)
 		dop.local_dir = local_dir = ms_absolute_path(o->local_dir);
 	ms_download_init(&dl.op, &ctx->sess, &ctx->repo, ctx->rev, &dop, &cb);
-	ret = run(&dl, is_offline(ctx), err);
+	ret = run(&dl, ms_ctx_offline(ctx), err);
 	/* --json: a failure before the transfer still ends with its "done" object */
 	if (ret && ctx->g->json && !ctx->reported)
 		report(&dl, ret, err);

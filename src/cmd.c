@@ -30,6 +30,8 @@
 #include "mscli/ui.h"
 
 const struct ms_cmd *const ms_commands[] = {
+        &ms_cmd_search,
+        &ms_cmd_info,
         &ms_cmd_download,
         NULL,
 };
@@ -681,6 +683,13 @@ static int setup(struct ms_ctx *ctx, const void *state, struct ms_error *err)
 	if (!ret && (cmd->setup & MS_SETUP_CACHE))
 		ret = setup_cache(ctx, err);
 	return ret;
+}
+
+bool ms_ctx_offline(const struct ms_ctx *ctx)
+{
+	const struct ms_hub *hub = ctx->hub;
+
+	return ctx->g->offline || (hub && hub->env_offline && hub->env_offline());
 }
 
 static void ctx_release(struct ms_ctx *ctx)

@@ -168,6 +168,17 @@ char *ms_url_quote_path(const char *s, bool keep_slash)
 	return quote(s, keep_slash ? "/" : NULL, false);
 }
 
+void ms_url_add_query(struct ms_buf *url, const char *key, const char *value)
+{
+	char *q;
+
+	if (!value)
+		return;
+	q = ms_url_quote_plus(value);
+	ms_buf_addf(url, "%c%s=%s", url->data && strchr(url->data, '?') ? '&' : '?', key, q);
+	free(q);
+}
+
 char *ms_link_next(const char *link)
 {
 	/* Link: <url>; rel="next", <url2>; rel="prev" */

@@ -1,9 +1,11 @@
 /*
  * The Hugging Face Hub protocol (hf-protocol.md): revision -> commit
  * (§1.4), the tree listing with Link pagination (§1.5, §1.6), and the
- * metadata HEAD on /resolve/ that follows only relative redirects (§1.3).
+ * metadata HEAD on /resolve/ that follows only relative redirects (§1.3),
+ * repo info and the model and dataset searches (§1.4, §6).
  * Mirrors (HF_ENDPOINT) speak the same protocol.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +21,7 @@
 #include "mscli/log.h"
 #include "mscli/parse.h"
 #include "mscli/pathsafe.h"
+#include "mscli/strbuf.h"
 
 #define MAX_PAGES 100000
 
@@ -377,6 +380,135 @@ static bool hf_exists(struct ms_session *s, const struct ms_repo *repo, const ch
 	return yes;
 }
 
+/* ---- search and repo info (§1.4, §1.6, §6) ---- */
+
+/* What search and info ask for with expand: a small answer with just these (and id). */
+static const char *const model_props[] = {"downloads",    "likes",   "lastModified", "tags",
+                                          "pipeline_tag", "private", "gated",        NULL};
+/* datasets have no pipeline_tag: the Hub answers 400 to expand=pipeline_tag */
+static const char *const dataset_props[] = {"downloads", "likes", "lastModified", "tags", "private",
+                                            "gated",     NULL};
+
+static void add_expand(struct ms_buf *url, enum ms_repo_type t)
+{
+	for (const char *const *p = t == MS_REPO_DATASET ? dataset_props : model_props; *p; p++)
+		ms_url_add_query(url, "expand", *p);
+}
+
+static const char *const hf_sorts[] = {
+        [MS_SORT_DOWNLOADS] = "downloads",
+        [MS_SORT_LIKES] = "likes",
+        [MS_SORT_UPDATED] = "lastModified",
+};
+
+/* One search result or repo info document in our terms. */
+static int hf_meta(const cJSON *o, enum ms_repo_type type, struct ms_repo_meta *m, const char *what,
+                   struct ms_error *err)
+{
+	const char *sha = ms_json_string(o, "sha"), *pipeline = ms_json_string(o, "pipeline_tag");
+	const char *modified = ms_json_string(o, "lastModified");
+	const cJSON *gated = cJSON_GetObjectItemCaseSensitive(o, "gated");
+	char t[MS_TIME_LEN];
+	int ret = ms_repo_meta_from_json(m, o, type, what, err);
+
+	if (ret)
+		return ret;
+	if (modified && ms_parse_time(modified, t) == 0)
+		m->last_modified = xstrdup(t);
+	if (pipeline)
+		m->task = xstrdup(pipeline);
+	/* a dataset names its task in a tag */
+	for (size_t i = 0; i < m->ntags && !m->task; i++)
+		if (!strncmp(m->tags[i], "task_categories:", 16))
+			m->task = xstrdup(m->tags[i] + 16);
+	/* false, "auto" or "manual" */
+	m->gated = cJSON_IsTrue(gated) ||
+	           (cJSON_IsString(gated) && strcmp(gated->valuestring, "false"));
+	if (sha && ms_is_commit_id(sha)) {
+		m->commit = xstrdup(sha);
+		ms_lowercase(m->commit);
+	}
+	return 0;
+}
+
+static char *search_url(struct ms_session *s, const struct ms_search_query *q)
+{
+	struct ms_buf url = MS_BUF_INIT;
+	char limit[32];
+
+	ms_buf_addf(&url, "%s/api/%s", s->endpoint, api_type(q->type));
+	ms_url_add_query(&url, "search", q->text);
+	ms_url_add_query(&url, "author", q->author);
+	for (size_t i = 0; i < q->nfilters; i++)
+		ms_url_add_query(&url, "filter", q->filters[i]);
+	if (q->sort != MS_SORT_NONE)
+		ms_url_add_query(&url, "sort", hf_sorts[q->sort]);
+	/* the total wanted, as list_models sends it; the Hub pages by Link */
+	snprintf(limit, sizeof(limit), "%zu", q->limit);
+	ms_url_add_query(&url, "limit", limit);
+	add_expand(&url, q->type);
+	return ms_buf_detach(&url);
+}
+
+static int hf_search(struct ms_session *s, const struct ms_search_query *q, const char *cursor,
+                     struct ms_search_page *page, struct ms_error *err)
+{
+	char *url = cursor ? xstrdup(cursor) : search_url(s, q);
+	char *what = xasprintf("searching %ss on %s", ms_repo_type_name(q->type), s->endpoint);
+	struct ms_http_response resp = {0};
+	const cJSON *e, *list = NULL;
+	cJSON *j;
+	int ret = get_json(s, url, what, &resp, &j, err);
+
+	if (!ret && !cJSON_IsArray(j))
+		ret = ms_error_set(err, MS_EPROTO, "%s: %s: the answer is not a list", what, url);
+	else if (!ret)
+		list = j;
+	cJSON_ArrayForEach(e, list)
+	{
+		if ((ret = hf_meta(e, q->type, ms_meta_list_add(&page->results), what, err)) != 0)
+			break;
+	}
+	if (!ret && resp.link) {
+		char *next = ms_link_next(resp.link);
+
+		/* the cursor is opaque: the next page is whatever URL the Hub names */
+		page->next = next ? ms_url_resolve(url, next) : NULL;
+		free(next);
+	}
+	cJSON_Delete(j);
+	ms_http_response_release(&resp);
+	free(url);
+	free(what);
+	return ret;
+}
+
+static int hf_repo_info(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+                        struct ms_repo_meta *out, struct ms_error *err)
+{
+	char *qrev = ms_url_quote_path(rev, false);
+	char *what =
+	        xasprintf("info of %s %s at '%s'", ms_repo_type_name(repo->type), repo->id, rev);
+	struct ms_http_response resp = {0};
+	struct ms_buf url = MS_BUF_INIT;
+	cJSON *j;
+	int ret;
+
+	ms_buf_addf(&url, "%s/api/%s/%s/revision/%s", s->endpoint, api_type(repo->type), repo->id,
+	            qrev);
+	ms_url_add_query(&url, "expand", "sha");
+	add_expand(&url, repo->type);
+	ret = get_json(s, url.data, what, &resp, &j, err);
+	if (!ret)
+		ret = hf_meta(j, repo->type, out, what, err);
+	cJSON_Delete(j);
+	ms_http_response_release(&resp);
+	ms_buf_release(&url);
+	free(what);
+	free(qrev);
+	return ret;
+}
+
 /* ---- the environment (hf-protocol.md §2.1, §5.4) ---- */
 
 static char *hf_env_endpoint(bool *from_env)
@@ -518,4 +650,6 @@ const struct ms_hub ms_hub_hf = {
         .stat_file = hf_stat_file,
         .file_url = hf_file_url,
         .exists = hf_exists,
+        .search = hf_search,
+        .repo_info = hf_repo_info,
 };

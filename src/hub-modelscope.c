@@ -1,8 +1,10 @@
 /*
  * ModelScope's legacy REST API (/api/v1, PascalCase JSON), as read from the
  * official clients: modelscope-protocol.md §2.8 (model files), §2.11
- * (dataset tree, paged), §2.9/2.12 (file bytes), §2.5 (revisions).
+ * (dataset tree, paged), §2.9/2.12 (file bytes), §2.5 (revisions); and the
+ * OpenAPI's searches and repo metadata (§2.4, §2.14).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -366,6 +368,232 @@ static bool ms_exists(struct ms_session *s, const struct ms_repo *repo, const ch
 	return yes;
 }
 
+/* ---- search and repo info: the OpenAPI (§2.4, §2.14) ---- */
+
+#define SEARCH_PAGE_MAX   50   /* the page_size the OpenAPI takes: 1..50 */
+#define SEARCH_OFFSET_MAX 3000 /* page_number * page_size may not exceed it */
+
+static const char *const ms_sorts[] = {
+        [MS_SORT_DOWNLOADS] = "downloads",
+        [MS_SORT_LIKES] = "likes",
+        [MS_SORT_UPDATED] = "last_modified",
+};
+
+/* The filter.KEY the OpenAPI takes, per type ([MS-OAS] in tests/hub/emu_search.py). */
+static const char *const model_filters[] = {"task",    "library", "model_type", "custom_tag",
+                                            "license", "deploy",  NULL};
+static const char *const dataset_filters[] = {"task", "license", NULL};
+
+/* GET an OpenAPI URL: {"success": true, "data": {...}}; *data lies in *root. */
+static int openapi_get(struct ms_session *s, const char *url, const char *what, cJSON **root,
+                       const cJSON **data, struct ms_error *err)
+{
+	int ret = get_json(s, url, what, root, err);
+
+	if (ret)
+		return ret;
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(*root, "success"))) {
+		const char *m = ms_json_string(*root, "message");
+
+		return ms_error_set(err, MS_EFAIL, "%s: %s: the hub answered: %s", what, url,
+		                    m ? m : "no message");
+	}
+	*data = cJSON_GetObjectItemCaseSensitive(*root, "data");
+	if (!cJSON_IsObject(*data))
+		return ms_error_set(err, MS_EPROTO, "%s: %s: the answer has no data", what, url);
+	return 0;
+}
+
+/* One OpenAPI model or dataset in our terms. */
+static int ms_meta(const cJSON *o, enum ms_repo_type type, struct ms_repo_meta *m, const char *what,
+                   struct ms_error *err)
+{
+	const cJSON *mod = cJSON_GetObjectItemCaseSensitive(o, "last_modified");
+	const cJSON *task = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "tasks"), 0);
+	char t[MS_TIME_LEN] = "";
+	long epoch;
+	int ret = ms_repo_meta_from_json(m, o, type, what, err);
+
+	if (ret)
+		return ret;
+	/* ISO 8601 text; epoch seconds as the legacy API gives them are taken too */
+	if (cJSON_IsString(mod) && ms_parse_time(mod->valuestring, t) != 0)
+		t[0] = '\0';
+	else if (ms_json_epoch(mod, &epoch))
+		ms_format_time(epoch, t);
+	if (t[0])
+		m->last_modified = xstrdup(t);
+	if (cJSON_IsObject(task)) /* the legacy form: {"name": ...} */
+		task = cJSON_GetObjectItemCaseSensitive(task, "name");
+	if (cJSON_IsString(task) && task->valuestring[0])
+		m->task = xstrdup(task->valuestring);
+	m->gated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "gated"));
+	return 0;
+}
+
+/*
+ * --filter KEY:VALUE (or KEY=VALUE) -> filter.KEY=VALUE, as the items' tags
+ * read ("task:text-generation"); a bare TAG is a custom tag.  The OpenAPI
+ * takes one value per key and ignores keys it does not know: both are
+ * refused here rather than answered with results that ignore them.
+ */
+static int add_filters(struct ms_buf *url, const struct ms_search_query *q, struct ms_error *err)
+{
+	const char *const *keys = q->type == MS_REPO_DATASET ? dataset_filters : model_filters;
+	unsigned used = 0;
+
+	for (size_t i = 0; i < q->nfilters; i++) {
+		const char *f = q->filters[i], *value = f;
+		size_t n = strcspn(f, ":="), k;
+		char *key = f[n] ? xstrndup(f, n) : xstrdup("custom_tag"), *param;
+
+		if (f[n])
+			value = f + n + 1;
+		for (k = 0; keys[k] && strcmp(keys[k], key); k++)
+			;
+		if (!keys[k] || !*value) {
+			struct ms_buf names = MS_BUF_INIT;
+
+			for (k = 0; keys[k]; k++)
+				ms_buf_addf(&names, "%s%s:VALUE", k ? ", " : "", keys[k]);
+			ms_error_set(err, MS_EUSAGE, "--filter '%s': ModelScope filters %ss by %s",
+			             f, ms_repo_type_name(q->type), names.data);
+			ms_buf_release(&names);
+			free(key);
+			return MS_EUSAGE;
+		}
+		if (used & (1u << k)) {
+			free(key);
+			return ms_error_set(err, MS_EUSAGE,
+			                    "--filter '%s': ModelScope takes one value per key "
+			                    "('%s' is given twice)",
+			                    f, keys[k]);
+		}
+		used |= 1u << k;
+		param = xasprintf("filter.%s", key);
+		ms_url_add_query(url, param, value);
+		free(param);
+		free(key);
+	}
+	return 0;
+}
+
+static int ms_search(struct ms_session *s, const struct ms_search_query *q, const char *cursor,
+                     struct ms_search_page *page, struct ms_error *err)
+{
+	/* page_number counts pages of one size: the size stays the same from page to page */
+	size_t size = q->limit < SEARCH_PAGE_MAX ? q->limit : SEARCH_PAGE_MAX;
+	size_t number = cursor ? (size_t)strtoul(cursor, NULL, 10) : 1, n = 0;
+	char *what = xasprintf("searching %ss on %s", ms_repo_type_name(q->type), s->endpoint);
+	struct ms_buf url = MS_BUF_INIT;
+	const cJSON *data = NULL, *list, *e;
+	cJSON *root = NULL;
+	char num[32];
+	long long total;
+	int ret;
+
+	ms_buf_addf(&url, "%s/openapi/v1/%s", s->endpoint, type_segment(q->type));
+	ms_url_add_query(&url, "search", q->text);
+	ms_url_add_query(&url, "owner", q->author);
+	if (q->sort != MS_SORT_NONE)
+		ms_url_add_query(&url, "sort", ms_sorts[q->sort]);
+	snprintf(num, sizeof(num), "%zu", number);
+	ms_url_add_query(&url, "page_number", num);
+	snprintf(num, sizeof(num), "%zu", size);
+	ms_url_add_query(&url, "page_size", num);
+	if ((ret = add_filters(&url, q, err)) != 0 ||
+	    (ret = openapi_get(s, url.data, what, &root, &data, err)) != 0)
+		goto out;
+	list = cJSON_GetObjectItemCaseSensitive(data, type_segment(q->type));
+	if (!list)
+		list = cJSON_GetObjectItemCaseSensitive(data, "items");
+	if (!cJSON_IsArray(list) && !cJSON_IsNull(list) && list) {
+		ret = ms_error_set(err, MS_EPROTO, "%s: %s: data.%s is not a list", what, url.data,
+		                   type_segment(q->type));
+		goto out;
+	}
+	for (e = list ? list->child : NULL; e && !ret; e = e->next, n++)
+		ret = ms_meta(e, q->type, ms_meta_list_add(&page->results), what, err);
+	/* a full page is followed by the next while the total says there is more */
+	total = ms_json_count(data, "total_count");
+	if (!ret && n == size && (total < 0 || number * size < (unsigned long long)total)) {
+		if ((number + 1) * size > SEARCH_OFFSET_MAX)
+			page->capped = true;
+		else
+			page->next = xasprintf("%zu", number + 1);
+	}
+out:
+	cJSON_Delete(root);
+	ms_buf_release(&url);
+	free(what);
+	return ret;
+}
+
+/*
+ * The commit rev names and when it was made, from the head of its history
+ * (§2.6, as modelscope's model_info asks); left unknown when the hub does
+ * not say.  A revision other than the default branch was last modified then.
+ */
+static void revision_commit(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+                            struct ms_repo_meta *m)
+{
+	char *qrev = ms_url_quote_plus(rev);
+	char *url = xasprintf("%s/api/v1/%s/%s/commits?Ref=%s&PageNumber=1&PageSize=1", s->endpoint,
+	                      type_segment(repo->type), repo->id, qrev);
+	const cJSON *head, *id;
+	struct ms_error e;
+	cJSON *root = NULL;
+	long at;
+
+	ms_error_clear(&e);
+	if (get_json(s, url, "commits", &root, &e) != 0)
+		ms_verbose("no commit for '%s': %s", rev, e.msg);
+	head = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+	                                  cJSON_GetObjectItemCaseSensitive(root, "Data"), "Commit"),
+	                          0);
+	id = cJSON_GetObjectItemCaseSensitive(head, "Id");
+	if (cJSON_IsString(id) && ms_is_commit_id(id->valuestring))
+		m->commit = xstrdup(id->valuestring);
+	else if (ms_is_commit_id(rev))
+		m->commit = xstrdup(rev);
+	if (m->commit)
+		ms_lowercase(m->commit);
+	if (strcmp(rev, s->hub->default_revision) &&
+	    ms_json_epoch(cJSON_GetObjectItemCaseSensitive(head, "CommittedDate"), &at)) {
+		char t[MS_TIME_LEN];
+
+		ms_format_time(at, t);
+		free(m->last_modified);
+		m->last_modified = t[0] ? xstrdup(t) : NULL;
+	}
+	cJSON_Delete(root);
+	free(url);
+	free(qrev);
+}
+
+static int ms_repo_info(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+                        struct ms_repo_meta *out, struct ms_error *err)
+{
+	char *url =
+	        xasprintf("%s/openapi/v1/%s/%s", s->endpoint, type_segment(repo->type), repo->id);
+	char *what = xasprintf("info of %s %s", ms_repo_type_name(repo->type), repo->id);
+	const cJSON *data = NULL;
+	cJSON *root = NULL;
+	int ret = openapi_get(s, url, what, &root, &data, err);
+
+	if (!ret) {
+		/* the README's text is content, not metadata */
+		cJSON_DeleteItemFromObjectCaseSensitive((cJSON *)data, "readme");
+		ret = ms_meta(data, repo->type, out, what, err);
+	}
+	if (!ret)
+		revision_commit(s, repo, rev, out);
+	cJSON_Delete(root);
+	free(url);
+	free(what);
+	return ret;
+}
+
 /* ---- the environment (modelscope-protocol.md §3.3) ---- */
 
 static char *ms_env_endpoint(bool *from_env)
@@ -449,4 +677,6 @@ const struct ms_hub ms_hub_modelscope = {
         .file_url = ms_file_url,
         .exists = ms_exists,
         .revision_created_at = ms_revision_created_at,
+        .search = ms_search,
+        .repo_info = ms_repo_info,
 };

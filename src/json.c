@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "mscli/alloc.h"
 #include "mscli/json.h"
 
 bool ms_json_u64(const cJSON *v, uint64_t *out)
@@ -31,4 +32,21 @@ const char *ms_json_string(const cJSON *o, const char *k)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
 	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+long long ms_json_count(const cJSON *o, const char *k)
+{
+	uint64_t n;
+
+	return ms_json_u64(cJSON_GetObjectItemCaseSensitive(o, k), &n) ? (long long)n : -1;
+}
+
+char *ms_json_text(const cJSON *v)
+{
+	char *s = cJSON_PrintUnformatted(v), *out;
+
+	/* cJSON's allocator is its own: copy into ours */
+	out = xstrdup(s ? s : "null");
+	cJSON_free(s);
+	return out;
 }

@@ -37,6 +37,21 @@ void ms_json_bool(struct ms_json *j, const char *key, bool value)
 	cJSON_AddBoolToObject(j->o, key, value);
 }
 
+void ms_json_strv(struct ms_json *j, const char *key, char *const *values, size_t n)
+{
+	cJSON *a = cJSON_AddArrayToObject(j->o, key);
+
+	for (size_t i = 0; a && i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(values[i]));
+}
+
+void ms_json_raw(struct ms_json *j, const char *key, const char *json)
+{
+	cJSON *v = json ? cJSON_Parse(json) : NULL;
+
+	cJSON_AddItemToObject(j->o, key, v ? v : cJSON_CreateNull());
+}
+
 void ms_json_emit(struct ms_json *j, FILE *out)
 {
 	char *s = cJSON_PrintUnformatted(j->o);

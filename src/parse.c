@@ -1,10 +1,11 @@
-/* Numbers, sizes, hex. */
+/* Numbers, sizes, hex, times. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "mscli/common.h"
 #include "mscli/parse.h"
@@ -131,4 +132,83 @@ void ms_lowercase(char *s)
 bool ms_is_commit_id(const char *rev)
 {
 	return rev && strlen(rev) == 40 && ms_is_hex(rev, 40);
+}
+
+void ms_format_time(long epoch, char out[MS_TIME_LEN])
+{
+	time_t t = (time_t)epoch;
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(out, MS_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		out[0] = '\0';
+}
+
+/* n digits at *p as a number in [min, max]; *p moves past them. */
+static bool take_digits(const char **p, int n, int min, int max, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (!isdigit((unsigned char)**p))
+			return false;
+		v = v * 10 + (**p - '0');
+	}
+	*out = v;
+	return v >= min && v <= max;
+}
+
+/* "Z", "+HH:MM", "+HHMM", "+HH" or nothing: seconds east of UTC. */
+static bool take_zone(const char *p, long *offset)
+{
+	int sign, h = 0, m = 0;
+
+	*offset = 0;
+	if (!*p || ((*p == 'Z' || *p == 'z') && !p[1]))
+		return true;
+	if (*p != '+' && *p != '-')
+		return false;
+	sign = *p++ == '-' ? -1 : 1;
+	if (!take_digits(&p, 2, 0, 23, &h))
+		return false;
+	if (*p == ':')
+		p++;
+	if (*p && !take_digits(&p, 2, 0, 59, &m))
+		return false;
+	*offset = sign * (h * 3600L + m * 60L);
+	return !*p;
+}
+
+int ms_parse_time(const char *s, char out[MS_TIME_LEN])
+{
+	struct tm tm;
+	const char *p = s;
+	long offset;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!p || !take_digits(&p, 4, 1970, 9999, &tm.tm_year) || *p++ != '-' ||
+	    !take_digits(&p, 2, 1, 12, &tm.tm_mon) || *p++ != '-' ||
+	    !take_digits(&p, 2, 1, 31, &tm.tm_mday))
+		return -1;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (!take_digits(&p, 2, 0, 23, &tm.tm_hour) || *p++ != ':' ||
+		    !take_digits(&p, 2, 0, 59, &tm.tm_min))
+			return -1;
+		/* seconds may be left out; 60 is a leap second */
+		if (*p == ':' && (p++, !take_digits(&p, 2, 0, 60, &tm.tm_sec)))
+			return -1;
+		if (*p == '.' || *p == ',') /* a fraction of a second: dropped */
+			for (p++; isdigit((unsigned char)*p);)
+				p++;
+	}
+	if (!take_zone(p, &offset))
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	ms_format_time((long)(t - offset), out);
+	return out[0] ? 0 : -1;
 }

@@ -195,3 +195,65 @@ int ms_listing_from_json(const char *json, size_t len, struct ms_listing *out)
 	cJSON_Delete(root);
 	return 0;
 }
+
+void ms_repo_meta_init(struct ms_repo_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->downloads = m->likes = -1;
+}
+
+void ms_repo_meta_add_tag(struct ms_repo_meta *m, const char *tag)
+{
+	m->tags = xrealloc(m->tags, (m->ntags + 1) * sizeof(*m->tags));
+	m->tags[m->ntags++] = xstrdup(tag);
+}
+
+int ms_repo_meta_from_json(struct ms_repo_meta *m, const cJSON *o, enum ms_repo_type type,
+                           const char *what, struct ms_error *err)
+{
+	const char *id = ms_json_string(o, "id");
+	const cJSON *tag;
+
+	if (!cJSON_IsObject(o) || !id)
+		return ms_error_set(err, MS_EPROTO, "%s: an entry has no id", what);
+	m->id = xstrdup(id);
+	m->type = type;
+	m->downloads = ms_json_count(o, "downloads");
+	m->likes = ms_json_count(o, "likes");
+	cJSON_ArrayForEach(tag, cJSON_GetObjectItemCaseSensitive(o, "tags"))
+	{
+		if (cJSON_IsString(tag))
+			ms_repo_meta_add_tag(m, tag->valuestring);
+	}
+	m->is_private = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "private"));
+	m->raw = ms_json_text(o);
+	return 0;
+}
+
+void ms_repo_meta_release(struct ms_repo_meta *m)
+{
+	for (size_t i = 0; i < m->ntags; i++)
+		free(m->tags[i]);
+	free(m->tags);
+	free(m->id);
+	free(m->last_modified);
+	free(m->task);
+	free(m->commit);
+	free(m->raw);
+	ms_repo_meta_init(m);
+}
+
+struct ms_repo_meta *ms_meta_list_add(struct ms_meta_list *l)
+{
+	ms_grow((void **)&l->items, &l->cap, l->n + 1, sizeof(*l->items));
+	ms_repo_meta_init(&l->items[l->n]);
+	return &l->items[l->n++];
+}
+
+void ms_meta_list_release(struct ms_meta_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		ms_repo_meta_release(&l->items[i]);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}

@@ -133,6 +133,11 @@ struct ms_cmd {
 };
 
 extern const struct ms_cmd ms_cmd_download;
+extern const struct ms_cmd ms_cmd_search;
+extern const struct ms_cmd ms_cmd_info;
+
+/* --offline, or the hub's own offline variable (HF_HUB_OFFLINE), is in force. */
+bool ms_ctx_offline(const struct ms_ctx *ctx);
 
 /* The one table of commands (NULL-terminated), in cmd.c. */
 extern const struct ms_cmd *const ms_commands[];

@@ -115,6 +115,8 @@ char *ms_url_resolve(const char *base, const char *location);
 char *ms_url_quote_plus(const char *s);
 /* Percent-encode a path; keep '/' when keep_slash (Python quote() vs quote(safe="")). */
 char *ms_url_quote_path(const char *s, bool keep_slash);
+/* Add "?key=value" or "&key=value" to url, value quoted (nothing when value is NULL). */
+void ms_url_add_query(struct ms_buf *url, const char *key, const char *value);
 /* The URL from a Link header's rel="next" entry, or NULL. */
 char *ms_link_next(const char *link);
 

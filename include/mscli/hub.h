@@ -18,6 +18,31 @@
 struct ms_session;
 struct ms_store;
 
+/* How search results are ordered (always most first); NONE: the hub's own order. */
+enum ms_search_sort {
+	MS_SORT_NONE = 0,
+	MS_SORT_DOWNLOADS,
+	MS_SORT_LIKES,
+	MS_SORT_UPDATED,
+};
+
+struct ms_search_query {
+	enum ms_repo_type type;
+	const char *text;     /* words in the id, or NULL */
+	const char *author;   /* the owner (user or organisation), or NULL */
+	char *const *filters; /* tags every result has, as the user wrote them */
+	size_t nfilters;
+	enum ms_search_sort sort;
+	size_t limit; /* results wanted in all: the hub sizes its pages by it */
+};
+
+/* One page of results; next is where the following page is (a URL, a page number). */
+struct ms_search_page {
+	struct ms_meta_list results;
+	char *next;  /* NULL after the last page */
+	bool capped; /* more results exist than the hub will list (ModelScope stops at 3000) */
+};
+
 /* A host that names a hub in a URL; endpoint NULL: the hub's home (options and env decide). */
 struct ms_hub_host {
 	const char *host;
@@ -82,6 +107,15 @@ struct ms_hub {
 	/* When rev was created (epoch s), for caches that record it; NULL when not offered. */
 	int (*revision_created_at)(struct ms_session *s, const struct ms_repo *repo,
 	                           const char *rev, long *created_at, struct ms_error *err);
+	/*
+	 * One page of a search (cursor NULL: the first page, else a page's next).  The
+	 * author and filters go to the hub; a filter the hub cannot take is MS_EUSAGE.
+	 */
+	int (*search)(struct ms_session *s, const struct ms_search_query *q, const char *cursor,
+	              struct ms_search_page *page, struct ms_error *err);
+	/* What the hub tells of repo at rev: counts, dates, visibility, the commit. */
+	int (*repo_info)(struct ms_session *s, const struct ms_repo *repo, const char *rev,
+	                 struct ms_repo_meta *out, struct ms_error *err);
 };
 
 /* The registry, in the order hubs are tried and listed; the first is the default. */

@@ -12,5 +12,9 @@ bool ms_json_u64(const struct cJSON *v, uint64_t *out);
 bool ms_json_epoch(const struct cJSON *v, long *out);
 /* The string member k of object o, or NULL. */
 const char *ms_json_string(const struct cJSON *o, const char *k);
+/* The number member k of o as a count (downloads, likes), or -1. */
+long long ms_json_count(const struct cJSON *o, const char *k);
+/* v as compact JSON text (allocated): a hub's record kept as it came. */
+char *ms_json_text(const struct cJSON *v);
 
 #endif

@@ -18,4 +18,15 @@ void ms_lowercase(char *s);
 /* A full git commit id: 40 hex digits (an immutable revision on both hubs). */
 bool ms_is_commit_id(const char *rev);
 
+/* Times as both hubs' searches show them: ISO 8601 in UTC, "2025-01-10T08:30:00Z". */
+#define MS_TIME_LEN 21
+/* Epoch seconds -> "YYYY-MM-DDTHH:MM:SSZ". */
+void ms_format_time(long epoch, char out[MS_TIME_LEN]);
+/*
+ * A hub's time text -> the same form: "2025-01-10T08:30:00.000Z", an offset
+ * ("+08:00", "+0800"), a space for the 'T', a date alone; no zone means UTC.
+ * 0, or -1 when s is not such a time.
+ */
+int ms_parse_time(const char *s, char out[MS_TIME_LEN]);
+
 #endif

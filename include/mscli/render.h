@@ -3,6 +3,7 @@
 #define MSCLI_RENDER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "engine.h"
@@ -28,6 +29,10 @@ struct ms_json *ms_json_begin(const char *event);
 void ms_json_str(struct ms_json *j, const char *key, const char *value); /* NULL -> null */
 void ms_json_num(struct ms_json *j, const char *key, double value);
 void ms_json_bool(struct ms_json *j, const char *key, bool value);
+/* A list of strings. */
+void ms_json_strv(struct ms_json *j, const char *key, char *const *values, size_t n);
+/* JSON text kept as it is (a hub's record); null when it does not parse. */
+void ms_json_raw(struct ms_json *j, const char *key, const char *json);
 void ms_json_emit(struct ms_json *j, FILE *out);
 
 /* "code", "exit_code" and "message" of a failure. */
@@ -48,5 +53,19 @@ void ms_render_download_done(const struct ms_download *d, bool json, const char 
 /* --dry-run: each file and what a real run would do (offline: what is missing). */
 void ms_render_download_plan(const struct ms_download *d, bool json, bool offline, int status,
                              const struct ms_error *err);
+
+/* Search results and repo info (render-search.c). */
+struct ms_search_results;
+struct ms_info;
+struct ms_repo;
+/* A table fitted to a terminal (tty), tab-separated lines into a pipe, or JSON lines. */
+void ms_render_search(const struct ms_search_results *r, const char *hub, bool json, bool tty);
+enum ms_info_form {
+	MS_INFO_TABLE, /* the metadata, then the files: aligned on a tty, else tab-separated */
+	MS_INFO_JSON,  /* one "repo" object, then one "file" object per file */
+	MS_INFO_FILES, /* paths only, one per line */
+};
+void ms_render_info(const struct ms_info *in, const struct ms_repo *repo, const char *rev,
+                    enum ms_info_form form, bool tty);
 
 #endif

@@ -66,6 +66,40 @@ void ms_listing_release(struct ms_listing *l);
 char *ms_listing_to_json(const struct ms_listing *l);
 int ms_listing_from_json(const char *json, size_t len, struct ms_listing *out);
 void ms_file_release(struct ms_file *f);
+
+/* What a hub tells of a repo (a search result, or info): the same fields on every hub. */
+struct ms_repo_meta {
+	char *id;
+	enum ms_repo_type type;
+	long long downloads, likes; /* -1: not told */
+	char *last_modified;        /* ISO 8601 UTC ("2025-01-10T08:30:00Z"), or NULL */
+	char **tags;
+	size_t ntags;
+	char *task; /* the pipeline tag or first task, or NULL */
+	bool is_private, gated;
+	char *commit; /* info: the revision's commit when the hub tells it, else NULL */
+	char *raw;    /* the hub's own record, as JSON text */
+};
+
+struct ms_meta_list {
+	struct ms_repo_meta *items;
+	size_t n, cap;
+};
+
+/* A zeroed entry at the end (downloads and likes -1). */
+struct ms_repo_meta *ms_meta_list_add(struct ms_meta_list *l);
+void ms_meta_list_release(struct ms_meta_list *l);
+void ms_repo_meta_init(struct ms_repo_meta *m);
+void ms_repo_meta_add_tag(struct ms_repo_meta *m, const char *tag);
+/*
+ * From a hub's record, what both hubs' searches name alike: id (else
+ * MS_EPROTO, what naming the request), downloads, likes, tags, private; and
+ * the record itself as raw.  The hub adds the rest.
+ */
+struct cJSON;
+int ms_repo_meta_from_json(struct ms_repo_meta *m, const struct cJSON *o, enum ms_repo_type type,
+                           const char *what, struct ms_error *err);
+void ms_repo_meta_release(struct ms_repo_meta *m);
 void ms_file_copy(struct ms_file *dst, const struct ms_file *src);
 
 #endif

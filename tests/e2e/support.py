@@ -1,14 +1,19 @@
 """Shared set-up for the end-to-end tests: the real mscli binary against the
 loopback hub emulator (tests/hub/hubemu.py)."""
+import fcntl
 import hashlib
 import json
 import os
 import pickle
+import pty
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import unittest
 
@@ -103,6 +108,39 @@ class Case(unittest.TestCase):
         self.assertNotIn("runtime error", r.err, r)
         self.assertNotEqual(r.rc, 99, "valgrind reported errors:\n%r" % r)
         return r
+
+    def tty_run(self, *args, cols=100, stream="stderr"):
+        """Run mscli with `stream` ("stdout" or "stderr") on a pseudo-terminal of `cols`
+        columns and the other one a pipe: (rc, what the terminal got, what the pipe got),
+        as bytes."""
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+        streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, stream: slave}
+        p = subprocess.Popen(command(list(args)), env=self.env, stdin=subprocess.DEVNULL,
+                             **streams)
+        os.close(slave)
+        tty = b""
+        while True:
+            r, _, _ = select.select([master], [], [], 60 * SLOW)
+            if not r:
+                p.kill()
+                self.fail("no output from mscli for 60 s")
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            tty += chunk
+        pipe = p.stderr if stream == "stdout" else p.stdout
+        other = pipe.read()
+        pipe.close()
+        rc = p.wait(60 * SLOW)
+        os.close(master)
+        err = other if stream == "stdout" else tty
+        self.assertNotIn(b"AddressSanitizer", err)
+        self.assertNotIn(b"runtime error", err)
+        return rc, tty, other
 
     def spawn(self, *args, env=None):
         e = dict(self.env)

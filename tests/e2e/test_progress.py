@@ -1,14 +1,8 @@
 """Progress bars: on a terminal, per file and total, with rate and ETA; never elsewhere."""
-import fcntl
 import os
-import pty
 import re
-import select
-import struct
-import subprocess
-import termios
 
-from support import Case, blob, command, sha256
+from support import Case, blob, sha256
 
 BIG = blob(6_000_000, 11)
 ESC = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
@@ -23,31 +17,8 @@ class Progress(Case):
 
     def run_on_tty(self, *args, cols=100):
         """Run mscli with stderr on a pseudo-terminal of `cols` columns; stdout is a pipe."""
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
-        p = subprocess.Popen(command(list(args)), env=self.env, stdout=subprocess.PIPE,
-                             stderr=slave, stdin=subprocess.DEVNULL)
-        os.close(slave)
-        err = b""
-        while True:
-            r, _, _ = select.select([master], [], [], 60)
-            if not r:
-                p.kill()
-                self.fail("no output from mscli for 60 s")
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            err += chunk
-        out = p.stdout.read().decode()
-        p.stdout.close()
-        rc = p.wait(60)
-        os.close(master)
-        self.assertNotIn(b"AddressSanitizer", err)
-        self.assertNotIn(b"runtime error", err)
-        return rc, out, err
+        rc, err, out = self.tty_run(*args, cols=cols, stream="stderr")
+        return rc, out.decode(), err
 
     def assert_bars_fit(self, lines, cols):
         bars = [l for l in lines if re.search(r" \d+% ", l)]

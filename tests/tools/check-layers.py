@@ -24,9 +24,9 @@ MODULES = {
     "services": """http repo hub hub-modelscope hub-hf store store-ms store-hf store-hf-tree
                    store-localdir engine engine-kind engine-get engine-get-file
                    engine-get-conn writer hasher""",
-    "operations": "select download",
-    "render": "render render-download progress output ui table",
-    "commands": "cli cmd cmd-download complete main",
+    "operations": "select download search info",
+    "render": "render render-download render-search progress output ui table",
+    "commands": "cli cmd cmd-download cmd-search cmd-info complete main",
 }
 LAYER_OF = {m: layer for layer, ms in MODULES.items() for m in ms.split()}
 
