@@ -29,6 +29,7 @@
 
 const struct ms_cmd *const ms_commands[] = {
         &ms_cmd_download,
+        &ms_cmd_cache,
         NULL,
 };
 

@@ -28,6 +28,7 @@ struct bar {
 
 struct ms_progress {
 	FILE *out;
+	const char *what; /* ms_progress_begin: "verify", in place of "total" */
 	struct bar *bars;
 	size_t n, cap;
 	int drawn;
@@ -182,7 +183,8 @@ static void draw(struct ms_progress *p)
 	}
 	meter_update(&p->m, now, p->total_done);
 	meter_tail(&p->m, p->total_done, p->total_size, tail, sizeof(tail));
-	snprintf(lab, sizeof(lab), "total %zu/%zu files", p->files_done, p->nfiles);
+	snprintf(lab, sizeof(lab), "%s %zu/%zu files", p->what ? p->what : "total", p->files_done,
+	         p->nfiles);
 	line(p, lab, p->total_done, p->total_size, tail);
 	fflush(p->out);
 	p->last_draw = now;
@@ -266,6 +268,26 @@ void ms_progress_event(struct ms_progress *p, const struct ms_event *ev)
 		return;
 	}
 	draw(p);
+}
+
+void ms_progress_begin(struct ms_progress *p, const char *what, size_t nfiles, uint64_t total)
+{
+	if (!p)
+		return;
+	p->what = what;
+	p->nfiles = nfiles;
+	p->total_size = total;
+	p->m = (struct meter){.t = ms_now(), .bytes = 0};
+}
+
+void ms_progress_update(struct ms_progress *p, size_t files_done, uint64_t bytes_done)
+{
+	if (!p)
+		return;
+	p->files_done = files_done;
+	p->total_done = bytes_done;
+	if (ms_now() - p->last_draw >= DRAW_INTERVAL || files_done == p->nfiles)
+		draw(p);
 }
 
 void ms_progress_free(struct ms_progress *p)

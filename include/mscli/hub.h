@@ -56,6 +56,13 @@ struct ms_hub {
 	/* Plain files in dir (--local-dir). */
 	struct ms_store *(*local_store)(const char *dir, const struct ms_repo *repo,
 	                                const char *rev, const char *commit);
+	/* Every repo cached at root (none when root does not exist), for the cache commands;
+	 * a nonzero return of fn stops the walk and is returned. */
+	int (*cache_walk)(const char *root, int (*fn)(void *arg, const struct ms_repo *repo),
+	                  void *arg, struct ms_error *err);
+	/* A directory inside root (created) where mscli stages temporaries (imports), out of
+	 * the way of the official clients' scanners; allocated. */
+	char *(*cache_scratch)(const char *root, struct ms_error *err);
 
 	/* --- the protocol --- */
 	/* Turn a branch or tag into a commit (*commit allocated); NULL when the hub's file URLs

@@ -19,6 +19,8 @@ int ms_lock_acquire(const char *path, ms_lock_wait_fn waiting, void *arg, struct
 int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg, struct ms_error *err);
 /* Without waiting: 0 taken (*fd, or -1 when the filesystem cannot lock), 1 busy, <0 error. */
 int ms_lock_try(const char *path, int *fd, struct ms_error *err);
+/* The same on an existing directory. */
+int ms_lock_try_dir(const char *dir, int *fd, struct ms_error *err);
 void ms_lock_release(int fd);
 
 #endif

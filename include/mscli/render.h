@@ -3,6 +3,8 @@
 #define MSCLI_RENDER_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "engine.h"
@@ -15,6 +17,9 @@ void ms_progress_event(struct ms_progress *p, const struct ms_event *ev);
 /* Print a line above the bars (a note that must not be overwritten). */
 void ms_progress_note(struct ms_progress *p, const char *line);
 void ms_progress_free(struct ms_progress *p);
+/* Work that is not a transfer (hashing): nfiles and total bytes, then how far it is. */
+void ms_progress_begin(struct ms_progress *p, const char *what, size_t nfiles, uint64_t total);
+void ms_progress_update(struct ms_progress *p, size_t files_done, uint64_t bytes_done);
 
 /*
  * JSON lines.  One object per line, flushed at once so a reader sees each
@@ -26,6 +31,11 @@ struct ms_json *ms_json_begin(const char *event);
 void ms_json_str(struct ms_json *j, const char *key, const char *value); /* NULL -> null */
 void ms_json_num(struct ms_json *j, const char *key, double value);
 void ms_json_bool(struct ms_json *j, const char *key, bool value);
+/* An array of strings. */
+void ms_json_strv(struct ms_json *j, const char *key, char *const *v, size_t n);
+/* A new object at the end of the array key (created on first use); it belongs to j:
+ * fill it, never emit it. */
+struct ms_json *ms_json_push(struct ms_json *j, const char *key);
 void ms_json_emit(struct ms_json *j, FILE *out);
 
 /* "code", "exit_code" and "message" of a failure. */

@@ -2,7 +2,11 @@
 #ifndef MSCLI_STORE_HF_H
 #define MSCLI_STORE_HF_H
 
+#include <stdbool.h>
+
+#include "hub.h"
 #include "repo.h"
+#include "store.h"
 
 /*
  * Partials are <name>.mscli.incomplete, not huggingface_hub's "<name>.incomplete":
@@ -20,5 +24,33 @@ int ms_hf_tree_read(const char *dir, const char *commit, struct ms_listing *out)
 int ms_hf_tree_write(const char *dir, const struct ms_listing *l, struct ms_error *err);
 /* The regular files below top/rel (links followed); a link into blobs/ names the etag. */
 void ms_hf_walk_files(const char *top, const char *rel, struct ms_listing *out);
+
+/* The cache store (store-hf.c; its cache commands in store-hf-cache.c). */
+struct store_hf {
+	struct ms_store base;
+	char *rev, *commit;
+	char *root;     /* cache root */
+	char *folder;   /* "models--org--name" */
+	char *repo_dir; /* <root>/<folder> */
+	char *locks;    /* <root>/.locks/<folder>: locks and resume state */
+	bool no_symlinks;
+	const struct ms_listing *listing;
+	bool listing_from_cache;
+};
+
+/* The cache commands' side of the store (store-hf-cache.c). */
+int ms_store_hf_walk(const struct ms_hub *hub, const char *root,
+                     int (*fn)(void *arg, const struct ms_repo *repo), void *arg,
+                     struct ms_error *err);
+char *ms_store_hf_scratch(const char *root, struct ms_error *err);
+int ms_store_hf_stat(struct ms_store *st, struct ms_cache_stat *out, struct ms_error *err);
+int ms_store_hf_check_list(struct ms_store *st, const char *rev, struct ms_cache_items *out,
+                           struct ms_error *err);
+int ms_store_hf_bundle_list(struct ms_store *st, const char *rev, struct ms_cache_items *out,
+                            struct ms_error *err);
+int ms_store_hf_import(struct ms_store *st, const char *staged, struct ms_error *err);
+int ms_store_hf_remove(struct ms_store *st, struct ms_cache_removal *r, struct ms_error *err);
+int ms_store_hf_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
+                               struct ms_error *err);
 
 #endif

@@ -103,6 +103,38 @@ void test_util(void)
 	CHECK(ms_parse_size("1.5k", &v) == 0 && v == 1536);
 	CHECK(ms_parse_size("12XB", &v) == -1);
 	CHECK(ms_parse_size("-1", &v) == -1);
+	{
+		double d;
+
+		CHECK(ms_parse_duration("30d", &d) == 0 && d == 30 * 86400.0);
+		CHECK(ms_parse_duration("12h", &d) == 0 && d == 12 * 3600.0);
+		CHECK(ms_parse_duration("90m", &d) == 0 && d == 5400.0);
+		CHECK(ms_parse_duration("2w", &d) == 0 && d == 14 * 86400.0);
+		CHECK(ms_parse_duration("1.5d", &d) == 0 && d == 1.5 * 86400);
+		CHECK(ms_parse_duration("1d12h", &d) == 0 && d == 36 * 3600.0);
+		CHECK(ms_parse_duration("45", &d) == 0 && d == 45.0);
+		CHECK(ms_parse_duration("0s", &d) == 0 && d == 0.0);
+		CHECK(ms_parse_duration("", &d) == -1);
+		CHECK(ms_parse_duration("d", &d) == -1);
+		CHECK(ms_parse_duration("3y", &d) == -1);
+		CHECK(ms_parse_duration("-1d", &d) == -1);
+		CHECK(ms_parse_duration("5 d", &d) == -1);
+		CHECK(ms_parse_duration("1d5", &d) == 0 && d == 86405.0);
+	}
+	{
+		char buf[32];
+
+		ms_format_ago(5, buf, sizeof(buf));
+		CHECK_STR(buf, "just now");
+		ms_format_ago(120, buf, sizeof(buf));
+		CHECK_STR(buf, "2 minutes ago");
+		ms_format_ago(3 * 86400 + 5, buf, sizeof(buf));
+		CHECK_STR(buf, "3 days ago");
+		ms_format_ago(86400, buf, sizeof(buf));
+		CHECK_STR(buf, "1 day ago");
+		ms_format_ago(400 * 86400.0, buf, sizeof(buf));
+		CHECK_STR(buf, "1 year ago");
+	}
 	test_index();
 	test_absolute_path();
 	test_temp_beside();
