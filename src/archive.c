@@ -501,7 +501,8 @@ int ms_bundle_export(const struct ms_export_repo *repos, size_t n, int fd,
 		ret = hash_unrecorded(&m, err);
 	if (ret)
 		goto out;
-	qsort(m.e, m.n, sizeof(*m.e), mentry_cmp);
+	if (m.n)
+		qsort(m.e, m.n, sizeof(*m.e), mentry_cmp);
 	for (size_t i = 0; i < m.n; i++)
 		if (!m.e[i].link) {
 			bytes += m.e[i].size;

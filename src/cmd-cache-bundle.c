@@ -183,10 +183,12 @@ static int export_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 	char *tmp = NULL;
 	int fd = -1, ret;
 
-	if (!o->output)
-		ret = ms_error_set(err, MS_EUSAGE,
-		                   "cache export: where to? (-o FILE, or -o - for stdout)");
-	else if (!strcmp(o->output, "-") && ctx->g->json)
+	if (!o->output) {
+		free(v);
+		return ms_error_set(err, MS_EUSAGE,
+		                    "cache export: where to? (-o FILE, or -o - for stdout)");
+	}
+	if (!strcmp(o->output, "-") && ctx->g->json)
 		ret = ms_error_set(err, MS_EUSAGE, "--json and -o - both want standard output");
 	else
 		ret = find_repos(ctx, v, &n, err);

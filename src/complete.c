@@ -15,6 +15,7 @@
 
 #include "mscli/alloc.h"
 #include "mscli/cli.h"
+#include "mscli/env.h"
 
 enum shell { SH_BASH, SH_ZSH, SH_FISH };
 
@@ -125,6 +126,85 @@ static void complete_cmds(const struct completion *c, const struct ms_cmd *const
 		candidate(c, "", "help", "show a command's help");
 }
 
+/* What the words before the one being completed chose: --hub and --cache-dir. */
+struct chosen {
+	const struct ms_hub *hub;
+	const char *cache_dir;
+};
+
+struct ids {
+	const char *prefix; /* "hf:" when the word starts with one, else "" */
+	char **v;
+	size_t n, cap;
+};
+
+static int add_id(void *arg, const struct ms_repo *repo)
+{
+	struct ids *w = arg;
+
+	ms_grow((void **)&w->v, &w->cap, w->n + 1, sizeof(*w->v));
+	w->v[w->n++] = xasprintf("%s%s", w->prefix, repo->id);
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The ids of the cached repos: a walk of each hub's cache directory, nothing read. */
+static void complete_cached(const struct completion *c, const struct chosen *ch)
+{
+	struct ids w = {"", NULL, 0, 0};
+
+	for (size_t i = 0; ms_hubs[i]; i++) {
+		const struct ms_hub *h = ms_hubs[i];
+		const char *prefix = "";
+		char *root;
+		struct ms_error e;
+
+		/* "hf:" typed (zsh and fish keep it in the word): that hub's ids, prefixed */
+		for (const char *const *p = h->prefixes; strchr(c->cur, ':') && p && *p; p++)
+			if (!strncmp(c->cur, *p, strlen(*p)) && strlen(*p) > strlen(prefix))
+				prefix = *p;
+		if ((ch->hub && ch->hub != h) || !h->cache_walk ||
+		    (strchr(c->cur, ':') && !*prefix))
+			continue;
+		w.prefix = prefix;
+		root = ch->cache_dir ? ms_expand_path(ch->cache_dir) : h->default_cache();
+		h->cache_walk(root, add_id, &w, &e);
+		free(root);
+	}
+	if (w.n)
+		qsort(w.v, w.n, sizeof(*w.v), str_cmp);
+	for (size_t i = 0; i < w.n; i++)
+		if (!i || strcmp(w.v[i - 1], w.v[i])) /* an id in both hubs is offered once */
+			candidate(c, "", w.v[i], NULL);
+	for (size_t i = 0; i < w.n; i++)
+		free(w.v[i]);
+	free(w.v);
+}
+
+static void choose(struct chosen *ch, const struct ms_opt *o, const char *value)
+{
+	if (o->complete == MS_COMPLETE_HUB)
+		ch->hub = ms_hub_find(value);
+	else if (!strcmp(o->name, "cache-dir") || !strcmp(o->name, "cache_dir"))
+		ch->cache_dir = value;
+}
+
+/* The npos-th positional argument of cmd (the first one, or any when there may be many). */
+static void complete_args(const struct completion *c, const struct ms_cmd *cmd, int npos,
+                          const struct chosen *ch)
+{
+	if (npos > 0 && cmd->max_args >= 0)
+		return;
+	if (cmd->args == MS_COMPLETE_CACHED)
+		complete_cached(c, ch);
+	else if (cmd->args == MS_COMPLETE_FILE || cmd->args == MS_COMPLETE_DIR)
+		printf(":%s\t%s\t\n", cmd->args == MS_COMPLETE_DIR ? "dirs" : "files", c->cur);
+}
+
 /*
  * bash splits "--opt=value" at '=' (COMP_WORDBREAKS): put such words back
  * together.  *after_eq: the word being completed followed a '='.
@@ -155,6 +235,8 @@ int ms_complete(int argc, char **argv)
 	struct completion c = {.shell = SH_BASH};
 	const struct ms_cmd *cmd = NULL, *verb = NULL;
 	bool help_cmd = false, after_eq = false, dashdash = false;
+	struct chosen ch = {NULL, NULL};
+	int npos = 0;
 	char **words;
 	int n;
 	const struct ms_opt *o;
@@ -179,13 +261,17 @@ int ms_complete(int argc, char **argv)
 			dashdash = true;
 		} else if (w[0] == '-' && w[1] && !dashdash) {
 			if (!strchr(w, '=') && (o = lookup(cmd, verb, w)) &&
-			    (o->flags & MS_OPT_VALUE))
+			    (o->flags & MS_OPT_VALUE) && i + 1 < n - 1) {
+				choose(&ch, o, words[i + 1]);
 				i++; /* its value */
+			}
 		} else if (!cmd && !help_cmd) {
 			help_cmd = !strcmp(w, "help");
 			cmd = ms_cmd_find(ms_commands, w);
 		} else if (cmd && cmd->verbs && !verb) {
 			verb = ms_cmd_find(cmd->verbs, w);
+		} else {
+			npos++;
 		}
 	}
 	/* the value of the option before it ("--type <TAB>") */
@@ -221,6 +307,8 @@ int ms_complete(int argc, char **argv)
 		complete_cmds(&c, ms_commands, false);
 	} else if (cmd && cmd->verbs && !verb) {
 		complete_cmds(&c, cmd->verbs, false);
+	} else if (cmd && (verb || !cmd->verbs)) {
+		complete_args(&c, verb ? verb : cmd, npos, &ch);
 	}
 	for (int i = 0; i < n; i++)
 		free(words[i]);

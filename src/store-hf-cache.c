@@ -128,11 +128,13 @@ static int add_entry(void *arg, const char *rel, const struct stat *lst)
 	struct entry *e;
 	struct stat st;
 	ssize_t tn;
+	bool resolved;
 
 	if (S_ISDIR(lst->st_mode))
 		return 0;
 	full = ms_path_join(sn->dir, rel);
-	if (realpath(full, real) && (stat(real, &st) < 0 || S_ISDIR(st.st_mode))) {
+	resolved = realpath(full, real) != NULL && stat(real, &st) == 0;
+	if (resolved && S_ISDIR(st.st_mode)) {
 		free(full);
 		return 0; /* a link to a directory is no file of the snapshot */
 	}
@@ -144,7 +146,7 @@ static int add_entry(void *arg, const char *rel, const struct stat *lst)
 		target[tn] = '\0';
 		e->target = xstrdup(target);
 	}
-	if (realpath(full, real)) {
+	if (resolved) {
 		e->real = xstrdup(real);
 		e->size = (uint64_t)st.st_size;
 		e->atime = ts(st.st_atim);

@@ -276,7 +276,7 @@ static int repair_revision(struct ms_verify *v, struct ms_verify_repo *r, const 
 		const struct ms_cache_item *it = &r->items.v[k];
 		bool dup = false;
 
-		if (!bad(r->status[k]) || !it->path || strcmp(it->rev, rev))
+		if (!bad(r->status[k]) || !it->path || !it->rev || strcmp(it->rev, rev))
 			continue;
 		for (size_t j = 0; j < n && !dup; j++)
 			dup = !strcmp(files[j], it->path);
@@ -291,7 +291,8 @@ static int repair_revision(struct ms_verify *v, struct ms_verify_repo *r, const 
 		ret = ms_download_fetch(&d, err);
 	ms_download_release(&d);
 	for (size_t k = 0; k < r->items.n && !ret; k++)
-		if (bad(r->status[k]) && r->items.v[k].path && !strcmp(r->items.v[k].rev, rev)) {
+		if (bad(r->status[k]) && r->items.v[k].path && r->items.v[k].rev &&
+		    !strcmp(r->items.v[k].rev, rev)) {
 			if (r->status[k] == MS_VERIFY_CORRUPT)
 				v->ncorrupt--;
 			else
