@@ -104,22 +104,22 @@ void test_util(void)
 	CHECK(ms_parse_size("12XB", &v) == -1);
 	CHECK(ms_parse_size("-1", &v) == -1);
 	{
-		double d;
+		double dur;
 
-		CHECK(ms_parse_duration("30d", &d) == 0 && d == 30 * 86400.0);
-		CHECK(ms_parse_duration("12h", &d) == 0 && d == 12 * 3600.0);
-		CHECK(ms_parse_duration("90m", &d) == 0 && d == 5400.0);
-		CHECK(ms_parse_duration("2w", &d) == 0 && d == 14 * 86400.0);
-		CHECK(ms_parse_duration("1.5d", &d) == 0 && d == 1.5 * 86400);
-		CHECK(ms_parse_duration("1d12h", &d) == 0 && d == 36 * 3600.0);
-		CHECK(ms_parse_duration("45", &d) == 0 && d == 45.0);
-		CHECK(ms_parse_duration("0s", &d) == 0 && d == 0.0);
-		CHECK(ms_parse_duration("", &d) == -1);
-		CHECK(ms_parse_duration("d", &d) == -1);
-		CHECK(ms_parse_duration("3y", &d) == -1);
-		CHECK(ms_parse_duration("-1d", &d) == -1);
-		CHECK(ms_parse_duration("5 d", &d) == -1);
-		CHECK(ms_parse_duration("1d5", &d) == 0 && d == 86405.0);
+		CHECK(ms_parse_duration("30d", &dur) == 0 && dur == 30 * 86400.0);
+		CHECK(ms_parse_duration("12h", &dur) == 0 && dur == 12 * 3600.0);
+		CHECK(ms_parse_duration("90m", &dur) == 0 && dur == 5400.0);
+		CHECK(ms_parse_duration("2w", &dur) == 0 && dur == 14 * 86400.0);
+		CHECK(ms_parse_duration("1.5d", &dur) == 0 && dur == 1.5 * 86400);
+		CHECK(ms_parse_duration("1d12h", &dur) == 0 && dur == 36 * 3600.0);
+		CHECK(ms_parse_duration("45", &dur) == 0 && dur == 45.0);
+		CHECK(ms_parse_duration("0s", &dur) == 0 && dur == 0.0);
+		CHECK(ms_parse_duration("", &dur) == -1);
+		CHECK(ms_parse_duration("d", &dur) == -1);
+		CHECK(ms_parse_duration("3y", &dur) == -1);
+		CHECK(ms_parse_duration("-1d", &dur) == -1);
+		CHECK(ms_parse_duration("5 d", &dur) == -1);
+		CHECK(ms_parse_duration("1d5", &dur) == 0 && dur == 86405.0);
 	}
 	{
 		char buf[32];
