@@ -32,6 +32,11 @@
 
 /* ---- the walk ---- */
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* "models--org--name" -> the repo (org/name; "models--gpt2" is gpt2); false for others. */
 static bool parse_folder(const char *folder, struct ms_repo *r)
 {
@@ -355,6 +360,8 @@ static void stat_revision(const struct store_hf *s, const struct snap *sn, struc
 			r->refs = xrealloc(r->refs, (r->nrefs + 1) * sizeof(*r->refs));
 			r->refs[r->nrefs++] = xstrdup(refs->names[i]);
 		}
+	if (r->nrefs)
+		qsort(r->refs, r->nrefs, sizeof(*r->refs), str_cmp);
 	for (size_t i = 0; i < sn->n; i++) {
 		if (!sn->e[i].real) {
 			(*nbroken)++;
