@@ -735,7 +735,7 @@ static struct stage *stage_for(struct import *im, const struct ms_hub *hub, stru
 	s->hub = hub;
 	s->root = ms_cache_root(hub, im->sc);
 	s->lock_fd = -1;
-	if (ms_mkdirs(s->root, 0755, err) || !(scratch = hub->cache_scratch(s->root, err))) {
+	if (ms_mkdirs(s->root, 0755, err) || !(scratch = hub->cache_scratch(s->root, true, err))) {
 		free(s->root);
 		return NULL;
 	}

@@ -353,7 +353,7 @@ static int prune_scratch(const struct ms_cache_scope *sc, const struct ms_prune_
 		char **v;
 
 		if ((sc->hub && sc->hub != h) || !h->cache_scratch || !ms_is_dir(root) ||
-		    !(scratch = h->cache_scratch(root, err))) {
+		    !(scratch = h->cache_scratch(root, false, err))) {
 			free(root);
 			continue;
 		}

@@ -89,6 +89,31 @@ int ms_lock_try_dir(const char *dir, int *fd, struct ms_error *err)
 	return try_fd(f, fd);
 }
 
+int ms_lock_take(const char *path, enum ms_lock_mode mode, ms_lock_wait_fn waiting, void *arg,
+                 int *fd, struct ms_error *err)
+{
+	int f;
+
+	*fd = -1;
+	if (mode == MS_LOCK_WAIT) {
+		f = ms_lock_acquire(path, waiting, arg, err);
+		if (f == MS_LOCK_NONE)
+			return 0;
+		if (f < 0)
+			return f;
+		*fd = f;
+		return 0;
+	}
+	if (mode == MS_LOCK_TRY)
+		return ms_lock_try(path, fd, err);
+	/* no lock file: no process can hold it, and a look must not create one */
+	f = open(path, O_RDWR | O_CLOEXEC);
+	if (f < 0)
+		return errno == ENOENT ? 0
+		                       : ms_error_errno(err, errno, "cannot open lock file", path);
+	return try_fd(f, fd);
+}
+
 void ms_lock_release(int fd)
 {
 	if (fd >= 0)

@@ -87,12 +87,12 @@ int ms_store_hf_walk(const struct ms_hub *hub, const char *root,
 	return ret;
 }
 
-char *ms_store_hf_scratch(const char *root, struct ms_error *err)
+char *ms_store_hf_scratch(const char *root, bool create, struct ms_error *err)
 {
 	/* .locks is the one entry of the root that scan_cache_dir never takes for a repo */
 	char *dir = xasprintf("%s/.locks/.mscli", root);
 
-	if (ms_mkdirs(dir, 0755, err)) {
+	if (create && ms_mkdirs(dir, 0755, err)) {
 		free(dir);
 		return NULL;
 	}
@@ -724,24 +724,24 @@ int ms_store_hf_bundle_list(struct ms_store *st, const char *rev, struct ms_cach
 
 /* ---- import ---- */
 
-/* Take the lock of blob etag: 0 taken (*fd), 1 busy (wait false), <0 an error. */
-static int blob_lock(struct store_hf *s, const char *etag, bool wait, int *fd, struct ms_error *err)
+/* The lock of blob etag (.locks/<folder>/<etag>.lock): 0 taken, 1 busy, <0 an error. */
+static int blob_lock(struct store_hf *s, const char *etag, enum ms_lock_mode mode, int *fd,
+                     struct ms_error *err)
 {
 	char *path = xasprintf("%s/%s.lock", s->locks, etag);
-	int ret = ms_mkdirs(s->locks, 0755, err);
+	int ret = mode == MS_LOCK_PROBE ? 0 : ms_mkdirs(s->locks, 0755, err);
 
 	*fd = -1;
-	if (!ret && wait) {
-		ret = ms_lock_acquire(path, s->base.on_lock_wait, s->base.lock_wait_arg, err);
-		if (ret >= 0 || ret == MS_LOCK_NONE) {
-			*fd = ret >= 0 ? ret : -1;
-			ret = 0;
-		}
-	} else if (!ret) {
-		ret = ms_lock_try(path, fd, err);
-	}
+	if (!ret)
+		ret = ms_lock_take(path, mode, s->base.on_lock_wait, s->base.lock_wait_arg, fd,
+		                   err);
 	free(path);
 	return ret;
+}
+
+static enum ms_lock_mode lock_mode(const struct ms_cache_removal *r)
+{
+	return r->dry_run ? MS_LOCK_PROBE : r->wait ? MS_LOCK_WAIT : MS_LOCK_TRY;
 }
 
 /* Blobs first, each under its lock; one already here (same name, same size) stays. */
@@ -757,7 +757,7 @@ static int import_blobs(struct store_hf *s, const char *from, struct ms_error *e
 		struct stat st;
 		int fd;
 
-		if ((ret = blob_lock(s, names[i], true, &fd, err)) == 0) {
+		if ((ret = blob_lock(s, names[i], MS_LOCK_WAIT, &fd, err)) == 0) {
 			if (lstat(src, &st) == 0 && ms_file_has_size(dst, (uint64_t)st.st_size))
 				unlink(src);
 			else if (rename(src, dst) < 0)
@@ -823,14 +823,14 @@ static void locks_release(struct locks *l)
 }
 
 /* The locks of these etags, all or none: 0, 1 busy, <0 an error. */
-static int lock_all(struct store_hf *s, char **etags, size_t n, bool wait, struct locks *l,
-                    struct ms_error *err)
+static int lock_all(struct store_hf *s, char **etags, size_t n, enum ms_lock_mode mode,
+                    struct locks *l, struct ms_error *err)
 {
 	int ret = 0;
 
 	l->fd = xcalloc(n + 1, sizeof(*l->fd));
 	for (size_t i = 0; i < n && !ret; i++)
-		ret = blob_lock(s, etags[i], wait, &l->fd[l->n++], err);
+		ret = blob_lock(s, etags[i], mode, &l->fd[l->n++], err);
 	if (ret)
 		locks_release(l);
 	return ret;
@@ -881,7 +881,7 @@ static int remove_repo(struct store_hf *s, struct ms_cache_removal *r, struct ms
 	size_t n;
 	char **etags = partials(s, &n);
 	struct locks l = {0};
-	int ret = lock_all(s, etags, n, r->wait, &l, err);
+	int ret = lock_all(s, etags, n, lock_mode(r), &l, err);
 	uint64_t size;
 
 	if (ret == 1) {
@@ -958,7 +958,7 @@ static int remove_revision(struct store_hf *s, const struct scan *all, const str
 	size_t n;
 	char **etags = own_blobs(s, all, sn, &n), *p;
 	char *refs_dir = ms_path_join(s->repo_dir, "refs");
-	int ret = lock_all(s, etags, n, r->wait, &l, err);
+	int ret = lock_all(s, etags, n, lock_mode(r), &l, err);
 
 	if (ret == 1) {
 		r->busy = true;
@@ -1045,7 +1045,7 @@ int ms_store_hf_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
 			continue;
 		part = ms_path_join(blobs, names[i]);
 		state = xasprintf("%s/%s%s", s->locks, etag, MS_HF_RESUME_SUFFIX);
-		busy = blob_lock(s, etag, false, &fd, err);
+		busy = blob_lock(s, etag, r->dry_run ? MS_LOCK_PROBE : MS_LOCK_TRY, &fd, err);
 		if (busy < 0) {
 			ret = busy;
 		} else if (busy) {

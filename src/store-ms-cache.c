@@ -142,11 +142,11 @@ int ms_store_ms_walk(const struct ms_hub *hub, const char *root,
 	return ret;
 }
 
-char *ms_store_ms_scratch(const char *root, struct ms_error *err)
+char *ms_store_ms_scratch(const char *root, bool create, struct ms_error *err)
 {
 	char *dir = xasprintf("%s/.mscli/tmp", root);
 
-	if (ms_mkdirs(dir, 0755, err)) {
+	if (create && ms_mkdirs(dir, 0755, err)) {
 		free(dir);
 		return NULL;
 	}
@@ -431,26 +431,25 @@ out:
 
 /* ---- locks, import, removal ---- */
 
-/* The repo's lock: 0 taken (*fd, -1 where the filesystem has no locks), 1 busy, <0 error. */
-static int repo_lock(struct store_ms *s, bool wait, int *fd, struct ms_error *err)
+/* The repo's lock, R/.lock/<owner>___<name>: 0 taken, 1 busy, <0 an error. */
+static int repo_lock(struct store_ms *s, enum ms_lock_mode mode, int *fd, struct ms_error *err)
 {
 	char *dir = ms_path_join(s->root, ".lock");
 	char *file = xasprintf("%s/%s___%s", dir, s->owner, s->name);
-	int ret = ms_mkdirs(dir, 0755, err);
+	int ret = mode == MS_LOCK_PROBE ? 0 : ms_mkdirs(dir, 0755, err);
 
 	*fd = -1;
-	if (!ret && wait) {
-		ret = ms_lock_acquire(file, s->base.on_lock_wait, s->base.lock_wait_arg, err);
-		if (ret >= 0 || ret == MS_LOCK_NONE) {
-			*fd = ret >= 0 ? ret : -1;
-			ret = 0;
-		}
-	} else if (!ret) {
-		ret = ms_lock_try(file, fd, err);
-	}
+	if (!ret)
+		ret = ms_lock_take(file, mode, s->base.on_lock_wait, s->base.lock_wait_arg, fd,
+		                   err);
 	free(dir);
 	free(file);
 	return ret;
+}
+
+static enum ms_lock_mode lock_mode(const struct ms_cache_removal *r)
+{
+	return r->dry_run ? MS_LOCK_PROBE : r->wait ? MS_LOCK_WAIT : MS_LOCK_TRY;
 }
 
 /* The .msc entries of the folder before the import whose files are still there. */
@@ -517,7 +516,7 @@ int ms_store_ms_import(struct ms_store *st, const char *staged, struct ms_error 
 
 	if (!ms_is_dir(staged_link = ms_path_join(staged, rel)))
 		goto out;
-	if ((ret = repo_lock(s, true, &fd, err)) != 0)
+	if ((ret = repo_lock(s, MS_LOCK_WAIT, &fd, err)) != 0)
 		goto out;
 	ret = import_locked(s, staged, rel, err);
 	if (!ret && ms_is_dir(from))
@@ -601,7 +600,7 @@ int ms_store_ms_remove(struct ms_store *st, struct ms_cache_removal *r, struct m
 		                   "revision '%s' is not in the cache (it has '%s': %s)", r->rev,
 		                   have, s->repo_dir);
 	else
-		ret = repo_lock(s, r->wait, &fd, err);
+		ret = repo_lock(s, lock_mode(r), &fd, err);
 	if (ret == 1) {
 		r->busy = true;
 		ret = 0;
@@ -654,7 +653,7 @@ int ms_store_ms_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
 {
 	struct store_ms *s = (struct store_ms *)st;
 	struct partial_walk w = {r, s->repo_dir, err};
-	int fd, ret = repo_lock(s, false, &fd, err);
+	int fd, ret = repo_lock(s, r->dry_run ? MS_LOCK_PROBE : MS_LOCK_TRY, &fd, err);
 
 	if (ret == 1) {
 		r->busy = true; /* a download is writing them */

@@ -60,9 +60,9 @@ struct ms_hub {
 	 * a nonzero return of fn stops the walk and is returned. */
 	int (*cache_walk)(const char *root, int (*fn)(void *arg, const struct ms_repo *repo),
 	                  void *arg, struct ms_error *err);
-	/* A directory inside root (created) where mscli stages temporaries (imports), out of
-	 * the way of the official clients' scanners; allocated. */
-	char *(*cache_scratch)(const char *root, struct ms_error *err);
+	/* A directory inside root where mscli stages temporaries (imports), out of the way
+	 * of the official clients' scanners (created when create); allocated. */
+	char *(*cache_scratch)(const char *root, bool create, struct ms_error *err);
 
 	/* --- the protocol --- */
 	/* Turn a branch or tag into a commit (*commit allocated); NULL when the hub's file URLs

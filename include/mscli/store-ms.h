@@ -40,7 +40,7 @@ char *ms_store_ms_recorded_revision(const struct store_ms *s);
 int ms_store_ms_walk(const struct ms_hub *hub, const char *root,
                      int (*fn)(void *arg, const struct ms_repo *repo), void *arg,
                      struct ms_error *err);
-char *ms_store_ms_scratch(const char *root, struct ms_error *err);
+char *ms_store_ms_scratch(const char *root, bool create, struct ms_error *err);
 int ms_store_ms_stat(struct ms_store *st, struct ms_cache_stat *out, struct ms_error *err);
 int ms_store_ms_check_list(struct ms_store *st, const char *rev, struct ms_cache_items *out,
                            struct ms_error *err);

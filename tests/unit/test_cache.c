@@ -66,7 +66,8 @@ static void check_link(const char *path, const char *target, const char *want)
 static void test_links(void)
 {
 	check_link("hf/models--a--b/snapshots/c/f", "../../blobs/x", "hf/models--a--b/blobs/x");
-	check_link("hf/models--a--b/snapshots/c/d/f", "../../../blobs/x", "hf/models--a--b/blobs/x");
+	check_link("hf/models--a--b/snapshots/c/d/f", "../../../blobs/x",
+	           "hf/models--a--b/blobs/x");
 	check_link("modelscope/models/o/n.1", "n___1", "modelscope/models/o/n___1");
 	check_link("hf/a/l", "./b/./c", "hf/a/b/c");
 	check_link("hf/a/l", "/etc/passwd", NULL);
@@ -74,7 +75,8 @@ static void test_links(void)
 	check_link("hf/a/l", "../..", NULL);
 	check_link("hf/l", "..", NULL);
 	check_link("hf/a/l", "", NULL);
-	check_link("hf/a/l", "../../hf2/x", "hf2/x"); /* still in the bundle: the repo check decides */
+	check_link("hf/a/l", "../../hf2/x",
+	           "hf2/x"); /* still in the bundle: the repo check decides */
 }
 
 static void repo(struct ms_cache_list *l, const char *id, double used, uint64_t size)
