@@ -230,13 +230,67 @@ static int join_words(int n, char **in, char **out, bool *after_eq)
 	return m;
 }
 
+/* What the words before the one being completed say. */
+struct context {
+	const struct ms_cmd *cmd, *verb;
+	bool help_cmd, dashdash;
+	int npos; /* positional arguments after the command (and verb) */
+	struct chosen ch;
+};
+
+static void read_context(char **words, int n, struct context *x)
+{
+	const struct ms_opt *o;
+
+	for (int i = 0; i < n; i++) {
+		const char *w = words[i];
+
+		if (!strcmp(w, "--")) {
+			x->dashdash = true;
+		} else if (w[0] == '-' && w[1] && !x->dashdash) {
+			if (!strchr(w, '=') && (o = lookup(x->cmd, x->verb, w)) &&
+			    (o->flags & MS_OPT_VALUE) && i + 1 < n) {
+				choose(&x->ch, o, words[i + 1]);
+				i++; /* its value */
+			}
+		} else if (!x->cmd && !x->help_cmd) {
+			x->help_cmd = !strcmp(w, "help");
+			x->cmd = ms_cmd_find(ms_commands, w);
+		} else if (x->cmd && x->cmd->verbs && !x->verb) {
+			x->verb = ms_cmd_find(x->cmd->verbs, w);
+		} else {
+			x->npos++;
+		}
+	}
+}
+
+/* "--opt=<TAB>": bash completes only what follows '=' */
+static void complete_after_eq(const struct completion *c, const struct context *x, const char *eq,
+                              bool after_eq)
+{
+	char *name = xstrndup(c->cur, (size_t)(eq - c->cur)), *prefix;
+	const struct ms_opt *o = lookup(x->cmd, x->verb, name);
+	struct completion v = *c;
+
+	prefix = xstrndup(c->cur, (size_t)(eq - c->cur) + 1);
+	if (o && (o->flags & MS_OPT_VALUE)) {
+		if (c->shell == SH_BASH || after_eq) {
+			/* bash replaces only the part after '=' */
+			v.cur = eq + 1;
+			complete_value(&v, o, "");
+		} else {
+			complete_value(c, o, prefix);
+		}
+	}
+	free(name);
+	free(prefix);
+}
+
 int ms_complete(int argc, char **argv)
 {
 	struct completion c = {.shell = SH_BASH};
-	const struct ms_cmd *cmd = NULL, *verb = NULL;
-	bool help_cmd = false, after_eq = false, dashdash = false;
-	struct chosen ch = {NULL, NULL};
-	int npos = 0;
+	struct context x = {0};
+	bool after_eq = false;
 	char **words;
 	int n;
 	const struct ms_opt *o;
@@ -253,62 +307,27 @@ int ms_complete(int argc, char **argv)
 	if (n == 0)
 		words[n++] = xstrdup("");
 	c.cur = words[n - 1];
-	/* what comes before the word being completed */
-	for (int i = 0; i < n - 1; i++) {
-		const char *w = words[i];
-
-		if (!strcmp(w, "--")) {
-			dashdash = true;
-		} else if (w[0] == '-' && w[1] && !dashdash) {
-			if (!strchr(w, '=') && (o = lookup(cmd, verb, w)) &&
-			    (o->flags & MS_OPT_VALUE) && i + 1 < n - 1) {
-				choose(&ch, o, words[i + 1]);
-				i++; /* its value */
-			}
-		} else if (!cmd && !help_cmd) {
-			help_cmd = !strcmp(w, "help");
-			cmd = ms_cmd_find(ms_commands, w);
-		} else if (cmd && cmd->verbs && !verb) {
-			verb = ms_cmd_find(cmd->verbs, w);
-		} else {
-			npos++;
-		}
-	}
+	read_context(words, n - 1, &x);
 	/* the value of the option before it ("--type <TAB>") */
 	if (n >= 2 && words[n - 2][0] == '-' && !strchr(words[n - 2], '=') &&
-	    (o = lookup(cmd, verb, words[n - 2])) && (o->flags & MS_OPT_VALUE)) {
+	    (o = lookup(x.cmd, x.verb, words[n - 2])) && (o->flags & MS_OPT_VALUE)) {
 		complete_value(&c, o, "");
 	} else if (!strncmp(c.cur, "--", 2) && (eq = strchr(c.cur, '=')) != NULL) {
-		/* "--opt=<TAB>": bash completes only what follows '=' */
-		char *name = xstrndup(c.cur, (size_t)(eq - c.cur)), *prefix;
-		struct completion v = c;
-
-		prefix = xstrndup(c.cur, (size_t)(eq - c.cur) + 1);
-		if ((o = lookup(cmd, verb, name)) && (o->flags & MS_OPT_VALUE)) {
-			if (c.shell == SH_BASH || after_eq) {
-				/* bash replaces only the part after '=' */
-				v.cur = eq + 1;
-				complete_value(&v, o, "");
-			} else {
-				complete_value(&c, o, prefix);
-			}
-		}
-		free(name);
-		free(prefix);
-	} else if (c.cur[0] == '-' && !dashdash) {
-		if (verb)
-			complete_opts(&c, verb->opts);
-		else if (cmd)
-			complete_opts(&c, cmd->opts);
+		complete_after_eq(&c, &x, eq, after_eq);
+	} else if (c.cur[0] == '-' && !x.dashdash) {
+		if (x.verb)
+			complete_opts(&c, x.verb->opts);
+		else if (x.cmd)
+			complete_opts(&c, x.cmd->opts);
 		complete_opts(&c, ms_global_opts);
-	} else if (!cmd && !help_cmd) {
+	} else if (!x.cmd && !x.help_cmd) {
 		complete_cmds(&c, ms_commands, true);
-	} else if (help_cmd && !cmd) {
+	} else if (x.help_cmd && !x.cmd) {
 		complete_cmds(&c, ms_commands, false);
-	} else if (cmd && cmd->verbs && !verb) {
-		complete_cmds(&c, cmd->verbs, false);
-	} else if (cmd && (verb || !cmd->verbs)) {
-		complete_args(&c, verb ? verb : cmd, npos, &ch);
+	} else if (x.cmd && x.cmd->verbs && !x.verb) {
+		complete_cmds(&c, x.cmd->verbs, false);
+	} else if (x.cmd) {
+		complete_args(&c, x.verb ? x.verb : x.cmd, x.npos, &x.ch);
 	}
 	for (int i = 0; i < n; i++)
 		free(words[i]);

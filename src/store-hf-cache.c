@@ -3,14 +3,8 @@
  * of a root, and per repo its revisions, sizes and times as
  * huggingface_hub's scan_cache_dir() counts them (st_size of the distinct
  * files the snapshots resolve to, atime and mtime of those), the files to
- * verify (each blob once, its name being its digest), what a bundle holds,
- * and removal under the blob locks a download takes
- * (.locks/<folder>/<etag>.lock, huggingface_hub's too).
- *
- * Removing one revision goes refs first, then the snapshot, then the blobs
- * no other snapshot uses: a crash in between leaves a detached snapshot or
- * an unused blob, never a ref to a missing snapshot (which makes
- * scan_cache_dir drop the whole repo).
+ * verify (each blob once, its name being its digest), and what a bundle
+ * holds.  Removal and import are in store-hf-remove.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +16,7 @@
 #include <unistd.h>
 
 #include "mscli/alloc.h"
+#include "mscli/clock.h"
 #include "mscli/fs.h"
 #include "mscli/index.h"
 #include "mscli/lock.h"
@@ -99,38 +94,11 @@ char *ms_store_hf_scratch(const char *root, bool create, struct ms_error *err)
 	return dir;
 }
 
-/* ---- what the snapshots hold ---- */
-
-struct entry {
-	char *path;   /* below snapshots/<commit> */
-	char *real;   /* the file it resolves to; NULL: gone */
-	char *target; /* what the symlink says; NULL: a regular file */
-	uint64_t size;
-	double atime, mtime;
-};
-
-struct snap {
-	char *commit, *dir;
-	double mtime;
-	struct entry *e;
-	size_t n, cap;
-};
-
-struct scan {
-	struct snap *v;
-	size_t n, cap;
-};
-
-static double ts(struct timespec t)
-{
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static int add_entry(void *arg, const char *rel, const struct stat *lst)
 {
-	struct snap *sn = arg;
+	struct ms_hf_snap *sn = arg;
 	char *full, real[PATH_MAX], target[PATH_MAX];
-	struct entry *e;
+	struct ms_hf_entry *e;
 	struct stat st;
 	ssize_t tn;
 	bool resolved;
@@ -154,14 +122,14 @@ static int add_entry(void *arg, const char *rel, const struct stat *lst)
 	if (resolved) {
 		e->real = xstrdup(real);
 		e->size = (uint64_t)st.st_size;
-		e->atime = ts(st.st_atim);
-		e->mtime = ts(st.st_mtim);
+		e->atime = ms_timespec_seconds(st.st_atim);
+		e->mtime = ms_timespec_seconds(st.st_mtim);
 	}
 	free(full);
 	return 0;
 }
 
-static void scan_release(struct scan *sc)
+void ms_hf_scan_release(struct ms_hf_scan *sc)
 {
 	for (size_t i = 0; i < sc->n; i++) {
 		for (size_t j = 0; j < sc->v[i].n; j++) {
@@ -178,14 +146,14 @@ static void scan_release(struct scan *sc)
 }
 
 /* Every snapshot (only commit's when not NULL), sorted by commit. */
-static void scan_snapshots(const struct store_hf *s, const char *commit, struct scan *out)
+void ms_hf_scan_snapshots(const struct store_hf *s, const char *commit, struct ms_hf_scan *out)
 {
 	char *snaps = ms_path_join(s->repo_dir, "snapshots");
 	size_t n;
 	char **names = ms_dir_names(snaps, &n);
 
 	for (size_t i = 0; i < n; i++) {
-		struct snap *sn;
+		struct ms_hf_snap *sn;
 		struct stat st;
 		char *dir = ms_path_join(snaps, names[i]);
 
@@ -199,7 +167,7 @@ static void scan_snapshots(const struct store_hf *s, const char *commit, struct 
 		memset(sn, 0, sizeof(*sn));
 		sn->commit = xstrdup(names[i]);
 		sn->dir = dir;
-		sn->mtime = ts(st.st_mtim);
+		sn->mtime = ms_timespec_seconds(st.st_mtim);
 		ms_walk_tree(dir, add_entry, sn);
 	}
 	ms_dir_names_free(names, n);
@@ -221,15 +189,9 @@ static char *ref_commit(const struct store_hf *s, const char *name)
 	return data;
 }
 
-struct refs_walk {
-	const struct store_hf *s;
-	char **names, **commits;
-	size_t n, cap_names, cap_commits;
-};
-
 static int add_ref(void *arg, const char *rel, const struct stat *st)
 {
-	struct refs_walk *w = arg;
+	struct ms_hf_refs *w = arg;
 	char *c;
 
 	if (!S_ISREG(st->st_mode) || !(c = ref_commit(w->s, rel)))
@@ -241,7 +203,7 @@ static int add_ref(void *arg, const char *rel, const struct stat *st)
 	return 0;
 }
 
-static void read_refs(const struct store_hf *s, struct refs_walk *w)
+void ms_hf_read_refs(const struct store_hf *s, struct ms_hf_refs *w)
 {
 	char *refs = ms_path_join(s->repo_dir, "refs");
 
@@ -251,7 +213,7 @@ static void read_refs(const struct store_hf *s, struct refs_walk *w)
 	free(refs);
 }
 
-static void refs_release(struct refs_walk *w)
+void ms_hf_refs_release(struct ms_hf_refs *w)
 {
 	for (size_t i = 0; i < w->n; i++) {
 		free(w->names[i]);
@@ -265,7 +227,7 @@ static void refs_release(struct refs_walk *w)
  * The commit rev names in this repo: a ref, a snapshot, or the unique snapshot a
  * prefix of 7+ hex digits starts; NULL when none (allocated).
  */
-static char *resolve(const struct store_hf *s, const char *rev)
+char *ms_hf_resolve(const struct store_hf *s, const char *rev)
 {
 	char *c = ref_commit(s, rev), *dir, *found = NULL;
 	size_t n, matches = 0, len = strlen(rev);
@@ -296,7 +258,7 @@ static char *resolve(const struct store_hf *s, const char *rev)
 	return found;
 }
 
-static int not_cached(const struct store_hf *s, const char *rev, struct ms_error *err)
+int ms_hf_not_cached(const struct store_hf *s, const char *rev, struct ms_error *err)
 {
 	if (rev)
 		return ms_error_set(err, MS_EOFFLINE, "revision '%s' is not in the cache (%s)", rev,
@@ -305,19 +267,19 @@ static int not_cached(const struct store_hf *s, const char *rev, struct ms_error
 }
 
 /* The snapshots of rev (NULL: all): 0, or MS_EOFFLINE. */
-static int select_snapshots(const struct store_hf *s, const char *rev, struct scan *sc,
+static int select_snapshots(const struct store_hf *s, const char *rev, struct ms_hf_scan *sc,
                             struct ms_error *err)
 {
 	char *commit = NULL;
 
 	if (!ms_is_dir(s->repo_dir))
-		return not_cached(s, NULL, err);
-	if (rev && !(commit = resolve(s, rev)))
-		return not_cached(s, rev, err);
-	scan_snapshots(s, commit, sc);
+		return ms_hf_not_cached(s, NULL, err);
+	if (rev && !(commit = ms_hf_resolve(s, rev)))
+		return ms_hf_not_cached(s, rev, err);
+	ms_hf_scan_snapshots(s, commit, sc);
 	free(commit);
 	if (rev && !sc->n)
-		return not_cached(s, rev, err);
+		return ms_hf_not_cached(s, rev, err);
 	return 0;
 }
 
@@ -346,8 +308,8 @@ static size_t distinct(struct fileref *v, size_t n)
 	return m;
 }
 
-static void stat_revision(const struct store_hf *s, const struct snap *sn, struct refs_walk *refs,
-                          struct ms_cache_rev *r, size_t *nbroken)
+static void stat_revision(const struct store_hf *s, const struct ms_hf_snap *sn,
+                          struct ms_hf_refs *refs, struct ms_cache_rev *r, size_t *nbroken)
 {
 	struct fileref *v = xcalloc(sn->n + 1, sizeof(*v));
 	struct ms_listing tree = {0};
@@ -392,7 +354,7 @@ static void stat_revision(const struct store_hf *s, const struct snap *sn, struc
 	free(v);
 }
 
-static bool has_suffix(const char *s, const char *suffix)
+bool ms_hf_has_suffix(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
 
@@ -400,13 +362,13 @@ static bool has_suffix(const char *s, const char *suffix)
 }
 
 /* blobs/<etag>.incomplete (huggingface_hub's) or .mscli.incomplete (ours): the etag. */
-static char *partial_etag(const char *name)
+char *ms_hf_partial_etag(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (has_suffix(name, MS_HF_PARTIAL_SUFFIX))
+	if (ms_hf_has_suffix(name, MS_HF_PARTIAL_SUFFIX))
 		return xstrndup(name, n - strlen(MS_HF_PARTIAL_SUFFIX));
-	if (has_suffix(name, ".incomplete"))
+	if (ms_hf_has_suffix(name, ".incomplete"))
 		return xstrndup(name, n - strlen(".incomplete"));
 	return NULL;
 }
@@ -418,7 +380,7 @@ static void stat_partials(const struct store_hf *s, struct ms_cache_stat *out)
 	char **names = ms_dir_names(blobs, &n), **state = ms_dir_names(s->locks, &m);
 
 	for (size_t i = 0; i < n; i++) {
-		char *etag = partial_etag(names[i]), *p;
+		char *etag = ms_hf_partial_etag(names[i]), *p;
 
 		if (!etag)
 			continue;
@@ -431,7 +393,7 @@ static void stat_partials(const struct store_hf *s, struct ms_cache_stat *out)
 	for (size_t i = 0; i < m; i++) {
 		char *p = ms_path_join(s->locks, state[i]);
 
-		if (has_suffix(state[i], MS_HF_RESUME_SUFFIX))
+		if (ms_hf_has_suffix(state[i], MS_HF_RESUME_SUFFIX))
 			out->partial_size += ms_tree_size(p, NULL);
 		free(p);
 	}
@@ -443,8 +405,8 @@ static void stat_partials(const struct store_hf *s, struct ms_cache_stat *out)
 int ms_store_hf_stat(struct ms_store *st, struct ms_cache_stat *out, struct ms_error *err)
 {
 	struct store_hf *s = (struct store_hf *)st;
-	struct scan sc = {0};
-	struct refs_walk refs;
+	struct ms_hf_scan sc = {0};
+	struct ms_hf_refs refs;
 	struct fileref *all;
 	size_t n = 0, total = 0;
 	int ret = select_snapshots(s, NULL, &sc, err);
@@ -452,7 +414,7 @@ int ms_store_hf_stat(struct ms_store *st, struct ms_cache_stat *out, struct ms_e
 	memset(out, 0, sizeof(*out));
 	if (ret)
 		return ret;
-	read_refs(s, &refs);
+	ms_hf_read_refs(s, &refs);
 	out->path = xstrdup(s->repo_dir);
 	out->revs = xcalloc(sc.n + 1, sizeof(*out->revs));
 	for (size_t i = 0; i < sc.n; i++) {
@@ -478,8 +440,8 @@ int ms_store_hf_stat(struct ms_store *st, struct ms_cache_stat *out, struct ms_e
 		struct stat dst;
 
 		if (stat(s->repo_dir, &dst) == 0) {
-			out->last_used = ts(dst.st_atim);
-			out->last_modified = ts(dst.st_mtim);
+			out->last_used = ms_timespec_seconds(dst.st_atim);
+			out->last_modified = ms_timespec_seconds(dst.st_mtim);
 		}
 	}
 	stat_partials(s, out);
@@ -487,8 +449,8 @@ int ms_store_hf_stat(struct ms_store *st, struct ms_cache_stat *out, struct ms_e
 	for (size_t i = 0; i < out->nrevs; i++)
 		out->incomplete |= !out->revs[i].complete;
 	free(all);
-	refs_release(&refs);
-	scan_release(&sc);
+	ms_hf_refs_release(&refs);
+	ms_hf_scan_release(&sc);
 	return 0;
 }
 
@@ -499,8 +461,9 @@ static const char *item_disk(const void *base, size_t i)
 	return ((const struct ms_cache_item *)base)[i].disk;
 }
 
-static void check_entry(const struct snap *sn, const struct entry *e, const struct ms_file *tf,
-                        bool have_tree, struct ms_index *ix, struct ms_cache_items *out)
+static void check_entry(const struct ms_hf_snap *sn, const struct ms_hf_entry *e,
+                        const struct ms_file *tf, bool have_tree, struct ms_index *ix,
+                        struct ms_cache_items *out)
 {
 	struct ms_cache_item *it;
 	size_t at;
@@ -546,7 +509,7 @@ static void check_orphans(const struct store_hf *s, struct ms_index *ix, struct 
 	char **names = ms_dir_names(blobs, &n);
 
 	for (size_t i = 0; i < n; i++) {
-		char *p = ms_path_join(blobs, names[i]), *etag = partial_etag(names[i]);
+		char *p = ms_path_join(blobs, names[i]), *etag = ms_hf_partial_etag(names[i]);
 		struct ms_cache_item *it;
 
 		if (!etag && realpath(p, real) &&
@@ -567,7 +530,7 @@ int ms_store_hf_check_list(struct ms_store *st, const char *rev, struct ms_cache
                            struct ms_error *err)
 {
 	struct store_hf *s = (struct store_hf *)st;
-	struct scan sc = {0};
+	struct ms_hf_scan sc = {0};
 	struct ms_index ix = {0};
 	int ret = select_snapshots(s, rev, &sc, err);
 
@@ -584,7 +547,7 @@ int ms_store_hf_check_list(struct ms_store *st, const char *rev, struct ms_cache
 	if (!ret && !rev)
 		check_orphans(s, &ix, out);
 	ms_index_release(&ix);
-	scan_release(&sc);
+	ms_hf_scan_release(&sc);
 	return ret;
 }
 
@@ -635,8 +598,8 @@ static void bundle_tree(const struct store_hf *s, const char *sub, struct ms_cac
 	free(rel);
 }
 
-static int bundle_snapshot(const struct store_hf *s, const struct snap *sn, struct ms_index *ix,
-                           struct ms_cache_items *out, struct ms_error *err)
+static int bundle_snapshot(const struct store_hf *s, const struct ms_hf_snap *sn,
+                           struct ms_index *ix, struct ms_cache_items *out, struct ms_error *err)
 {
 	char *blobs = ms_path_join(s->repo_dir, "blobs"), real_blobs[PATH_MAX];
 	int ret = 0;
@@ -644,7 +607,7 @@ static int bundle_snapshot(const struct store_hf *s, const struct snap *sn, stru
 	if (!realpath(blobs, real_blobs))
 		real_blobs[0] = '\0';
 	for (size_t i = 0; i < sn->n && !ret; i++) {
-		const struct entry *e = &sn->e[i];
+		const struct ms_hf_entry *e = &sn->e[i];
 		char *disk = ms_path_join(sn->dir, e->path), *rel;
 		const char *blob = e->real ? strrchr(e->real, '/') + 1 : NULL;
 		struct ms_cache_item *it;
@@ -691,8 +654,8 @@ int ms_store_hf_bundle_list(struct ms_store *st, const char *rev, struct ms_cach
                             struct ms_error *err)
 {
 	struct store_hf *s = (struct store_hf *)st;
-	struct scan sc = {0};
-	struct refs_walk refs;
+	struct ms_hf_scan sc = {0};
+	struct ms_hf_refs refs;
 	struct ms_index ix = {0};
 	int ret = select_snapshots(s, rev, &sc, err);
 
@@ -707,7 +670,7 @@ int ms_store_hf_bundle_list(struct ms_store *st, const char *rev, struct ms_cach
 		bundle_tree(s, sub, out);
 		free(sub);
 	}
-	read_refs(s, &refs);
+	ms_hf_read_refs(s, &refs);
 	for (size_t i = 0; !ret && i < refs.n; i++)
 		for (size_t j = 0; j < sc.n; j++)
 			if (!strcmp(refs.commits[i], sc.v[j].commit)) {
@@ -716,354 +679,8 @@ int ms_store_hf_bundle_list(struct ms_store *st, const char *rev, struct ms_cach
 				bundle_tree(s, sub, out);
 				free(sub);
 			}
-	refs_release(&refs);
+	ms_hf_refs_release(&refs);
 	ms_index_release(&ix);
-	scan_release(&sc);
-	return ret;
-}
-
-/* ---- import ---- */
-
-/* The lock of blob etag (.locks/<folder>/<etag>.lock): 0 taken, 1 busy, <0 an error. */
-static int blob_lock(struct store_hf *s, const char *etag, enum ms_lock_mode mode, int *fd,
-                     struct ms_error *err)
-{
-	char *path = xasprintf("%s/%s.lock", s->locks, etag);
-	int ret = mode == MS_LOCK_PROBE ? 0 : ms_mkdirs(s->locks, 0755, err);
-
-	*fd = -1;
-	if (!ret)
-		ret = ms_lock_take(path, mode, s->base.on_lock_wait, s->base.lock_wait_arg, fd,
-		                   err);
-	free(path);
-	return ret;
-}
-
-static enum ms_lock_mode lock_mode(const struct ms_cache_removal *r)
-{
-	return r->dry_run ? MS_LOCK_PROBE : r->wait ? MS_LOCK_WAIT : MS_LOCK_TRY;
-}
-
-/* Blobs first, each under its lock; one already here (same name, same size) stays. */
-static int import_blobs(struct store_hf *s, const char *from, struct ms_error *err)
-{
-	char *dst_dir = ms_path_join(s->repo_dir, "blobs");
-	size_t n;
-	char **names = ms_dir_names(from, &n);
-	int ret = ms_mkdirs(dst_dir, 0755, err);
-
-	for (size_t i = 0; i < n && !ret; i++) {
-		char *src = ms_path_join(from, names[i]), *dst = ms_path_join(dst_dir, names[i]);
-		struct stat st;
-		int fd;
-
-		if ((ret = blob_lock(s, names[i], MS_LOCK_WAIT, &fd, err)) == 0) {
-			if (lstat(src, &st) == 0 && ms_file_has_size(dst, (uint64_t)st.st_size))
-				unlink(src);
-			else if (rename(src, dst) < 0)
-				ret = ms_error_errno(err, errno, "cannot move into place", dst);
-			ms_lock_release(fd);
-		}
-		free(src);
-		free(dst);
-	}
-	ms_dir_names_free(names, n);
-	free(dst_dir);
-	return ret;
-}
-
-int ms_store_hf_import(struct ms_store *st, const char *staged, struct ms_error *err)
-{
-	struct store_hf *s = (struct store_hf *)st;
-	/* in the order that never lets a reader see a link or a ref before what it names */
-	static const char *const order[] = {"blobs", "snapshots", ".no_exist", "trees", "refs"};
-	char *from = ms_path_join(staged, s->folder);
-	int ret = 0;
-
-	if (!ms_is_dir(from))
-		goto out;
-	if ((ret = ms_hf_cachedir_tag(s->root, err)) || (ret = ms_mkdirs(s->repo_dir, 0755, err)))
-		goto out;
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && !ret; i++) {
-		char *sub = ms_path_join(from, order[i]);
-
-		if (ms_is_dir(sub))
-			ret = i == 0 ? import_blobs(s, sub, err)
-			             : ms_move_beneath(sub, s->repo_dir, order[i], err);
-		free(sub);
-	}
-	if (!ret)
-		ret = ms_remove_tree(from, err);
-out:
-	free(from);
-	return ret;
-}
-
-/* ---- removal ---- */
-
-static void report(struct ms_cache_removal *r, const char *path, uint64_t size)
-{
-	r->freed += size;
-	r->count++;
-	if (r->removed)
-		r->removed(r->arg, path, size);
-}
-
-struct locks {
-	int *fd;
-	size_t n;
-};
-
-static void locks_release(struct locks *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		ms_lock_release(l->fd[i]);
-	free(l->fd);
-	memset(l, 0, sizeof(*l));
-}
-
-/* The locks of these etags, all or none: 0, 1 busy, <0 an error. */
-static int lock_all(struct store_hf *s, char **etags, size_t n, enum ms_lock_mode mode,
-                    struct locks *l, struct ms_error *err)
-{
-	int ret = 0;
-
-	l->fd = xcalloc(n + 1, sizeof(*l->fd));
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = blob_lock(s, etags[i], mode, &l->fd[l->n++], err);
-	if (ret)
-		locks_release(l);
-	return ret;
-}
-
-/* The etags of the partials in blobs/ (allocated, with their number). */
-static char **partials(const struct store_hf *s, size_t *count)
-{
-	char *blobs = ms_path_join(s->repo_dir, "blobs");
-	size_t n;
-	char **names = ms_dir_names(blobs, &n), **out = xcalloc(n + 1, sizeof(*out));
-
-	*count = 0;
-	for (size_t i = 0; i < n; i++) {
-		char *etag = partial_etag(names[i]);
-
-		if (etag)
-			out[(*count)++] = etag;
-	}
-	ms_dir_names_free(names, n);
-	free(blobs);
-	return out;
-}
-
-/* Resume state in .locks/<folder> (the lock files themselves stay: see lock.h). */
-static uint64_t remove_state(const struct store_hf *s, bool dry_run)
-{
-	size_t n;
-	char **names = ms_dir_names(s->locks, &n);
-	uint64_t size = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char *p = ms_path_join(s->locks, names[i]);
-
-		if (has_suffix(names[i], MS_HF_RESUME_SUFFIX)) {
-			size += ms_tree_size(p, NULL);
-			if (!dry_run)
-				unlink(p);
-		}
-		free(p);
-	}
-	ms_dir_names_free(names, n);
-	return size;
-}
-
-static int remove_repo(struct store_hf *s, struct ms_cache_removal *r, struct ms_error *err)
-{
-	size_t n;
-	char **etags = partials(s, &n);
-	struct locks l = {0};
-	int ret = lock_all(s, etags, n, lock_mode(r), &l, err);
-	uint64_t size;
-
-	if (ret == 1) {
-		r->busy = true;
-		ret = 0;
-	} else if (!ret) {
-		size = ms_tree_size(s->repo_dir, NULL) + remove_state(s, true);
-		if (!r->dry_run && !(ret = ms_remove_tree(s->repo_dir, err)))
-			remove_state(s, false);
-		if (!ret)
-			report(r, s->repo_dir, size);
-	}
-	locks_release(&l);
-	ms_dir_names_free(etags, n);
-	return ret;
-}
-
-/* The blobs only sn uses: their etags (names in blobs/). */
-static char **own_blobs(const struct store_hf *s, const struct scan *all, const struct snap *sn,
-                        size_t *count)
-{
-	char *blobs = ms_path_join(s->repo_dir, "blobs"), real_blobs[PATH_MAX];
-	char **out = xcalloc(sn->n + 1, sizeof(*out));
-	size_t bl;
-
-	*count = 0;
-	if (!realpath(blobs, real_blobs)) {
-		free(blobs);
-		return out;
-	}
-	bl = strlen(real_blobs);
-	for (size_t i = 0; i < sn->n; i++) {
-		const char *real = sn->e[i].real;
-		bool used = false;
-
-		if (!real || strncmp(real, real_blobs, bl) || real[bl] != '/' ||
-		    strchr(real + bl + 1, '/'))
-			continue;
-		for (size_t j = 0; j < all->n && !used; j++)
-			for (size_t k = 0; &all->v[j] != sn && k < all->v[j].n && !used; k++)
-				used = all->v[j].e[k].real && !strcmp(all->v[j].e[k].real, real);
-		for (size_t j = 0; j < *count && !used; j++)
-			used = !strcmp(out[j], real + bl + 1);
-		if (!used)
-			out[(*count)++] = xstrdup(real + bl + 1);
-	}
-	free(blobs);
-	return out;
-}
-
-static int remove_path(struct ms_cache_removal *r, const char *path, struct ms_error *err)
-{
-	struct stat st;
-	uint64_t size;
-
-	if (lstat(path, &st) < 0)
-		return 0;
-	size = ms_tree_size(path, NULL);
-	if (!r->dry_run) {
-		int ret = ms_remove_tree(path, err);
-
-		if (ret)
-			return ret;
-	}
-	report(r, path, size);
-	return 0;
-}
-
-static int remove_revision(struct store_hf *s, const struct scan *all, const struct snap *sn,
-                           struct ms_cache_removal *r, struct ms_error *err)
-{
-	struct refs_walk refs;
-	struct locks l = {0};
-	size_t n;
-	char **etags = own_blobs(s, all, sn, &n), *p;
-	char *refs_dir = ms_path_join(s->repo_dir, "refs");
-	int ret = lock_all(s, etags, n, lock_mode(r), &l, err);
-
-	if (ret == 1) {
-		r->busy = true;
-		ret = 0;
-		goto out;
-	}
-	read_refs(s, &refs);
-	for (size_t i = 0; i < refs.n && !ret; i++) {
-		if (strcmp(refs.commits[i], sn->commit))
-			continue;
-		p = ms_path_join(refs_dir, refs.names[i]);
-		ret = remove_path(r, p, err);
-		if (!r->dry_run)
-			ms_rmdir_upwards(p, refs_dir); /* refs/pr/1: refs/pr goes when empty */
-		free(p);
-	}
-	refs_release(&refs);
-	if (!ret)
-		ret = remove_path(r, sn->dir, err);
-	if (!ret) {
-		p = xasprintf("%s/trees/%s.json", s->repo_dir, sn->commit);
-		ret = remove_path(r, p, err);
-		free(p);
-	}
-	if (!ret) {
-		p = xasprintf("%s/.no_exist/%s", s->repo_dir, sn->commit);
-		ret = remove_path(r, p, err);
-		free(p);
-	}
-	for (size_t i = 0; i < n && !ret; i++) {
-		p = xasprintf("%s/blobs/%s", s->repo_dir, etags[i]);
-		ret = remove_path(r, p, err);
-		free(p);
-	}
-out:
-	locks_release(&l);
-	ms_dir_names_free(etags, n);
-	free(refs_dir);
-	return ret;
-}
-
-int ms_store_hf_remove(struct ms_store *st, struct ms_cache_removal *r, struct ms_error *err)
-{
-	struct store_hf *s = (struct store_hf *)st;
-	struct scan all = {0};
-	char *commit = NULL;
-	int ret;
-	struct stat lst;
-
-	if (lstat(s->repo_dir, &lst) < 0)
-		return not_cached(s, NULL, err);
-	if (!S_ISDIR(lst.st_mode)) /* a link to a folder elsewhere: only the link goes */
-		return remove_path(r, s->repo_dir, err);
-	if (!r->rev)
-		return remove_repo(s, r, err);
-	if (!(commit = resolve(s, r->rev)))
-		return not_cached(s, r->rev, err);
-	scan_snapshots(s, NULL, &all);
-	ret = not_cached(s, r->rev, err);
-	for (size_t i = 0; i < all.n; i++)
-		if (!strcmp(all.v[i].commit, commit))
-			ret = all.n == 1 ? remove_repo(s, r, err)
-			                 : remove_revision(s, &all, &all.v[i], r, err);
-	scan_release(&all);
-	free(commit);
-	return ret;
-}
-
-int ms_store_hf_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
-                               struct ms_error *err)
-{
-	struct store_hf *s = (struct store_hf *)st;
-	char *blobs = ms_path_join(s->repo_dir, "blobs");
-	size_t n;
-	char **names = ms_dir_names(blobs, &n);
-	int ret = 0;
-
-	for (size_t i = 0; i < n && !ret; i++) {
-		char *etag = partial_etag(names[i]), *part, *state;
-		int fd, busy;
-		uint64_t size;
-
-		if (!etag)
-			continue;
-		part = ms_path_join(blobs, names[i]);
-		state = xasprintf("%s/%s%s", s->locks, etag, MS_HF_RESUME_SUFFIX);
-		busy = blob_lock(s, etag, r->dry_run ? MS_LOCK_PROBE : MS_LOCK_TRY, &fd, err);
-		if (busy < 0) {
-			ret = busy;
-		} else if (busy) {
-			r->busy = true; /* a download is writing it */
-		} else {
-			size = ms_tree_size(part, NULL) + ms_tree_size(state, NULL);
-			if (!r->dry_run) {
-				unlink(part);
-				unlink(state);
-			}
-			report(r, part, size);
-		}
-		ms_lock_release(fd);
-		free(part);
-		free(state);
-		free(etag);
-	}
-	ms_dir_names_free(names, n);
-	free(blobs);
+	ms_hf_scan_release(&sc);
 	return ret;
 }

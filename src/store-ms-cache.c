@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "mscli/alloc.h"
+#include "mscli/clock.h"
 #include "mscli/fs.h"
 #include "mscli/lock.h"
 #include "mscli/pathsafe.h"
@@ -181,11 +182,6 @@ struct folder_walk {
 	const struct store_ms *s;
 };
 
-static double ts(struct timespec t)
-{
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static int stat_file(void *arg, const char *rel, const struct stat *st)
 {
 	struct ms_cache_stat *out = ((struct folder_walk *)arg)->out;
@@ -199,10 +195,10 @@ static int stat_file(void *arg, const char *rel, const struct stat *st)
 	}
 	out->files++;
 	out->size += (uint64_t)st->st_size;
-	if (ts(st->st_atim) > out->last_used)
-		out->last_used = ts(st->st_atim);
-	if (ts(st->st_mtim) > out->last_modified)
-		out->last_modified = ts(st->st_mtim);
+	if (ms_timespec_seconds(st->st_atim) > out->last_used)
+		out->last_used = ms_timespec_seconds(st->st_atim);
+	if (ms_timespec_seconds(st->st_mtim) > out->last_modified)
+		out->last_modified = ms_timespec_seconds(st->st_mtim);
 	return 0;
 }
 
@@ -257,8 +253,8 @@ int ms_store_ms_stat(struct ms_store *st, struct ms_cache_stat *out, struct ms_e
 	if (folder) {
 		ms_walk_tree(s->repo_dir, stat_file, &w);
 		if (!out->files && stat(s->repo_dir, &dst) == 0) {
-			out->last_used = ts(dst.st_atim);
-			out->last_modified = ts(dst.st_mtim);
+			out->last_used = ms_timespec_seconds(dst.st_atim);
+			out->last_modified = ms_timespec_seconds(dst.st_mtim);
 		}
 		stat_revision(s, out);
 	}
@@ -538,30 +534,6 @@ out:
 	return ret;
 }
 
-static void report(struct ms_cache_removal *r, const char *path, uint64_t size)
-{
-	r->freed += size;
-	r->count++;
-	if (r->removed)
-		r->removed(r->arg, path, size);
-}
-
-static int remove_path(struct ms_cache_removal *r, const char *path, struct ms_error *err)
-{
-	struct stat st;
-	uint64_t size;
-	int ret = 0;
-
-	if (lstat(path, &st) < 0)
-		return 0;
-	size = ms_tree_size(path, NULL);
-	if (!r->dry_run)
-		ret = ms_remove_tree(path, err);
-	if (!ret)
-		report(r, path, size);
-	return ret;
-}
-
 /* Owner folders left empty go too (the type folders stay). */
 static void tidy(const struct store_ms *s)
 {
@@ -611,13 +583,13 @@ int ms_store_ms_remove(struct ms_store *st, struct ms_cache_removal *r, struct m
 	/* the link first: it must never point at nothing */
 	if (strcmp(masked, s->name) && (n = readlink(link, target, sizeof(target) - 1)) > 0 &&
 	    (target[n] = '\0', !strcmp(target, masked)))
-		ret = remove_path(r, link, err);
+		ret = ms_cache_removal_path(r, link, err);
 	if (!ret)
-		ret = remove_path(r, s->repo_dir, err);
+		ret = ms_cache_removal_path(r, s->repo_dir, err);
 	if (!ret)
-		ret = remove_path(r, s->temp_dir, err);
+		ret = ms_cache_removal_path(r, s->temp_dir, err);
 	if (!ret)
-		ret = remove_path(r, s->meta_dir, err);
+		ret = ms_cache_removal_path(r, s->meta_dir, err);
 	if (!ret && !r->dry_run)
 		tidy(s);
 	ms_lock_release(fd);
@@ -643,7 +615,7 @@ static int prune_in_folder(void *arg, const char *rel, const struct stat *st)
 	if (!S_ISREG(st->st_mode) || !is_partial(rel))
 		return 0;
 	p = ms_path_join(w->top, rel);
-	ret = remove_path(w->r, p, w->err);
+	ret = ms_cache_removal_path(w->r, p, w->err);
 	free(p);
 	return ret;
 }
@@ -661,12 +633,12 @@ int ms_store_ms_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
 	}
 	if (ret)
 		return ret;
-	ret = remove_path(r, s->temp_dir, err);
+	ret = ms_cache_removal_path(r, s->temp_dir, err);
 	if (!ret)
 		ret = ms_walk_tree(s->repo_dir, prune_in_folder, &w);
 	/* records of a repo whose folder is gone are abandoned too */
 	if (!ret && !ms_is_dir(s->repo_dir))
-		ret = remove_path(r, s->meta_dir, err);
+		ret = ms_cache_removal_path(r, s->meta_dir, err);
 	if (!ret && !r->dry_run)
 		tidy(s);
 	ms_lock_release(fd);

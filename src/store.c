@@ -2,7 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "mscli/alloc.h"
+#include "mscli/fs.h"
 #include "mscli/parse.h"
 #include "mscli/store.h"
 
@@ -76,4 +79,28 @@ void ms_cache_items_release(struct ms_cache_items *l)
 	}
 	free(l->v);
 	memset(l, 0, sizeof(*l));
+}
+
+void ms_cache_removal_report(struct ms_cache_removal *r, const char *path, uint64_t size)
+{
+	r->freed += size;
+	r->count++;
+	if (r->removed)
+		r->removed(r->arg, path, size);
+}
+
+int ms_cache_removal_path(struct ms_cache_removal *r, const char *path, struct ms_error *err)
+{
+	struct stat st;
+	uint64_t size;
+	int ret = 0;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	size = ms_tree_size(path, NULL);
+	if (!r->dry_run)
+		ret = ms_remove_tree(path, err);
+	if (!ret)
+		ms_cache_removal_report(r, path, size);
+	return ret;
 }

@@ -7,9 +7,12 @@
 #define MSCLI_CLOCK_H
 
 #include <stdbool.h>
+#include <time.h>
 
 void ms_set_interrupted(void);
 bool ms_interrupted(void);
+/* A struct stat time in seconds. */
+double ms_timespec_seconds(struct timespec t);
 /* Monotonic clock in seconds. */
 double ms_now(void);
 /* Returns early when interrupted. */

@@ -95,6 +95,12 @@ struct ms_cache_removal {
 	bool busy;      /* out: skipped, a download holds a lock */
 };
 
+/* A path that goes: counted, and told to r->removed. */
+void ms_cache_removal_report(struct ms_cache_removal *r, const char *path, uint64_t size);
+/* path (a file, a link or a tree; links are never followed) removed unless r->dry_run, and
+ * reported; nothing there is no error. */
+int ms_cache_removal_path(struct ms_cache_removal *r, const char *path, struct ms_error *err);
+
 enum ms_file_state {
 	MS_FILE_MISSING = 0,
 	MS_FILE_CACHED, /* present and valid for this listing */

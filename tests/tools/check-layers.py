@@ -22,9 +22,9 @@ MODULES = {
     "base": """common alloc strbuf redact err log fs env parse clock index json hash
                pathsafe lock filter pickle resume version""",
     "services": """http repo hub hub-modelscope hub-hf store store-ms store-ms-cache store-hf
-                   store-hf-tree store-hf-cache store-localdir engine engine-kind engine-get
+                   store-hf-tree store-hf-cache store-hf-remove store-localdir engine engine-kind engine-get
                    engine-get-file engine-get-conn writer hasher hashfiles""",
-    "operations": "select download cache verify archive",
+    "operations": "select download cache verify archive archive-manifest archive-import",
     "render": "render render-download progress output ui table",
     "commands": """cli cmd cmd-download cmd-cache cmd-cache-verify cmd-cache-rm cmd-cache-bundle
                    complete main""",
