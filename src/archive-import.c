@@ -168,8 +168,7 @@ static int stage_entry(struct import *im, struct archive *a, struct archive_entr
 	if (!be.path)
 		return ms_error_set(err, MS_EUNSAFE, "the bundle has an entry without a name");
 	if (ms_bundle_check_entry(&be, &why))
-		return ms_error_set(err, MS_EUNSAFE, "refusing the bundle: '%s' is %s", be.path,
-		                    why);
+		return ms_error_set(err, MS_EUNSAFE, "refusing the bundle: '%s': %s", be.path, why);
 	if ((be.mode & S_IFMT) == S_IFDIR)
 		return 0; /* directories come with the files in them */
 	if (!(e = ms_manifest_find(&im->m, be.path)))

@@ -193,6 +193,9 @@ static struct archive *writer_open(int fd, enum ms_bundle_format fmt, struct ms_
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
 	archive_write_set_format_pax_restricted(a);
+	/* no padding after the compressed stream, pipe or file: zeros after a zstd frame are
+	 * a corrupt frame to a reader, and the bytes would differ between -o - and -o FILE */
+	archive_write_set_bytes_in_last_block(a, 1);
 	if (fmt == MS_BUNDLE_TAR_ZST) {
 		archive_write_add_filter_zstd(a);
 		archive_write_set_filter_option(a, "zstd", "compression-level", "3");
@@ -317,6 +320,27 @@ static int write_bundle(struct archive *a, const struct ms_manifest *m, const ch
 	return ret;
 }
 
+/* The registry's order (the one `cache ls` shows) */
+static int hub_rank(const struct ms_hub *h)
+{
+	int i = 0;
+
+	while (ms_hubs[i] && ms_hubs[i] != h)
+		i++;
+	return i;
+}
+
+static int export_cmp(const void *a, const void *b)
+{
+	const struct ms_export_repo *x = *(const struct ms_export_repo *const *)a;
+	const struct ms_export_repo *y = *(const struct ms_export_repo *const *)b;
+	int c = hub_rank(x->repo.repo.hub) - hub_rank(y->repo.repo.hub);
+
+	if (!c)
+		c = (int)x->repo.repo.type - (int)y->repo.repo.type;
+	return c ? c : strcmp(x->repo.repo.id, y->repo.repo.id);
+}
+
 int ms_bundle_export(const struct ms_export_repo *repos, size_t n, int fd,
                      enum ms_bundle_format fmt, const struct ms_bundle_cb *cb, struct ms_error *err)
 {
@@ -327,8 +351,15 @@ int ms_bundle_export(const struct ms_export_repo *repos, size_t n, int fd,
 	size_t files = 0;
 	int ret = 0;
 
+	const struct ms_export_repo **order = xcalloc(n + 1, sizeof(*order));
+
+	/* the same repos in any order give the same bundle */
+	for (size_t i = 0; i < n; i++)
+		order[i] = &repos[i];
+	if (n)
+		qsort(order, n, sizeof(*order), export_cmp);
 	for (size_t i = 0; i < n && !ret; i++)
-		ret = add_repo(&m, &repos[i], err);
+		ret = add_repo(&m, order[i], err);
 	if (!ret)
 		ret = hash_unrecorded(&m, err);
 	if (ret)
@@ -353,6 +384,7 @@ int ms_bundle_export(const struct ms_export_repo *repos, size_t n, int fd,
 	archive_write_free(a);
 out:
 	free(json);
+	free(order);
 	ms_manifest_release(&m);
 	return ret;
 }

@@ -38,23 +38,25 @@ static void repo_copy(struct ms_repo *dst, const struct ms_repo *src)
 /* Does spec name repo?  *rev gets a revision it names (allocated), when rev is not NULL. */
 static bool spec_names(const char *spec, const struct ms_repo *repo, char **rev)
 {
-	struct ms_repo as_model, as_dataset;
+	struct ms_repo as_given, as_dataset;
 	struct ms_error e;
-	bool yes = false;
+	int fixed = -1; /* the type the spec itself names ("datasets/o/n", a URL) */
+	bool yes;
 
-	if (ms_repo_parse(spec, repo->hub, false, MS_REPO_MODEL, &as_model, &e))
+	if (ms_repo_parse(spec, repo->hub, false, -1, &as_given, &e))
 		return false;
-	if (ms_repo_parse(spec, repo->hub, false, MS_REPO_DATASET, &as_dataset, &e)) {
-		ms_repo_release(&as_model);
-		return false;
-	}
-	/* a prefix or a URL names its hub; "datasets/o/n" and URLs name the type */
-	yes = as_model.hub == repo->hub && !strcmp(as_model.id, repo->id) &&
-	      (as_model.type != as_dataset.type || as_model.type == repo->type);
+	if (as_given.type == MS_REPO_DATASET)
+		fixed = MS_REPO_DATASET;
+	else if (ms_repo_parse(spec, repo->hub, false, MS_REPO_DATASET, &as_dataset, &e))
+		fixed = MS_REPO_MODEL; /* "models/o/n": asking for a dataset conflicts */
+	else
+		ms_repo_release(&as_dataset);
+	/* a prefix or a URL names its hub */
+	yes = as_given.hub == repo->hub && !strcmp(as_given.id, repo->id) &&
+	      (fixed < 0 || fixed == (int)repo->type);
 	if (yes && rev)
-		*rev = as_model.revision ? xstrdup(as_model.revision) : NULL;
-	ms_repo_release(&as_model);
-	ms_repo_release(&as_dataset);
+		*rev = as_given.revision ? xstrdup(as_given.revision) : NULL;
+	ms_repo_release(&as_given);
 	return yes;
 }
 
