@@ -320,21 +320,12 @@ static int write_bundle(struct archive *a, const struct ms_manifest *m, const ch
 	return ret;
 }
 
-/* The registry's order (the one `cache ls` shows) */
-static int hub_rank(const struct ms_hub *h)
-{
-	int i = 0;
-
-	while (ms_hubs[i] && ms_hubs[i] != h)
-		i++;
-	return i;
-}
-
 static int export_cmp(const void *a, const void *b)
 {
 	const struct ms_export_repo *x = *(const struct ms_export_repo *const *)a;
 	const struct ms_export_repo *y = *(const struct ms_export_repo *const *)b;
-	int c = hub_rank(x->repo.repo.hub) - hub_rank(y->repo.repo.hub);
+	/* the registry's order, as `cache ls` shows them */
+	int c = (int)ms_hub_index(x->repo.repo.hub) - (int)ms_hub_index(y->repo.repo.hub);
 
 	if (!c)
 		c = (int)x->repo.repo.type - (int)y->repo.repo.type;

@@ -89,19 +89,10 @@ static int on_repo(void *arg, const struct ms_repo *repo)
 	return 0;
 }
 
-static size_t hub_index(const struct ms_hub *h)
-{
-	size_t i = 0;
-
-	while (ms_hubs[i] && ms_hubs[i] != h)
-		i++;
-	return i;
-}
-
 static int repo_cmp(const void *a, const void *b)
 {
 	const struct ms_cache_repo *x = a, *y = b;
-	int c = (int)hub_index(x->repo.hub) - (int)hub_index(y->repo.hub);
+	int c = (int)ms_hub_index(x->repo.hub) - (int)ms_hub_index(y->repo.hub);
 
 	if (!c)
 		c = (int)x->repo.type - (int)y->repo.type;

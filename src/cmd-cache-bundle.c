@@ -37,27 +37,13 @@ static void on_begin(void *arg, size_t nfiles, uint64_t bytes)
 	r->files = nfiles;
 	r->bytes = bytes;
 	if (r->ctx->g->progress && nfiles && !r->bars) {
-		r->bars = ms_progress_new(stderr);
-		ms_ui_set_progress(r->bars);
-		ms_progress_begin(r->bars, "bundle", nfiles, bytes);
+		r->bars = ms_progress_start("bundle", nfiles, bytes);
 	}
 }
 
 static void on_progress(void *arg, size_t files_done, uint64_t bytes_done)
 {
 	ms_progress_update(((struct bundle_run *)arg)->bars, files_done, bytes_done);
-}
-
-static void stop_bars(struct bundle_run *r)
-{
-	struct ms_event fin = {.type = MS_EV_FINISH};
-
-	if (!r->bars)
-		return;
-	ms_progress_event(r->bars, &fin);
-	ms_ui_set_progress(NULL);
-	ms_progress_free(r->bars);
-	r->bars = NULL;
 }
 
 /* ---- export ---- */
@@ -196,12 +182,12 @@ static int export_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 		ret = fd;
 	if (!ret) {
 		ret = ms_bundle_export(v, n, fd, ms_bundle_format_for(o->output), &cb, err);
-		stop_bars(&run);
+		ms_progress_stop(&run.bars);
 		ret = close_output(fd, tmp, o->output, ret, err);
 	}
 	if (!ret)
 		export_done(&run, o->output, n);
-	stop_bars(&run);
+	ms_progress_stop(&run.bars);
 	for (size_t i = 0; i < n; i++) {
 		ms_cache_repo_release(&v[i].repo);
 		free(v[i].rev);
@@ -276,7 +262,7 @@ static int import_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 	if (strcmp(in, "-") && (fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
 		return ms_error_errno(err, errno, "cannot open", in);
 	ret = ms_bundle_import(fd, &sc, &cb, err);
-	stop_bars(&run);
+	ms_progress_stop(&run.bars);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (!ret && ctx->g->json) {

@@ -58,9 +58,7 @@ static void on_begin(void *arg, size_t nfiles, uint64_t bytes)
 	struct run *r = arg;
 
 	if (r->ctx->g->progress && nfiles) {
-		r->bars = ms_progress_new(stderr);
-		ms_ui_set_progress(r->bars);
-		ms_progress_begin(r->bars, "verify", nfiles, bytes);
+		r->bars = ms_progress_start("verify", nfiles, bytes);
 	}
 }
 
@@ -76,18 +74,6 @@ static void on_note(void *arg, enum ms_note kind, const char *msg)
 		ms_warn("%s", msg);
 	else
 		ms_info("%s", msg);
-}
-
-static void stop_bars(struct run *r)
-{
-	struct ms_event fin = {.type = MS_EV_FINISH};
-
-	if (!r->bars)
-		return;
-	ms_progress_event(r->bars, &fin);
-	ms_ui_set_progress(NULL);
-	ms_progress_free(r->bars);
-	r->bars = NULL;
 }
 
 static const char *status_name(enum ms_verify_status s)
@@ -280,7 +266,7 @@ static int verify_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 	if (o->online && !ctx->g->offline && (ret = ms_verify_online(&v, &so, &cb, err)))
 		goto out;
 	ret = ms_verify_run(&v, &cb, err);
-	stop_bars(&run);
+	ms_progress_stop(&run.bars);
 	if (!ret && o->repair && (v.ncorrupt || v.nmissing)) {
 		if (ctx->g->offline)
 			ret = ms_error_set(err, MS_EUSAGE,
@@ -298,7 +284,7 @@ static int verify_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 	if (!ret || ret == MS_EINTEGRITY || ret == MS_ESTORAGE || ctx->g->json)
 		show_results(&run, &v, ret, err);
 out:
-	stop_bars(&run);
+	ms_progress_stop(&run.bars);
 	ms_verify_release(&v);
 	return ret;
 }

@@ -8,6 +8,7 @@
 #include "mscli/clock.h"
 #include "mscli/parse.h"
 #include "mscli/render.h"
+#include "mscli/ui.h"
 
 #define MAX_BARS       8
 #define DRAW_INTERVAL  0.1
@@ -288,6 +289,27 @@ void ms_progress_update(struct ms_progress *p, size_t files_done, uint64_t bytes
 	p->total_done = bytes_done;
 	if (ms_now() - p->last_draw >= DRAW_INTERVAL || files_done == p->nfiles)
 		draw(p);
+}
+
+struct ms_progress *ms_progress_start(const char *what, size_t nfiles, uint64_t total)
+{
+	struct ms_progress *p = ms_progress_new(stderr);
+
+	ms_ui_set_progress(p);
+	ms_progress_begin(p, what, nfiles, total);
+	return p;
+}
+
+void ms_progress_stop(struct ms_progress **p)
+{
+	struct ms_event fin = {.type = MS_EV_FINISH};
+
+	if (!*p)
+		return;
+	ms_progress_event(*p, &fin);
+	ms_ui_set_progress(NULL);
+	ms_progress_free(*p);
+	*p = NULL;
 }
 
 void ms_progress_free(struct ms_progress *p)

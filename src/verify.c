@@ -82,10 +82,8 @@ struct sessions {
 static struct ms_session *session_for(struct sessions *ss, const struct ms_hub *hub,
                                       const struct ms_session_opts *so, struct ms_error *err)
 {
-	size_t i = 0;
+	size_t i = ms_hub_index(hub);
 
-	while (ms_hubs[i] && ms_hubs[i] != hub)
-		i++;
 	if (i >= 8)
 		return NULL;
 	if (!ss->open[i] && ms_session_open(&ss->s[i], hub, so, err) != 0)
@@ -133,8 +131,16 @@ static int list_revision(struct ms_verify_repo *r, struct ms_session *sess, cons
 	return ret;
 }
 
-int ms_verify_online(struct ms_verify *v, const struct ms_session_opts *so,
-                     const struct ms_verify_cb *cb, struct ms_error *err)
+/* Once per revision that has a file want() takes; fn must move all of them on. */
+struct per_revision {
+	bool (*want)(const struct ms_verify_repo *r, size_t k);
+	int (*fn)(struct ms_verify *v, struct ms_verify_repo *r, const char *rev,
+	          struct ms_session *sess, const void *arg, struct ms_error *err);
+	const void *arg;
+};
+
+static int each_revision(struct ms_verify *v, const struct ms_session_opts *so,
+                         const struct per_revision *p, struct ms_error *err)
 {
 	struct sessions ss;
 	int ret = 0;
@@ -144,26 +150,56 @@ int ms_verify_online(struct ms_verify *v, const struct ms_session_opts *so,
 		struct ms_verify_repo *r = &v->v[i];
 
 		for (size_t k = 0; k < r->items.n && !ret; k++) {
-			const char *rev = r->items.v[k].rev;
 			struct ms_session *sess;
 
-			/* one listing per revision: the first unchecked file of it asks */
-			if (r->status[k] != MS_VERIFY_UNCHECKED || !rev)
+			if (!r->items.v[k].rev || !r->items.v[k].path || !p->want(r, k))
 				continue;
 			if (!(sess = session_for(&ss, r->repo.repo.hub, so, err)))
 				ret = err->code ? err->code : MS_EFAIL;
 			else
-				ret = list_revision(r, sess, rev, err);
-			if (!ret && r->status[k] == MS_VERIFY_UNCHECKED) {
-				note(cb, MS_NOTE_WARN,
-				     "'%s' of %s is not in the hub's listing of '%s'",
-				     r->items.v[k].path, r->repo.repo.id, rev);
-				r->status[k] = MS_VERIFY_UNEXPECTED;
-			}
+				ret = p->fn(v, r, r->items.v[k].rev, sess, p->arg, err);
 		}
 	}
 	sessions_release(&ss);
 	return ret;
+}
+
+static bool unchecked(const struct ms_verify_repo *r, size_t k)
+{
+	return r->status[k] == MS_VERIFY_UNCHECKED;
+}
+
+/* One listing for the revision; what it lacks is unexpected (one note says so). */
+static int online_revision(struct ms_verify *v, struct ms_verify_repo *r, const char *rev,
+                           struct ms_session *sess, const void *arg, struct ms_error *err)
+{
+	const struct ms_verify_cb *cb = arg;
+	const char *first = NULL;
+	size_t n = 0;
+	int ret = list_revision(r, sess, rev, err);
+
+	(void)v;
+	for (size_t k = 0; k < r->items.n && !ret; k++)
+		if (unchecked(r, k) && r->items.v[k].path && r->items.v[k].rev &&
+		    !strcmp(r->items.v[k].rev, rev)) {
+			r->status[k] = MS_VERIFY_UNEXPECTED;
+			r->items.v[k].source = "the hub's listing does not have it";
+			if (!n++)
+				first = r->items.v[k].path;
+		}
+	if (n)
+		note(cb, MS_NOTE_WARN,
+		     "%zu file(s) of %s are not in the hub's listing of '%s' ('%s'%s)", n,
+		     r->repo.repo.id, rev, first, n > 1 ? ", ..." : "");
+	return ret;
+}
+
+int ms_verify_online(struct ms_verify *v, const struct ms_session_opts *so,
+                     const struct ms_verify_cb *cb, struct ms_error *err)
+{
+	struct per_revision p = {unchecked, online_revision, cb};
+
+	return each_revision(v, so, &p, err);
 }
 
 /* ---- hashing ---- */
@@ -256,16 +292,16 @@ int ms_verify_run(struct ms_verify *v, const struct ms_verify_cb *cb, struct ms_
 
 /* ---- --repair ---- */
 
-static bool bad(enum ms_verify_status s)
+static bool bad(const struct ms_verify_repo *r, size_t k)
 {
-	return s == MS_VERIFY_CORRUPT || s == MS_VERIFY_MISSING;
+	return r->status[k] == MS_VERIFY_CORRUPT || r->status[k] == MS_VERIFY_MISSING;
 }
 
 /* The bad files of r at rev, fetched again in one download. */
 static int repair_revision(struct ms_verify *v, struct ms_verify_repo *r, const char *rev,
-                           struct ms_session *sess, const struct ms_download_cb *dcb,
-                           struct ms_error *err)
+                           struct ms_session *sess, const void *arg, struct ms_error *err)
 {
+	const struct ms_download_cb *dcb = arg;
 	char **files = xcalloc(r->items.n + 1, sizeof(*files));
 	struct ms_download_opts o = {.cache_root = r->repo.root, .force = true};
 	struct ms_download d;
@@ -276,7 +312,7 @@ static int repair_revision(struct ms_verify *v, struct ms_verify_repo *r, const 
 		const struct ms_cache_item *it = &r->items.v[k];
 		bool dup = false;
 
-		if (!bad(r->status[k]) || !it->path || !it->rev || strcmp(it->rev, rev))
+		if (!bad(r, k) || !it->path || !it->rev || strcmp(it->rev, rev))
 			continue;
 		for (size_t j = 0; j < n && !dup; j++)
 			dup = !strcmp(files[j], it->path);
@@ -291,7 +327,7 @@ static int repair_revision(struct ms_verify *v, struct ms_verify_repo *r, const 
 		ret = ms_download_fetch(&d, err);
 	ms_download_release(&d);
 	for (size_t k = 0; k < r->items.n && !ret; k++)
-		if (bad(r->status[k]) && r->items.v[k].path && r->items.v[k].rev &&
+		if (bad(r, k) && r->items.v[k].path && r->items.v[k].rev &&
 		    !strcmp(r->items.v[k].rev, rev)) {
 			if (r->status[k] == MS_VERIFY_CORRUPT)
 				v->ncorrupt--;
@@ -307,27 +343,10 @@ static int repair_revision(struct ms_verify *v, struct ms_verify_repo *r, const 
 int ms_verify_repair(struct ms_verify *v, const struct ms_session_opts *so,
                      const struct ms_download_cb *dcb, struct ms_error *err)
 {
-	struct sessions ss;
-	int ret = 0;
+	/* the first bad file of a revision repairs all of that revision's */
+	struct per_revision p = {bad, repair_revision, dcb};
 
-	memset(&ss, 0, sizeof(ss));
-	for (size_t i = 0; i < v->n && !ret; i++) {
-		struct ms_verify_repo *r = &v->v[i];
-
-		for (size_t k = 0; k < r->items.n && !ret; k++) {
-			struct ms_session *sess;
-
-			/* the first bad file of a revision repairs all of that revision's */
-			if (!bad(r->status[k]) || !r->items.v[k].path || !r->items.v[k].rev)
-				continue;
-			if (!(sess = session_for(&ss, r->repo.repo.hub, so, err)))
-				ret = err->code ? err->code : MS_EFAIL;
-			else
-				ret = repair_revision(v, r, r->items.v[k].rev, sess, dcb, err);
-		}
-	}
-	sessions_release(&ss);
-	return ret;
+	return each_revision(v, so, &p, err);
 }
 
 void ms_verify_release(struct ms_verify *v)

@@ -10,6 +10,7 @@
 #define MSCLI_HUB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "http.h"
@@ -94,6 +95,8 @@ struct ms_hub {
 /* The registry, in the order hubs are tried and listed; the first is the default. */
 extern const struct ms_hub *const ms_hubs[];
 const struct ms_hub *ms_hub_default(void);
+/* h's place in ms_hubs (the order repos of several hubs are listed in). */
+size_t ms_hub_index(const struct ms_hub *h);
 /* By name or alias; NULL when unknown. */
 const struct ms_hub *ms_hub_find(const char *name);
 /* "modelscope or hf", for messages. */

@@ -17,9 +17,13 @@ void ms_progress_event(struct ms_progress *p, const struct ms_event *ev);
 /* Print a line above the bars (a note that must not be overwritten). */
 void ms_progress_note(struct ms_progress *p, const char *line);
 void ms_progress_free(struct ms_progress *p);
-/* Work that is not a transfer (hashing): nfiles and total bytes, then how far it is. */
+/* Work that is not a transfer (hashing, bundles): nfiles and total bytes, then how far it
+ * is.  start: new bars on stderr for it, messages printed above them (ui.h); stop: the bars
+ * taken down and freed (*p NULL; nothing when there are none). */
 void ms_progress_begin(struct ms_progress *p, const char *what, size_t nfiles, uint64_t total);
 void ms_progress_update(struct ms_progress *p, size_t files_done, uint64_t bytes_done);
+struct ms_progress *ms_progress_start(const char *what, size_t nfiles, uint64_t total);
+void ms_progress_stop(struct ms_progress **p);
 
 /*
  * JSON lines.  One object per line, flushed at once so a reader sees each

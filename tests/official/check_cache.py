@@ -13,7 +13,6 @@
 Runs the clients from their source (HFHUB_SRC, MSHUB_SRC, MSOLD_SRC; each part
 skipped when unset) on Debian's python3; needs MSCLI_BIN.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "hub"))
 from hubemu import Hub, _sample_files  # noqa: E402
+from check import same_tree  # noqa: E402  (check.py: the official clients read mscli's caches)
 
 MSCLI = os.environ.get("MSCLI_BIN") or os.path.join(ROOT, "mscli")
 PY = "/usr/bin/python3"
@@ -56,17 +56,6 @@ def mscli(args, env):
     if p.returncode:
         print(p.stderr)
     return p.returncode, p.stdout
-
-
-def same_tree(d, files):
-    for p, data in files.items():
-        fp = os.path.join(d, p)
-        if not os.path.isfile(fp):
-            return "missing " + p
-        with open(fp, "rb") as f:
-            if hashlib.sha256(f.read()).digest() != hashlib.sha256(data).digest():
-                return "wrong bytes in " + p
-    return None
 
 
 SCAN = r"""
