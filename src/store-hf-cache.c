@@ -445,7 +445,8 @@ int ms_store_hf_stat(struct ms_store *st, struct ms_cache_stat *out, struct ms_e
 		}
 	}
 	stat_partials(s, out);
-	out->incomplete = out->npartials || out->nbroken;
+	/* a folder with no snapshot holds no revision: nothing of it is usable */
+	out->incomplete = out->npartials || out->nbroken || !out->nrevs;
 	for (size_t i = 0; i < out->nrevs; i++)
 		out->incomplete |= !out->revs[i].complete;
 	free(all);
