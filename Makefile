@@ -112,6 +112,7 @@ fuzz: build/fuzz/fuzz-parsers
 # The official clients, when their source is at hand (never part of this repo).
 check-official: mscli
 	MSCLI_BIN=$(CURDIR)/mscli bash tests/official/check-official-clients.sh
+	MSCLI_BIN=$(CURDIR)/mscli bash tests/official/check-official-cache.sh
 
 valgrind: build/vg/mscli
 	MSCLI_BIN=$(CURDIR)/build/vg/mscli MSCLI_VALGRIND=1 \

@@ -65,15 +65,29 @@ fish_expect "--type values" dataset "mscli download --type "
 fish_expect "--hub values" hf "mscli --hub "
 fish_expect "--sort values" likes "mscli search --sort "
 fish_expect "global options after the command" --json "mscli download --js"
+expect "cache verbs" verify mscli cache ""
+expect "cache verb options" --older-than mscli cache prune --old
+expect "cache verb options after a global option" --repair mscli --hub hf cache verify --rep
+# cached repo ids come from the cache (a walk, nothing read)
+cachedir=$(mktemp -d)
+mkdir -p "$cachedir/models--org--cached/snapshots/$(printf 'a%.0s' $(seq 40))"
+mkdir -p "$cachedir/models/own/er"
+expect "cached repo ids (hf)" org/cached mscli --cache-dir "$cachedir" cache rm ""
+expect "cached repo ids (modelscope)" own/er mscli --cache-dir "$cachedir" cache verify x ""
+fish_expect "cached repo ids" hf:org/cached "mscli --cache-dir $cachedir cache export hf:"
+rm -rf "$cachedir"
+fish_expect "cache verbs" prune "mscli cache "
 # the man page documents every option the binary offers (the option tables are the source)
 man=../man/mscli.1
 for cmd in "" $(mscli __complete bash "" | grep -v '^help$'); do
-	for opt in $(mscli __complete bash $cmd --); do
-		pat=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
-		if ! grep -q -- "$pat" "$man"; then
-			echo "FAIL man page: ${cmd:-global} option $opt is not documented"
-			fail=1
-		fi
+	for verb in "" $( [ -n "$cmd" ] && mscli __complete bash $cmd "" | grep -v -- '^-'); do
+		for opt in $(mscli __complete bash $cmd $verb --); do
+			pat=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
+			if ! grep -q -- "$pat" "$man"; then
+				echo "FAIL man page: ${cmd:-global} $verb option $opt is not documented"
+				fail=1
+			fi
+		done
 	done
 done
 [ $fail -eq 0 ] && echo "ok   man page documents every option"

@@ -28,6 +28,11 @@ bool ms_interrupted(void)
 	return interrupted_flag != 0;
 }
 
+double ms_timespec_seconds(struct timespec t)
+{
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 double ms_now(void)
 {
 	struct timespec ts;

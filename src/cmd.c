@@ -30,10 +30,7 @@
 #include "mscli/ui.h"
 
 const struct ms_cmd *const ms_commands[] = {
-        &ms_cmd_search,
-        &ms_cmd_info,
-        &ms_cmd_download,
-        NULL,
+        &ms_cmd_search, &ms_cmd_info, &ms_cmd_download, &ms_cmd_cache, NULL,
 };
 
 const struct ms_cmd *ms_cmd_find(const struct ms_cmd *const *table, const char *name)

@@ -15,6 +15,7 @@
 
 #include "mscli/alloc.h"
 #include "mscli/cli.h"
+#include "mscli/env.h"
 
 enum shell { SH_BASH, SH_ZSH, SH_FISH };
 
@@ -125,6 +126,85 @@ static void complete_cmds(const struct completion *c, const struct ms_cmd *const
 		candidate(c, "", "help", "show a command's help");
 }
 
+/* What the words before the one being completed chose: --hub and --cache-dir. */
+struct chosen {
+	const struct ms_hub *hub;
+	const char *cache_dir;
+};
+
+struct ids {
+	const char *prefix; /* "hf:" when the word starts with one, else "" */
+	char **v;
+	size_t n, cap;
+};
+
+static int add_id(void *arg, const struct ms_repo *repo)
+{
+	struct ids *w = arg;
+
+	ms_grow((void **)&w->v, &w->cap, w->n + 1, sizeof(*w->v));
+	w->v[w->n++] = xasprintf("%s%s", w->prefix, repo->id);
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The ids of the cached repos: a walk of each hub's cache directory, nothing read. */
+static void complete_cached(const struct completion *c, const struct chosen *ch)
+{
+	struct ids w = {"", NULL, 0, 0};
+
+	for (size_t i = 0; ms_hubs[i]; i++) {
+		const struct ms_hub *h = ms_hubs[i];
+		const char *prefix = "";
+		char *root;
+		struct ms_error e;
+
+		/* "hf:" typed (zsh and fish keep it in the word): that hub's ids, prefixed */
+		for (const char *const *p = h->prefixes; strchr(c->cur, ':') && p && *p; p++)
+			if (!strncmp(c->cur, *p, strlen(*p)) && strlen(*p) > strlen(prefix))
+				prefix = *p;
+		if ((ch->hub && ch->hub != h) || !h->cache_walk ||
+		    (strchr(c->cur, ':') && !*prefix))
+			continue;
+		w.prefix = prefix;
+		root = ch->cache_dir ? ms_expand_path(ch->cache_dir) : h->default_cache();
+		h->cache_walk(root, add_id, &w, &e);
+		free(root);
+	}
+	if (w.n)
+		qsort(w.v, w.n, sizeof(*w.v), str_cmp);
+	for (size_t i = 0; i < w.n; i++)
+		if (!i || strcmp(w.v[i - 1], w.v[i])) /* an id in both hubs is offered once */
+			candidate(c, "", w.v[i], NULL);
+	for (size_t i = 0; i < w.n; i++)
+		free(w.v[i]);
+	free(w.v);
+}
+
+static void choose(struct chosen *ch, const struct ms_opt *o, const char *value)
+{
+	if (o->complete == MS_COMPLETE_HUB)
+		ch->hub = ms_hub_find(value);
+	else if (!strcmp(o->name, "cache-dir") || !strcmp(o->name, "cache_dir"))
+		ch->cache_dir = value;
+}
+
+/* The npos-th positional argument of cmd (the first one, or any when there may be many). */
+static void complete_args(const struct completion *c, const struct ms_cmd *cmd, int npos,
+                          const struct chosen *ch)
+{
+	if (npos > 0 && cmd->max_args >= 0)
+		return;
+	if (cmd->args == MS_COMPLETE_CACHED)
+		complete_cached(c, ch);
+	else if (cmd->args == MS_COMPLETE_FILE || cmd->args == MS_COMPLETE_DIR)
+		printf(":%s\t%s\t\n", cmd->args == MS_COMPLETE_DIR ? "dirs" : "files", c->cur);
+}
+
 /*
  * bash splits "--opt=value" at '=' (COMP_WORDBREAKS): put such words back
  * together.  *after_eq: the word being completed followed a '='.
@@ -150,11 +230,67 @@ static int join_words(int n, char **in, char **out, bool *after_eq)
 	return m;
 }
 
+/* What the words before the one being completed say. */
+struct context {
+	const struct ms_cmd *cmd, *verb;
+	bool help_cmd, dashdash;
+	int npos; /* positional arguments after the command (and verb) */
+	struct chosen ch;
+};
+
+static void read_context(char **words, int n, struct context *x)
+{
+	const struct ms_opt *o;
+
+	for (int i = 0; i < n; i++) {
+		const char *w = words[i];
+
+		if (!strcmp(w, "--")) {
+			x->dashdash = true;
+		} else if (w[0] == '-' && w[1] && !x->dashdash) {
+			if (!strchr(w, '=') && (o = lookup(x->cmd, x->verb, w)) &&
+			    (o->flags & MS_OPT_VALUE) && i + 1 < n) {
+				choose(&x->ch, o, words[i + 1]);
+				i++; /* its value */
+			}
+		} else if (!x->cmd && !x->help_cmd) {
+			x->help_cmd = !strcmp(w, "help");
+			x->cmd = ms_cmd_find(ms_commands, w);
+		} else if (x->cmd && x->cmd->verbs && !x->verb) {
+			x->verb = ms_cmd_find(x->cmd->verbs, w);
+		} else {
+			x->npos++;
+		}
+	}
+}
+
+/* "--opt=<TAB>": bash completes only what follows '=' */
+static void complete_after_eq(const struct completion *c, const struct context *x, const char *eq,
+                              bool after_eq)
+{
+	char *name = xstrndup(c->cur, (size_t)(eq - c->cur)), *prefix;
+	const struct ms_opt *o = lookup(x->cmd, x->verb, name);
+	struct completion v = *c;
+
+	prefix = xstrndup(c->cur, (size_t)(eq - c->cur) + 1);
+	if (o && (o->flags & MS_OPT_VALUE)) {
+		if (c->shell == SH_BASH || after_eq) {
+			/* bash replaces only the part after '=' */
+			v.cur = eq + 1;
+			complete_value(&v, o, "");
+		} else {
+			complete_value(c, o, prefix);
+		}
+	}
+	free(name);
+	free(prefix);
+}
+
 int ms_complete(int argc, char **argv)
 {
 	struct completion c = {.shell = SH_BASH};
-	const struct ms_cmd *cmd = NULL, *verb = NULL;
-	bool help_cmd = false, after_eq = false, dashdash = false;
+	struct context x = {0};
+	bool after_eq = false;
 	char **words;
 	int n;
 	const struct ms_opt *o;
@@ -171,56 +307,27 @@ int ms_complete(int argc, char **argv)
 	if (n == 0)
 		words[n++] = xstrdup("");
 	c.cur = words[n - 1];
-	/* what comes before the word being completed */
-	for (int i = 0; i < n - 1; i++) {
-		const char *w = words[i];
-
-		if (!strcmp(w, "--")) {
-			dashdash = true;
-		} else if (w[0] == '-' && w[1] && !dashdash) {
-			if (!strchr(w, '=') && (o = lookup(cmd, verb, w)) &&
-			    (o->flags & MS_OPT_VALUE))
-				i++; /* its value */
-		} else if (!cmd && !help_cmd) {
-			help_cmd = !strcmp(w, "help");
-			cmd = ms_cmd_find(ms_commands, w);
-		} else if (cmd && cmd->verbs && !verb) {
-			verb = ms_cmd_find(cmd->verbs, w);
-		}
-	}
+	read_context(words, n - 1, &x);
 	/* the value of the option before it ("--type <TAB>") */
 	if (n >= 2 && words[n - 2][0] == '-' && !strchr(words[n - 2], '=') &&
-	    (o = lookup(cmd, verb, words[n - 2])) && (o->flags & MS_OPT_VALUE)) {
+	    (o = lookup(x.cmd, x.verb, words[n - 2])) && (o->flags & MS_OPT_VALUE)) {
 		complete_value(&c, o, "");
 	} else if (!strncmp(c.cur, "--", 2) && (eq = strchr(c.cur, '=')) != NULL) {
-		/* "--opt=<TAB>": bash completes only what follows '=' */
-		char *name = xstrndup(c.cur, (size_t)(eq - c.cur)), *prefix;
-		struct completion v = c;
-
-		prefix = xstrndup(c.cur, (size_t)(eq - c.cur) + 1);
-		if ((o = lookup(cmd, verb, name)) && (o->flags & MS_OPT_VALUE)) {
-			if (c.shell == SH_BASH || after_eq) {
-				/* bash replaces only the part after '=' */
-				v.cur = eq + 1;
-				complete_value(&v, o, "");
-			} else {
-				complete_value(&c, o, prefix);
-			}
-		}
-		free(name);
-		free(prefix);
-	} else if (c.cur[0] == '-' && !dashdash) {
-		if (verb)
-			complete_opts(&c, verb->opts);
-		else if (cmd)
-			complete_opts(&c, cmd->opts);
+		complete_after_eq(&c, &x, eq, after_eq);
+	} else if (c.cur[0] == '-' && !x.dashdash) {
+		if (x.verb)
+			complete_opts(&c, x.verb->opts);
+		else if (x.cmd)
+			complete_opts(&c, x.cmd->opts);
 		complete_opts(&c, ms_global_opts);
-	} else if (!cmd && !help_cmd) {
+	} else if (!x.cmd && !x.help_cmd) {
 		complete_cmds(&c, ms_commands, true);
-	} else if (help_cmd && !cmd) {
+	} else if (x.help_cmd && !x.cmd) {
 		complete_cmds(&c, ms_commands, false);
-	} else if (cmd && cmd->verbs && !verb) {
-		complete_cmds(&c, cmd->verbs, false);
+	} else if (x.cmd && x.cmd->verbs && !x.verb) {
+		complete_cmds(&c, x.cmd->verbs, false);
+	} else if (x.cmd) {
+		complete_args(&c, x.verb ? x.verb : x.cmd, x.npos, &x.ch);
 	}
 	for (int i = 0; i < n; i++)
 		free(words[i]);

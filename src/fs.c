@@ -303,6 +303,109 @@ void ms_prune_empty_dirs(const char *dir)
 	rmdir(dir); /* fails, harmlessly, when something is left */
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **ms_dir_names(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (!d)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		ms_grow((void **)&v, &cap, *n + 2, sizeof(*v));
+		v[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (v) {
+		qsort(v, *n, sizeof(*v), str_cmp);
+		v[*n] = NULL;
+	}
+	return v;
+}
+
+void ms_dir_names_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int walk(const char *top, const char *rel, ms_walk_fn fn, void *arg)
+{
+	char *dirpath = rel ? ms_path_join(top, rel) : xstrdup(top);
+	DIR *d = opendir(dirpath);
+	struct dirent *de;
+	int ret = 0;
+
+	while (!ret && d && (de = readdir(d)) != NULL) {
+		char *r, *full;
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		r = rel ? ms_path_join(rel, de->d_name) : xstrdup(de->d_name);
+		full = ms_path_join(top, r);
+		if (lstat(full, &st) == 0) {
+			ret = fn(arg, r, &st);
+			if (!ret && S_ISDIR(st.st_mode))
+				ret = walk(top, r, fn, arg);
+		}
+		free(r);
+		free(full);
+	}
+	if (d)
+		closedir(d);
+	free(dirpath);
+	return ret;
+}
+
+int ms_walk_tree(const char *top, ms_walk_fn fn, void *arg)
+{
+	return walk(top, NULL, fn, arg);
+}
+
+struct size_sum {
+	uint64_t size;
+	size_t n;
+};
+
+static int add_size(void *arg, const char *rel, const struct stat *st)
+{
+	struct size_sum *sum = arg;
+
+	(void)rel;
+	if (S_ISREG(st->st_mode)) {
+		sum->size += (uint64_t)st->st_size;
+		sum->n++;
+	}
+	return 0;
+}
+
+uint64_t ms_tree_size(const char *path, size_t *nfiles)
+{
+	struct size_sum sum = {0, 0};
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		sum.size = (uint64_t)st.st_size;
+		sum.n = 1;
+	} else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		ms_walk_tree(path, add_size, &sum);
+	}
+	if (nfiles)
+		*nfiles = sum.n;
+	return sum.size;
+}
+
 int ms_remove_tree(const char *path, struct ms_error *err)
 {
 	struct stat st;

@@ -16,6 +16,7 @@
 #include "mscli/env.h"
 #include "mscli/fs.h"
 #include "mscli/hub.h"
+#include "mscli/store-hf.h"
 #include "mscli/store.h"
 #include "mscli/json.h"
 #include "mscli/log.h"
@@ -618,6 +619,14 @@ static struct ms_store *hf_cache_store(const char *root, const struct ms_repo *r
 	return ms_store_hf_new(root, repo, rev, commit);
 }
 
+extern const struct ms_hub ms_hub_hf;
+
+static int hf_cache_walk(const char *root, int (*fn)(void *arg, const struct ms_repo *repo),
+                         void *arg, struct ms_error *err)
+{
+	return ms_store_hf_walk(&ms_hub_hf, root, fn, arg, err);
+}
+
 static const char *const hf_aliases[] = {"huggingface", NULL};
 static const char *const hf_prefixes[] = {"hf://", "hf:", NULL};
 static const struct ms_hub_host hf_hosts[] = {
@@ -645,6 +654,8 @@ const struct ms_hub ms_hub_hf = {
         .hint_no_token = " (no token was sent: give --token or set HF_TOKEN)",
         .cache_store = hf_cache_store,
         .local_store = ms_store_localdir_new,
+        .cache_walk = hf_cache_walk,
+        .cache_scratch = ms_store_hf_scratch,
         .resolve = hf_resolve,
         .list = hf_list,
         .stat_file = hf_stat_file,

@@ -18,6 +18,7 @@
 #include "mscli/clock.h"
 #include "mscli/fs.h"
 #include "mscli/hub.h"
+#include "mscli/store-ms.h"
 #include "mscli/store.h"
 #include "mscli/json.h"
 #include "mscli/log.h"
@@ -648,6 +649,14 @@ static struct ms_store *ms_cache_store(const char *root, const struct ms_repo *r
 	return ms_store_ms_new(root, repo, rev);
 }
 
+extern const struct ms_hub ms_hub_modelscope;
+
+static int ms_cache_walk(const char *root, int (*fn)(void *arg, const struct ms_repo *repo),
+                         void *arg, struct ms_error *err)
+{
+	return ms_store_ms_walk(&ms_hub_modelscope, root, fn, arg, err);
+}
+
 static const char *const ms_aliases[] = {"ms", NULL};
 static const char *const ms_prefixes[] = {"ms:", "modelscope:", NULL};
 static const struct ms_hub_host ms_hosts[] = {
@@ -673,6 +682,8 @@ const struct ms_hub ms_hub_modelscope = {
         .hint_no_token = " (no token was sent: give --token or set MODELSCOPE_API_TOKEN)",
         .cache_store = ms_cache_store,
         .local_store = ms_store_localdir_ms_new,
+        .cache_walk = ms_cache_walk,
+        .cache_scratch = ms_store_ms_scratch,
         .list = ms_list,
         .file_url = ms_file_url,
         .exists = ms_exists,

@@ -27,6 +27,15 @@ const struct ms_hub *ms_hub_default(void)
 	return ms_hubs[0];
 }
 
+size_t ms_hub_index(const struct ms_hub *h)
+{
+	size_t i = 0;
+
+	while (ms_hubs[i] && ms_hubs[i] != h)
+		i++;
+	return i;
+}
+
 const struct ms_hub *ms_hub_find(const char *name)
 {
 	/* any case: MSCLI_HUB=HF is as clear as hf */

@@ -56,13 +56,8 @@ int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg, str
 	return wait_for(fd, dir, waiting, arg, err);
 }
 
-int ms_lock_try(const char *path, int *fd, struct ms_error *err)
+static int try_fd(int f, int *fd)
 {
-	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
-
-	*fd = -1;
-	if (f < 0)
-		return ms_error_errno(err, errno, "cannot create lock file", path);
 	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 
@@ -72,6 +67,51 @@ int ms_lock_try(const char *path, int *fd, struct ms_error *err)
 	}
 	*fd = f;
 	return 0;
+}
+
+int ms_lock_try(const char *path, int *fd, struct ms_error *err)
+{
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+
+	*fd = -1;
+	if (f < 0)
+		return ms_error_errno(err, errno, "cannot create lock file", path);
+	return try_fd(f, fd);
+}
+
+int ms_lock_try_dir(const char *dir, int *fd, struct ms_error *err)
+{
+	int f = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	*fd = -1;
+	if (f < 0)
+		return ms_error_errno(err, errno, "cannot open directory", dir);
+	return try_fd(f, fd);
+}
+
+int ms_lock_take(const char *path, enum ms_lock_mode mode, ms_lock_wait_fn waiting, void *arg,
+                 int *fd, struct ms_error *err)
+{
+	int f;
+
+	*fd = -1;
+	if (mode == MS_LOCK_WAIT) {
+		f = ms_lock_acquire(path, waiting, arg, err);
+		if (f == MS_LOCK_NONE)
+			return 0;
+		if (f < 0)
+			return f;
+		*fd = f;
+		return 0;
+	}
+	if (mode == MS_LOCK_TRY)
+		return ms_lock_try(path, fd, err);
+	/* no lock file: no process can hold it, and a look must not create one */
+	f = open(path, O_RDWR | O_CLOEXEC);
+	if (f < 0)
+		return errno == ENOENT ? 0
+		                       : ms_error_errno(err, errno, "cannot open lock file", path);
+	return try_fd(f, fd);
 }
 
 void ms_lock_release(int fd)

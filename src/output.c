@@ -8,6 +8,8 @@
 
 struct ms_json {
 	cJSON *o;
+	struct ms_json **kids; /* ms_json_push's objects: freed with their parent */
+	size_t nkids;
 };
 
 struct ms_json *ms_json_begin(const char *event)
@@ -15,8 +17,33 @@ struct ms_json *ms_json_begin(const char *event)
 	struct ms_json *j = xmalloc(sizeof(*j));
 
 	j->o = cJSON_CreateObject();
+	j->kids = NULL;
+	j->nkids = 0;
 	cJSON_AddStringToObject(j->o, "event", event);
 	return j;
+}
+
+struct ms_json *ms_json_push(struct ms_json *j, const char *key)
+{
+	cJSON *a = cJSON_GetObjectItemCaseSensitive(j->o, key);
+	struct ms_json *kid = xcalloc(1, sizeof(*kid));
+
+	if (!a)
+		a = cJSON_AddArrayToObject(j->o, key);
+	kid->o = cJSON_CreateObject();
+	cJSON_AddItemToArray(a, kid->o);
+	j->kids = xrealloc(j->kids, (j->nkids + 1) * sizeof(*j->kids));
+	j->kids[j->nkids++] = kid;
+	return kid;
+}
+
+static void free_kids(struct ms_json *j)
+{
+	for (size_t i = 0; i < j->nkids; i++) {
+		free_kids(j->kids[i]);
+		free(j->kids[i]);
+	}
+	free(j->kids);
 }
 
 void ms_json_str(struct ms_json *j, const char *key, const char *value)
@@ -63,6 +90,7 @@ void ms_json_emit(struct ms_json *j, FILE *out)
 		cJSON_free(s);
 	}
 	cJSON_Delete(j->o);
+	free_kids(j);
 	free(j);
 }
 

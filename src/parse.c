@@ -88,6 +88,43 @@ int ms_parse_seconds(const char *s, double *out)
 	return 0;
 }
 
+int ms_parse_duration(const char *s, double *out)
+{
+	static const struct {
+		char unit;
+		double seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
+	double total = 0;
+
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		char *end;
+		double v;
+		size_t i;
+
+		if (!(isdigit((unsigned char)*s) || *s == '.'))
+			return -1;
+		errno = 0;
+		v = strtod(s, &end);
+		if (errno || end == s || v < 0 || v != v)
+			return -1;
+		if (!*end) { /* a bare number: seconds, only alone or last */
+			total += v;
+			break;
+		}
+		for (i = 0; i < MS_ARRAY_SIZE(units); i++)
+			if (tolower((unsigned char)*end) == units[i].unit)
+				break;
+		if (i == MS_ARRAY_SIZE(units))
+			return -1;
+		total += v * units[i].seconds;
+		s = end + 1;
+	}
+	*out = total;
+	return 0;
+}
+
 void ms_format_size(uint64_t n, char *out, size_t outlen)
 {
 	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -102,6 +139,25 @@ void ms_format_size(uint64_t n, char *out, size_t outlen)
 		snprintf(out, outlen, "%llu B", (unsigned long long)n);
 	else
 		snprintf(out, outlen, "%.1f %s", v, unit[u]);
+}
+
+void ms_format_ago(double seconds, char *out, size_t outlen)
+{
+	static const struct {
+		const char *unit;
+		double seconds;
+	} units[] = {{"year", 365 * 86400.0}, {"month", 30 * 86400.0}, {"week", 7 * 86400.0},
+	             {"day", 86400},          {"hour", 3600},          {"minute", 60}};
+
+	for (size_t i = 0; i < MS_ARRAY_SIZE(units); i++) {
+		long n = (long)(seconds / units[i].seconds);
+
+		if (n >= 1) {
+			snprintf(out, outlen, "%ld %s%s ago", n, units[i].unit, n > 1 ? "s" : "");
+			return;
+		}
+	}
+	snprintf(out, outlen, seconds < -60 ? "in the future" : "just now");
 }
 
 void ms_hex(const unsigned char *in, size_t n, char *out)

@@ -2,12 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "mscli/alloc.h"
+#include "mscli/fs.h"
 #include "mscli/pathsafe.h"
 
 int ms_path_check(const char *path, const char **why)
@@ -108,5 +110,40 @@ int ms_mkparents_beneath(const char *root, const char *rel, struct ms_error *err
 	dir = xstrndup(rel, (size_t)(slash - rel));
 	ret = ms_mkdirs_beneath(root, dir, err);
 	free(dir);
+	return ret;
+}
+
+struct move {
+	const char *from, *to_root, *rel;
+	struct ms_error *err;
+};
+
+static int move_one(void *arg, const char *rel, const struct stat *st)
+{
+	struct move *m = arg;
+	char *dst_rel, *src, *dst;
+	int ret = 0;
+
+	if (S_ISDIR(st->st_mode))
+		return 0;
+	dst_rel = m->rel && *m->rel ? xasprintf("%s/%s", m->rel, rel) : xstrdup(rel);
+	src = xasprintf("%s/%s", m->from, rel);
+	dst = xasprintf("%s/%s", m->to_root, dst_rel);
+	ret = ms_mkparents_beneath(m->to_root, dst_rel, m->err);
+	if (!ret && rename(src, dst) < 0)
+		ret = ms_error_errno(m->err, errno, "cannot move into place", dst);
+	free(dst_rel);
+	free(src);
+	free(dst);
+	return ret;
+}
+
+int ms_move_beneath(const char *from, const char *to_root, const char *rel, struct ms_error *err)
+{
+	struct move m = {from, to_root, rel, err};
+	int ret = ms_walk_tree(from, move_one, &m);
+
+	if (!ret)
+		ms_prune_empty_dirs(from);
 	return ret;
 }

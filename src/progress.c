@@ -8,6 +8,7 @@
 #include "mscli/clock.h"
 #include "mscli/parse.h"
 #include "mscli/render.h"
+#include "mscli/ui.h"
 
 #define MAX_BARS       8
 #define DRAW_INTERVAL  0.1
@@ -28,6 +29,7 @@ struct bar {
 
 struct ms_progress {
 	FILE *out;
+	const char *what; /* ms_progress_begin: "verify", in place of "total" */
 	struct bar *bars;
 	size_t n, cap;
 	int drawn;
@@ -223,7 +225,8 @@ static void draw(struct ms_progress *p)
 	}
 	meter_update(&p->m, now, p->total_done);
 	meter_tail(&p->m, p->total_done, p->total_size, &t);
-	snprintf(lab, sizeof(lab), "total %zu/%zu files", p->files_done, p->nfiles);
+	snprintf(lab, sizeof(lab), "%s %zu/%zu files", p->what ? p->what : "total", p->files_done,
+	         p->nfiles);
 	if ((int)strlen(lab) > term_width(p->out) / 3) /* narrow: the counts matter more */
 		snprintf(lab, sizeof(lab), "%zu/%zu files", p->files_done, p->nfiles);
 	line(p, lab, p->total_done, p->total_size, &t);
@@ -305,6 +308,47 @@ void ms_progress_event(struct ms_progress *p, const struct ms_event *ev)
 		return;
 	}
 	draw(p);
+}
+
+void ms_progress_begin(struct ms_progress *p, const char *what, size_t nfiles, uint64_t total)
+{
+	if (!p)
+		return;
+	p->what = what;
+	p->nfiles = nfiles;
+	p->total_size = total;
+	p->m = (struct meter){.t = ms_now(), .bytes = 0};
+}
+
+void ms_progress_update(struct ms_progress *p, size_t files_done, uint64_t bytes_done)
+{
+	if (!p)
+		return;
+	p->files_done = files_done;
+	p->total_done = bytes_done;
+	if (ms_now() - p->last_draw >= DRAW_INTERVAL || files_done == p->nfiles)
+		draw(p);
+}
+
+struct ms_progress *ms_progress_start(const char *what, size_t nfiles, uint64_t total)
+{
+	struct ms_progress *p = ms_progress_new(stderr);
+
+	ms_ui_set_progress(p);
+	ms_progress_begin(p, what, nfiles, total);
+	return p;
+}
+
+void ms_progress_stop(struct ms_progress **p)
+{
+	struct ms_event fin = {.type = MS_EV_FINISH};
+
+	if (!*p)
+		return;
+	ms_progress_event(*p, &fin);
+	ms_ui_set_progress(NULL);
+	ms_progress_free(*p);
+	*p = NULL;
 }
 
 void ms_progress_free(struct ms_progress *p)

@@ -34,17 +34,6 @@
 #include "mscli/store.h"
 #include "mscli/strbuf.h"
 
-struct store_hf {
-	struct ms_store base;
-	char *rev, *commit;
-	char *root;     /* cache root */
-	char *repo_dir; /* <root>/<folder> */
-	char *locks;    /* <root>/.locks/<folder>: locks and resume state */
-	bool no_symlinks;
-	const struct ms_listing *listing;
-	bool listing_from_cache;
-};
-
 /* .locks/<folder>/<etag><suffix>: the blob's lock and its resume state */
 static char *locks_file(const struct store_hf *s, const char *etag, const char *suffix)
 {
@@ -423,6 +412,7 @@ static void hf_free(struct ms_store *st)
 	free(s->root);
 	free(s->repo_dir);
 	free(s->locks);
+	free(s->folder);
 	free(s);
 }
 
@@ -440,6 +430,12 @@ static const struct ms_store_ops store_hf_ops = {
         .offline_listing = hf_offline_listing,
         .file_path = hf_file_path,
         .result_path = hf_result_path,
+        .stat = ms_store_hf_stat,
+        .check_list = ms_store_hf_check_list,
+        .bundle_list = ms_store_hf_bundle_list,
+        .import = ms_store_hf_import,
+        .remove = ms_store_hf_remove,
+        .prune_partials = ms_store_hf_prune_partials,
         .free = hf_free,
 };
 
@@ -463,6 +459,6 @@ struct ms_store *ms_store_hf_new(const char *root, const struct ms_repo *repo, c
 	s->root = xstrdup(root);
 	s->repo_dir = ms_path_join(root, folder);
 	s->locks = xasprintf("%s/.locks/%s", root, folder);
-	free(folder);
+	s->folder = folder;
 	return &s->base;
 }

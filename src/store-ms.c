@@ -36,26 +36,9 @@
 #include "mscli/log.h"
 #include "mscli/pathsafe.h"
 #include "mscli/pickle.h"
+#include "mscli/store-ms.h"
 #include "mscli/store.h"
 #include "mscli/strbuf.h"
-
-struct store_ms {
-	struct ms_store base;
-	enum ms_repo_type type;
-	char *id, *owner, *name, *rev;
-	char *root;     /* cache root */
-	char *repo_dir; /* where files go */
-	char *temp_dir; /* partials */
-	char *meta_dir; /* R/.mscli/<type>s/<owner>/<name>: mscli's state */
-	int lock_fd;
-	bool locked;
-	struct ms_msc msc;
-	bool msc_loaded, msc_dirty;
-	double msc_saved_at;
-	const struct ms_listing *listing;
-	bool installed_any;
-	char *prev_rev; /* the revision .mv named before this run */
-};
 
 #define MSC_SAVE_INTERVAL 2.0
 
@@ -73,12 +56,12 @@ char *ms_modelscope_masked_name(const char *name)
 	return ms_buf_detach(&b);
 }
 
-static const char *type_dir(enum ms_repo_type t)
+const char *ms_store_ms_type_dir(enum ms_repo_type t)
 {
 	return t == MS_REPO_DATASET ? "datasets" : "models";
 }
 
-static void load_msc(struct store_ms *s)
+void ms_store_ms_load_msc(struct store_ms *s)
 {
 	char *path = ms_path_join(s->repo_dir, ".msc"), *data = NULL;
 	size_t len;
@@ -95,7 +78,7 @@ static void load_msc(struct store_ms *s)
 	s->msc_loaded = true;
 }
 
-static int save_msc(struct store_ms *s, struct ms_error *err)
+int ms_store_ms_save_msc(struct store_ms *s, struct ms_error *err)
 {
 	struct ms_buf b = MS_BUF_INIT;
 	char *path = ms_path_join(s->repo_dir, ".msc");
@@ -168,7 +151,7 @@ static void migrate_state(struct store_ms *s)
 }
 
 /* The listing recorded for rev (here, or where mscli before 0.2 kept it). */
-static int read_record(const struct store_ms *s, const char *rev, struct ms_listing *out)
+int ms_store_ms_read_record(const struct store_ms *s, const char *rev, struct ms_listing *out)
 {
 	char *rec = listing_record_name(rev), *data = NULL, *old = NULL;
 	char *path = ms_path_join(s->meta_dir, rec);
@@ -190,7 +173,7 @@ out:
 }
 
 /* The revision .mv says the folder holds, or NULL (allocated). */
-static char *recorded_revision(const struct store_ms *s)
+char *ms_store_ms_recorded_revision(const struct store_ms *s)
 {
 	char *path = ms_path_join(s->repo_dir, ".mv"), *data = NULL, *rev = NULL;
 
@@ -228,7 +211,7 @@ static int ms_lock(struct ms_store *st, struct ms_error *err)
 	s->lock_fd = ret;
 	s->locked = true;
 	/* Another process may have finished files while we waited. */
-	load_msc(s);
+	ms_store_ms_load_msc(s);
 	return 0;
 }
 
@@ -240,10 +223,10 @@ static int ms_begin(struct ms_store *st, const struct ms_listing *l, struct ms_e
 
 	s->listing = l;
 	if (!s->msc_loaded)
-		load_msc(s);
+		ms_store_ms_load_msc(s);
 	migrate_state(s);
 	free(s->prev_rev);
-	s->prev_rev = recorded_revision(s);
+	s->prev_rev = ms_store_ms_recorded_revision(s);
 	if ((ret = ms_mkdirs(s->meta_dir, 0755, err)) || (ret = ms_mkdirs(s->repo_dir, 0755, err)))
 		return ret;
 	json = ms_listing_to_json(l);
@@ -294,7 +277,7 @@ static enum ms_file_state ms_lookup(struct ms_store *st, const struct ms_file *f
 	char hex[MS_HEX_MAX];
 
 	if (!s->msc_loaded)
-		load_msc(s);
+		ms_store_ms_load_msc(s);
 	if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != f->size)
 		goto out;
 	e = ms_msc_find(&s->msc, f->path);
@@ -356,7 +339,7 @@ static int ms_install(struct ms_store *st, const struct ms_file *f, const char *
 	s->msc_dirty = true;
 	/* Save now and then so a killed run loses little of its index. */
 	if (ms_now() - s->msc_saved_at > MSC_SAVE_INTERVAL)
-		return save_msc(s, err);
+		return ms_store_ms_save_msc(s, err);
 	return 0;
 }
 
@@ -402,7 +385,7 @@ static void drop_previous_revision(struct store_ms *s)
 	size_t nkept = 0, ndropped = 0;
 
 	if (!s->locked || !s->listing || !s->prev_rev || !strcmp(s->prev_rev, s->rev) ||
-	    read_record(s, s->prev_rev, &prev) != 0)
+	    ms_store_ms_read_record(s, s->prev_rev, &prev) != 0)
 		goto out;
 	for (size_t i = 0; i < prev.n; i++) {
 		const struct ms_file *f = &prev.files[i];
@@ -447,7 +430,7 @@ static int ms_finish(struct ms_store *st, struct ms_error *err)
 
 	drop_previous_revision(s);
 	if (s->msc_dirty)
-		ret = save_msc(s, err);
+		ret = ms_store_ms_save_msc(s, err);
 	if (!ret && s->type == MS_REPO_MODEL && s->listing && s->listing->created_at)
 		mv = xasprintf("Revision:%s,CreatedAt:%ld", s->rev, s->listing->created_at);
 	else if (!ret && s->type == MS_REPO_MODEL && ms_needs_created_at(st))
@@ -461,7 +444,8 @@ static int ms_finish(struct ms_store *st, struct ms_error *err)
 		/* Leave no empty directories behind in the temp area. */
 		char *state_dir = ms_path_join(s->temp_dir, ".mscli-state");
 
-		char *tmp_root = xasprintf("%s/%s/._____temp", s->root, type_dir(s->type));
+		char *tmp_root =
+		        xasprintf("%s/%s/._____temp", s->root, ms_store_ms_type_dir(s->type));
 
 		ms_prune_empty_dirs(state_dir);
 		ms_prune_empty_dirs(s->temp_dir);
@@ -480,13 +464,13 @@ static int ms_offline_listing(struct ms_store *st, const char *rev, struct ms_li
 	int ret = 0;
 
 	*complete_known = false;
-	if (read_record(s, rev, out) == 0) {
+	if (ms_store_ms_read_record(s, rev, out) == 0) {
 		*complete_known = true;
 		return 0;
 	}
 	/* A cache written by the official client: its index is all we know, and only for the
 	 * revision .mv names (another revision is not in the cache, whatever the folder holds). */
-	have = recorded_revision(s);
+	have = ms_store_ms_recorded_revision(s);
 	if (have && strcmp(have, rev))
 		ret = ms_error_set(err, MS_EOFFLINE,
 		                   "offline: %s %s at '%s' is not in the cache (it has '%s': %s)",
@@ -495,7 +479,7 @@ static int ms_offline_listing(struct ms_store *st, const char *rev, struct ms_li
 	if (ret)
 		return ret;
 	if (!s->msc_loaded)
-		load_msc(s);
+		ms_store_ms_load_msc(s);
 	out->revision = xstrdup(rev);
 	for (size_t i = 0; i < s->msc.n; i++) {
 		const char *why;
@@ -574,6 +558,12 @@ static const struct ms_store_ops store_ms_ops = {
         .needs_created_at = ms_needs_created_at,
         .file_path = ms_file_path,
         .result_path = ms_result_path,
+        .stat = ms_store_ms_stat,
+        .check_list = ms_store_ms_check_list,
+        .bundle_list = ms_store_ms_bundle_list,
+        .import = ms_store_ms_import,
+        .remove = ms_store_ms_remove,
+        .prune_partials = ms_store_ms_prune_partials,
         .free = ms_free,
 };
 
@@ -590,11 +580,12 @@ struct ms_store *ms_store_ms_new(const char *root, const struct ms_repo *repo, c
 	s->rev = xstrdup(rev);
 	s->lock_fd = -1;
 	s->root = xstrdup(root);
-	s->repo_dir = xasprintf("%s/%s/%s/%s", root, type_dir(repo->type), repo->owner, masked);
-	s->temp_dir = xasprintf("%s/%s/._____temp/%s/%s", root, type_dir(repo->type), repo->owner,
-	                        repo->name);
-	s->meta_dir = xasprintf("%s/.mscli/%s/%s/%s", root, type_dir(repo->type), repo->owner,
-	                        repo->name);
+	s->repo_dir = xasprintf("%s/%s/%s/%s", root, ms_store_ms_type_dir(repo->type), repo->owner,
+	                        masked);
+	s->temp_dir = xasprintf("%s/%s/._____temp/%s/%s", root, ms_store_ms_type_dir(repo->type),
+	                        repo->owner, repo->name);
+	s->meta_dir = xasprintf("%s/.mscli/%s/%s/%s", root, ms_store_ms_type_dir(repo->type),
+	                        repo->owner, repo->name);
 	free(masked);
 	return &s->base;
 }

@@ -1,6 +1,8 @@
 /* Messages on stderr (ui.h). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #include "mscli/redact.h"
 #include "mscli/render.h"
@@ -63,6 +65,18 @@ void ms_info(const char *fmt, ...)
 	va_start(ap, fmt);
 	line("", fmt, ap);
 	va_end(ap);
+}
+
+bool ms_ui_confirm(const char *question)
+{
+	char answer[64];
+
+	fprintf(stderr, "mscli: %s [y/N] ", question);
+	fflush(stderr);
+	if (!fgets(answer, sizeof(answer), stdin))
+		return false;
+	answer[strcspn(answer, "\r\n")] = '\0';
+	return !strcasecmp(answer, "y") || !strcasecmp(answer, "yes");
 }
 
 void ms_ui_verbose(const char *s)

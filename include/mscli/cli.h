@@ -41,7 +41,8 @@ enum ms_complete {
 	MS_COMPLETE_WORDS, /* the words in values */
 	MS_COMPLETE_FILE,
 	MS_COMPLETE_DIR,
-	MS_COMPLETE_HUB, /* the hub registry's names */
+	MS_COMPLETE_HUB,    /* the hub registry's names */
+	MS_COMPLETE_CACHED, /* the ids of the cached repos (a directory walk, no hashing) */
 };
 
 struct ms_opt {
@@ -120,6 +121,7 @@ struct ms_cmd {
 	const struct ms_opt *opts; /* terminated by an entry with name NULL */
 	unsigned setup;            /* enum ms_setup */
 	int min_args, max_args;    /* positionals after set-up took REPO; max -1: any */
+	enum ms_complete args;     /* what the positionals complete to */
 	size_t state_size;
 	/* One command option (optarg in arg): 0 or MS_EUSAGE. */
 	int (*option)(void *state, int id, const char *arg, struct ms_error *err);
@@ -133,6 +135,7 @@ struct ms_cmd {
 };
 
 extern const struct ms_cmd ms_cmd_download;
+extern const struct ms_cmd ms_cmd_cache;
 extern const struct ms_cmd ms_cmd_search;
 extern const struct ms_cmd ms_cmd_info;
 

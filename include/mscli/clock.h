@@ -7,12 +7,15 @@
 #define MSCLI_CLOCK_H
 
 #include <stdbool.h>
+#include <time.h>
 
 /* From a signal handler: sig is the signal (SIGINT, SIGTERM, SIGHUP). */
 void ms_set_interrupted(int sig);
 bool ms_interrupted(void);
 /* The signal that interrupted the run, 0 when none. */
 int ms_interrupt_signal(void);
+/* A struct stat time in seconds. */
+double ms_timespec_seconds(struct timespec t);
 /* Monotonic clock in seconds. */
 double ms_now(void);
 /* Returns early when interrupted. */

@@ -46,6 +46,22 @@ int ms_copy_out(const char *src, const char *dst, struct ms_error *err);
 void ms_rmdir_upwards(const char *dir, const char *stop);
 /* Remove every empty directory in the tree at dir, dir included when it ends up empty. */
 void ms_prune_empty_dirs(const char *dir);
+/* The names in dir but "." and "..", sorted (allocated, NULL-terminated, *n of them); NULL
+ * when dir cannot be read. */
+char **ms_dir_names(const char *dir, size_t *n);
+void ms_dir_names_free(char **v, size_t n);
+/*
+ * Every entry below top (not top itself), by lstat: symlinks are reported, never
+ * followed; a directory comes before what it holds.  rel is the path below top.  A
+ * nonzero return of fn stops the walk and is returned; a top that cannot be opened is
+ * an empty tree.
+ */
+struct stat;
+typedef int (*ms_walk_fn)(void *arg, const char *rel, const struct stat *st);
+int ms_walk_tree(const char *top, ms_walk_fn fn, void *arg);
+/* The st_size of every regular file at path (a file, or a tree, symlinks not followed);
+ * *nfiles (when not NULL) gets their number. */
+uint64_t ms_tree_size(const char *path, size_t *nfiles);
 /* Remove a file or a whole tree (symlinks are removed, never followed); ENOENT is not an
  * error. */
 int ms_remove_tree(const char *path, struct ms_error *err);

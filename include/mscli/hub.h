@@ -10,6 +10,7 @@
 #define MSCLI_HUB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "http.h"
@@ -81,6 +82,13 @@ struct ms_hub {
 	/* Plain files in dir (--local-dir). */
 	struct ms_store *(*local_store)(const char *dir, const struct ms_repo *repo,
 	                                const char *rev, const char *commit);
+	/* Every repo cached at root (none when root does not exist), for the cache commands;
+	 * a nonzero return of fn stops the walk and is returned. */
+	int (*cache_walk)(const char *root, int (*fn)(void *arg, const struct ms_repo *repo),
+	                  void *arg, struct ms_error *err);
+	/* A directory inside root where mscli stages temporaries (imports), out of the way
+	 * of the official clients' scanners (created when create); allocated. */
+	char *(*cache_scratch)(const char *root, bool create, struct ms_error *err);
 
 	/* --- the protocol --- */
 	/* Turn a branch or tag into a commit (*commit allocated); NULL when the hub's file URLs
@@ -121,6 +129,8 @@ struct ms_hub {
 /* The registry, in the order hubs are tried and listed; the first is the default. */
 extern const struct ms_hub *const ms_hubs[];
 const struct ms_hub *ms_hub_default(void);
+/* h's place in ms_hubs (the order repos of several hubs are listed in). */
+size_t ms_hub_index(const struct ms_hub *h);
 /* By name or alias; NULL when unknown. */
 const struct ms_hub *ms_hub_find(const char *name);
 /* "modelscope or hf", for messages. */

@@ -19,6 +19,18 @@ int ms_lock_acquire(const char *path, ms_lock_wait_fn waiting, void *arg, struct
 int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg, struct ms_error *err);
 /* Without waiting: 0 taken (*fd, or -1 when the filesystem cannot lock), 1 busy, <0 error. */
 int ms_lock_try(const char *path, int *fd, struct ms_error *err);
+/* The same on an existing directory. */
+int ms_lock_try_dir(const char *dir, int *fd, struct ms_error *err);
+
+enum ms_lock_mode {
+	MS_LOCK_WAIT,  /* ms_lock_acquire */
+	MS_LOCK_TRY,   /* ms_lock_try */
+	MS_LOCK_PROBE, /* the same, but a lock file that does not exist is not created: free */
+};
+/* path's lock, as mode says: 0 taken (*fd, -1 when there is nothing to hold), 1 busy, <0
+ * an error. */
+int ms_lock_take(const char *path, enum ms_lock_mode mode, ms_lock_wait_fn waiting, void *arg,
+                 int *fd, struct ms_error *err);
 void ms_lock_release(int fd);
 
 #endif

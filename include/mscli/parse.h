@@ -10,7 +10,12 @@ int ms_parse_u64(const char *s, uint64_t *out);
 /* "64M", "1GiB", "500MB", "123" (binary units for K/M/G/T and KiB..., decimal for kB/MB/GB/TB) */
 int ms_parse_size(const char *s, uint64_t *out);
 int ms_parse_seconds(const char *s, double *out);
+/* A duration: "30d", "12h", "90m", "45s", "2w", "1.5d", a bare number of seconds; sums
+ * such as "1d12h".  Seconds in *out. */
+int ms_parse_duration(const char *s, double *out);
 void ms_format_size(uint64_t n, char *out, size_t outlen);
+/* An age for people: "just now", "5 minutes ago", "3 days ago", "2 years ago". */
+void ms_format_ago(double seconds, char *out, size_t outlen);
 void ms_hex(const unsigned char *in, size_t n, char *out);
 /* exactly n hex digits, then the end of s */
 bool ms_is_hex(const char *s, size_t n);

@@ -22,4 +22,11 @@ int ms_mkdirs_beneath(const char *root, const char *rel, struct ms_error *err);
 /* mkdirs_beneath for the parent directory of the file rel. */
 int ms_mkparents_beneath(const char *root, const char *rel, struct ms_error *err);
 
+/*
+ * Move every file and symlink below from into to_root/rel (rel "" or NULL: to_root
+ * itself), replacing what is there, creating directories beneath to_root and never
+ * passing through a symlink.  Directories left empty in from are removed.
+ */
+int ms_move_beneath(const char *from, const char *to_root, const char *rel, struct ms_error *err);
+
 #endif

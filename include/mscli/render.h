@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "engine.h"
@@ -18,6 +19,13 @@ void ms_progress_event(struct ms_progress *p, const struct ms_event *ev);
 /* Print a line above the bars (a note that must not be overwritten). */
 void ms_progress_note(struct ms_progress *p, const char *line);
 void ms_progress_free(struct ms_progress *p);
+/* Work that is not a transfer (hashing, bundles): nfiles and total bytes, then how far it
+ * is.  start: new bars on stderr for it, messages printed above them (ui.h); stop: the bars
+ * taken down and freed (*p NULL; nothing when there are none). */
+void ms_progress_begin(struct ms_progress *p, const char *what, size_t nfiles, uint64_t total);
+void ms_progress_update(struct ms_progress *p, size_t files_done, uint64_t bytes_done);
+struct ms_progress *ms_progress_start(const char *what, size_t nfiles, uint64_t total);
+void ms_progress_stop(struct ms_progress **p);
 
 /*
  * JSON lines.  One object per line, flushed at once so a reader sees each
@@ -33,6 +41,9 @@ void ms_json_bool(struct ms_json *j, const char *key, bool value);
 void ms_json_strv(struct ms_json *j, const char *key, char *const *values, size_t n);
 /* JSON text kept as it is (a hub's record); null when it does not parse. */
 void ms_json_raw(struct ms_json *j, const char *key, const char *json);
+/* A new object at the end of the array key (created on first use); it belongs to j:
+ * fill it, never emit it. */
+struct ms_json *ms_json_push(struct ms_json *j, const char *key);
 void ms_json_emit(struct ms_json *j, FILE *out);
 
 /* "code", "exit_code" and "message" of a failure. */

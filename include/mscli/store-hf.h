@@ -2,7 +2,11 @@
 #ifndef MSCLI_STORE_HF_H
 #define MSCLI_STORE_HF_H
 
+#include <stdbool.h>
+
+#include "hub.h"
 #include "repo.h"
+#include "store.h"
 
 /*
  * Partials are <name>.mscli.incomplete, not huggingface_hub's "<name>.incomplete":
@@ -20,5 +24,75 @@ int ms_hf_tree_read(const char *dir, const char *commit, struct ms_listing *out)
 int ms_hf_tree_write(const char *dir, const struct ms_listing *l, struct ms_error *err);
 /* The regular files below top/rel (links followed); a link into blobs/ names the etag. */
 void ms_hf_walk_files(const char *top, const char *rel, struct ms_listing *out);
+
+/* The cache store (store-hf.c; its cache commands in store-hf-cache.c). */
+struct store_hf {
+	struct ms_store base;
+	char *rev, *commit;
+	char *root;     /* cache root */
+	char *folder;   /* "models--org--name" */
+	char *repo_dir; /* <root>/<folder> */
+	char *locks;    /* <root>/.locks/<folder>: locks and resume state */
+	bool no_symlinks;
+	const struct ms_listing *listing;
+	bool listing_from_cache;
+};
+
+/* The cache commands' side of the store (store-hf-cache.c). */
+int ms_store_hf_walk(const struct ms_hub *hub, const char *root,
+                     int (*fn)(void *arg, const struct ms_repo *repo), void *arg,
+                     struct ms_error *err);
+char *ms_store_hf_scratch(const char *root, bool create, struct ms_error *err);
+int ms_store_hf_stat(struct ms_store *st, struct ms_cache_stat *out, struct ms_error *err);
+int ms_store_hf_check_list(struct ms_store *st, const char *rev, struct ms_cache_items *out,
+                           struct ms_error *err);
+int ms_store_hf_bundle_list(struct ms_store *st, const char *rev, struct ms_cache_items *out,
+                            struct ms_error *err);
+int ms_store_hf_import(struct ms_store *st, const char *staged, struct ms_error *err);
+int ms_store_hf_remove(struct ms_store *st, struct ms_cache_removal *r, struct ms_error *err);
+int ms_store_hf_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
+                               struct ms_error *err);
+
+/* What the cache-side files share (store-hf-cache.c, store-hf-remove.c). */
+struct ms_hf_entry {
+	char *path;   /* below snapshots/<commit> */
+	char *real;   /* the file it resolves to; NULL: gone */
+	char *target; /* what the symlink says; NULL: a regular file */
+	uint64_t size;
+	double atime, mtime;
+};
+
+struct ms_hf_snap {
+	char *commit, *dir;
+	double mtime;
+	struct ms_hf_entry *e;
+	size_t n, cap;
+};
+
+struct ms_hf_scan {
+	struct ms_hf_snap *v;
+	size_t n, cap;
+};
+
+struct ms_hf_refs {
+	const struct store_hf *s;
+	char **names, **commits;
+	size_t n, cap_names, cap_commits;
+};
+
+/* Every snapshot (only commit's when not NULL), sorted by commit. */
+void ms_hf_scan_snapshots(const struct store_hf *s, const char *commit, struct ms_hf_scan *out);
+void ms_hf_scan_release(struct ms_hf_scan *sc);
+/* Every ref with the commit it names. */
+void ms_hf_read_refs(const struct store_hf *s, struct ms_hf_refs *w);
+void ms_hf_refs_release(struct ms_hf_refs *w);
+/* The commit rev names: a ref, a snapshot, or the one snapshot a 7+ digit prefix starts;
+ * NULL when none (allocated). */
+char *ms_hf_resolve(const struct store_hf *s, const char *rev);
+/* MS_EOFFLINE: rev (NULL: the repo) is not in the cache. */
+int ms_hf_not_cached(const struct store_hf *s, const char *rev, struct ms_error *err);
+/* The etag of a partial's name in blobs/ (huggingface_hub's or ours), else NULL. */
+char *ms_hf_partial_etag(const char *name);
+bool ms_hf_has_suffix(const char *s, const char *suffix);
 
 #endif

@@ -10,8 +10,96 @@
 #define MSCLI_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
+#include "hash.h"
 #include "repo.h"
+
+/* ---- what the cache commands see (stat, check_list, bundle_list, remove) ---- */
+
+/* One revision a cached repo holds. */
+struct ms_cache_rev {
+	char *name;  /* HF: the snapshot's commit; ModelScope: the revision .mv names, or NULL */
+	char **refs; /* HF: the refs naming it ("main", "refs/pr/1"), sorted */
+	size_t nrefs;
+	size_t files;  /* entries of its snapshot */
+	uint64_t size; /* st_size of its distinct files */
+	double last_modified;
+	bool listed;   /* the cache recorded its whole file list: completeness is known */
+	bool complete; /* every file of that list is there (true when nothing is recorded) */
+	char *path;    /* the snapshot directory */
+};
+
+/* What the cache holds of one repo.  Sizes are st_size (huggingface_hub's scan_cache_dir). */
+struct ms_cache_stat {
+	char *path; /* the repo folder */
+	struct ms_cache_rev *revs;
+	size_t nrevs;
+	size_t files;          /* distinct files (HF: distinct blobs the snapshots use) */
+	uint64_t size;         /* their sizes, each counted once */
+	double last_used;      /* newest atime of those files, else the folder's (epoch s) */
+	double last_modified;  /* the same for mtime */
+	size_t npartials;      /* partial downloads */
+	uint64_t partial_size; /* theirs and their resume state's */
+	uint64_t state_size;   /* mscli's own records of the repo (listings) */
+	size_t nbroken;        /* snapshot entries whose file is gone */
+	bool incomplete;       /* partials, broken entries, or a revision without all its files */
+};
+
+void ms_cache_stat_release(struct ms_cache_stat *s);
+/* The revision of s that rev names (a ref, a commit or a commit's prefix of 7+ digits, or
+ * ModelScope's revision); NULL when none.  rev NULL: the only one, else NULL. */
+const struct ms_cache_rev *ms_cache_stat_find(const struct ms_cache_stat *s, const char *rev);
+
+enum ms_cache_item_kind {
+	MS_ITEM_FILE,    /* a file of the repo: hash it (algo NONE: nothing recorded to compare) */
+	MS_ITEM_LINK,    /* a symlink of the layout (bundles): target */
+	MS_ITEM_MISSING, /* the cache says it holds path, but it is not there */
+	MS_ITEM_UNEXPECTED, /* in the repo's folder, but no record of the cache knows it */
+};
+
+/* One file a cache command looks at. */
+struct ms_cache_item {
+	enum ms_cache_item_kind kind;
+	char *disk;    /* where it is (absolute) */
+	char *rel;     /* bundle_list: the path below the cache root */
+	char *path;    /* the repo path (HF: the first snapshot entry using the blob), or NULL */
+	char *rev;     /* the revision path is part of (HF: the commit), or NULL */
+	char *target;  /* MS_ITEM_LINK: what the link says */
+	uint64_t size; /* expected size; UINT64_MAX: unknown */
+	enum ms_hash_algo algo;
+	char digest[MS_HEX_MAX]; /* expected: the digest the cache recorded */
+	const char *source;      /* what recorded it ("the listing", "the blob's name", ...) */
+	size_t users;            /* HF: the snapshot entries that share the blob */
+};
+
+struct ms_cache_items {
+	struct ms_cache_item *v;
+	size_t n, cap;
+};
+
+struct ms_cache_item *ms_cache_items_add(struct ms_cache_items *l, enum ms_cache_item_kind kind);
+void ms_cache_items_release(struct ms_cache_items *l);
+
+/* A removal (rm, prune) and what it did. */
+struct ms_cache_removal {
+	const char *rev; /* remove: NULL for the whole repo with its partials and state */
+	bool dry_run;    /* say what would go; remove nothing */
+	bool wait;       /* wait for a download's lock (else: busy, nothing removed) */
+	/* Each path that goes (a folder counts whole), with the bytes it frees. */
+	void (*removed)(void *arg, const char *path, uint64_t size);
+	void *arg;
+	uint64_t freed; /* out */
+	size_t count;   /* out: paths reported */
+	bool busy;      /* out: skipped, a download holds a lock */
+};
+
+/* A path that goes: counted, and told to r->removed. */
+void ms_cache_removal_report(struct ms_cache_removal *r, const char *path, uint64_t size);
+/* path (a file, a link or a tree; links are never followed) removed unless r->dry_run, and
+ * reported; nothing there is no error. */
+int ms_cache_removal_path(struct ms_cache_removal *r, const char *path, struct ms_error *err);
 
 enum ms_file_state {
 	MS_FILE_MISSING = 0,
@@ -59,6 +147,29 @@ struct ms_store_ops {
 	/* Where f is (or would be) and where the whole revision is; allocated. */
 	char *(*file_path)(struct ms_store *st, const struct ms_file *f);
 	char *(*result_path)(struct ms_store *st);
+
+	/* ---- the cache commands (NULL in --local-dir stores) ---- */
+	/* What the cache holds of the repo; MS_EOFFLINE when nothing at all. */
+	int (*stat)(struct ms_store *st, struct ms_cache_stat *out, struct ms_error *err);
+	/*
+	 * The files of rev (NULL: of every revision) with the digests the cache recorded
+	 * (HF: each blob once), and what is missing or unexpected.  MS_EOFFLINE when rev is
+	 * not cached.
+	 */
+	int (*check_list)(struct ms_store *st, const char *rev, struct ms_cache_items *out,
+	                  struct ms_error *err);
+	/* Every file and symlink of rev (NULL: all) as the layout has them, for a bundle:
+	 * rel below the cache root, digests where recorded; partials never. */
+	int (*bundle_list)(struct ms_store *st, const char *rev, struct ms_cache_items *out,
+	                   struct ms_error *err);
+	/* Move the repo's files staged below staged (a tree shaped like the cache root) into
+	 * the cache, under the locks a download takes; other revisions stay. */
+	int (*import)(struct ms_store *st, const char *staged, struct ms_error *err);
+	/* Remove r->rev (NULL: the repo with its partials and state), under download's locks. */
+	int (*remove)(struct ms_store *st, struct ms_cache_removal *r, struct ms_error *err);
+	/* Remove the partial downloads that no process is writing. */
+	int (*prune_partials)(struct ms_store *st, struct ms_cache_removal *r,
+	                      struct ms_error *err);
 	void (*free)(struct ms_store *st);
 };
 

@@ -23,6 +23,8 @@ void ms_ui_error(const char *fmt, ...) MS_PRINTF(1, 2);
 void ms_warn(const char *fmt, ...) MS_PRINTF(1, 2);
 /* "mscli: ..." */
 void ms_info(const char *fmt, ...) MS_PRINTF(1, 2);
+/* Ask on the terminal: "mscli: QUESTION [y/N] "; true for y or yes. */
+bool ms_ui_confirm(const char *question);
 /* A -v line (ms_log_set's sink). */
 void ms_ui_verbose(const char *line);
 

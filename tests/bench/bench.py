@@ -283,6 +283,88 @@ class Bench:
                 "second_run_seconds": time.monotonic() - t0}
 
 
+def median_run(runs):
+    wall = statistics.median(r[0] for r in runs)
+    return {"seconds": wall, "cpu_seconds": statistics.median(r[1] for r in runs),
+            "peak_rss_mib": max(r[2] for r in runs) / 1024}
+
+
+class CacheLegs:
+    """`mscli cache verify` against sha256sum and openssl dgst, `cache export` and
+    `cache import` against tar --zstd, on the model the download rounds fetched, the
+    tools alternating within each round, every one reading the same warm page cache."""
+
+    def __init__(self, bench):
+        self.b = bench
+        self.src = os.path.join(bench.out, "mscli")
+        self.model = os.path.join(self.src, "models", "bench", "model")
+        if not all(os.path.exists(os.path.join(self.model, n)) for n in bench.names):
+            clean(self.src)
+            bench.run_mscli(self.src)
+        self.files = [os.path.join(self.model, n) for n in bench.names]
+        self.mscli = [bench.mscli, "-q", "--no-progress"]
+
+    def warm(self):
+        subprocess.run(["cat"] + self.files, stdout=subprocess.DEVNULL, check=True)
+
+    def rounds(self, tools, rounds, before=None):
+        res = {t: [] for t in tools}
+        for r in range(rounds):
+            order = list(tools)[r % len(tools):] + list(tools)[:r % len(tools)]
+            for t in order:
+                if before:
+                    before(t)
+                self.warm()
+                res[t].append(timed(tools[t]))
+                log("bench: round %d %-22s %7.0f MB/s  cpu %5.2fs  rss %6.1f MiB" %
+                    (r + 1, t, self.b.total / res[t][-1][0] / MB, res[t][-1][1],
+                     res[t][-1][2] / 1024))
+        return {t: dict(median_run(v), mb_per_s=self.b.total / median_run(v)["seconds"] / MB)
+                for t, v in res.items()}
+
+    def verify(self, rounds):
+        return self.rounds({
+            "mscli cache verify": self.mscli + ["--cache-dir", self.src, "cache", "verify"],
+            "sha256sum": ["sha256sum"] + self.files,
+            "openssl dgst -sha256": ["openssl", "dgst", "-sha256"] + self.files}, rounds)
+
+    def bundle(self, rounds):
+        out = os.path.join(self.b.out, "bundle")
+        clean(out)
+        ours, theirs = os.path.join(out, "m.tar.zst"), os.path.join(out, "t.tar.zst")
+        dst = os.path.join(out, "dst")
+
+        def before(tool):
+            if tool == "mscli cache export" and os.path.exists(ours):
+                os.unlink(ours)
+            elif tool == "tar --zstd -c" and os.path.exists(theirs):
+                os.unlink(theirs)
+            elif tool in ("mscli cache import", "tar --zstd -x"):
+                clean(dst)  # both write every byte into an empty directory
+                scratch(out, self.b.total)
+
+        exp = self.rounds({
+            "mscli cache export": self.mscli + ["--cache-dir", self.src, "cache", "export",
+                                                "ms:bench/model", "-o", ours],
+            "tar --zstd -c": ["tar", "--zstd", "-cf", theirs, "-C", self.src,
+                              "models/bench/model"]}, rounds, before)
+        imp = self.rounds({
+            "mscli cache import": self.mscli + ["--cache-dir", dst, "cache", "import", ours],
+            "tar --zstd -x": ["tar", "--zstd", "-xf", theirs, "-C", dst]}, rounds, before)
+        sizes = {"mscli": os.path.getsize(ours), "tar": os.path.getsize(theirs)}
+        shutil.rmtree(out, ignore_errors=True)
+        return exp, imp, sizes
+
+
+def print_legs(title, legs, ref):
+    print("\n%s\n%-24s %9s %9s %9s %10s" % (title, "tool", "MB/s", "CPU s", "RSS MiB",
+                                              "mscli is"))
+    for t, s in legs.items():
+        print("%-24s %9.0f %9.2f %9.1f %9.2fx" % (t, s["mb_per_s"], s["cpu_seconds"],
+                                                  s["peak_rss_mib"],
+                                                  legs[ref]["mb_per_s"] / s["mb_per_s"]))
+
+
 def cpu_model():
     """The CPU's name from /proc/cpuinfo (platform.processor() is empty on Linux)."""
     try:
@@ -308,19 +390,31 @@ def main():
     ap.add_argument("--tls", action="store_true", help="nginx over TLS with HTTP/2")
     ap.add_argument("--alt", help="another mscli binary, measured in the same rounds as 'alt'")
     ap.add_argument("--json", default=os.path.join(ROOT, "tests", "bench", "out", "result.json"))
+    ap.add_argument("--legs", default="download,verify,bundle",
+                    help="which legs: download (the tools above), verify, bundle")
     a = ap.parse_args()
     a.mscli_args = a.mscli_args.split()
     if a.alt and "alt" not in a.tools.split(","):
         a.tools += ",alt"
+    legs = a.legs.split(",")
     b = Bench(a)
+    verify = export = imported = sizes = None
+    res, floors, warm, resume = {}, None, None, None
     try:
-        floors = b.floors()
-        log("bench: floor %.0f MB/s (loopback read %.0f, sha256 %.0f, write %.0f)" %
-            (floors["floor"], floors["loopback_read"], floors["sha256_one_core"],
-             floors["write_1mib_blocks"]))
-        res = b.rounds()
-        warm = b.warm_rerun() if "mscli" in res else None
-        resume = b.resume() if "mscli" in res else None
+        if "download" in legs:
+            floors = b.floors()
+            log("bench: floor %.0f MB/s (loopback read %.0f, sha256 %.0f, write %.0f)" %
+                (floors["floor"], floors["loopback_read"], floors["sha256_one_core"],
+                 floors["write_1mib_blocks"]))
+            res = b.rounds()
+            warm = b.warm_rerun() if "mscli" in res else None
+            resume = b.resume() if "mscli" in res else None
+        if "verify" in legs or "bundle" in legs:
+            c = CacheLegs(b)
+            if "verify" in legs:
+                verify = c.verify(a.rounds)
+            if "bundle" in legs:
+                export, imported, sizes = c.bundle(a.rounds)
     finally:
         b.close()
     summary = {}
@@ -336,10 +430,12 @@ def main():
           (a.shards, a.shard_mb, a.small, b.total / MB, a.rounds,
            "https+h2" if a.tls else "http/1.1", " " + " ".join(a.mscli_args) if a.mscli_args else ""))
     print("machine: %s, %d cores, %s" % (platform.platform(), os.cpu_count(), cpu_model()))
-    print("floor: %.0f MB/s (loopback read %.0f, sha256 one core %.0f, 1 MiB writes %.0f)\n" %
-          (floors["floor"], floors["loopback_read"], floors["sha256_one_core"],
-           floors["write_1mib_blocks"]))
-    print("%-8s %9s %9s %9s %9s %10s %s" % ("tool", "MB/s", "CPU s", "nginx s", "RSS MiB",
+    if floors:
+        print("floor: %.0f MB/s (loopback read %.0f, sha256 one core %.0f, 1 MiB writes %.0f)\n" %
+              (floors["floor"], floors["loopback_read"], floors["sha256_one_core"],
+               floors["write_1mib_blocks"]))
+    if summary:
+        print("%-8s %9s %9s %9s %9s %10s %s" % ("tool", "MB/s", "CPU s", "nginx s", "RSS MiB",
                                              "mscli is", "verifies"))
     for t, s in summary.items():
         ratio = ref / s["mb_per_s"] if ref else float("nan")
@@ -347,6 +443,14 @@ def main():
                                                         s["server_cpu_seconds"],
                                                         s["peak_rss_mib"], ratio,
                                                         "sha256" if s["verifies_sha256"] else "no"))
+    if verify:
+        print_legs("cache verify (the same %.0f MB, warm page cache):" % (b.total / MB), verify,
+                   "mscli cache verify")
+    if export:
+        print_legs("cache export (bundle %.0f MB; tar's %.0f MB):" %
+                   (sizes["mscli"] / MB, sizes["tar"] / MB), export, "mscli cache export")
+        print_legs("cache import (every file hashed; tar only unpacks):", imported,
+                   "mscli cache import")
     if ref:
         m = summary["mscli"]
         cores = os.cpu_count()
@@ -370,7 +474,9 @@ def main():
                               "rounds": a.rounds, "tls": a.tls, "mscli_args": a.mscli_args},
                    "bytes": b.total, "machine": {"platform": platform.platform(),
                                                  "cpus": os.cpu_count(), "cpu": cpu_model()},
-                   "floor": floors, "tools": summary, "warm_rerun": warm, "resume": resume},
+                   "floor": floors, "tools": summary, "warm_rerun": warm, "resume": resume,
+                   "cache_verify": verify, "cache_export": export, "cache_import": imported,
+                   "bundle_bytes": sizes},
                   f, indent=2)
     print("\nwrote " + a.json)
 

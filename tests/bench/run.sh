@@ -9,6 +9,7 @@ command -v aria2c >/dev/null || need+=(aria2)
 command -v wget2 >/dev/null || need+=(wget2)
 [ -x /usr/bin/time ] || need+=(time)
 command -v openssl >/dev/null || need+=(openssl)
+command -v zstd >/dev/null || need+=(zstd)   # tar --zstd, the bundle legs
 if [ ${#need[@]} -gt 0 ]; then
 	echo "bench: installing ${need[*]}" >&2
 	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

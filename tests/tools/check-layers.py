@@ -21,12 +21,13 @@ LAYERS = ["base", "services", "operations", "render", "commands"]
 MODULES = {
     "base": """common alloc strbuf redact err log fs env parse clock index json hash
                pathsafe lock filter pickle resume version""",
-    "services": """http repo hub hub-modelscope hub-hf store store-ms store-hf store-hf-tree
-                   store-localdir engine engine-kind engine-get engine-get-file
-                   engine-get-conn writer hasher""",
-    "operations": "select download search info",
+    "services": """http repo hub hub-modelscope hub-hf store store-ms store-ms-cache store-hf
+                   store-hf-tree store-hf-cache store-hf-remove store-localdir engine engine-kind
+                   engine-get engine-get-file engine-get-conn writer hasher hashfiles""",
+    "operations": "select download search info cache verify archive archive-manifest archive-import",
     "render": "render render-download render-search progress output ui table",
-    "commands": "cli cmd cmd-download cmd-search cmd-info complete main",
+    "commands": """cli cmd cmd-download cmd-search cmd-info cmd-cache cmd-cache-verify cmd-cache-rm
+                   cmd-cache-bundle complete main""",
 }
 LAYER_OF = {m: layer for layer, ms in MODULES.items() for m in ms.split()}
 
@@ -39,6 +40,7 @@ FORBIDDEN = {
     "engine-get-conn": {"hub", "store", "repo", "download"},
     "writer": {"hub", "store", "repo", "engine"},
     "hasher": {"hub", "store", "repo", "engine"},
+    "hashfiles": {"hub", "store", "repo", "engine"},
     "http": {"hub", "store", "repo"},
 }
 

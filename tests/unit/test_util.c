@@ -103,6 +103,38 @@ void test_util(void)
 	CHECK(ms_parse_size("1.5k", &v) == 0 && v == 1536);
 	CHECK(ms_parse_size("12XB", &v) == -1);
 	CHECK(ms_parse_size("-1", &v) == -1);
+	{
+		double dur;
+
+		CHECK(ms_parse_duration("30d", &dur) == 0 && dur == 30 * 86400.0);
+		CHECK(ms_parse_duration("12h", &dur) == 0 && dur == 12 * 3600.0);
+		CHECK(ms_parse_duration("90m", &dur) == 0 && dur == 5400.0);
+		CHECK(ms_parse_duration("2w", &dur) == 0 && dur == 14 * 86400.0);
+		CHECK(ms_parse_duration("1.5d", &dur) == 0 && dur == 1.5 * 86400);
+		CHECK(ms_parse_duration("1d12h", &dur) == 0 && dur == 36 * 3600.0);
+		CHECK(ms_parse_duration("45", &dur) == 0 && dur == 45.0);
+		CHECK(ms_parse_duration("0s", &dur) == 0 && dur == 0.0);
+		CHECK(ms_parse_duration("", &dur) == -1);
+		CHECK(ms_parse_duration("d", &dur) == -1);
+		CHECK(ms_parse_duration("3y", &dur) == -1);
+		CHECK(ms_parse_duration("-1d", &dur) == -1);
+		CHECK(ms_parse_duration("5 d", &dur) == -1);
+		CHECK(ms_parse_duration("1d5", &dur) == 0 && dur == 86405.0);
+	}
+	{
+		char buf[32];
+
+		ms_format_ago(5, buf, sizeof(buf));
+		CHECK_STR(buf, "just now");
+		ms_format_ago(120, buf, sizeof(buf));
+		CHECK_STR(buf, "2 minutes ago");
+		ms_format_ago(3 * 86400 + 5, buf, sizeof(buf));
+		CHECK_STR(buf, "3 days ago");
+		ms_format_ago(86400, buf, sizeof(buf));
+		CHECK_STR(buf, "1 day ago");
+		ms_format_ago(400 * 86400.0, buf, sizeof(buf));
+		CHECK_STR(buf, "1 year ago");
+	}
 	test_index();
 	test_absolute_path();
 	test_temp_beside();

@@ -55,5 +55,6 @@ void test_store(void);
 void test_hub(void);
 void test_table(void);
 void test_search(void);
+void test_cache(void);
 
 #endif

@@ -1,0 +1,54 @@
+/* Shared by the ModelScope cache's two files: store-ms.c (downloads) and store-ms-cache.c. */
+#ifndef MSCLI_STORE_MS_H
+#define MSCLI_STORE_MS_H
+
+#include <stdbool.h>
+
+#include "hub.h"
+#include "pickle.h"
+#include "store.h"
+
+struct store_ms {
+	struct ms_store base;
+	enum ms_repo_type type;
+	char *id, *owner, *name, *rev;
+	char *root;     /* cache root */
+	char *repo_dir; /* where files go */
+	char *temp_dir; /* partials */
+	char *meta_dir; /* R/.mscli/<type>s/<owner>/<name>: mscli's state */
+	int lock_fd;
+	bool locked;
+	struct ms_msc msc;
+	bool msc_loaded, msc_dirty;
+	double msc_saved_at;
+	const struct ms_listing *listing;
+	bool installed_any;
+	char *prev_rev; /* the revision .mv named before this run */
+};
+
+/* "models" or "datasets" */
+const char *ms_store_ms_type_dir(enum ms_repo_type t);
+/* .msc into s->msc (a corrupt one is ignored, never renamed); and back, atomically. */
+void ms_store_ms_load_msc(struct store_ms *s);
+int ms_store_ms_save_msc(struct store_ms *s, struct ms_error *err);
+/* The listing recorded at download for rev: 0, or -1 when none. */
+int ms_store_ms_read_record(const struct store_ms *s, const char *rev, struct ms_listing *out);
+/* The revision .mv names, or NULL (allocated). */
+char *ms_store_ms_recorded_revision(const struct store_ms *s);
+
+/* The cache commands' side of the store (store-ms-cache.c). */
+int ms_store_ms_walk(const struct ms_hub *hub, const char *root,
+                     int (*fn)(void *arg, const struct ms_repo *repo), void *arg,
+                     struct ms_error *err);
+char *ms_store_ms_scratch(const char *root, bool create, struct ms_error *err);
+int ms_store_ms_stat(struct ms_store *st, struct ms_cache_stat *out, struct ms_error *err);
+int ms_store_ms_check_list(struct ms_store *st, const char *rev, struct ms_cache_items *out,
+                           struct ms_error *err);
+int ms_store_ms_bundle_list(struct ms_store *st, const char *rev, struct ms_cache_items *out,
+                            struct ms_error *err);
+int ms_store_ms_import(struct ms_store *st, const char *staged, struct ms_error *err);
+int ms_store_ms_remove(struct ms_store *st, struct ms_cache_removal *r, struct ms_error *err);
+int ms_store_ms_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
+                               struct ms_error *err);
+
+#endif

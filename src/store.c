@@ -1,0 +1,106 @@
+/* What every cache store's answers to the cache commands share (store.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/stat.h>
+
+#include "mscli/alloc.h"
+#include "mscli/fs.h"
+#include "mscli/parse.h"
+#include "mscli/store.h"
+
+void ms_cache_stat_release(struct ms_cache_stat *s)
+{
+	for (size_t i = 0; i < s->nrevs; i++) {
+		struct ms_cache_rev *r = &s->revs[i];
+
+		for (size_t j = 0; j < r->nrefs; j++)
+			free(r->refs[j]);
+		free(r->refs);
+		free(r->name);
+		free(r->path);
+	}
+	free(s->revs);
+	free(s->path);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool names(const struct ms_cache_rev *r, const char *rev)
+{
+	for (size_t j = 0; j < r->nrefs; j++)
+		if (!strcmp(r->refs[j], rev))
+			return true;
+	return r->name && !strcmp(r->name, rev);
+}
+
+const struct ms_cache_rev *ms_cache_stat_find(const struct ms_cache_stat *s, const char *rev)
+{
+	const struct ms_cache_rev *found = NULL;
+	size_t n, matches = 0;
+
+	if (!rev)
+		return s->nrevs == 1 ? &s->revs[0] : NULL;
+	for (size_t i = 0; i < s->nrevs; i++)
+		if (names(&s->revs[i], rev))
+			return &s->revs[i];
+	/* an abbreviated commit, as git prints them: unique or nothing */
+	n = strlen(rev);
+	if (n < 7 || !ms_is_hex(rev, n))
+		return NULL;
+	for (size_t i = 0; i < s->nrevs; i++)
+		if (s->revs[i].name && ms_is_commit_id(s->revs[i].name) &&
+		    !strncmp(s->revs[i].name, rev, n)) {
+			found = &s->revs[i];
+			matches++;
+		}
+	return matches == 1 ? found : NULL;
+}
+
+struct ms_cache_item *ms_cache_items_add(struct ms_cache_items *l, enum ms_cache_item_kind kind)
+{
+	struct ms_cache_item *it;
+
+	ms_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	it = &l->v[l->n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	it->size = UINT64_MAX;
+	return it;
+}
+
+void ms_cache_items_release(struct ms_cache_items *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].disk);
+		free(l->v[i].rel);
+		free(l->v[i].path);
+		free(l->v[i].rev);
+		free(l->v[i].target);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+void ms_cache_removal_report(struct ms_cache_removal *r, const char *path, uint64_t size)
+{
+	r->freed += size;
+	r->count++;
+	if (r->removed)
+		r->removed(r->arg, path, size);
+}
+
+int ms_cache_removal_path(struct ms_cache_removal *r, const char *path, struct ms_error *err)
+{
+	struct stat st;
+	uint64_t size;
+	int ret = 0;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	size = ms_tree_size(path, NULL);
+	if (!r->dry_run)
+		ret = ms_remove_tree(path, err);
+	if (!ret)
+		ms_cache_removal_report(r, path, size);
+	return ret;
+}
