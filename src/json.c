@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 
 #include "mscli/json.h"
+#include "mscli/strbuf.h"
 
 bool ms_json_u64(const cJSON *v, uint64_t *out)
 {
@@ -31,4 +32,18 @@ const char *ms_json_string(const cJSON *o, const char *k)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
 	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+void ms_json_quote(struct ms_buf *out, const char *s)
+{
+	ms_buf_addch(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			ms_buf_addf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			ms_buf_addf(out, "\\u%04x", *p);
+		else
+			ms_buf_addch(out, (char)*p);
+	}
+	ms_buf_addch(out, '"');
 }

@@ -1,4 +1,4 @@
-/* Reading JSON numbers that must be exact (cJSON stores them as doubles). */
+/* Reading JSON numbers that must be exact (cJSON stores them as doubles); quoting strings. */
 #ifndef MSCLI_JSON_H
 #define MSCLI_JSON_H
 
@@ -12,5 +12,8 @@ bool ms_json_u64(const struct cJSON *v, uint64_t *out);
 bool ms_json_epoch(const struct cJSON *v, long *out);
 /* The string member k of object o, or NULL. */
 const char *ms_json_string(const struct cJSON *o, const char *k);
+/* s as a JSON string, quotes included (UTF-8 passes through as it is). */
+struct ms_buf;
+void ms_json_quote(struct ms_buf *out, const char *s);
 
 #endif
