@@ -15,6 +15,7 @@
 
 static const struct engine_kind *const kinds[] = {
         [MS_JOB_GET] = &engine_get,
+        [MS_JOB_PUT] = &engine_put,
 };
 
 #define NKINDS MS_ARRAY_SIZE(kinds)

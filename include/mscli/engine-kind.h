@@ -1,7 +1,7 @@
 /*
  * Inside the transfer engine: what engine.c (the loop, the multi handle,
  * the connection budget, stall detection, events) offers to a job kind
- * (engine-get.c), and what a kind provides.  Not for use outside the engine.
+ * (engine-get.c, engine-put.c), and what a kind provides.  Not for use outside the engine.
  */
 #ifndef MSCLI_ENGINE_KIND_H
 #define MSCLI_ENGINE_KIND_H
@@ -70,5 +70,6 @@ void engine_emit(struct engine *e, enum ms_event_type type, struct ms_xfer_job *
 void engine_wake(void *engine);
 
 extern const struct engine_kind engine_get;
+extern const struct engine_kind engine_put;
 
 #endif

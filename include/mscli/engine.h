@@ -5,8 +5,12 @@
  *  MS_JOB_GET  a file fetched into a partial (several files at once, large
  *              files in parallel ranges), resumable, hashed on a second thread
  *              while it arrives, verified before it is installed.
+ *  MS_JOB_PUT  a region of a file sent to a URL (an LFS object, or one part of
+ *              a multipart upload), read from disk as curl asks for it, never
+ *              held whole in memory; its answer's status, ETag and body kept.
  *
- * engine.c runs the loop; each kind lives in its own file (engine-get.c)
+ * engine.c runs the loop; each kind lives in its own file (engine-get.c,
+ * engine-put.c)
  * behind struct engine_kind (engine-kind.h).  The engine knows nothing of
  * stores or hubs: a job says where its bytes are and calls back to install.
  * It never prints: it reports events through a callback.
@@ -19,6 +23,7 @@
 
 #include "hash.h"
 #include "http.h"
+#include "strbuf.h"
 
 struct ms_xfer_job;
 
@@ -27,6 +32,7 @@ typedef int (*ms_install_fn)(void *arg, struct ms_xfer_job *job, struct ms_error
 
 enum ms_job_kind {
 	MS_JOB_GET = 0,
+	MS_JOB_PUT,
 };
 
 struct ms_xfer_job {
@@ -52,6 +58,10 @@ struct ms_xfer_job {
 	void (*release)(void *arg, struct ms_xfer_job *job);
 	int lock_fd; /* for acquire/release; -1 when none */
 	void *user;
+	/* MS_JOB_PUT: bytes [offset, offset + size) of src_path go to url. */
+	const char *src_path;
+	uint64_t offset;
+	struct curl_slist *headers; /* the job's own request headers, or NULL */
 
 	/* Results. */
 	int status; /* 0, or a negative ms_err (detail in err) */
@@ -60,6 +70,12 @@ struct ms_xfer_job {
 	uint64_t resumed_from; /* bytes already on disk when the job started */
 	char actual[MS_HEX_MAX];
 	bool done;
+	/* MS_JOB_PUT results (etag and answer belong to the caller). */
+	long http_status;
+	char *etag;           /* the answer's ETag header as sent, or NULL */
+	struct ms_buf answer; /* the answer's body, its first 64 KiB */
+	uint64_t sent;        /* body bytes sent over the network, all attempts */
+	bool expired;         /* a signed URL on another origin refused it: get a new one */
 };
 
 enum ms_event_type {
