@@ -324,7 +324,15 @@ int ms_session_open(struct ms_session *s, const struct ms_hub *hub, const struct
 		free(endpoint);
 		return MS_EUSAGE;
 	}
-	token = o->token ? xstrdup(o->token) : hub->env_token();
+	/* --token, then the environment, then what a login stored */
+	s->token_source = MS_TOKEN_OPTION;
+	token = o->token ? xstrdup(o->token) : NULL;
+	if (!token && (token = hub->env_token()) != NULL)
+		s->token_source = MS_TOKEN_ENV;
+	if (!token && hub->stored_token && (token = hub->stored_token()) != NULL)
+		s->token_source = MS_TOKEN_STORED;
+	if (!token)
+		s->token_source = MS_TOKEN_NONE;
 	if (token)
 		ms_redact_add(token);
 	ms_redact_url_userinfo(endpoint);
@@ -365,6 +373,15 @@ void ms_session_set_endpoint(struct ms_session *s, const char *endpoint)
 	free(s->auth.origin);
 	s->endpoint = xstrndup(endpoint, n);
 	s->auth.origin = ms_url_origin(s->endpoint);
+}
+
+void ms_session_set_token(struct ms_session *s, const char *token)
+{
+	free(s->auth.token);
+	s->auth.token = token ? xstrdup(token) : NULL;
+	s->token_source = token ? MS_TOKEN_GIVEN : MS_TOKEN_NONE;
+	if (token)
+		ms_redact_add(token);
 }
 
 void ms_session_release(struct ms_session *s)

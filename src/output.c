@@ -37,6 +37,14 @@ void ms_json_bool(struct ms_json *j, const char *key, bool value)
 	cJSON_AddBoolToObject(j->o, key, value);
 }
 
+void ms_json_strs(struct ms_json *j, const char *key, const char *const *v, size_t n)
+{
+	cJSON *a = cJSON_AddArrayToObject(j->o, key);
+
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+}
+
 void ms_json_emit(struct ms_json *j, FILE *out)
 {
 	char *s = cJSON_PrintUnformatted(j->o);

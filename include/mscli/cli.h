@@ -132,7 +132,8 @@ struct ms_cmd {
 	const struct ms_cmd *const *verbs;
 };
 
-extern const struct ms_cmd ms_cmd_download;
+extern const struct ms_cmd ms_cmd_download, ms_cmd_upload, ms_cmd_login, ms_cmd_logout,
+        ms_cmd_whoami;
 
 /* The one table of commands (NULL-terminated), in cmd.c. */
 extern const struct ms_cmd *const ms_commands[];

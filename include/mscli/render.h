@@ -26,6 +26,7 @@ struct ms_json *ms_json_begin(const char *event);
 void ms_json_str(struct ms_json *j, const char *key, const char *value); /* NULL -> null */
 void ms_json_num(struct ms_json *j, const char *key, double value);
 void ms_json_bool(struct ms_json *j, const char *key, bool value);
+void ms_json_strs(struct ms_json *j, const char *key, const char *const *v, size_t n);
 void ms_json_emit(struct ms_json *j, FILE *out);
 
 /* "code", "exit_code" and "message" of a failure. */
@@ -46,5 +47,20 @@ void ms_render_download_done(const struct ms_download *d, bool json, const char 
 /* --dry-run: each file and what a real run would do (offline: what is missing). */
 void ms_render_download_plan(const struct ms_download *d, bool json, bool offline, int status,
                              const struct ms_error *err);
+
+/* An upload's results (render-upload.c). */
+struct ms_upload;
+struct ms_upfile;
+struct ms_account;
+struct ms_strlist;
+/* --json: "hashed", "skipped" (unchanged or ignored) and "uploaded" objects; status is an
+ * enum ms_upload_status. */
+void ms_render_upload_file(const struct ms_upload *u, const struct ms_upfile *f, int status);
+/* The last line: the commit's URL, or the "done" object. */
+void ms_render_upload_done(const struct ms_upload *u, bool json, double seconds, int status,
+                           const struct ms_error *err);
+/* login, whoami, logout: the account (NULL for logout) and the files written or removed. */
+void ms_render_account(const char *event, const struct ms_account *who, const char *endpoint,
+                       const struct ms_strlist *files, bool json);
 
 #endif

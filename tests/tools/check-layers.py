@@ -20,13 +20,14 @@ LAYERS = ["base", "services", "operations", "render", "commands"]
 # module -> layer (a module is include/mscli/<m>.h with src/<m>.c, or a .c alone)
 MODULES = {
     "base": """common alloc strbuf redact err log fs env parse clock index json hash
-               pathsafe lock filter pickle resume version""",
+               pathsafe lock filter pickle resume version base64 ini""",
     "services": """http repo hub hub-modelscope hub-hf store store-ms store-hf store-hf-tree
                    store-localdir engine engine-kind engine-get engine-get-file
-                   engine-get-conn writer hasher""",
-    "operations": "select download",
-    "render": "render render-download progress output ui table",
-    "commands": "cli cmd cmd-download complete main",
+                   engine-get-conn engine-put writer hasher hashpool commit
+                   hub-hf-auth hub-hf-upload hub-ms-auth hub-ms-upload""",
+    "operations": "select download upload upload-walk account",
+    "render": "render render-download render-upload progress output ui table",
+    "commands": "cli cmd cmd-download cmd-upload cmd-login complete main",
 }
 LAYER_OF = {m: layer for layer, ms in MODULES.items() for m in ms.split()}
 
@@ -37,8 +38,10 @@ FORBIDDEN = {
     "engine-get": {"hub", "store", "repo", "download"},
     "engine-get-file": {"hub", "store", "repo", "download"},
     "engine-get-conn": {"hub", "store", "repo", "download"},
+    "engine-put": {"hub", "store", "repo", "download", "upload", "commit"},
     "writer": {"hub", "store", "repo", "engine"},
     "hasher": {"hub", "store", "repo", "engine"},
+    "hashpool": {"hub", "store", "repo", "engine"},
     "http": {"hub", "store", "repo"},
 }
 
