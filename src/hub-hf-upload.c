@@ -16,6 +16,7 @@
 
 #include "mscli/alloc.h"
 #include "mscli/base64.h"
+#include "mscli/fs.h"
 #include "mscli/hub-hf.h"
 #include "mscli/json.h"
 #include "mscli/log.h"
@@ -110,7 +111,8 @@ int hf_branch_head(struct ms_session *s, const struct ms_repo *repo, const char 
 
 /* ---- preupload ---- */
 
-char *hf_preupload_body(struct ms_upfile *files, size_t n, struct ms_error *err)
+char *hf_preupload_body(struct ms_upfile *files, size_t n, const char *gitignore,
+                        struct ms_error *err)
 {
 	cJSON *body = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(body, "files");
 	struct ms_buf b64 = MS_BUF_INIT;
@@ -136,6 +138,9 @@ char *hf_preupload_body(struct ms_upfile *files, size_t n, struct ms_error *err)
 		cJSON_AddNumberToObject(o, "size", (double)files[i].size);
 		cJSON_AddItemToArray(arr, o);
 	}
+	/* the .gitignore this commit brings decides what the hub ignores (§4.1) */
+	if (gitignore)
+		cJSON_AddStringToObject(body, "gitIgnore", gitignore);
 	if (!ret) {
 		char *p = cJSON_PrintUnformatted(body);
 
@@ -165,13 +170,14 @@ static void plan_entry(struct ms_upfile *f, const cJSON *e)
 
 /* One preupload call: at most PREUPLOAD_MAX files (huggingface_hub's chunks, §4.0). */
 static int preupload(struct ms_session *s, const struct ms_repo *repo, const char *branch,
-                     struct ms_upfile *files, size_t n, struct ms_error *err)
+                     struct ms_upfile *files, size_t n, const char *gitignore,
+                     struct ms_error *err)
 {
 	char *q = ms_url_quote_path(branch, false);
 	char *url = xasprintf("%s/api/%s/%s/preupload/%s", s->endpoint, hf_api_type(repo->type),
 	                      repo->id, q);
 	char *what = xasprintf("preupload to %s", repo->id);
-	char *body = hf_preupload_body(files, n, err);
+	char *body = hf_preupload_body(files, n, gitignore, err);
 	cJSON *j = NULL;
 	const cJSON *e;
 	long status;
@@ -206,11 +212,17 @@ static int preupload(struct ms_session *s, const struct ms_repo *repo, const cha
 int hf_upload_plan(struct ms_session *s, const struct ms_repo *repo, const char *branch,
                    struct ms_upfile *files, size_t n, struct ms_error *err)
 {
+	char *gitignore = NULL;
 	int ret = 0;
 
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(files[i].path, ".gitignore") &&
+		    ms_read_file(files[i].local, 1u << 20, &gitignore, NULL, err) != 0)
+			return err->code;
 	for (size_t i = 0; i < n && !ret; i += PREUPLOAD_MAX)
 		ret = preupload(s, repo, branch, files + i,
-		                n - i < PREUPLOAD_MAX ? n - i : PREUPLOAD_MAX, err);
+		                n - i < PREUPLOAD_MAX ? n - i : PREUPLOAD_MAX, gitignore, err);
+	free(gitignore);
 	return ret;
 }
 

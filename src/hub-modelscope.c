@@ -98,7 +98,7 @@ int modelscope_request_json(struct ms_session *s, struct ms_http_request *req, l
 		if (!*out || !modelscope_envelope_error(*out, req->what, req->url, err))
 			ret = ms_http_status_error(&s->auth, &resp, req->what, err);
 		else if (resp.status == 401 || resp.status == 403)
-			ret = ms_error_set(err, MS_EAUTH, "%s", err->msg);
+			ret = err->code = MS_EAUTH;
 		else
 			ret = err->code;
 		err->http_status = resp.status;

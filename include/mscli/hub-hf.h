@@ -47,8 +47,9 @@ int hf_commit(struct ms_session *s, const struct ms_repo *repo, const struct ms_
               struct ms_commit_result *out, struct ms_error *err);
 char *hf_commit_url(struct ms_session *s, const struct ms_repo *repo, const char *branch,
                     const char *id);
-/* The preupload body for files (pure, for the tests): {"files":[{path, sample, size}]}. */
-char *hf_preupload_body(struct ms_upfile *files, size_t n, struct ms_error *err);
+/* The preupload body for files: {"files":[{path, sample, size}], "gitIgnore"?}. */
+char *hf_preupload_body(struct ms_upfile *files, size_t n, const char *gitignore,
+                        struct ms_error *err);
 /* The NDJSON commit body (header, file and lfsFile lines), streamed from the files. */
 void hf_commit_body(const struct ms_commit *c, struct ms_body *body);
 

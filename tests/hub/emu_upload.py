@@ -37,7 +37,7 @@ import urllib.parse
 import uuid
 
 # fault kinds this module adds to hubemu.FAULT_KINDS
-FAULT_KINDS = ("drop_upload", "commit_lost")
+FAULT_KINDS = ("drop_upload", "commit_lost", "hold_upload")
 
 STORAGE_PREFIX = "/lfs-upload/"
 
@@ -473,12 +473,16 @@ def _commit_lost(h):
 
 def read_body(h):
     """Read the request body; the drop_upload fault reads `after` bytes of it
-    and hangs up (a connection dropped mid-upload)."""
+    and hangs up (a connection dropped mid-upload); hold_upload waits
+    `seconds` before reading it (cut short by hub.stop())."""
     req, hub = h.req, h.hub
     has_body = int(h.headers.get("Content-Length") or 0) > 0 or \
         "chunked" in (h.headers.get("Transfer-Encoding") or "").lower()
     if not has_body or req.path.startswith("/_hubemu/"):
         return h._read_body()
+    hold = hub._take(req, "hold_upload")
+    if hold:                                     # a slow storage host: the body waits
+        hub._stopping.wait(float(hold.params.get("seconds", 30)))
     f = hub._take(req, "drop_upload")
     if not f:
         return h._read_body()
