@@ -8,6 +8,8 @@ timed run is preceded by writing and deleting a scratch file of the same
 size (on this kind of VM the first writer into fresh memory is 5-10x slower).
 Reports MB/s, CPU seconds and peak RSS per tool (median over rounds), the
 machine's floor, a warm re-run and a resume after kill -9 at 50%.
+With --upload: the upload leg (bench_upload.py), mscli against the official
+clients' uploads.
 """
 import argparse
 import hashlib
@@ -308,7 +310,17 @@ def main():
     ap.add_argument("--tls", action="store_true", help="nginx over TLS with HTTP/2")
     ap.add_argument("--alt", help="another mscli binary, measured in the same rounds as 'alt'")
     ap.add_argument("--json", default=os.path.join(ROOT, "tests", "bench", "out", "result.json"))
+    ap.add_argument("--upload", action="store_true",
+                    help="the upload leg instead (bench_upload.py): mscli against hf upload "
+                    "and ms-hub upload")
+    ap.add_argument("--upload-shards", type=int, default=3)
+    ap.add_argument("--upload-shard-mb", type=int, default=1024, help="MiB per shard")
+    ap.add_argument("--upload-small", type=int, default=1000, help="small files in the folder")
+    ap.add_argument("--upload-tools", default="mscli-hf,hf,mscli-ms,ms-hub")
     a = ap.parse_args()
+    if a.upload:
+        import bench_upload
+        return bench_upload.main(a)
     a.mscli_args = a.mscli_args.split()
     if a.alt and "alt" not in a.tools.split(","):
         a.tools += ",alt"
@@ -376,4 +388,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
