@@ -39,9 +39,9 @@ int ms_base64_decode(const char *s, size_t n, struct ms_buf *out)
 	while (n && s[n - 1] == '=')
 		n--;
 	for (size_t i = 0; i < n; i++) {
-		const char *c = memchr(alphabet, s[i], 64);
+		const char *c = s[i] ? strchr(alphabet, s[i]) : NULL;
 
-		if (!c || !s[i])
+		if (!c)
 			return -1;
 		acc = (acc << 6) | (unsigned)(c - alphabet);
 		bits += 6;

@@ -170,8 +170,7 @@ static void plan_entry(struct ms_upfile *f, const cJSON *e)
 
 /* One preupload call: at most PREUPLOAD_MAX files (huggingface_hub's chunks, §4.0). */
 static int preupload(struct ms_session *s, const struct ms_repo *repo, const char *branch,
-                     struct ms_upfile *files, size_t n, const char *gitignore,
-                     struct ms_error *err)
+                     struct ms_upfile *files, size_t n, const char *gitignore, struct ms_error *err)
 {
 	char *q = ms_url_quote_path(branch, false);
 	char *url = xasprintf("%s/api/%s/%s/preupload/%s", s->endpoint, hf_api_type(repo->type),

@@ -38,8 +38,15 @@ void ms_json_quote(struct ms_buf *out, const char *s)
 {
 	ms_buf_addch(out, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		const char *esc = *p == '\n'   ? "\\n"
+		                  : *p == '\r' ? "\\r"
+		                  : *p == '\t' ? "\\t"
+		                               : NULL;
+
 		if (*p == '"' || *p == '\\')
 			ms_buf_addf(out, "\\%c", *p);
+		else if (esc)
+			ms_buf_adds(out, esc);
 		else if (*p < 0x20)
 			ms_buf_addf(out, "\\u%04x", *p);
 		else

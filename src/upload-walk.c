@@ -189,6 +189,11 @@ out:
 	return ret;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int walk_dir(struct walk *w, const char *dir, const char *rel, struct ms_error *err)
 {
 	DIR *d = opendir(dir);
@@ -203,6 +208,10 @@ static int walk_dir(struct walk *w, const char *dir, const char *rel, struct ms_
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 			ms_strlist_add(&names, e->d_name);
 	closedir(d);
+	/* in name order: the same folder reached by a link and by its name is walked by the
+	 * name that sorts first, on every machine */
+	if (names.n > 1)
+		qsort(names.v, names.n, sizeof(*names.v), by_name);
 	for (size_t i = 0; i < names.n && !ret; i++) {
 		char *local = ms_path_join(dir, names.v[i]);
 		char *r = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);
@@ -275,7 +284,8 @@ int ms_upload_walk(const char *local, const char *dest, const struct ms_filter *
 		ms_upfiles_free(w.files, w.n);
 		return ret;
 	}
-	qsort(w.files, w.n, sizeof(*w.files), by_repo_path);
+	if (w.n > 1)
+		qsort(w.files, w.n, sizeof(*w.files), by_repo_path);
 	*files = w.files;
 	*n = w.n;
 	return 0;

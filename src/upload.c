@@ -271,8 +271,6 @@ static struct ms_xfer_job *make_jobs(struct ms_upfile **objs, size_t n, size_t *
 					j->size = f->size - j->offset < t->chunk_size
 					                  ? f->size - j->offset
 					                  : t->chunk_size;
-					j->install_arg =
-					        (void *)(uintptr_t)(p + 1); /* the part number */
 				} else {
 					j->url = xstrdup(t->href);
 					j->name = xstrdup(f->path);
@@ -334,7 +332,7 @@ static int collect(struct ms_upload *u, struct ms_xfer_job *jobs, size_t n, size
 			continue;
 		}
 		if (t->nparts) {
-			size_t part = (size_t)(uintptr_t)j->install_arg;
+			size_t part = (size_t)(j->offset / t->chunk_size) + 1;
 
 			if (!t->etags)
 				t->etags = xcalloc(t->nparts, sizeof(*t->etags));
@@ -371,7 +369,8 @@ static int send_objects(struct ms_upload *u, struct ms_upfile **objs, size_t n,
 			free(jobs);
 			break;
 		}
-		ret = ms_engine_run(&eo, jobs, njobs);
+		/* each job has its own status: collect() reads them all */
+		(void)ms_engine_run(&eo, jobs, njobs);
 		ret = collect(u, jobs, njobs, &expired, err);
 		free_jobs(jobs, njobs);
 		if (ret || !expired)

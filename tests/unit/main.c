@@ -15,7 +15,7 @@ static const struct {
         {"pickle", test_pickle},     {"hash", test_hash},     {"resume", test_resume},
         {"util", test_util},         {"repo", test_repo},     {"writer", test_writer},
         {"select", test_select},     {"store", test_store},   {"hub", test_hub},
-        {"table", test_table},
+        {"table", test_table},       {"upload", test_upload},
 };
 
 int main(int argc, char **argv)

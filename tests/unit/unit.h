@@ -54,5 +54,6 @@ void test_select(void);
 void test_store(void);
 void test_hub(void);
 void test_table(void);
+void test_upload(void);
 
 #endif
