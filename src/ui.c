@@ -105,12 +105,13 @@ char *ms_ui_read_secret(const char *prompt)
 
 	if (!tty)
 		return read_line(stdin); /* piped: the first line */
-	fputs(prompt, stderr);
-	fflush(stderr);
 	quiet_tty = old;
 	quiet_tty.c_lflag &= ~(tcflag_t)ECHO; /* what is typed is not shown */
 	quiet_tty.c_lflag |= ECHONL;          /* the Enter still moves to the next line */
+	/* echo off before the prompt (as getpass): type-ahead is flushed, not what answers it */
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet_tty);
+	fputs(prompt, stderr);
+	fflush(stderr);
 	line = read_line(stdin);
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 	return line;
