@@ -255,7 +255,7 @@ static struct ms_xfer_job *make_jobs(struct ms_upfile **objs, size_t n, size_t *
 			struct ms_upfile *f = objs[i];
 			struct ms_upload_target *t = f->put;
 
-			if (!t || (pass == 0) != (t->nparts == 0))
+			if (!t || t->done || (pass == 0) != (t->nparts == 0))
 				continue;
 			for (size_t p = 0; p < (t->nparts ? t->nparts : 1); p++) {
 				struct ms_xfer_job *j = &jobs[k++];
@@ -340,9 +340,11 @@ static int collect(struct ms_upload *u, struct ms_xfer_job *jobs, size_t n, size
 			t->etags[part - 1] = j->etag;
 			j->etag = NULL;
 		} else {
+			ms_buf_release(&t->answer);
 			t->answer = j->answer;
 			j->answer = (struct ms_buf)MS_BUF_INIT;
 		}
+		t->done = ++t->parts_done == (t->nparts ? t->nparts : 1);
 	}
 	return ret;
 }

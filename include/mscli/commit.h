@@ -39,6 +39,8 @@ struct ms_upload_target {
 	char **etags;         /* multipart: each part's ETag, as the PUT answered it */
 	char *verify_href;    /* to ask after the PUTs, or NULL */
 	struct ms_buf answer; /* basic: the answer to the PUT (some hubs send JSON) */
+	size_t parts_done;    /* PUTs that succeeded (parts, or the one) */
+	bool done;            /* every byte is there: not sent again in a later round */
 };
 
 void ms_upload_target_free(struct ms_upload_target *t);

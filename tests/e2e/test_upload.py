@@ -258,6 +258,21 @@ class UploadTests:
         self.assertEqual(len(self.commits("alice/killed")), 1)
         self.assert_downloaded("alice/killed", files)
 
+    def test_expired_upload_url_is_asked_for_again(self):
+        src = self.folder()
+        # the storage refuses the first PUT as a signed URL past its time would
+        self.hub.fault("status", server="cdn", method="PUT", code=403,
+                       body=b"<Error><Code>AccessDenied</Code>"
+                            b"<Message>Request has expired</Message></Error>")
+        r = self.upload("-v", "alice/expired", src)
+        self.assertIn("expired", r.err)
+        batches = [q for q in self.hub.requests(server="hub", method="POST")
+                   if q.path.endswith("/objects/batch")]
+        self.assertEqual(len(batches), 2, r)
+        # two objects, one refused once: an object already stored is not sent again
+        self.assertEqual(len(self.hub.requests(server="cdn", method="PUT")), 3)
+        self.assert_downloaded("alice/expired", self.files)
+
     # --- commits that lose their answer ---
     def test_commit_answer_lost_is_not_sent_again(self):
         src = self.folder()
