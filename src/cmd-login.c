@@ -78,22 +78,6 @@ static int login_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 	return ret;
 }
 
-static const char *source_name(const struct ms_session *s)
-{
-	switch (s->token_source) {
-	case MS_TOKEN_OPTION:
-		return "--token";
-	case MS_TOKEN_ENV:
-		return s->hub->token_env;
-	case MS_TOKEN_STORED:
-		return "the saved login";
-	case MS_TOKEN_GIVEN:
-		return "the login";
-	default:
-		return "nowhere";
-	}
-}
-
 static int whoami_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 {
 	struct ms_account who = {0};
@@ -104,7 +88,7 @@ static int whoami_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 	if (!ret) {
 		ms_render_account("whoami", &who, ctx->sess.endpoint, NULL, ctx->g->json);
 		ms_info("on %s, with the token from %s%s", ctx->sess.endpoint,
-		        source_name(&ctx->sess), who.norgs ? "; organisations:" : "");
+		        ms_session_token_from(&ctx->sess), who.norgs ? "; organisations:" : "");
 		for (size_t i = 0; i < who.norgs; i++)
 			ms_info("  %s", who.orgs[i]);
 	}

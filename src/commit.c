@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "mscli/alloc.h"
 #include "mscli/base64.h"
 #include "mscli/commit.h"
@@ -61,6 +63,22 @@ void ms_commit_result_release(struct ms_commit_result *r)
 	free(r->id);
 	free(r->url);
 	r->id = r->url = NULL;
+}
+
+cJSON *ms_lfs_batch_request(struct ms_upfile **files, size_t n)
+{
+	cJSON *body = cJSON_CreateObject(), *objs;
+
+	cJSON_AddStringToObject(body, "operation", "upload");
+	objs = cJSON_AddArrayToObject(body, "objects");
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "oid", files[i]->oid);
+		cJSON_AddNumberToObject(o, "size", (double)files[i]->size);
+		cJSON_AddItemToArray(objs, o);
+	}
+	return body;
 }
 
 void ms_body_init(struct ms_body *b)

@@ -116,13 +116,8 @@ int hf_whoami(struct ms_session *s, struct ms_account *out, struct ms_error *err
 	ret = hf_request_json(s, &req, &status, &j, err);
 	if (ret == MS_EAUTH && status == 401)
 		ret = ms_error_set(err, MS_EAUTH,
-		                   "%s refuses the token from %s: it is invalid or "
-		                   "expired",
-		                   s->endpoint,
-		                   s->token_source == MS_TOKEN_ENV      ? "HF_TOKEN"
-		                   : s->token_source == MS_TOKEN_STORED ? "the token file"
-		                   : s->token_source == MS_TOKEN_GIVEN  ? "the login"
-		                                                        : "--token");
+		                   "%s refuses the token from %s: it is invalid or expired",
+		                   s->endpoint, ms_session_token_from(s));
 	if (!ret && !(name = ms_json_string(j, "name")))
 		ret = ms_error_set(err, MS_EPROTO, "whoami: %s: the answer names no user", url);
 	if (!ret) {

@@ -332,21 +332,12 @@ static int object_target(struct ms_session *s, struct ms_upfile *f, const cJSON 
 
 static char *batch_body(const char *branch, struct ms_upfile **files, size_t n)
 {
-	cJSON *body = cJSON_CreateObject(), *objs, *transfers, *ref;
+	cJSON *body = ms_lfs_batch_request(files, n), *transfers, *ref;
 	char *p, *text;
 
-	cJSON_AddStringToObject(body, "operation", "upload");
 	transfers = cJSON_AddArrayToObject(body, "transfers");
 	cJSON_AddItemToArray(transfers, cJSON_CreateString("basic"));
 	cJSON_AddItemToArray(transfers, cJSON_CreateString("multipart"));
-	objs = cJSON_AddArrayToObject(body, "objects");
-	for (size_t i = 0; i < n; i++) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "oid", files[i]->oid);
-		cJSON_AddNumberToObject(o, "size", (double)files[i]->size);
-		cJSON_AddItemToArray(objs, o);
-	}
 	cJSON_AddStringToObject(body, "hash_algo", "sha256");
 	ref = cJSON_AddObjectToObject(body, "ref");
 	cJSON_AddStringToObject(ref, "name", branch);
@@ -494,25 +485,16 @@ int hf_commit(struct ms_session *s, const struct ms_repo *repo, const struct ms_
 	char *url = xasprintf("%s/api/%s/%s/commit/%s", s->endpoint, hf_api_type(repo->type),
 	                      repo->id, q);
 	char *what = xasprintf("committing to '%s' of %s", c->branch, repo->id);
+	struct ms_http_request req = {
+	        .url = url, .content_type = "application/x-ndjson", .what = what};
 	struct ms_body body;
-	struct ms_http_request req = {.method = "POST",
-	                              .url = url,
-	                              .content_type = "application/x-ndjson",
-	                              .what = what,
-	                              .once = true,
-	                              .body_read = ms_body_read,
-	                              .body_arg = &body};
 	const char *oid, *curl;
 	cJSON *j = NULL;
-	long status = 0;
 	int ret;
 
 	ms_body_init(&body);
 	hf_commit_body(c, &body);
-	req.body_size = body.size;
-	ret = hf_request_json(s, &req, &status, &j, err);
-	if (body.err.code) /* a file changed under us: the request was cut short */
-		ret = ms_error_set(err, body.err.code, "%s", body.err.msg);
+	ret = ms_session_post_body(s, &req, &body, hf_request_json, &j, err);
 	if (!ret) {
 		oid = ms_json_string(j, "commitOid");
 		curl = ms_json_string(j, "commitUrl");

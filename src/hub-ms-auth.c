@@ -169,13 +169,8 @@ int modelscope_whoami(struct ms_session *s, struct ms_account *out, struct ms_er
 	ret = users_me(s, out, &status, err);
 	if (ret && (status == 401 || status == 403))
 		return ms_error_set(err, MS_EAUTH,
-		                    "%s refuses the token from %s: it is invalid or "
-		                    "expired",
-		                    s->endpoint,
-		                    s->token_source == MS_TOKEN_ENV      ? "MODELSCOPE_API_TOKEN"
-		                    : s->token_source == MS_TOKEN_STORED ? "the saved login"
-		                    : s->token_source == MS_TOKEN_GIVEN  ? "the login"
-		                                                         : "--token");
+		                    "%s refuses the token from %s: it is invalid or expired",
+		                    s->endpoint, ms_session_token_from(s));
 	if (!ret || status != 404)
 		return ret;
 	/* a hub without the OpenAPI (an older mirror): the login answer names the user too */

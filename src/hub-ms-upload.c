@@ -211,7 +211,7 @@ int modelscope_lfs_batch(struct ms_session *s, const struct ms_repo *repo, const
 {
 	char *url = xasprintf("%s/api/v1/repos/%s/%s/info/lfs/objects/batch", s->endpoint,
 	                      modelscope_type_segment(repo->type), repo->id);
-	cJSON *body = cJSON_CreateObject(), *objs, *j = NULL;
+	cJSON *body = ms_lfs_batch_request(files, n), *j = NULL;
 	struct ms_http_request req = {.method = "POST",
 	                              .url = url,
 	                              .what = "the LFS batch",
@@ -222,15 +222,6 @@ int modelscope_lfs_batch(struct ms_session *s, const struct ms_repo *repo, const
 	int ret;
 
 	(void)branch;
-	cJSON_AddStringToObject(body, "operation", "upload");
-	objs = cJSON_AddArrayToObject(body, "objects");
-	for (size_t i = 0; i < n; i++) {
-		cJSON *e = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(e, "oid", files[i]->oid);
-		cJSON_AddNumberToObject(e, "size", (double)files[i]->size);
-		cJSON_AddItemToArray(objs, e);
-	}
 	text = cJSON_PrintUnformatted(body);
 	req.body = text;
 	req.body_len = strlen(text);
@@ -325,25 +316,15 @@ int modelscope_commit(struct ms_session *s, const struct ms_repo *repo, const st
 	char *url = xasprintf("%s/api/v1/repos/%s/%s/commit/%s", s->endpoint,
 	                      modelscope_type_segment(repo->type), repo->id, q);
 	char *what = xasprintf("committing to '%s' of %s", c->branch, repo->id);
+	struct ms_http_request req = {.url = url, .content_type = "application/json", .what = what};
 	struct ms_body body;
-	struct ms_http_request req = {.method = "POST",
-	                              .url = url,
-	                              .content_type = "application/json",
-	                              .what = what,
-	                              .once = true,
-	                              .body_read = ms_body_read,
-	                              .body_arg = &body};
 	const char *oid;
 	cJSON *j = NULL;
-	long status = 0;
 	int ret;
 
 	ms_body_init(&body);
 	modelscope_commit_body(c, &body);
-	req.body_size = body.size;
-	ret = modelscope_request_json(s, &req, &status, &j, err);
-	if (body.err.code)
-		ret = ms_error_set(err, body.err.code, "%s", body.err.msg);
+	ret = ms_session_post_body(s, &req, &body, modelscope_request_json, &j, err);
 	if (!ret) {
 		oid = ms_json_string(cJSON_GetObjectItemCaseSensitive(j, "Data"), "oid");
 		out->id = oid ? xstrdup(oid) : NULL;

@@ -79,6 +79,11 @@ struct ms_commit_result {
 
 void ms_commit_result_release(struct ms_commit_result *r);
 
+/* The git-lfs batch request both hubs take: {"operation":"upload","objects":[{oid,size}]}
+ * for files (their oid is the sha256); a hub adds its own fields. */
+struct cJSON;
+struct cJSON *ms_lfs_batch_request(struct ms_upfile **files, size_t n);
+
 /*
  * A request body of text and of files inlined as base64, made while it is
  * sent (ms_http_request's body_read): its size is known before, its memory

@@ -183,6 +183,18 @@ int ms_session_open(struct ms_session *s, const struct ms_hub *hub, const struct
                     struct ms_error *err);
 /* Point the session at another endpoint (the token stays bound to the new origin). */
 void ms_session_set_endpoint(struct ms_session *s, const char *endpoint);
+/* Where the session's token came from, for messages ("HF_TOKEN", "the saved login"). */
+const char *ms_session_token_from(const struct ms_session *s);
+/*
+ * POST req once with body made while it is sent (commit.h), through request (the
+ * hub's JSON call: *out its answer).  A file that changed under the body is the error,
+ * not the request cut short.
+ */
+struct cJSON;
+typedef int (*ms_json_request_fn)(struct ms_session *s, struct ms_http_request *req, long *status,
+                                  struct cJSON **out, struct ms_error *err);
+int ms_session_post_body(struct ms_session *s, struct ms_http_request *req, struct ms_body *body,
+                         ms_json_request_fn request, struct cJSON **out, struct ms_error *err);
 /* Use token (NULL: none) from now on: login checks the token it is given. */
 void ms_session_set_token(struct ms_session *s, const char *token);
 void ms_session_release(struct ms_session *s);

@@ -37,6 +37,14 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
+def write_shard(path, mib, i):
+    """mib MiB of random bytes, cheaply varied so that no two MiB (nor two shards) are equal."""
+    with open(path, "wb") as f:
+        block = os.urandom(1 << 20)
+        for k in range(mib):
+            f.write(block[:-8] + k.to_bytes(4, "little") + i.to_bytes(4, "little"))
+
+
 def make_fixture(d, shards, shard_mb, small):
     os.makedirs(d, exist_ok=True)
     names = []
@@ -48,11 +56,7 @@ def make_fixture(d, shards, shard_mb, small):
         if os.path.exists(p) and os.path.getsize(p) == want:
             continue
         log("bench: writing fixture %s (%d MiB)" % (name, shard_mb))
-        with open(p, "wb") as f:
-            block = os.urandom(1 << 20)
-            for k in range(shard_mb):
-                # cheap variation so no two MiB are equal
-                f.write(block[:-8] + k.to_bytes(4, "little") + i.to_bytes(4, "little"))
+        write_shard(p, shard_mb, i)
     for j in range(small):
         name = ["config.json", "tokenizer.json", "README.md", "generation_config.json"][j % 4]
         names.append(name)

@@ -26,7 +26,9 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+sys.path.insert(0, HERE)
 from nginx import Nginx  # noqa: E402
+from bench import write_shard  # noqa: E402  (bench.py imports this module only in main)
 
 MB = 1000 * 1000
 PY = "/usr/bin/python3"
@@ -52,10 +54,7 @@ def make_folder(d, shards, shard_mb, small):
         if os.path.exists(p) and os.path.getsize(p) == shard_mb << 20:
             continue
         log("bench: writing %s (%d MiB)" % (p, shard_mb))
-        with open(p, "wb") as f:
-            block = os.urandom(1 << 20)
-            for k in range(shard_mb):
-                f.write(block[:-8] + k.to_bytes(4, "little") + i.to_bytes(4, "little"))
+        write_shard(p, shard_mb, i)
     for j in range(small):
         p = os.path.join(d, "tokenizer", "part-%04d.json" % j)
         if not os.path.exists(p):
