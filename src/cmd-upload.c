@@ -112,16 +112,15 @@ static void hide_bars(struct up *up)
 	up->progress = NULL;
 }
 
-static void bar_event(struct up *up, enum ms_event_type type, uint64_t done, uint64_t total,
-                      size_t nfiles)
+/* The hashing phase as one bar: events for it (job) or for the total line (!job). */
+static void bar_event(struct up *up, enum ms_event_type type, bool job, uint64_t done)
 {
 	struct ms_event ev = {.type = type,
-	                      .job = type == MS_EV_PLAN || type == MS_EV_FINISH ? NULL
-	                                                                        : &up->hashing,
+	                      .job = job ? &up->hashing : NULL,
 	                      .job_done = done,
 	                      .total_done = done,
-	                      .total_size = total,
-	                      .nfiles = nfiles};
+	                      .total_size = up->hashing.size,
+	                      .nfiles = 1};
 
 	ms_progress_event(up->progress, &ev);
 }
@@ -139,16 +138,16 @@ static void on_hashing(void *arg, uint64_t done, uint64_t total, size_t files_do
 		up->hashing.name = xstrdup(name);
 		up->hashing.size = total;
 		up->hashing_shown = true;
-		bar_event(up, MS_EV_PLAN, 0, total, 1);
-		bar_event(up, MS_EV_START, 0, total, 1);
+		bar_event(up, MS_EV_PLAN, false, 0);
+		bar_event(up, MS_EV_START, true, 0);
 	}
-	bar_event(up, MS_EV_PROGRESS, done, total, 1);
+	bar_event(up, MS_EV_PROGRESS, true, done);
+	bar_event(up, MS_EV_PROGRESS, false, done); /* the total's event redraws */
 	if (files_done == n && done == total) {
-		bar_event(up, MS_EV_DONE, done, total, 1);
-		bar_event(up, MS_EV_FINISH, done, total, 1);
+		bar_event(up, MS_EV_DONE, true, done);
+		bar_event(up, MS_EV_FINISH, false, done);
 		hide_bars(up);
 	}
-	(void)files_done;
 }
 
 static void on_file(void *arg, const struct ms_upload *u, const struct ms_upfile *f,

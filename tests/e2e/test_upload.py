@@ -434,3 +434,28 @@ class TestHuggingFaceUpload(UploadTests, Case):
         skipped = {e["path"]: e["reason"] for e in r.json() if e["event"] == "skipped"}
         self.assertEqual(skipped, {"train.log": "ignored"})
         self.assertNotIn("train.log", self.commits("alice/gi")[0].added)
+
+
+class TestUploadProgress(Case):
+    """On a terminal: a hashing bar first, then the transfer bars; stdout keeps the URL only."""
+
+    def test_hashing_then_transfer_bars(self):
+        import re
+        import test_progress  # its pty runner (a module attribute: not collected twice)
+        src = os.path.join(self.tmp, "src")
+        os.makedirs(src)
+        with open(os.path.join(src, "w.bin"), "wb") as f:
+            f.write(blob(6 * MIB, seed=5))
+        self.hub.fault("hold_upload", server="cdn", method="PUT", seconds=1)
+        rc, out, err = test_progress.Progress.run_on_tty(
+            self, "--token", "ms-goodtoken", "upload", "alice/bars", src)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.splitlines(), [l for l in out.splitlines() if "/commit/" in l])
+        text = test_progress.ESC.sub(b"", err).replace(b"\r", b"").decode()
+        lines = [l for l in text.split("\n") if l.strip()]
+        hashing = [i for i, l in enumerate(lines) if l.startswith("hashing 1 file ")]
+        sending = [i for i, l in enumerate(lines) if re.match(r"w\.bin +\[", l)]
+        self.assertTrue(hashing, text)
+        self.assertTrue(sending, text)
+        self.assertLess(hashing[0], sending[0])
+        self.assertTrue(any(re.search(r"\d+% .*/6\.0 MiB", lines[i]) for i in sending), text)
