@@ -92,8 +92,8 @@ static void up_release(void *state)
 struct up {
 	struct ms_ctx *ctx;
 	struct ms_progress *progress;
-	struct ms_xfer_job hashing; /* a bar for the hashing phase */
-	bool hashing_shown;
+	struct ms_xfer_job hashing; /* a bar for the hashing */
+	bool hashing_done;
 	double t0;
 };
 
@@ -112,41 +112,27 @@ static void hide_bars(struct up *up)
 	up->progress = NULL;
 }
 
-/* The hashing phase as one bar: events for it (job) or for the total line (!job). */
-static void bar_event(struct up *up, enum ms_event_type type, bool job, uint64_t done)
-{
-	struct ms_event ev = {.type = type,
-	                      .job = job ? &up->hashing : NULL,
-	                      .job_done = done,
-	                      .total_done = done,
-	                      .total_size = up->hashing.size,
-	                      .nfiles = 1};
-
-	ms_progress_event(up->progress, &ev);
-}
-
+/* Hashing runs while the engine sends what is hashed: one more bar among the engine's,
+ * which redraw it; it goes when every file is hashed. */
 static void on_hashing(void *arg, uint64_t done, uint64_t total, size_t files_done, size_t n)
 {
 	struct up *up = arg;
+	struct ms_event ev = {.type = MS_EV_START, .job = &up->hashing, .job_done = done};
 	char name[64];
 
-	if (!up->ctx->g->progress)
+	if (!up->ctx->g->progress || !up->progress || up->hashing_done)
 		return;
-	if (!up->hashing_shown) {
-		show_bars(up);
+	if (!up->hashing.name) {
 		snprintf(name, sizeof(name), "hashing %zu file%s", n, n == 1 ? "" : "s");
 		up->hashing.name = xstrdup(name);
 		up->hashing.size = total;
-		up->hashing_shown = true;
-		bar_event(up, MS_EV_PLAN, false, 0);
-		bar_event(up, MS_EV_START, true, 0);
+		ms_progress_event(up->progress, &ev);
 	}
-	bar_event(up, MS_EV_PROGRESS, true, done);
-	bar_event(up, MS_EV_PROGRESS, false, done); /* the total's event redraws */
+	ev.type = MS_EV_PROGRESS;
+	ms_progress_event(up->progress, &ev);
 	if (files_done == n && done == total) {
-		bar_event(up, MS_EV_DONE, true, done);
-		bar_event(up, MS_EV_FINISH, false, done);
-		hide_bars(up);
+		ms_progress_drop(up->progress, &up->hashing);
+		up->hashing_done = true;
 	}
 }
 

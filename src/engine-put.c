@@ -55,8 +55,8 @@ struct pconn {
 
 struct put {
 	struct engine *e;
-	struct pjob *jobs;
-	size_t n;
+	struct pjob **jobs; /* each its own allocation: transfers point at them as jobs come */
+	size_t n, cap;
 	size_t first_open; /* jobs before it are done or failed */
 };
 
@@ -307,15 +307,17 @@ static int conn_start(struct put *p, struct pjob *pj)
 
 /* ---- the kind ---- */
 
-static void *put_start(struct engine *e, struct ms_xfer_job **jobs, size_t n)
+static void put_add(struct engine *e, void *state, struct ms_xfer_job **jobs, size_t n)
 {
-	struct put *p = xcalloc(1, sizeof(*p));
+	struct put *p = state;
 
-	p->e = e;
-	p->jobs = xcalloc(n, sizeof(*p->jobs));
-	p->n = n;
+	(void)e;
+	ms_grow((void **)&p->jobs, &p->cap, p->n + n, sizeof(*p->jobs));
 	for (size_t i = 0; i < n; i++) {
-		p->jobs[i].job = jobs[i];
+		struct pjob *pj = xcalloc(1, sizeof(*pj));
+
+		pj->job = jobs[i];
+		p->jobs[p->n++] = pj;
 		jobs[i]->http_status = 0;
 		jobs[i]->sent = 0;
 		jobs[i]->expired = false;
@@ -323,6 +325,14 @@ static void *put_start(struct engine *e, struct ms_xfer_job **jobs, size_t n)
 		jobs[i]->etag = NULL;
 		ms_buf_release(&jobs[i]->answer);
 	}
+}
+
+static void *put_start(struct engine *e, struct ms_xfer_job **jobs, size_t n)
+{
+	struct put *p = xcalloc(1, sizeof(*p));
+
+	p->e = e;
+	put_add(e, p, jobs, n);
 	return p;
 }
 
@@ -332,8 +342,8 @@ static void put_schedule(struct engine *e, void *state)
 	double now = ms_now();
 
 	for (size_t i = p->first_open; i < p->n && engine_has_budget(e) && !e->fatal; i++)
-		if (p->jobs[i].phase == P_PENDING && p->jobs[i].not_before <= now)
-			conn_start(p, &p->jobs[i]);
+		if (p->jobs[i]->phase == P_PENDING && p->jobs[i]->not_before <= now)
+			conn_start(p, p->jobs[i]);
 }
 
 static void put_transfer_done(struct engine *e, void *state, struct econn *c, CURLcode cc)
@@ -347,8 +357,8 @@ static void put_after_pass(struct engine *e, void *state)
 	struct put *p = state;
 
 	(void)e;
-	while (p->first_open < p->n &&
-	       (p->jobs[p->first_open].phase == P_DONE || p->jobs[p->first_open].phase == P_FAILED))
+	while (p->first_open < p->n && (p->jobs[p->first_open]->phase == P_DONE ||
+	                                p->jobs[p->first_open]->phase == P_FAILED))
 		p->first_open++;
 }
 
@@ -358,9 +368,9 @@ static double put_next_wakeup(struct engine *e, void *state, double now, double 
 
 	(void)e;
 	for (size_t i = p->first_open; i < p->n; i++)
-		if (p->jobs[i].phase == P_PENDING && p->jobs[i].not_before > now &&
-		    p->jobs[i].not_before - now < t)
-			t = p->jobs[i].not_before - now;
+		if (p->jobs[i]->phase == P_PENDING && p->jobs[i]->not_before > now &&
+		    p->jobs[i]->not_before - now < t)
+			t = p->jobs[i]->not_before - now;
 	return t;
 }
 
@@ -369,7 +379,7 @@ static bool put_finished(void *state)
 	const struct put *p = state;
 
 	for (size_t i = p->first_open; i < p->n; i++)
-		if (p->jobs[i].phase != P_DONE && p->jobs[i].phase != P_FAILED)
+		if (p->jobs[i]->phase != P_DONE && p->jobs[i]->phase != P_FAILED)
 			return false;
 	return true;
 }
@@ -380,14 +390,14 @@ static void put_stop(struct engine *e, void *state, int code)
 
 	(void)e;
 	for (size_t i = 0; i < p->n; i++) {
-		struct pjob *pj = &p->jobs[i];
+		struct pjob *pj = p->jobs[i];
 
 		if (pj->phase == P_DONE || pj->phase == P_FAILED)
 			continue;
 		if (pj->conn)
 			conn_free(p, pj->conn);
 		job_fail(p, pj, code, "%s: %s", pj->job->name,
-		         code == MS_EINTR ? "interrupted" : "stopped after a storage error");
+		         code == MS_EINTR ? "interrupted" : "stopped");
 	}
 }
 
@@ -397,8 +407,8 @@ static void put_progress(struct engine *e, void *state)
 
 	(void)e;
 	for (size_t i = p->first_open; i < p->n; i++)
-		if (p->jobs[i].phase == P_ACTIVE)
-			emit(p, MS_EV_PROGRESS, &p->jobs[i], 0, 0, NULL);
+		if (p->jobs[i]->phase == P_ACTIVE)
+			emit(p, MS_EV_PROGRESS, p->jobs[i], 0, 0, NULL);
 }
 
 static void put_finish(struct engine *e, void *state)
@@ -406,9 +416,11 @@ static void put_finish(struct engine *e, void *state)
 	struct put *p = state;
 
 	(void)e;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->jobs[i].conn)
-			conn_free(p, p->jobs[i].conn);
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->jobs[i]->conn)
+			conn_free(p, p->jobs[i]->conn);
+		free(p->jobs[i]);
+	}
 	free(p->jobs);
 	free(p);
 }
@@ -416,6 +428,7 @@ static void put_finish(struct engine *e, void *state)
 const struct engine_kind engine_put = {
         .job_kind = MS_JOB_PUT,
         .start = put_start,
+        .add = put_add,
         .schedule = put_schedule,
         .transfer_done = put_transfer_done,
         .after_pass = put_after_pass,

@@ -21,7 +21,7 @@
 #include "mscli/clock.h"
 #include "mscli/hashpool.h"
 
-struct pool {
+struct ms_hashpool {
 	struct ms_hash_item *items;
 	size_t *order; /* largest first */
 	size_t n, next;
@@ -32,7 +32,9 @@ struct pool {
 	pthread_cond_t cv;
 	size_t *finished; /* a queue of item indexes for the caller */
 	size_t nfinished, taken;
-	int running;
+	int running, started;
+	pthread_t *tids;
+	uint64_t total;
 	/* the first failure */
 	int code;
 	char msg[1024];
@@ -55,7 +57,7 @@ static int64_t mtime_ns(const struct stat *st)
 }
 
 /* errnum: why it could not be read; 0: it changed while it was read. */
-static void fail(struct pool *p, struct ms_hash_item *it, int code, int errnum)
+static void fail(struct ms_hashpool *p, struct ms_hash_item *it, int code, int errnum)
 {
 	pthread_mutex_lock(&p->mu);
 	it->status = code;
@@ -73,7 +75,7 @@ static void fail(struct pool *p, struct ms_hash_item *it, int code, int errnum)
 }
 
 /* One file through its digests: 0, or -1 after fail(). */
-static int hash_one(struct pool *p, struct ms_hash_item *it, unsigned char *buf)
+static int hash_one(struct ms_hashpool *p, struct ms_hash_item *it, unsigned char *buf)
 {
 	struct ms_hasher h[2] = {{0}};
 	enum ms_hash_algo algos[2];
@@ -138,7 +140,7 @@ out:
 
 static void *worker(void *arg)
 {
-	struct pool *p = arg;
+	struct ms_hashpool *p = arg;
 	unsigned char *buf = xmalloc(p->block);
 
 	for (;;) {
@@ -173,97 +175,137 @@ static int larger_first(const void *a, const void *b, void *arg)
 	return (ia > ib) - (ia < ib);
 }
 
-/* The caller's side: report finished items and progress until every thread is out. */
-static void report(struct pool *p, const struct ms_hashpool_opts *o, uint64_t total)
+struct ms_hashpool *ms_hashpool_start(struct ms_hash_item *items, size_t n,
+                                      const struct ms_hashpool_opts *o)
 {
-	double interval = o->interval > 0 ? o->interval : 0.1;
+	struct ms_hashpool *p = xcalloc(1, sizeof(*p));
+	int threads = o->threads > 0 ? o->threads : ms_cores();
+
+	p->items = items;
+	p->n = n;
+	p->block = o->block ? o->block : 1u << 20;
+	p->order = xcalloc(n + 1, sizeof(*p->order));
+	p->finished = xcalloc(n + 1, sizeof(*p->finished));
+	for (size_t i = 0; i < n; i++) {
+		p->order[i] = i;
+		items[i].status = 0;
+		p->total += items[i].size;
+	}
+	qsort_r(p->order, n, sizeof(*p->order), larger_first, items);
+	if ((size_t)threads > n)
+		threads = n ? (int)n : 1;
+	atomic_init(&p->done_bytes, 0);
+	atomic_init(&p->stop, false);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->tids = xcalloc((size_t)threads, sizeof(*p->tids));
+	for (int i = 0; i < threads; i++) {
+		pthread_mutex_lock(&p->mu);
+		p->running++; /* before the thread exists: it may be done before we look */
+		pthread_mutex_unlock(&p->mu);
+		if (pthread_create(&p->tids[p->started], NULL, worker, p) != 0) {
+			pthread_mutex_lock(&p->mu);
+			p->running--;
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		p->started++;
+	}
+	return p;
+}
+
+size_t ms_hashpool_take(struct ms_hashpool *p, struct ms_hash_item **out, size_t max)
+{
+	size_t k = 0;
 
 	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		struct timespec ts;
-		double secs;
+	while (k < max && p->taken < p->nfinished)
+		out[k++] = &p->items[p->finished[p->taken++]];
+	pthread_mutex_unlock(&p->mu);
+	if (ms_interrupted())
+		atomic_store(&p->stop, true);
+	return k;
+}
 
-		while (p->taken < p->nfinished) {
-			size_t i = p->finished[p->taken++];
+bool ms_hashpool_busy(struct ms_hashpool *p)
+{
+	bool busy;
 
-			pthread_mutex_unlock(&p->mu);
-			if (o->item_done)
-				o->item_done(o->arg, &p->items[i]);
-			pthread_mutex_lock(&p->mu);
-		}
-		if (!p->running)
-			break;
-		pthread_mutex_unlock(&p->mu);
-		if (o->progress)
-			o->progress(o->arg, atomic_load(&p->done_bytes), total);
-		if (ms_interrupted())
-			atomic_store(&p->stop, true);
-		pthread_mutex_lock(&p->mu);
-		if (p->taken < p->nfinished || !p->running)
-			continue;
+	pthread_mutex_lock(&p->mu);
+	busy = p->running > 0 || p->taken < p->nfinished;
+	pthread_mutex_unlock(&p->mu);
+	return busy;
+}
+
+uint64_t ms_hashpool_progress(struct ms_hashpool *p, uint64_t *total)
+{
+	*total = p->total;
+	return atomic_load(&p->done_bytes);
+}
+
+int ms_hashpool_finish(struct ms_hashpool *p, bool stop, struct ms_error *err)
+{
+	int ret = 0;
+
+	if (stop)
+		atomic_store(&p->stop, true);
+	for (int i = 0; i < p->started; i++)
+		pthread_join(p->tids[i], NULL);
+	if (!p->started)
+		ret = ms_error_set(err, MS_EFAIL, "cannot start a hashing thread");
+	else if (p->code)
+		ret = ms_error_set(err, p->code, "%s", p->msg);
+	else if (atomic_load(&p->stop) && !stop)
+		ret = ms_error_set(err, MS_EINTR, "interrupted");
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->tids);
+	free(p->order);
+	free(p->finished);
+	free(p);
+	return ret;
+}
+
+/* Wait for the next finished item, or the interval; false when every thread is out. */
+static bool wait_some(struct ms_hashpool *p, double interval)
+{
+	struct timespec ts;
+	double secs;
+	bool more;
+
+	pthread_mutex_lock(&p->mu);
+	if (p->taken == p->nfinished && p->running) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		secs = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + interval;
 		ts.tv_sec = (time_t)secs;
 		ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
 		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 	}
+	more = p->running > 0 || p->taken < p->nfinished;
 	pthread_mutex_unlock(&p->mu);
-	if (o->progress)
-		o->progress(o->arg, atomic_load(&p->done_bytes), total);
+	return more;
 }
 
 int ms_hashpool_run(struct ms_hash_item *items, size_t n, const struct ms_hashpool_opts *o,
                     struct ms_error *err)
 {
-	struct pool p = {.items = items, .n = n};
-	int threads = o->threads > 0 ? o->threads : ms_cores();
-	pthread_t *tids;
-	uint64_t total = 0;
-	int started = 0, ret = 0;
+	struct ms_hashpool *p = ms_hashpool_start(items, n, o);
+	double interval = o->interval > 0 ? o->interval : 0.1;
+	struct ms_hash_item *done[64];
+	uint64_t total, bytes;
+	bool more = true;
 
-	p.block = o->block ? o->block : 1u << 20;
-	p.order = xcalloc(n + 1, sizeof(*p.order));
-	p.finished = xcalloc(n + 1, sizeof(*p.finished));
-	for (size_t i = 0; i < n; i++) {
-		p.order[i] = i;
-		items[i].status = 0;
-		total += items[i].size;
+	while (more) {
+		size_t k;
+
+		more = wait_some(p, interval);
+		while ((k = ms_hashpool_take(p, done, 64)) != 0)
+			for (size_t i = 0; i < k; i++)
+				if (o->item_done)
+					o->item_done(o->arg, done[i]);
+		bytes = ms_hashpool_progress(p, &total);
+		if (o->progress)
+			o->progress(o->arg, bytes, total);
 	}
-	qsort_r(p.order, n, sizeof(*p.order), larger_first, items);
-	if ((size_t)threads > n)
-		threads = n ? (int)n : 1;
-	atomic_init(&p.done_bytes, 0);
-	atomic_init(&p.stop, false);
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.cv, NULL);
-	tids = xcalloc((size_t)threads, sizeof(*tids));
-	for (int i = 0; i < threads; i++) {
-		pthread_mutex_lock(&p.mu);
-		p.running++; /* before the thread exists: it may be done before we look */
-		pthread_mutex_unlock(&p.mu);
-		if (pthread_create(&tids[started], NULL, worker, &p) != 0) {
-			pthread_mutex_lock(&p.mu);
-			p.running--;
-			pthread_mutex_unlock(&p.mu);
-			break;
-		}
-		started++;
-	}
-	if (!started) {
-		ret = ms_error_set(err, MS_EFAIL, "cannot start a hashing thread");
-	} else {
-		report(&p, o, total);
-		for (int i = 0; i < started; i++)
-			pthread_join(tids[i], NULL);
-		if (atomic_load(&p.stop) && !p.code)
-			ret = ms_error_set(err, MS_EINTR, "interrupted");
-		else if (p.code)
-			ret = ms_error_set(err, p.code, "%s", p.msg);
-	}
-	pthread_cond_destroy(&p.cv);
-	pthread_mutex_destroy(&p.mu);
-	free(tids);
-	free(p.order);
-	free(p.finished);
-	return ret;
+	return ms_hashpool_finish(p, false, err);
 }

@@ -115,6 +115,15 @@ struct ms_engine_opts {
 	ms_event_fn on_event;
 	void *event_arg;
 	double progress_interval; /* seconds between PROGRESS events */
+	/*
+	 * Optional: jobs that come while the engine runs (an upload sends what is hashed
+	 * while the rest is being hashed).  Called once per pass: returns how many jobs it
+	 * put in *jobs (the pointers stay valid until the run ends), 0 when none is ready,
+	 * or SIZE_MAX to stop every job; *more says whether others may still come.  Only
+	 * kinds that take jobs during a run (PUT) may be fed.
+	 */
+	size_t (*feed)(void *arg, struct ms_xfer_job ***jobs, bool *more);
+	void *feed_arg;
 };
 
 void ms_engine_opts_init(struct ms_engine_opts *o);

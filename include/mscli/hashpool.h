@@ -49,6 +49,21 @@ struct ms_hashpool_opts {
 int ms_hashpool_run(struct ms_hash_item *items, size_t n, const struct ms_hashpool_opts *o,
                     struct ms_error *err);
 
+/*
+ * The same, step by step, for a caller with its own loop (upload sends what is
+ * hashed while the rest is hashed): start the threads; take the items finished
+ * since the last call, without waiting; busy while some are not taken; finish
+ * waits for the threads (stop: abandon what is left) and returns the first failure.
+ */
+struct ms_hashpool;
+struct ms_hashpool *ms_hashpool_start(struct ms_hash_item *items, size_t n,
+                                      const struct ms_hashpool_opts *o);
+size_t ms_hashpool_take(struct ms_hashpool *p, struct ms_hash_item **out, size_t max);
+bool ms_hashpool_busy(struct ms_hashpool *p);
+/* Bytes hashed so far (*total: of all items). */
+uint64_t ms_hashpool_progress(struct ms_hashpool *p, uint64_t *total);
+int ms_hashpool_finish(struct ms_hashpool *p, bool stop, struct ms_error *err);
+
 /* The number of cores this process may use. */
 int ms_cores(void);
 

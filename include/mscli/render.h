@@ -12,6 +12,8 @@ struct ms_progress;
 /* Bars drawn on out (a terminal), redrawn at most every 100 ms. */
 struct ms_progress *ms_progress_new(FILE *out);
 void ms_progress_event(struct ms_progress *p, const struct ms_event *ev);
+/* Take job's bar away without counting it as a finished file (a phase that ended). */
+void ms_progress_drop(struct ms_progress *p, const struct ms_xfer_job *job);
 /* Print a line above the bars (a note that must not be overwritten). */
 void ms_progress_note(struct ms_progress *p, const char *line);
 void ms_progress_free(struct ms_progress *p);

@@ -10,7 +10,9 @@ the client, median over rounds; mscli against `hf upload` (huggingface_hub)
 on the Hugging Face protocol and `ms-hub upload` (modelscope_hub) on
 ModelScope's.  The official clients run from their source the way
 tests/official/*.sh run them; a client whose source is absent is skipped
-with a note.  modelscope 1.37 is not measured: it insists on a JSON answer
+with a note.  Before each run a file of the folder's size is written and
+deleted where nginx writes (on this kind of VM the first writer into fresh
+memory is 5-10x slower; bench.py does the same).  modelscope 1.37 is not measured: it insists on a JSON answer
 to its blob PUT, which no storage host but ModelScope's own gives.
 """
 import json
@@ -28,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 sys.path.insert(0, HERE)
 from nginx import Nginx  # noqa: E402
-from bench import write_shard  # noqa: E402  (bench.py imports this module only in main)
+from bench import scratch, write_shard  # noqa: E402  (bench.py imports this module in main)
 
 MB = 1000 * 1000
 PY = "/usr/bin/python3"
@@ -159,6 +161,9 @@ class UploadBench:
         if os.path.exists(cache):
             os.unlink(cache)
         repo = "alice/bench-%s-%d" % (tool, rnd)
+        # as for downloads: the first writer into fresh memory is 5-10x slower on this kind
+        # of VM, and nginx writes every byte uploaded; hand the memory back warm first
+        scratch(self.work, self.total)
         try:
             wall, cpu, rss = timed(self.command(tool, repo), self.env(hub, home))
             added = [p for c in hub.commits() if c["repo"] == repo for p in c["added"]]

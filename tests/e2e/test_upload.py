@@ -392,6 +392,8 @@ class TestHuggingFaceUpload(UploadTests, Case):
     def test_large_files_go_multipart_with_parallel_parts(self):
         self.hub.hf_multipart_threshold = MIB
         self.hub.hf_chunk_size = 256 * 1024
+        # each PUT takes a while: parts sent one after the other would never overlap
+        self.hub.fault("hold_upload", times=None, server="cdn", method="PUT", seconds=0.2)
         big = blob(3 * MIB + 5, seed=7)
         src = self.write(os.path.join(self.tmp, "mp"), {"model.safetensors": big,
                                                         "small.bin": blob(1000, seed=8)})

@@ -25,7 +25,7 @@ MODULES = {
                    store-localdir engine engine-kind engine-get engine-get-file
                    engine-get-conn engine-put writer hasher hashpool commit
                    hub-hf-auth hub-hf-upload hub-ms-auth hub-ms-upload""",
-    "operations": "select download upload upload-walk account",
+    "operations": "select download upload upload-walk upload-send account",
     "render": "render render-download render-upload progress output ui table",
     "commands": "cli cmd cmd-download cmd-upload cmd-login complete main",
 }
