@@ -276,6 +276,69 @@ static int global_stack(struct vm *vm)
 	return push_global(vm, m->s, strlen(m->s), n->s, strlen(n->s));
 }
 
+/* The opcodes of objects (the cookie jar): classes by name only, never called. 0 done,
+ * -1 an error or an opcode this reader does not take. */
+static int object_op(struct vm *vm, unsigned char op)
+{
+	const unsigned char *b;
+	struct node *n;
+	long mark;
+
+	switch (op) {
+	case 0x8a: /* LONG1: little-endian two's complement */
+		if (take(vm, 1, &b) || *b > 8 || take(vm, *b, &b))
+			return -1;
+		n = new_node(vm, N_INT);
+		n->i = signed_le(b, (size_t)b[-1]);
+		push(vm, n);
+		break;
+	case 'G': /* BINFLOAT */
+		if (take(vm, 8, &b))
+			return -1;
+		push(vm, new_node(vm, N_OTHER));
+		break;
+	case ')': /* EMPTY_TUPLE */
+		push(vm, new_node(vm, N_TUPLE));
+		break;
+	case 0x85: /* TUPLE1 */
+	case 0x86: /* TUPLE2 */
+	case 0x87: /* TUPLE3 */
+		if (make_tuple(vm, vm->sp - (size_t)(op - 0x84)))
+			return -1;
+		break;
+	case 't': /* TUPLE */
+		mark = find_mark(vm);
+		if (mark < 0 || make_tuple(vm, (size_t)mark + 1))
+			return -1;
+		vm->stack[mark] = vm->stack[vm->sp - 1];
+		vm->sp = (size_t)mark + 1;
+		break;
+	case 'c':  /* GLOBAL module\nname\n */
+	case 0x93: /* STACK_GLOBAL */
+		if (op == 'c' ? global_inline(vm) : global_stack(vm))
+			return -1;
+		break;
+	case 0x81: /* NEWOBJ: cls args */
+		if (vm->sp < 2 || vm->stack[vm->sp - 2]->kind != N_GLOBAL)
+			return -1;
+		n = new_node(vm, N_OBJ);
+		n->s = xstrdup(vm->stack[vm->sp - 2]->s);
+		vm->sp -= 2;
+		push(vm, n);
+		break;
+	case 'b': /* BUILD: obj state */
+		if (vm->sp < 2 || vm->stack[vm->sp - 2]->kind != N_OBJ || vm->stack[vm->sp - 2]->n)
+			return -1;
+		n = vm->stack[vm->sp - 2];
+		ms_grow((void **)&n->items, &n->cap, 1, sizeof(*n->items));
+		n->items[n->n++] = vm->stack[--vm->sp];
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
 /* One opcode per case: the switch is the whole machine, and reads best whole (a longer
  * function on purpose, like CPython's own load loop). */
 static int run(struct vm *vm, struct node **result)
@@ -321,55 +384,6 @@ static int run(struct vm *vm, struct node **result)
 			n = new_node(vm, N_INT);
 			n->i = op == 'J' ? (int32_t)le(b, 4) : (int64_t)le(b, op == 'K' ? 1 : 2);
 			push(vm, n);
-			break;
-		case 0x8a: /* LONG1: little-endian two's complement */
-			if (take(vm, 1, &b) || *b > 8 || take(vm, *b, &b))
-				return -1;
-			n = new_node(vm, N_INT);
-			n->i = signed_le(b, (size_t)b[-1]);
-			push(vm, n);
-			break;
-		case 'G': /* BINFLOAT */
-			if (take(vm, 8, &b))
-				return -1;
-			push(vm, new_node(vm, N_OTHER));
-			break;
-		case ')': /* EMPTY_TUPLE */
-			push(vm, new_node(vm, N_TUPLE));
-			break;
-		case 0x85: /* TUPLE1 */
-		case 0x86: /* TUPLE2 */
-		case 0x87: /* TUPLE3 */
-			if (make_tuple(vm, vm->sp - (size_t)(op - 0x84)))
-				return -1;
-			break;
-		case 't': /* TUPLE */
-			mark = find_mark(vm);
-			if (mark < 0 || make_tuple(vm, (size_t)mark + 1))
-				return -1;
-			vm->stack[mark] = vm->stack[vm->sp - 1];
-			vm->sp = (size_t)mark + 1;
-			break;
-		case 'c':  /* GLOBAL module\nname\n */
-		case 0x93: /* STACK_GLOBAL */
-			if (op == 'c' ? global_inline(vm) : global_stack(vm))
-				return -1;
-			break;
-		case 0x81: /* NEWOBJ: cls args */
-			if (vm->sp < 2 || vm->stack[vm->sp - 2]->kind != N_GLOBAL)
-				return -1;
-			n = new_node(vm, N_OBJ);
-			n->s = xstrdup(vm->stack[vm->sp - 2]->s);
-			vm->sp -= 2;
-			push(vm, n);
-			break;
-		case 'b': /* BUILD: obj state */
-			if (vm->sp < 2 || vm->stack[vm->sp - 2]->kind != N_OBJ ||
-			    vm->stack[vm->sp - 2]->n)
-				return -1;
-			n = vm->stack[vm->sp - 2];
-			ms_grow((void **)&n->items, &n->cap, 1, sizeof(*n->items));
-			n->items[n->n++] = vm->stack[--vm->sp];
 			break;
 		case 0x8c: /* SHORT_BINUNICODE */
 		case 'X':  /* BINUNICODE */
@@ -436,7 +450,8 @@ static int run(struct vm *vm, struct node **result)
 			*result = vm->stack[0];
 			return 0;
 		default:
-			return -1;
+			if (object_op(vm, op))
+				return -1;
 		}
 	}
 	return -1;
