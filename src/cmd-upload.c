@@ -155,7 +155,8 @@ static void on_event(void *arg, const struct ms_event *ev)
 	ms_progress_event(up->progress, ev);
 	if (ev->type == MS_EV_FINISH)
 		hide_bars(up);
-	if (g->json && ev->type != MS_EV_DONE) {
+	/* no "transfer" object: the objects are known one by one as they are hashed */
+	if (g->json && ev->type != MS_EV_DONE && ev->type != MS_EV_PLAN) {
 		if (ev->type == MS_EV_PROGRESS && (int)(ev->elapsed * 10) % 10)
 			return; /* progress as JSON at most once a second */
 		ms_json_engine_event(stdout, ev);
