@@ -30,7 +30,8 @@
 #include "mscli/ui.h"
 
 const struct ms_cmd *const ms_commands[] = {
-        &ms_cmd_search, &ms_cmd_info, &ms_cmd_download, &ms_cmd_cache, NULL,
+        &ms_cmd_search, &ms_cmd_info,   &ms_cmd_download, &ms_cmd_upload, &ms_cmd_cache,
+        &ms_cmd_login,  &ms_cmd_logout, &ms_cmd_whoami,   NULL,
 };
 
 const struct ms_cmd *ms_cmd_find(const struct ms_cmd *const *table, const char *name)

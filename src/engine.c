@@ -15,6 +15,7 @@
 
 static const struct engine_kind *const kinds[] = {
         [MS_JOB_GET] = &engine_get,
+        [MS_JOB_PUT] = &engine_put,
 };
 
 #define NKINDS MS_ARRAY_SIZE(kinds)
@@ -141,8 +142,10 @@ static void progress(struct engine *e, void *const *states)
 	engine_emit(e, MS_EV_PROGRESS, NULL, 0, 0, 0, NULL);
 }
 
-static bool all_finished(void *const *states)
+static bool all_finished(const struct engine *e, void *const *states)
 {
+	if (e->feeding)
+		return false;
 	for (size_t k = 0; k < NKINDS; k++)
 		if (states[k] && !kinds[k]->finished(states[k]))
 			return false;
@@ -156,7 +159,8 @@ static double next_wakeup(struct engine *e, void *const *states)
 	for (size_t k = 0; k < NKINDS; k++)
 		if (states[k])
 			t = kinds[k]->next_wakeup(e, states[k], now, t);
-	return t;
+	/* what the feeder waits for (hashing threads) does not wake curl: look often */
+	return e->feeding && t > 0.01 ? 0.01 : t;
 }
 
 /* One pass: start what can start, let curl move, take back what ended. */
@@ -198,10 +202,55 @@ static int start_kind(struct engine *e, size_t k, struct ms_xfer_job *jobs, size
 	return m && !*state ? MS_EFAIL : 0; /* its threads could not start */
 }
 
+/* Jobs from the feeder go to their kind: started, or added to its running state. */
+static void feed(struct engine *e, void **states)
+{
+	struct ms_xfer_job **jobs = NULL;
+	bool more = false;
+	size_t n;
+
+	if (!e->feeding)
+		return;
+	n = e->o->feed(e->o->feed_arg, &jobs, &more);
+	e->feeding = more && n != SIZE_MAX;
+	if (n == SIZE_MAX) {
+		if (!e->fatal)
+			e->fatal = MS_EFAIL;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		jobs[i]->status = 0;
+		jobs[i]->done = false;
+		ms_error_clear(&jobs[i]->err);
+		e->total_size += jobs[i]->size;
+		e->njobs++;
+	}
+	for (size_t k = 0; k < NKINDS && n; k++) {
+		struct ms_xfer_job **mine = xcalloc(n + 1, sizeof(*mine));
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if ((size_t)jobs[i]->kind == k)
+				mine[m++] = jobs[i];
+		if (m && states[k] && kinds[k]->add) {
+			kinds[k]->add(e, states[k], mine, m);
+		} else if (m && !states[k] && (states[k] = kinds[k]->start(e, mine, m)) != NULL) {
+			/* started */
+		} else {
+			/* a kind that takes no job while it runs, or whose threads failed */
+			for (size_t i = 0; i < m; i++)
+				mine[i]->status =
+				        ms_error_set(&mine[i]->err, MS_EFAIL,
+				                     "'%s' could not be started", mine[i]->name);
+		}
+		free(mine);
+	}
+}
+
 static void run(struct engine *e, void **states)
 {
 	engine_emit(e, MS_EV_PLAN, NULL, 0, 0, 0, NULL);
-	while (!all_finished(states)) {
+	while (!all_finished(e, states)) {
 		if (ms_interrupted() && !e->fatal)
 			e->fatal = MS_EINTR;
 		if (e->fatal) {
@@ -210,9 +259,10 @@ static void run(struct engine *e, void **states)
 					kinds[k]->stop(e, states[k], e->fatal);
 			break;
 		}
+		feed(e, states);
 		pass(e, states);
 		progress(e, states);
-		if (all_finished(states))
+		if (all_finished(e, states))
 			break;
 		curl_multi_poll(e->multi, NULL, 0, (int)(next_wakeup(e, states) * 1000) + 1, NULL);
 	}
@@ -220,7 +270,7 @@ static void run(struct engine *e, void **states)
 
 int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size_t n)
 {
-	struct engine e = {.o = o, .njobs = n};
+	struct engine e = {.o = o, .njobs = n, .feeding = o->feed != NULL};
 	void *states[NKINDS] = {0};
 	int ret = 0;
 

@@ -312,6 +312,14 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	const struct ms_http_request *req = arg;
+	size_t got = req->body_read(req->body_arg, buf, size * n);
+
+	return got == SIZE_MAX ? CURL_READFUNC_ABORT : got;
+}
+
 /* curl's progress callback: a non-zero return aborts the transfer (Ctrl-C). */
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
@@ -361,6 +369,14 @@ static int perform_once(struct ms_http *h, const struct ms_http_request *req, co
 	if (req->body) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (req->body_read) {
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(e, CURLOPT_READDATA, req);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_size);
+		/* a large body takes its time; a stalled one still fails (LOW_SPEED_TIME) */
+		curl_easy_setopt(e, CURLOPT_TIMEOUT, 0L);
+		hdrs = curl_slist_append(hdrs, "Expect:");
 	}
 	if (req->content_type) {
 		char *ct = xasprintf("Content-Type: %s", req->content_type);
@@ -374,7 +390,8 @@ static int perform_once(struct ms_http *h, const struct ms_http_request *req, co
 		hdrs = curl_slist_append(hdrs, a);
 		free(a);
 	}
-	hdrs = ms_http_auth_headers(h->auth, url, hdrs);
+	if (!req->no_auth)
+		hdrs = ms_http_auth_headers(h->auth, url, hdrs);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 
 	ms_verbose("> %s %s", method, url);
@@ -472,13 +489,15 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 			break;
 		}
 		rc = ms_retry_classify((int)cc, cc == CURLE_OK ? resp->status : 0, false);
+		if (req->once && rc == MS_RETRY_YES)
+			rc = MS_RETRY_NO;
 		if (rc == MS_RETRY_NO && cc != CURLE_OK) {
 			ret = ms_error_set(err, MS_ENET, "%s: %s: %s", what, url,
 			                   curl_easy_strerror(cc));
 			break;
 		}
 		if (rc == MS_RETRY_NO && resp->status >= 300 && resp->status < 400 &&
-		    resp->location && !req->no_follow) {
+		    resp->location && !req->no_follow && !req->body_read) {
 			char *next = ms_url_resolve(url, resp->location);
 
 			if (!next || ++redirects > 10) {

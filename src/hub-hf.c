@@ -15,6 +15,7 @@
 #include "mscli/alloc.h"
 #include "mscli/env.h"
 #include "mscli/fs.h"
+#include "mscli/hub-hf.h"
 #include "mscli/hub.h"
 #include "mscli/store-hf.h"
 #include "mscli/store.h"
@@ -26,19 +27,18 @@
 
 #define MAX_PAGES 100000
 
-static const char *api_type(enum ms_repo_type t)
+const char *hf_api_type(enum ms_repo_type t)
 {
 	return t == MS_REPO_DATASET ? "datasets" : "models";
 }
 
-static const char *url_prefix(enum ms_repo_type t)
+const char *hf_url_prefix(enum ms_repo_type t)
 {
 	return t == MS_REPO_DATASET ? "datasets/" : "";
 }
 
-/* X-Error-Code first (§1.2), then the status. */
-static int hf_error(struct ms_session *s, const struct ms_http_response *r, const char *what,
-                    struct ms_error *err)
+int hf_error(struct ms_session *s, const struct ms_http_response *r, const char *what,
+             struct ms_error *err)
 {
 	const char *code = r->x_error_code;
 	const char *msg = r->x_error_message;
@@ -85,6 +85,27 @@ static int get_json(struct ms_session *s, const char *url, const char *what,
 	return 0;
 }
 
+int hf_request_json(struct ms_session *s, struct ms_http_request *req, long *status, cJSON **out,
+                    struct ms_error *err)
+{
+	struct ms_http_response resp = {0};
+	int ret;
+
+	*out = NULL;
+	if (!req->accept)
+		req->accept = "application/json";
+	ret = ms_http_request(&s->http, req, &resp, err);
+	*status = resp.status;
+	if (!ret && (resp.status < 200 || resp.status >= 300))
+		ret = hf_error(s, &resp, req->what, err);
+	if (!ret && !(*out = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "{}",
+	                                           resp.body.len ? resp.body.len : 2)))
+		ret = ms_error_set(err, MS_EPROTO, "%s: %s: the hub answered malformed JSON",
+		                   req->what, req->url);
+	ms_http_response_release(&resp);
+	return ret;
+}
+
 static int hf_resolve(struct ms_session *s, const struct ms_repo *repo, const char *rev,
                       char **commit, struct ms_error *err)
 {
@@ -102,7 +123,7 @@ static int hf_resolve(struct ms_session *s, const struct ms_repo *repo, const ch
 	}
 	qrev = ms_url_quote_path(rev, false);
 	/* expand=sha keeps the answer small: only id and sha come back */
-	url = xasprintf("%s/api/%s/%s/revision/%s?expand=sha", s->endpoint, api_type(repo->type),
+	url = xasprintf("%s/api/%s/%s/revision/%s?expand=sha", s->endpoint, hf_api_type(repo->type),
 	                repo->id, qrev);
 	what = xasprintf("resolving %s %s at '%s'", ms_repo_type_name(repo->type), repo->id, rev);
 	ret = get_json(s, url, what, &resp, &j, err);
@@ -175,7 +196,7 @@ static int hf_list(struct ms_session *s, const struct ms_repo *repo, const char 
 	        xasprintf("listing %s %s at '%s'", ms_repo_type_name(repo->type), repo->id, rev);
 	char *qrev = ms_url_quote_path(commit ? commit : rev, false);
 	char *url = xasprintf("%s/api/%s/%s/tree/%s?recursive=true&expand=false", s->endpoint,
-	                      api_type(repo->type), repo->id, qrev);
+	                      hf_api_type(repo->type), repo->id, qrev);
 	int ret = 0, pages = 0;
 
 	out->revision = xstrdup(rev);
@@ -320,7 +341,7 @@ static int hf_stat_file(struct ms_session *s, const struct ms_repo *repo, const 
                         const char *path, struct ms_listing *out, struct ms_error *err)
 {
 	char *qrev = ms_url_quote_path(rev, false), *qpath = ms_url_quote_path(path, true);
-	char *url = xasprintf("%s/%s%s/resolve/%s/%s", s->endpoint, url_prefix(repo->type),
+	char *url = xasprintf("%s/%s%s/resolve/%s/%s", s->endpoint, hf_url_prefix(repo->type),
 	                      repo->id, qrev, qpath);
 	char *what = xasprintf("'%s' in %s at '%s'", path, repo->id, rev);
 	struct ms_http_response resp = {0};
@@ -357,7 +378,7 @@ static char *hf_file_url(struct ms_session *s, const struct ms_repo *repo,
 {
 	char *qrev = ms_url_quote_path(l->commit ? l->commit : l->revision, false);
 	char *qpath = ms_url_quote_path(f->path, true);
-	char *url = xasprintf("%s/%s%s/resolve/%s/%s", s->endpoint, url_prefix(repo->type),
+	char *url = xasprintf("%s/%s%s/resolve/%s/%s", s->endpoint, hf_url_prefix(repo->type),
 	                      repo->id, qrev, qpath);
 
 	free(qrev);
@@ -370,9 +391,10 @@ static bool hf_exists(struct ms_session *s, const struct ms_repo *repo, const ch
 {
 	struct ms_http_response resp = {0};
 	char *q = folder ? ms_url_quote_path(folder, true) : NULL;
-	char *url = folder ? xasprintf("%s/api/%s/%s/tree/%s/%s", s->endpoint, api_type(repo->type),
-	                               repo->id, rev, q)
-	                   : xasprintf("%s/api/%s/%s", s->endpoint, api_type(repo->type), repo->id);
+	char *url =
+	        folder ? xasprintf("%s/api/%s/%s/tree/%s/%s", s->endpoint, hf_api_type(repo->type),
+	                           repo->id, rev, q)
+	               : xasprintf("%s/api/%s/%s", s->endpoint, hf_api_type(repo->type), repo->id);
 	bool yes = ms_session_probe(s, url, &resp);
 
 	ms_http_response_release(&resp);
@@ -437,7 +459,7 @@ static char *search_url(struct ms_session *s, const struct ms_search_query *q)
 	struct ms_buf url = MS_BUF_INIT;
 	char limit[32];
 
-	ms_buf_addf(&url, "%s/api/%s", s->endpoint, api_type(q->type));
+	ms_buf_addf(&url, "%s/api/%s", s->endpoint, hf_api_type(q->type));
 	ms_url_add_query(&url, "search", q->text);
 	ms_url_add_query(&url, "author", q->author);
 	for (size_t i = 0; i < q->nfilters; i++)
@@ -495,8 +517,8 @@ static int hf_repo_info(struct ms_session *s, const struct ms_repo *repo, const 
 	cJSON *j;
 	int ret;
 
-	ms_buf_addf(&url, "%s/api/%s/%s/revision/%s", s->endpoint, api_type(repo->type), repo->id,
-	            qrev);
+	ms_buf_addf(&url, "%s/api/%s/%s/revision/%s", s->endpoint, hf_api_type(repo->type),
+	            repo->id, qrev);
 	ms_url_add_query(&url, "expand", "sha");
 	add_expand(&url, repo->type);
 	ret = get_json(s, url.data, what, &resp, &j, err);
@@ -522,7 +544,7 @@ static char *hf_env_endpoint(bool *from_env)
 	return xstrdup("https://huggingface.co");
 }
 
-static char *hf_home(void)
+char *hf_home(void)
 {
 	const char *v = ms_getenv("HF_HOME"), *xdg;
 	char *x, *out;
@@ -538,11 +560,10 @@ static char *hf_home(void)
 	return out;
 }
 
-/* HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then $HF_TOKEN_PATH or $HF_HOME/token (§5.4). */
+/* HF_TOKEN, then HUGGING_FACE_HUB_TOKEN (§5.4); the token file is hf_stored_token's. */
 static char *hf_env_token(void)
 {
 	const char *v;
-	char *buf = NULL, *path, *home, *r, *w;
 
 	/* HF_HUB_DISABLE_IMPLICIT_TOKEN: only a token given on the command line */
 	if (ms_env_true("HF_HUB_DISABLE_IMPLICIT_TOKEN"))
@@ -550,36 +571,7 @@ static char *hf_env_token(void)
 	v = ms_getenv("HF_TOKEN");
 	if (!v)
 		v = ms_getenv("HUGGING_FACE_HUB_TOKEN");
-	if (v) {
-		buf = xstrdup(v);
-	} else {
-		if (ms_getenv("HF_TOKEN_PATH")) {
-			path = ms_expand_path(ms_getenv("HF_TOKEN_PATH"));
-		} else {
-			home = hf_home();
-			path = ms_path_join(home, "token");
-			free(home);
-		}
-		if (ms_read_file(path, 4096, &buf, NULL, NULL) != 0)
-			buf = NULL;
-		free(path);
-	}
-	if (!buf)
-		return NULL;
-	/* like huggingface_hub: drop CR/LF, strip blanks; empty means none */
-	for (r = w = buf; *r; r++)
-		if (*r != '\r' && *r != '\n')
-			*w++ = *r;
-	*w = '\0';
-	while (w > buf && (w[-1] == ' ' || w[-1] == '\t'))
-		*--w = '\0';
-	r = buf + strspn(buf, " \t");
-	memmove(buf, r, strlen(r) + 1);
-	if (!*buf) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return v ? hf_clean_token(v) : NULL;
 }
 
 static void hf_env_net(struct ms_net_opts *net, bool stall_given)
@@ -646,12 +638,14 @@ const struct ms_hub ms_hub_hf = {
         .single_segment_ids = true,
         .env_endpoint = hf_env_endpoint,
         .env_token = hf_env_token,
+        .stored_token = hf_stored_token,
         .env_net = hf_env_net,
         .env_offline = hf_env_offline,
         .default_cache = hf_default_cache,
         .hint_token_sent = " (check the token from --token, HF_TOKEN or the token file; "
                            "a gated repo also needs access granted on the hub)",
-        .hint_no_token = " (no token was sent: give --token or set HF_TOKEN)",
+        .hint_no_token = " (no token was sent: run 'mscli login --hub hf', give --token or set "
+                         "HF_TOKEN)",
         .cache_store = hf_cache_store,
         .local_store = ms_store_localdir_new,
         .cache_walk = hf_cache_walk,
@@ -663,4 +657,18 @@ const struct ms_hub ms_hub_hf = {
         .exists = hf_exists,
         .search = hf_search,
         .repo_info = hf_repo_info,
+        .whoami = hf_whoami,
+        .token_store = hf_token_store,
+        .token_forget = hf_token_forget,
+        .token_env = "HF_TOKEN",
+        .repo_create = hf_repo_create,
+        .branch_head = hf_branch_head,
+        .upload_plan = hf_upload_plan,
+        .lfs_batch = hf_lfs_batch,
+        .lfs_batch_max = 256, /* huggingface_hub's chunks (§4.0) */
+        .lfs_finish = hf_lfs_finish,
+        .commit = hf_commit,
+        /* upload-large-folder's largest batch: commits beyond it hit the hub's limits */
+        .commit_max = 1000,
+        .commit_url = hf_commit_url,
 };

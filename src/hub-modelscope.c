@@ -17,6 +17,7 @@
 
 #include "mscli/clock.h"
 #include "mscli/fs.h"
+#include "mscli/hub-modelscope.h"
 #include "mscli/hub.h"
 #include "mscli/store-ms.h"
 #include "mscli/store.h"
@@ -29,13 +30,13 @@
 #define MS_INTL_ENDPOINT "https://www.modelscope.ai"
 #define DATASET_PAGE     200
 
-static const char *type_segment(enum ms_repo_type t)
+const char *modelscope_type_segment(enum ms_repo_type t)
 {
 	return t == MS_REPO_DATASET ? "datasets" : "models";
 }
 
-/* The legacy envelope: {"Code":200,"Success":true,"Message":...,"Data":...}. */
-static int envelope_error(const cJSON *j, const char *what, const char *url, struct ms_error *err)
+int modelscope_envelope_error(const cJSON *j, const char *what, const char *url,
+                              struct ms_error *err)
 {
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "Code");
 	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(j, "Success");
@@ -72,12 +73,44 @@ static int get_json(struct ms_session *s, const char *url, const char *what, cJS
 		                   url);
 		goto out;
 	}
-	ret = envelope_error(*out, what, url, err);
+	ret = modelscope_envelope_error(*out, what, url, err);
 	if (ret) {
 		cJSON_Delete(*out);
 		*out = NULL;
 	}
 out:
+	ms_http_response_release(&resp);
+	return ret;
+}
+
+int modelscope_request_json(struct ms_session *s, struct ms_http_request *req, long *status,
+                            cJSON **out, struct ms_error *err)
+{
+	struct ms_http_response resp = {0};
+	int ret;
+
+	*out = NULL;
+	if (!req->accept)
+		req->accept = "application/json";
+	ret = ms_http_request(&s->http, req, &resp, err);
+	*status = resp.status;
+	if (!ret && resp.body.len)
+		*out = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+	if (!ret && (resp.status < 200 || resp.status >= 300)) {
+		/* the envelope's message says more than the status */
+		if (!*out || !modelscope_envelope_error(*out, req->what, req->url, err))
+			ret = ms_http_status_error(&s->auth, &resp, req->what, err);
+		else if (resp.status == 401 || resp.status == 403)
+			ret = err->code = MS_EAUTH;
+		else
+			ret = err->code;
+		err->http_status = resp.status;
+	} else if (!ret && !*out) {
+		ret = ms_error_set(err, MS_EPROTO, "%s: %s: the hub answered malformed JSON",
+		                   req->what, req->url);
+	} else if (!ret) {
+		ret = modelscope_envelope_error(*out, req->what, req->url, err);
+	}
 	ms_http_response_release(&resp);
 	return ret;
 }
@@ -192,12 +225,11 @@ static int list_dataset(struct ms_session *s, const struct ms_repo *repo, const 
 	return ret;
 }
 
-/* GET .../revisions: *root owns the JSON, *map is Data.RevisionMap inside it (§2.5). */
-static int get_revision_map(struct ms_session *s, const struct ms_repo *repo, cJSON **root,
+int modelscope_revision_map(struct ms_session *s, const struct ms_repo *repo, cJSON **root,
                             const cJSON **map, struct ms_error *err)
 {
-	char *url = xasprintf("%s/api/v1/%s/%s/revisions", s->endpoint, type_segment(repo->type),
-	                      repo->id);
+	char *url = xasprintf("%s/api/v1/%s/%s/revisions", s->endpoint,
+	                      modelscope_type_segment(repo->type), repo->id);
 	int ret = get_json(s, url, "revisions", root, err);
 
 	free(url);
@@ -241,8 +273,8 @@ static int check_revision(struct ms_session *s, const struct ms_repo *repo, cons
 	int ret = 0;
 
 	ms_error_clear(&ignored);
-	if (ms_is_commit_id(rev) || get_revision_map(s, repo, &root, &map, &ignored) || !map ||
-	    find_revision(map, rev))
+	if (ms_is_commit_id(rev) || modelscope_revision_map(s, repo, &root, &map, &ignored) ||
+	    !map || find_revision(map, rev))
 		goto out;
 	for (size_t k = 0; k < MS_ARRAY_SIZE(revision_kinds); k++) {
 		struct ms_buf one = MS_BUF_INIT;
@@ -319,7 +351,7 @@ static char *ms_file_url(struct ms_session *s, const struct ms_repo *repo,
 	char *qrev = ms_url_quote_plus(l->revision);
 	char *qpath = ms_url_quote_plus(f->path);
 	char *url = xasprintf("%s/api/v1/%s/%s/repo?Revision=%s&FilePath=%s", s->endpoint,
-	                      type_segment(repo->type), repo->id, qrev, qpath);
+	                      modelscope_type_segment(repo->type), repo->id, qrev, qpath);
 
 	free(qrev);
 	free(qpath);
@@ -331,7 +363,7 @@ static int ms_revision_created_at(struct ms_session *s, const struct ms_repo *re
 {
 	const cJSON *map = NULL, *e, *c;
 	cJSON *root = NULL;
-	int ret = get_revision_map(s, repo, &root, &map, err);
+	int ret = modelscope_revision_map(s, repo, &root, &map, err);
 
 	*created_at = 0;
 	if (!ret && (e = find_revision(map, rev)) != NULL &&
@@ -354,14 +386,15 @@ static bool ms_exists(struct ms_session *s, const struct ms_repo *repo, const ch
 	(void)rev;
 	if (folder)
 		return false;
-	url = xasprintf("%s/api/v1/%s/%s", s->endpoint, type_segment(repo->type), repo->id);
+	url = xasprintf("%s/api/v1/%s/%s", s->endpoint, modelscope_type_segment(repo->type),
+	                repo->id);
 	yes = ms_session_probe(s, url, &resp);
 	if (yes) {
 		/* the legacy envelope says 200 in its body too: {"Code":200,...} */
 		cJSON *j =
 		        cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
 
-		yes = j && envelope_error(j, "probe", url, &e) == 0;
+		yes = j && modelscope_envelope_error(j, "probe", url, &e) == 0;
 		cJSON_Delete(j);
 	}
 	ms_http_response_release(&resp);
@@ -493,7 +526,7 @@ static int ms_search(struct ms_session *s, const struct ms_search_query *q, cons
 	long long total;
 	int ret;
 
-	ms_buf_addf(&url, "%s/openapi/v1/%s", s->endpoint, type_segment(q->type));
+	ms_buf_addf(&url, "%s/openapi/v1/%s", s->endpoint, modelscope_type_segment(q->type));
 	ms_url_add_query(&url, "search", q->text);
 	ms_url_add_query(&url, "owner", q->author);
 	if (q->sort != MS_SORT_NONE)
@@ -505,12 +538,12 @@ static int ms_search(struct ms_session *s, const struct ms_search_query *q, cons
 	if ((ret = add_filters(&url, q, err)) != 0 ||
 	    (ret = openapi_get(s, url.data, what, &root, &data, err)) != 0)
 		goto out;
-	list = cJSON_GetObjectItemCaseSensitive(data, type_segment(q->type));
+	list = cJSON_GetObjectItemCaseSensitive(data, modelscope_type_segment(q->type));
 	if (!list)
 		list = cJSON_GetObjectItemCaseSensitive(data, "items");
 	if (!cJSON_IsArray(list) && !cJSON_IsNull(list) && list) {
 		ret = ms_error_set(err, MS_EPROTO, "%s: %s: data.%s is not a list", what, url.data,
-		                   type_segment(q->type));
+		                   modelscope_type_segment(q->type));
 		goto out;
 	}
 	for (e = list ? list->child : NULL; e && !ret; e = e->next, n++)
@@ -540,7 +573,7 @@ static void revision_commit(struct ms_session *s, const struct ms_repo *repo, co
 {
 	char *qrev = ms_url_quote_plus(rev);
 	char *url = xasprintf("%s/api/v1/%s/%s/commits?Ref=%s&PageNumber=1&PageSize=1", s->endpoint,
-	                      type_segment(repo->type), repo->id, qrev);
+	                      modelscope_type_segment(repo->type), repo->id, qrev);
 	const cJSON *head, *id;
 	struct ms_error e;
 	cJSON *root = NULL;
@@ -575,8 +608,8 @@ static void revision_commit(struct ms_session *s, const struct ms_repo *repo, co
 static int ms_repo_info(struct ms_session *s, const struct ms_repo *repo, const char *rev,
                         struct ms_repo_meta *out, struct ms_error *err)
 {
-	char *url =
-	        xasprintf("%s/openapi/v1/%s/%s", s->endpoint, type_segment(repo->type), repo->id);
+	char *url = xasprintf("%s/openapi/v1/%s/%s", s->endpoint,
+	                      modelscope_type_segment(repo->type), repo->id);
 	char *what = xasprintf("info of %s %s", ms_repo_type_name(repo->type), repo->id);
 	const cJSON *data = NULL;
 	cJSON *root = NULL;
@@ -676,10 +709,13 @@ const struct ms_hub ms_hub_modelscope = {
         .url_models_segment = true,
         .env_endpoint = ms_env_endpoint,
         .env_token = ms_env_token,
+        .stored_token = modelscope_stored_token,
         .default_cache = ms_default_cache,
         .extra_headers = ms_extra_headers,
-        .hint_token_sent = " (check the token from --token or MODELSCOPE_API_TOKEN)",
-        .hint_no_token = " (no token was sent: give --token or set MODELSCOPE_API_TOKEN)",
+        .hint_token_sent = " (check the token from --token, MODELSCOPE_API_TOKEN or the saved "
+                           "login)",
+        .hint_no_token = " (no token was sent: run 'mscli login', give --token or set "
+                         "MODELSCOPE_API_TOKEN)",
         .cache_store = ms_cache_store,
         .local_store = ms_store_localdir_ms_new,
         .cache_walk = ms_cache_walk,
@@ -690,4 +726,17 @@ const struct ms_hub ms_hub_modelscope = {
         .revision_created_at = ms_revision_created_at,
         .search = ms_search,
         .repo_info = ms_repo_info,
+        .whoami = modelscope_whoami,
+        .token_store = modelscope_token_store,
+        .token_forget = modelscope_token_forget,
+        .token_env = "MODELSCOPE_API_TOKEN",
+        .repo_create = modelscope_repo_create,
+        .branch_head = modelscope_branch_head,
+        .upload_plan = modelscope_upload_plan,
+        .lfs_batch = modelscope_lfs_batch,
+        .lfs_batch_max = 64, /* UPLOAD_VALIDATE_BLOB_BATCH_SIZE */
+        .lfs_finish = modelscope_lfs_finish,
+        .commit = modelscope_commit,
+        .commit_max = 256, /* UPLOAD_COMMIT_BATCH_SIZE */
+        .commit_url = modelscope_commit_url,
 };

@@ -382,7 +382,15 @@ int ms_session_open(struct ms_session *s, const struct ms_hub *hub, const struct
 		free(endpoint);
 		return MS_EUSAGE;
 	}
-	token = o->token ? xstrdup(o->token) : hub->env_token();
+	/* --token, then the environment, then what a login stored */
+	s->token_source = MS_TOKEN_OPTION;
+	token = o->token ? xstrdup(o->token) : NULL;
+	if (!token && (token = hub->env_token()) != NULL)
+		s->token_source = MS_TOKEN_ENV;
+	if (!token && hub->stored_token && (token = hub->stored_token()) != NULL)
+		s->token_source = MS_TOKEN_STORED;
+	if (!token)
+		s->token_source = MS_TOKEN_NONE;
 	if (token)
 		ms_redact_add(token);
 	ms_redact_url_userinfo(endpoint);
@@ -423,6 +431,48 @@ void ms_session_set_endpoint(struct ms_session *s, const char *endpoint)
 	free(s->auth.origin);
 	s->endpoint = xstrndup(endpoint, n);
 	s->auth.origin = ms_url_origin(s->endpoint);
+}
+
+const char *ms_session_token_from(const struct ms_session *s)
+{
+	switch (s->token_source) {
+	case MS_TOKEN_OPTION:
+		return "--token";
+	case MS_TOKEN_ENV:
+		return s->hub->token_env ? s->hub->token_env : "the environment";
+	case MS_TOKEN_STORED:
+		return "the saved login";
+	case MS_TOKEN_GIVEN:
+		return "the login";
+	default:
+		return "nowhere";
+	}
+}
+
+int ms_session_post_body(struct ms_session *s, struct ms_http_request *req, struct ms_body *body,
+                         ms_json_request_fn request, struct cJSON **out, struct ms_error *err)
+{
+	long status = 0;
+	int ret;
+
+	req->method = "POST";
+	req->once = true; /* a commit is never blindly repeated: the caller reads the branch */
+	req->body_read = ms_body_read;
+	req->body_arg = body;
+	req->body_size = body->size;
+	ret = request(s, req, &status, out, err);
+	if (body->err.code)
+		ret = ms_error_set(err, body->err.code, "%s", body->err.msg);
+	return ret;
+}
+
+void ms_session_set_token(struct ms_session *s, const char *token)
+{
+	free(s->auth.token);
+	s->auth.token = token ? xstrdup(token) : NULL;
+	s->token_source = token ? MS_TOKEN_GIVEN : MS_TOKEN_NONE;
+	if (token)
+		ms_redact_add(token);
 }
 
 void ms_session_release(struct ms_session *s)

@@ -5,6 +5,7 @@
 
 #include "mscli/alloc.h"
 #include "mscli/json.h"
+#include "mscli/strbuf.h"
 
 bool ms_json_u64(const cJSON *v, uint64_t *out)
 {
@@ -49,4 +50,25 @@ char *ms_json_text(const cJSON *v)
 	out = xstrdup(s ? s : "null");
 	cJSON_free(s);
 	return out;
+}
+
+void ms_json_quote(struct ms_buf *out, const char *s)
+{
+	ms_buf_addch(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		const char *esc = *p == '\n'   ? "\\n"
+		                  : *p == '\r' ? "\\r"
+		                  : *p == '\t' ? "\\t"
+		                               : NULL;
+
+		if (*p == '"' || *p == '\\')
+			ms_buf_addf(out, "\\%c", *p);
+		else if (esc)
+			ms_buf_adds(out, esc);
+		else if (*p < 0x20)
+			ms_buf_addf(out, "\\u%04x", *p);
+		else
+			ms_buf_addch(out, (char)*p);
+	}
+	ms_buf_addch(out, '"');
 }

@@ -1,14 +1,17 @@
 /*
  * .msc and .mdl of the ModelScope cache are Python pickles
- * (modelscope-protocol.md §4.1).  We write protocol 2 without memo, which
- * pickle.loads accepts, and read the subset CPython writes for a list of
- * dicts of strings (protocols 2-5).
+ * (modelscope-protocol.md §4.1), and so is the cookie jar where both
+ * ModelScope clients keep a login (§3.4).  We write protocol 2 without memo,
+ * which pickle.loads accepts, and read the subset CPython writes for these
+ * objects (protocols 2-5).  Reading never runs anything: a GLOBAL is only a
+ * name, checked against the three classes a cookie jar is made of.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mscli/alloc.h"
+#include "mscli/common.h"
 #include "mscli/index.h"
 #include "mscli/pickle.h"
 #include "mscli/strbuf.h"
@@ -110,12 +113,13 @@ void ms_pickle_encode_mdl(const char *id, struct ms_buf *out)
 
 /* ---- decoding ---- */
 
-enum node_kind { N_STR, N_LIST, N_DICT, N_OTHER, N_MARK };
+enum node_kind { N_STR, N_LIST, N_DICT, N_OTHER, N_MARK, N_INT, N_TUPLE, N_GLOBAL, N_OBJ };
 
 struct node {
 	enum node_kind kind;
-	char *s;             /* N_STR */
-	struct node **items; /* N_LIST: values; N_DICT: key, value, key, value... */
+	char *s;             /* N_STR; N_GLOBAL, N_OBJ: "module.name" */
+	int64_t i;           /* N_INT */
+	struct node **items; /* N_LIST, N_TUPLE: values; N_DICT: key, value...; N_OBJ: its state */
 	size_t n, cap;
 	struct node *next_alloc;
 };
@@ -200,7 +204,7 @@ static int add_items(struct node *container, struct node **items, size_t n)
 {
 	if (container->kind == N_DICT && n % 2)
 		return -1;
-	if (container->kind != N_DICT && container->kind != N_LIST)
+	if (container->kind != N_DICT && container->kind != N_LIST && container->kind != N_TUPLE)
 		return -1;
 	if (!n)
 		return 0;
@@ -208,6 +212,144 @@ static int add_items(struct node *container, struct node **items, size_t n)
 	        sizeof(*container->items));
 	memcpy(container->items + container->n, items, n * sizeof(*items));
 	container->n += n;
+	return 0;
+}
+
+static int64_t signed_le(const unsigned char *b, size_t n)
+{
+	uint64_t v = le(b, n);
+
+	if (n && n < 8 && (b[n - 1] & 0x80))
+		v |= ~(uint64_t)0 << (8 * n); /* sign-extend */
+	return (int64_t)v;
+}
+
+/* The items from stack[from] to the top become one tuple. */
+static int make_tuple(struct vm *vm, size_t from)
+{
+	struct node *t;
+
+	if (from > vm->sp)
+		return -1;
+	t = new_node(vm, N_TUPLE);
+	if (add_items(t, &vm->stack[from], vm->sp - from))
+		return -1;
+	vm->sp = from;
+	push(vm, t);
+	return 0;
+}
+
+/* Only the classes a requests cookie jar is made of: anything else is not ours to read. */
+static const char *const known_globals[] = {
+        "requests.cookies.RequestsCookieJar",
+        "http.cookiejar.DefaultCookiePolicy",
+        "http.cookiejar.Cookie",
+};
+
+static int push_global(struct vm *vm, const char *module, size_t ml, const char *name, size_t nl)
+{
+	struct node *g;
+	char *full = xasprintf("%.*s.%.*s", (int)ml, module, (int)nl, name);
+
+	for (size_t i = 0; i < MS_ARRAY_SIZE(known_globals); i++) {
+		if (!strcmp(full, known_globals[i])) {
+			g = new_node(vm, N_GLOBAL);
+			g->s = full;
+			push(vm, g);
+			return 0;
+		}
+	}
+	free(full);
+	return -1;
+}
+
+static int global_inline(struct vm *vm)
+{
+	const unsigned char *nl1 = memchr(vm->p, '\n', (size_t)(vm->end - vm->p)), *nl2;
+
+	if (!nl1 || !(nl2 = memchr(nl1 + 1, '\n', (size_t)(vm->end - nl1 - 1))))
+		return -1;
+	if (push_global(vm, (const char *)vm->p, (size_t)(nl1 - vm->p), (const char *)nl1 + 1,
+	                (size_t)(nl2 - nl1 - 1)))
+		return -1;
+	vm->p = nl2 + 1;
+	return 0;
+}
+
+static int global_stack(struct vm *vm)
+{
+	struct node *m, *n;
+
+	if (vm->sp < 2)
+		return -1;
+	m = vm->stack[vm->sp - 2];
+	n = vm->stack[vm->sp - 1];
+	if (m->kind != N_STR || n->kind != N_STR)
+		return -1;
+	vm->sp -= 2;
+	return push_global(vm, m->s, strlen(m->s), n->s, strlen(n->s));
+}
+
+/* The opcodes of objects (the cookie jar): classes by name only, never called. 0 done,
+ * -1 an error or an opcode this reader does not take. */
+static int object_op(struct vm *vm, unsigned char op)
+{
+	const unsigned char *b;
+	struct node *n;
+	long mark;
+
+	switch (op) {
+	case 0x8a: /* LONG1: little-endian two's complement */
+		if (take(vm, 1, &b) || *b > 8 || take(vm, *b, &b))
+			return -1;
+		n = new_node(vm, N_INT);
+		n->i = signed_le(b, (size_t)b[-1]);
+		push(vm, n);
+		break;
+	case 'G': /* BINFLOAT */
+		if (take(vm, 8, &b))
+			return -1;
+		push(vm, new_node(vm, N_OTHER));
+		break;
+	case ')': /* EMPTY_TUPLE */
+		push(vm, new_node(vm, N_TUPLE));
+		break;
+	case 0x85: /* TUPLE1 */
+	case 0x86: /* TUPLE2 */
+	case 0x87: /* TUPLE3 */
+		if (make_tuple(vm, vm->sp - (size_t)(op - 0x84)))
+			return -1;
+		break;
+	case 't': /* TUPLE */
+		mark = find_mark(vm);
+		if (mark < 0 || make_tuple(vm, (size_t)mark + 1))
+			return -1;
+		vm->stack[mark] = vm->stack[vm->sp - 1];
+		vm->sp = (size_t)mark + 1;
+		break;
+	case 'c':  /* GLOBAL module\nname\n */
+	case 0x93: /* STACK_GLOBAL */
+		if (op == 'c' ? global_inline(vm) : global_stack(vm))
+			return -1;
+		break;
+	case 0x81: /* NEWOBJ: cls args */
+		if (vm->sp < 2 || vm->stack[vm->sp - 2]->kind != N_GLOBAL)
+			return -1;
+		n = new_node(vm, N_OBJ);
+		n->s = xstrdup(vm->stack[vm->sp - 2]->s);
+		vm->sp -= 2;
+		push(vm, n);
+		break;
+	case 'b': /* BUILD: obj state */
+		if (vm->sp < 2 || vm->stack[vm->sp - 2]->kind != N_OBJ || vm->stack[vm->sp - 2]->n)
+			return -1;
+		n = vm->stack[vm->sp - 2];
+		ms_grow((void **)&n->items, &n->cap, 1, sizeof(*n->items));
+		n->items[n->n++] = vm->stack[--vm->sp];
+		break;
+	default:
+		return -1;
+	}
 	return 0;
 }
 
@@ -253,7 +395,9 @@ static int run(struct vm *vm, struct node **result)
 		case 'J': /* BININT */
 			if (take(vm, op == 'K' ? 1 : op == 'M' ? 2 : 4, &b))
 				return -1;
-			push(vm, new_node(vm, N_OTHER));
+			n = new_node(vm, N_INT);
+			n->i = op == 'J' ? (int32_t)le(b, 4) : (int64_t)le(b, op == 'K' ? 1 : 2);
+			push(vm, n);
 			break;
 		case 0x8c: /* SHORT_BINUNICODE */
 		case 'X':  /* BINUNICODE */
@@ -320,7 +464,8 @@ static int run(struct vm *vm, struct node **result)
 			*result = vm->stack[0];
 			return 0;
 		default:
-			return -1;
+			if (object_op(vm, op))
+				return -1;
 		}
 	}
 	return -1;
@@ -332,6 +477,20 @@ static const char *dict_str(const struct node *d, const char *key)
 		if (d->items[i]->kind == N_STR && !strcmp(d->items[i]->s, key))
 			return d->items[i + 1]->kind == N_STR ? d->items[i + 1]->s : NULL;
 	return NULL;
+}
+
+static void vm_release(struct vm *vm)
+{
+	while (vm->allocs) {
+		struct node *n = vm->allocs;
+
+		vm->allocs = n->next_alloc;
+		free(n->s);
+		free(n->items);
+		free(n);
+	}
+	free(vm->stack);
+	free(vm->memo);
 }
 
 int ms_pickle_decode_msc(const void *data, size_t len, struct ms_msc *out)
@@ -352,15 +511,168 @@ int ms_pickle_decode_msc(const void *data, size_t len, struct ms_msc *out)
 		if (path)
 			ms_msc_set(out, path, dict_str(d, "Revision"));
 	}
-	while (vm.allocs) {
-		struct node *n = vm.allocs;
+	vm_release(&vm);
+	return ret;
+}
 
-		vm.allocs = n->next_alloc;
-		free(n->s);
-		free(n->items);
-		free(n);
+/* ---- the cookie jar (modelscope-protocol.md §3.4) ---- */
+
+static void put_int(struct ms_buf *out, int64_t v)
+{
+	unsigned char b[10];
+
+	if (v >= INT32_MIN && v <= INT32_MAX) {
+		uint32_t u = (uint32_t)(int32_t)v;
+
+		b[0] = 'J';
+		for (int i = 0; i < 4; i++)
+			b[1 + i] = (unsigned char)(u >> (8 * i));
+		ms_buf_add(out, b, 5);
+		return;
 	}
-	free(vm.stack);
-	free(vm.memo);
+	b[0] = 0x8a; /* LONG1, 8 bytes */
+	b[1] = 8;
+	for (int i = 0; i < 8; i++)
+		b[2 + i] = (unsigned char)((uint64_t)v >> (8 * i));
+	ms_buf_add(out, b, 10);
+}
+
+/* GLOBAL, EMPTY_TUPLE, NEWOBJ, EMPTY_DICT, MARK: an object whose state follows. */
+static void put_object(struct ms_buf *out, const char *module, const char *name)
+{
+	ms_buf_addf(out, "c%s\n%s\n)\x81}(", module, name);
+}
+
+static void put_key(struct ms_buf *out, const char *key, const char *raw)
+{
+	put_str(out, key);
+	ms_buf_adds(out, raw);
+}
+
+/* What `pickle.dump(resp.cookies)` of a login writes, byte for byte the same objects:
+ * a RequestsCookieJar with its DefaultCookiePolicy and one host-only Cookie. */
+void ms_pickle_encode_cookie_jar(const char *host, const char *name, const char *value,
+                                 int64_t expires, int64_t now, struct ms_buf *out)
+{
+	ms_buf_add(out, "\x80\x02", 2);
+	put_object(out, "requests.cookies", "RequestsCookieJar");
+	put_str(out, "_policy");
+	put_object(out, "http.cookiejar", "DefaultCookiePolicy");
+	put_key(out, "netscape", "\x88");
+	put_key(out, "rfc2965", "\x89");
+	put_key(out, "rfc2109_as_netscape", "N");
+	put_key(out, "hide_cookie2", "\x89");
+	put_key(out, "strict_domain", "\x89");
+	put_key(out, "strict_rfc2965_unverifiable", "\x88");
+	put_key(out, "strict_ns_unverifiable", "\x89");
+	put_str(out, "strict_ns_domain");
+	ms_buf_add(out, "K\0", 2);
+	put_key(out, "strict_ns_set_initial_dollar", "\x89");
+	put_key(out, "strict_ns_set_path", "\x89");
+	put_str(out, "secure_protocols");
+	put_str(out, "https");
+	put_str(out, "wss");
+	ms_buf_addch(out, (char)0x86); /* TUPLE2 */
+	put_key(out, "_blocked_domains", ")");
+	put_key(out, "_allowed_domains", "N");
+	ms_buf_add(out, "ub", 2);
+	/* _cookies: {host: {"/": {name: Cookie}}} */
+	put_str(out, "_cookies");
+	ms_buf_addch(out, '}');
+	put_str(out, host);
+	ms_buf_addch(out, '}');
+	put_str(out, "/");
+	ms_buf_addch(out, '}');
+	put_str(out, name);
+	put_object(out, "http.cookiejar", "Cookie");
+	put_str(out, "version");
+	ms_buf_add(out, "K\0", 2);
+	put_str(out, "name");
+	put_str(out, name);
+	put_str(out, "value");
+	put_str(out, value);
+	put_key(out, "port", "N");
+	put_key(out, "port_specified", "\x89");
+	put_str(out, "domain");
+	put_str(out, host);
+	put_key(out, "domain_specified", "\x89");
+	put_key(out, "domain_initial_dot", "\x89");
+	put_str(out, "path");
+	put_str(out, "/");
+	put_key(out, "path_specified", "\x88");
+	put_key(out, "secure", "\x89");
+	put_str(out, "expires");
+	put_int(out, expires);
+	put_key(out, "discard", "\x89");
+	put_key(out, "comment", "N");
+	put_key(out, "comment_url", "N");
+	put_key(out, "rfc2109", "\x89");
+	put_key(out, "_rest", "}");
+	ms_buf_add(out, "ubsss", 5); /* the Cookie built, then the three nested dicts */
+	put_str(out, "_now");
+	put_int(out, now);
+	ms_buf_add(out, "ub.", 3);
+}
+
+static const struct node *dict_get(const struct node *d, const char *key)
+{
+	if (!d || d->kind != N_DICT)
+		return NULL;
+	for (size_t i = 0; i + 1 < d->n; i += 2)
+		if (d->items[i]->kind == N_STR && !strcmp(d->items[i]->s, key))
+			return d->items[i + 1];
+	return NULL;
+}
+
+/* Depth-first through dicts, lists and object states for the Cookie named name.  The
+ * depth is bounded: memo references can make a graph of what should be a tree. */
+static const struct node *find_cookie(const struct node *n, const char *name, int depth)
+{
+	const struct node *v;
+
+	if (!n || depth > 12)
+		return NULL;
+	if (n->kind == N_OBJ && !strcmp(n->s, "http.cookiejar.Cookie") && n->n) {
+		v = dict_get(n->items[0], "name");
+		if (v && v->kind == N_STR && !strcmp(v->s, name))
+			return n->items[0];
+		return NULL;
+	}
+	if (n->kind != N_DICT && n->kind != N_LIST && n->kind != N_TUPLE && n->kind != N_OBJ)
+		return NULL;
+	for (size_t i = 0; i < n->n; i++)
+		if ((v = find_cookie(n->items[i], name, depth + 1)) != NULL)
+			return v;
+	return NULL;
+}
+
+int ms_pickle_decode_cookie(const void *data, size_t len, const char *name, char **value,
+                            int64_t *expires)
+{
+	struct vm vm = {.p = data, .end = (const unsigned char *)data + len};
+	struct node *root = NULL;
+	const struct node *c, *v, *e;
+	int ret = run(&vm, &root);
+
+	*value = NULL;
+	*expires = -1;
+	if (ret)
+		goto out;
+	if (root->kind != N_OBJ || strcmp(root->s, "requests.cookies.RequestsCookieJar")) {
+		ret = -1;
+		goto out;
+	}
+	c = find_cookie(root, name, 0);
+	v = dict_get(c, "value");
+	e = dict_get(c, "expires");
+	if (!v || v->kind != N_STR) {
+		ret = 1;
+		goto out;
+	}
+	*value = xstrdup(v->s);
+	if (e && e->kind == N_INT)
+		*expires = e->i;
+out:
+	vm_release(&vm);
 	return ret;
 }

@@ -252,6 +252,12 @@ static void drop(struct ms_progress *p, const struct ms_xfer_job *job)
 	p->n--;
 }
 
+void ms_progress_drop(struct ms_progress *p, const struct ms_xfer_job *job)
+{
+	if (p)
+		drop(p, job);
+}
+
 void ms_progress_note(struct ms_progress *p, const char *text)
 {
 	if (!p)
@@ -286,6 +292,9 @@ void ms_progress_event(struct ms_progress *p, const struct ms_event *ev)
 				b->done = ev->job_done;
 			return; /* the aggregate event that follows redraws */
 		}
+		/* an engine that is fed while it runs (uploads) grows its totals */
+		p->total_size = ev->total_size;
+		p->nfiles = ev->nfiles;
 		if (ms_now() - p->last_draw < DRAW_INTERVAL)
 			return;
 		break;

@@ -60,3 +60,18 @@ void ms_buf_release(struct ms_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
+
+void ms_strlist_add(struct ms_strlist *l, const char *s)
+{
+	ms_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = xstrdup(s);
+}
+
+void ms_strlist_release(struct ms_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}

@@ -1,8 +1,13 @@
-/* Messages on stderr (ui.h). */
+/* Messages on stderr, and secrets read from the terminal (ui.h). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "mscli/alloc.h"
 
 #include "mscli/redact.h"
 #include "mscli/render.h"
@@ -89,4 +94,40 @@ void ms_ui_verbose(const char *s)
 	} else {
 		fprintf(stderr, "mscli: %s\n", s);
 	}
+}
+
+/* One line of in, without its line break (NULL at once at end of input). */
+static char *read_line(FILE *in)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, in);
+
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+char *ms_ui_read_secret(const char *prompt)
+{
+	struct termios old, quiet_tty;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	char *line;
+
+	if (!tty)
+		return read_line(stdin); /* piped: the first line */
+	quiet_tty = old;
+	quiet_tty.c_lflag &= ~(tcflag_t)ECHO; /* what is typed is not shown */
+	quiet_tty.c_lflag |= ECHONL;          /* the Enter still moves to the next line */
+	/* echo off before the prompt (as getpass): type-ahead is flushed, not what answers it */
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet_tty);
+	fputs(prompt, stderr);
+	fflush(stderr);
+	line = read_line(stdin);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	return line;
 }

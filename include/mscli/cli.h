@@ -138,6 +138,7 @@ extern const struct ms_cmd ms_cmd_download;
 extern const struct ms_cmd ms_cmd_cache;
 extern const struct ms_cmd ms_cmd_search;
 extern const struct ms_cmd ms_cmd_info;
+extern const struct ms_cmd ms_cmd_upload, ms_cmd_login, ms_cmd_logout, ms_cmd_whoami;
 
 /* --offline, or the hub's own offline variable (HF_HUB_OFFLINE), is in force. */
 bool ms_ctx_offline(const struct ms_ctx *ctx);

@@ -1,7 +1,7 @@
 /*
  * Inside the transfer engine: what engine.c (the loop, the multi handle,
  * the connection budget, stall detection, events) offers to a job kind
- * (engine-get.c), and what a kind provides.  Not for use outside the engine.
+ * (engine-get.c, engine-put.c), and what a kind provides.  Not for use outside the engine.
  */
 #ifndef MSCLI_ENGINE_KIND_H
 #define MSCLI_ENGINE_KIND_H
@@ -26,6 +26,8 @@ struct engine_kind {
 	enum ms_job_kind job_kind;
 	/* Take the jobs of this kind (in order); the state is passed to every call. */
 	void *(*start)(struct engine *e, struct ms_xfer_job **jobs, size_t n);
+	/* More jobs during the run (ms_engine_opts.feed); NULL when the kind takes none. */
+	void (*add)(struct engine *e, void *state, struct ms_xfer_job **jobs, size_t n);
 	/* Start transfers while there is budget. */
 	void (*schedule)(struct engine *e, void *state);
 	/* A transfer ended (curl's result; CURLE_OPERATION_TIMEDOUT for a stall). */
@@ -54,7 +56,8 @@ struct engine {
 	uint64_t total_size;
 	uint64_t total_done; /* bytes of all jobs done (a finished file counts whole) */
 	double started, last_progress;
-	int fatal; /* a storage error or an interrupt stops everything */
+	int fatal;    /* a storage error or an interrupt stops everything */
+	bool feeding; /* ms_engine_opts.feed may still bring jobs */
 };
 
 /* A handle from the pool (reset by the caller), or NULL. */
@@ -70,5 +73,6 @@ void engine_emit(struct engine *e, enum ms_event_type type, struct ms_xfer_job *
 void engine_wake(void *engine);
 
 extern const struct engine_kind engine_get;
+extern const struct engine_kind engine_put;
 
 #endif

@@ -5,8 +5,12 @@
  *  MS_JOB_GET  a file fetched into a partial (several files at once, large
  *              files in parallel ranges), resumable, hashed on a second thread
  *              while it arrives, verified before it is installed.
+ *  MS_JOB_PUT  a region of a file sent to a URL (an LFS object, or one part of
+ *              a multipart upload), read from disk as curl asks for it, never
+ *              held whole in memory; its answer's status, ETag and body kept.
  *
- * engine.c runs the loop; each kind lives in its own file (engine-get.c)
+ * engine.c runs the loop; each kind lives in its own file (engine-get.c,
+ * engine-put.c)
  * behind struct engine_kind (engine-kind.h).  The engine knows nothing of
  * stores or hubs: a job says where its bytes are and calls back to install.
  * It never prints: it reports events through a callback.
@@ -19,6 +23,7 @@
 
 #include "hash.h"
 #include "http.h"
+#include "strbuf.h"
 
 struct ms_xfer_job;
 
@@ -27,6 +32,7 @@ typedef int (*ms_install_fn)(void *arg, struct ms_xfer_job *job, struct ms_error
 
 enum ms_job_kind {
 	MS_JOB_GET = 0,
+	MS_JOB_PUT,
 };
 
 struct ms_xfer_job {
@@ -52,6 +58,10 @@ struct ms_xfer_job {
 	void (*release)(void *arg, struct ms_xfer_job *job);
 	int lock_fd; /* for acquire/release; -1 when none */
 	void *user;
+	/* MS_JOB_PUT: bytes [offset, offset + size) of src_path go to url. */
+	const char *src_path;
+	uint64_t offset;
+	struct curl_slist *headers; /* the job's own request headers, or NULL */
 
 	/* Results. */
 	int status; /* 0, or a negative ms_err (detail in err) */
@@ -61,6 +71,12 @@ struct ms_xfer_job {
 	char actual[MS_HEX_MAX];
 	bool done;
 	bool stopped; /* failed only because the run stopped (a signal, another file's full disk) */
+	/* MS_JOB_PUT results (etag and answer belong to the caller). */
+	long http_status;
+	char *etag;           /* the answer's ETag header as sent, or NULL */
+	struct ms_buf answer; /* the answer's body, its first 64 KiB */
+	uint64_t sent;        /* body bytes sent over the network, all attempts */
+	bool expired;         /* a signed URL on another origin refused it: get a new one */
 };
 
 enum ms_event_type {
@@ -100,6 +116,15 @@ struct ms_engine_opts {
 	ms_event_fn on_event;
 	void *event_arg;
 	double progress_interval; /* seconds between PROGRESS events */
+	/*
+	 * Optional: jobs that come while the engine runs (an upload sends what is hashed
+	 * while the rest is being hashed).  Called once per pass: returns how many jobs it
+	 * put in *jobs (the pointers stay valid until the run ends), 0 when none is ready,
+	 * or SIZE_MAX to stop every job; *more says whether others may still come.  Only
+	 * kinds that take jobs during a run (PUT) may be fed.
+	 */
+	size_t (*feed)(void *arg, struct ms_xfer_job ***jobs, bool *more);
+	void *feed_arg;
 };
 
 void ms_engine_opts_init(struct ms_engine_opts *o);

@@ -56,6 +56,17 @@ struct ms_http_request {
 	bool no_follow;   /* return 3xx answers instead of following them */
 	size_t max_body;  /* default 64 MiB; larger bodies fail with MS_EPROTO */
 	const char *what; /* for messages: "listing of owner/name" */
+	/*
+	 * Sent once, whatever happens: no retry after a transport error or a 5xx
+	 * (a commit whose answer was lost may have landed; the caller finds out).
+	 */
+	bool once;
+	bool no_auth; /* no credential at all, even on the hub's origin */
+	/* A body made while it is sent (once only): body_size bytes from body_read, which
+	 * returns how many it put in buf (up to n), or SIZE_MAX to abort the request. */
+	size_t (*body_read)(void *arg, char *buf, size_t n);
+	void *body_arg;
+	uint64_t body_size;
 };
 
 /* A request that will be tried again: what, where, why, which attempt, and after how long. */

@@ -13,8 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "commit.h"
 #include "http.h"
 #include "repo.h"
+#include "strbuf.h"
 
 struct ms_session;
 struct ms_store;
@@ -64,8 +66,10 @@ struct ms_hub {
 	/* --- where things are (options override these) --- */
 	/* The endpoint from the environment, or the default (*from_env false). */
 	char *(*env_endpoint)(bool *from_env);
-	/* The token from the environment and the hub's token files; NULL when none. */
+	/* The token from the environment; NULL when none. */
 	char *(*env_token)(void);
+	/* The token a login stored (where the hub's own clients keep it); NULL when none. */
+	char *(*stored_token)(void);
 	/* Network settings the hub's own clients read from the environment. */
 	void (*env_net)(struct ms_net_opts *net, bool stall_given);
 	/* The hub's own "offline" variable (HF_HUB_OFFLINE); NULL when it has none. */
@@ -124,6 +128,50 @@ struct ms_hub {
 	/* What the hub tells of repo at rev: counts, dates, visibility, the commit. */
 	int (*repo_info)(struct ms_session *s, const struct ms_repo *repo, const char *rev,
 	                 struct ms_repo_meta *out, struct ms_error *err);
+
+	/* --- accounts (login, logout, whoami) --- */
+	/* Who the session's token belongs to; MS_EAUTH when the hub refuses it. */
+	int (*whoami)(struct ms_session *s, struct ms_account *out, struct ms_error *err);
+	/* Keep token (accepted for who) where the hub's own clients read it: files 0600 in
+	 * folders 0700, written atomically; the paths written are added to written. */
+	int (*token_store)(struct ms_session *s, const char *token, const struct ms_account *who,
+	                   struct ms_strlist *written, struct ms_error *err);
+	/* Erase what token_store wrote; the paths removed are added to removed. */
+	int (*token_forget)(struct ms_strlist *removed, struct ms_error *err);
+	/* The environment variable that beats a stored token ("HF_TOKEN"). */
+	const char *token_env;
+
+	/* --- uploads (upload.c drives them; commit.h has the types) --- */
+	/* Create repo when it is missing (private when asked): *created; MS_EAUTH when the
+	 * token may not create it there. */
+	int (*repo_create)(struct ms_session *s, const struct ms_repo *repo, bool private,
+	                   bool *created, struct ms_error *err);
+	/* The head commit of branch (*head allocated; NULL for an empty repo), creating the
+	 * branch from the default one when create and the hub allows (*created). */
+	int (*branch_head)(struct ms_session *s, const struct ms_repo *repo, const char *branch,
+	                   bool create, char **head, bool *created, struct ms_error *err);
+	/* Each file's mode, the digest the hub names it by, and that digest of the file at
+	 * the same path on branch (f->lfs, f->algo, f->remote, f->ignored).  Asked again
+	 * after a failed commit, to learn whether it landed. */
+	int (*upload_plan)(struct ms_session *s, const struct ms_repo *repo, const char *branch,
+	                   struct ms_upfile *files, size_t n, struct ms_error *err);
+	/* For hashed LFS files: where the bytes of each object the hub lacks go (f->put);
+	 * at most lfs_batch_max at a time. */
+	int (*lfs_batch)(struct ms_session *s, const struct ms_repo *repo, const char *branch,
+	                 struct ms_upfile **files, size_t n, struct ms_error *err);
+	size_t lfs_batch_max;
+	/* After the PUTs of f's object: its answer checked, a multipart upload completed,
+	 * the object verified (NULL when there is nothing to do). */
+	int (*lfs_finish)(struct ms_session *s, const struct ms_repo *repo, struct ms_upfile *f,
+	                  struct ms_error *err);
+	/* One commit, sent once: after an error the caller reads the branch to learn whether
+	 * it landed.  Regular files go inline (read from disk as the request is sent). */
+	int (*commit)(struct ms_session *s, const struct ms_repo *repo, const struct ms_commit *c,
+	              struct ms_commit_result *out, struct ms_error *err);
+	size_t commit_max; /* files per commit; more are split into several */
+	/* Where to see commit id (or the branch, id NULL) on the web (allocated). */
+	char *(*commit_url)(struct ms_session *s, const struct ms_repo *repo, const char *branch,
+	                    const char *id);
 };
 
 /* The registry, in the order hubs are tried and listed; the first is the default. */
@@ -155,8 +203,18 @@ int ms_repo_parse(const char *spec, const struct ms_hub *hub, enum ms_hub_choice
                   int type, struct ms_repo *out, struct ms_error *err);
 
 /* One conversation with one hub: endpoint, token, HTTP settings. */
+/* Where the session's token came from. */
+enum ms_token_source {
+	MS_TOKEN_NONE = 0,
+	MS_TOKEN_OPTION, /* --token */
+	MS_TOKEN_ENV,    /* the hub's environment variable */
+	MS_TOKEN_STORED, /* what `mscli login` (or the hub's own client) stored */
+	MS_TOKEN_GIVEN,  /* handed to the session (a login being checked) */
+};
+
 struct ms_session {
 	const struct ms_hub *hub;
+	enum ms_token_source token_source;
 	char *endpoint;         /* no trailing slash */
 	bool endpoint_explicit; /* given by option or env: no cn/intl probing */
 	struct ms_auth auth;
@@ -176,6 +234,20 @@ int ms_session_open(struct ms_session *s, const struct ms_hub *hub, const struct
                     struct ms_error *err);
 /* Point the session at another endpoint (the token stays bound to the new origin). */
 void ms_session_set_endpoint(struct ms_session *s, const char *endpoint);
+/* Where the session's token came from, for messages ("HF_TOKEN", "the saved login"). */
+const char *ms_session_token_from(const struct ms_session *s);
+/*
+ * POST req once with body made while it is sent (commit.h), through request (the
+ * hub's JSON call: *out its answer).  A file that changed under the body is the error,
+ * not the request cut short.
+ */
+struct cJSON;
+typedef int (*ms_json_request_fn)(struct ms_session *s, struct ms_http_request *req, long *status,
+                                  struct cJSON **out, struct ms_error *err);
+int ms_session_post_body(struct ms_session *s, struct ms_http_request *req, struct ms_body *body,
+                         ms_json_request_fn request, struct cJSON **out, struct ms_error *err);
+/* Use token (NULL: none) from now on: login checks the token it is given. */
+void ms_session_set_token(struct ms_session *s, const char *token);
 void ms_session_release(struct ms_session *s);
 /* GET url on the session: true on a 200 (*resp filled; the caller releases it). */
 bool ms_session_probe(struct ms_session *s, const char *url, struct ms_http_response *resp);

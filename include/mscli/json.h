@@ -1,4 +1,4 @@
-/* Reading JSON numbers that must be exact (cJSON stores them as doubles). */
+/* Reading JSON numbers that must be exact (cJSON stores them as doubles); quoting strings. */
 #ifndef MSCLI_JSON_H
 #define MSCLI_JSON_H
 
@@ -16,5 +16,8 @@ const char *ms_json_string(const struct cJSON *o, const char *k);
 long long ms_json_count(const struct cJSON *o, const char *k);
 /* v as compact JSON text (allocated): a hub's record kept as it came. */
 char *ms_json_text(const struct cJSON *v);
+/* s as a JSON string, quotes included (UTF-8 passes through as it is). */
+struct ms_buf;
+void ms_json_quote(struct ms_buf *out, const char *s);
 
 #endif

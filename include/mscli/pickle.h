@@ -1,10 +1,15 @@
-#include "index.h"
-#include "strbuf.h"
-/* The two tiny pickles of the ModelScope cache: .msc (index) and .mdl (id). */
+/*
+ * The pickles of the ModelScope clients: .msc (index) and .mdl (id) of the
+ * cache, and the cookie jar that holds a login (credentials/cookies).
+ */
 #ifndef MSCLI_PICKLE_H
 #define MSCLI_PICKLE_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "index.h"
+#include "strbuf.h"
 
 struct ms_msc_entry {
 	char *path;
@@ -34,5 +39,21 @@ void ms_pickle_encode_mdl(const char *id, struct ms_buf *out);
  * without a string 'Path' are skipped.  Returns 0 or -1 on anything else.
  */
 int ms_pickle_decode_msc(const void *data, size_t len, struct ms_msc *out);
+
+/*
+ * Protocol 2 pickle of a requests.cookies.RequestsCookieJar holding one
+ * host-only cookie name=value for host, path "/", expiring at expires (epoch
+ * s); now is the jar's _now.  Both ModelScope client generations load it.
+ */
+void ms_pickle_encode_cookie_jar(const char *host, const char *name, const char *value,
+                                 int64_t expires, int64_t now, struct ms_buf *out);
+/*
+ * The value (allocated) and expiry (-1: none) of the first cookie called name
+ * in a pickled RequestsCookieJar, read without running anything: only the
+ * jar's own three classes may appear.  0 found, 1 not in the jar, -1 not a
+ * cookie jar this reads.
+ */
+int ms_pickle_decode_cookie(const void *data, size_t len, const char *name, char **value,
+                            int64_t *expires);
 
 #endif

@@ -16,6 +16,8 @@ bool ms_term_is_dumb(void);
 /* Bars drawn on out (a terminal), redrawn at most every 100 ms. */
 struct ms_progress *ms_progress_new(FILE *out);
 void ms_progress_event(struct ms_progress *p, const struct ms_event *ev);
+/* Take job's bar away without counting it as a finished file (a phase that ended). */
+void ms_progress_drop(struct ms_progress *p, const struct ms_xfer_job *job);
 /* Print a line above the bars (a note that must not be overwritten). */
 void ms_progress_note(struct ms_progress *p, const char *line);
 void ms_progress_free(struct ms_progress *p);
@@ -44,6 +46,7 @@ void ms_json_raw(struct ms_json *j, const char *key, const char *json);
 /* A new object at the end of the array key (created on first use); it belongs to j:
  * fill it, never emit it. */
 struct ms_json *ms_json_push(struct ms_json *j, const char *key);
+void ms_json_strs(struct ms_json *j, const char *key, const char *const *v, size_t n);
 void ms_json_emit(struct ms_json *j, FILE *out);
 
 /* "code", "exit_code" and "message" of a failure. */
@@ -78,5 +81,19 @@ enum ms_info_form {
 };
 void ms_render_info(const struct ms_info *in, const struct ms_repo *repo, const char *rev,
                     enum ms_info_form form, bool tty);
+/* An upload's results (render-upload.c). */
+struct ms_upload;
+struct ms_upfile;
+struct ms_account;
+struct ms_strlist;
+/* --json: "hashed", "skipped" (unchanged or ignored) and "uploaded" objects; status is an
+ * enum ms_upload_status. */
+void ms_render_upload_file(const struct ms_upload *u, const struct ms_upfile *f, int status);
+/* The last line: the commit's URL, or the "done" object. */
+void ms_render_upload_done(const struct ms_upload *u, bool json, double seconds, int status,
+                           const struct ms_error *err);
+/* login, whoami, logout: the account (NULL for logout) and the files written or removed. */
+void ms_render_account(const char *event, const struct ms_account *who, const char *endpoint,
+                       const struct ms_strlist *files, bool json);
 
 #endif

@@ -1,4 +1,4 @@
-/* A growing, always NUL-terminated byte buffer. */
+/* A growing, always NUL-terminated byte buffer, and a list of strings. */
 #ifndef MSCLI_STRBUF_H
 #define MSCLI_STRBUF_H
 
@@ -21,5 +21,14 @@ void ms_buf_addf(struct ms_buf *b, const char *fmt, ...) MS_PRINTF(2, 3);
 void ms_buf_addch(struct ms_buf *b, char c);
 char *ms_buf_detach(struct ms_buf *b);
 void ms_buf_release(struct ms_buf *b);
+
+/* A list of strings it owns (paths written, names). */
+struct ms_strlist {
+	char **v;
+	size_t n, cap;
+};
+
+void ms_strlist_add(struct ms_strlist *l, const char *s);
+void ms_strlist_release(struct ms_strlist *l);
 
 #endif

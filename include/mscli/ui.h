@@ -1,7 +1,8 @@
 /*
  * The one writer of messages to stderr (the render layer with progress.c
  * and output.c): errors, warnings, notes and -v lines, all prefixed
- * "mscli: ", printed above the progress bars when bars are up.
+ * "mscli: ", printed above the progress bars when bars are up; and the one
+ * reader of the terminal (a token typed at a prompt).
  */
 #ifndef MSCLI_UI_H
 #define MSCLI_UI_H
@@ -27,5 +28,8 @@ void ms_info(const char *fmt, ...) MS_PRINTF(1, 2);
 bool ms_ui_confirm(const char *question);
 /* A -v line (ms_log_set's sink). */
 void ms_ui_verbose(const char *line);
+/* A secret from standard input: on a terminal after prompt, not echoed; from a pipe its
+ * first line.  NULL at the end of input (allocated otherwise, line break removed). */
+char *ms_ui_read_secret(const char *prompt);
 
 #endif

@@ -8,6 +8,8 @@ timed run is preceded by writing and deleting a scratch file of the same
 size (on this kind of VM the first writer into fresh memory is 5-10x slower).
 Reports MB/s, CPU seconds and peak RSS per tool (median over rounds), the
 machine's floor, a warm re-run and a resume after kill -9 at 50%.
+With --upload: the upload leg (bench_upload.py), mscli against the official
+clients' uploads.
 """
 import argparse
 import hashlib
@@ -35,6 +37,14 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
+def write_shard(path, mib, i):
+    """mib MiB of random bytes, cheaply varied so that no two MiB (nor two shards) are equal."""
+    with open(path, "wb") as f:
+        block = os.urandom(1 << 20)
+        for k in range(mib):
+            f.write(block[:-8] + k.to_bytes(4, "little") + i.to_bytes(4, "little"))
+
+
 def make_fixture(d, shards, shard_mb, small):
     os.makedirs(d, exist_ok=True)
     names = []
@@ -46,11 +56,7 @@ def make_fixture(d, shards, shard_mb, small):
         if os.path.exists(p) and os.path.getsize(p) == want:
             continue
         log("bench: writing fixture %s (%d MiB)" % (name, shard_mb))
-        with open(p, "wb") as f:
-            block = os.urandom(1 << 20)
-            for k in range(shard_mb):
-                # cheap variation so no two MiB are equal
-                f.write(block[:-8] + k.to_bytes(4, "little") + i.to_bytes(4, "little"))
+        write_shard(p, shard_mb, i)
     for j in range(small):
         name = ["config.json", "tokenizer.json", "README.md", "generation_config.json"][j % 4]
         names.append(name)
@@ -392,7 +398,17 @@ def main():
     ap.add_argument("--json", default=os.path.join(ROOT, "tests", "bench", "out", "result.json"))
     ap.add_argument("--legs", default="download,verify,bundle",
                     help="which legs: download (the tools above), verify, bundle")
+    ap.add_argument("--upload", action="store_true",
+                    help="the upload leg instead (bench_upload.py): mscli against hf upload "
+                    "and ms-hub upload")
+    ap.add_argument("--upload-shards", type=int, default=3)
+    ap.add_argument("--upload-shard-mb", type=int, default=1024, help="MiB per shard")
+    ap.add_argument("--upload-small", type=int, default=1000, help="small files in the folder")
+    ap.add_argument("--upload-tools", default="mscli-hf,hf,mscli-ms,ms-hub")
     a = ap.parse_args()
+    if a.upload:
+        import bench_upload
+        return bench_upload.main(a)
     a.mscli_args = a.mscli_args.split()
     if a.alt and "alt" not in a.tools.split(","):
         a.tools += ",alt"
@@ -482,4 +498,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

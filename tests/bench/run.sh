@@ -15,4 +15,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 	$SUDO apt-get install -y -q "${need[@]}" >/dev/null
 fi
-exec python3 tests/bench/bench.py ${BENCH_ARGS:-} "$@"
+python3 tests/bench/bench.py ${BENCH_ARGS:-} "$@"
+# the upload leg: mscli against hf upload and ms-hub upload (UPLOAD_BENCH_ARGS, e.g.
+# "--upload-shards 2 --upload-shard-mb 512 --rounds 1")
+exec python3 tests/bench/bench.py --upload ${UPLOAD_BENCH_ARGS:-} "$@"

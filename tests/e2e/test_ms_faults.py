@@ -155,7 +155,8 @@ class Faults(Case):
     def test_private_repo_and_token_stays_on_the_hub(self):
         self.hub.add_ms_repo("acme/private", files=FILES, private=True)
         r = self.fails(6, "download", "acme/private")
-        self.assertIn("no token was sent: give --token or set MODELSCOPE_API_TOKEN", r.err)
+        self.assertIn("no token was sent: run 'mscli login', give --token or set "
+                      "MODELSCOPE_API_TOKEN", r.err)
         self.assertNotIn("HF_TOKEN", r.err)
         r = self.fails(6, "--token", "ms-wrong", "download", "acme/private")
         self.assertIn("check the token", r.err)

@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import math
+import os
 import re
 import socket
 import sys
@@ -37,7 +38,7 @@ import urllib.parse
 import uuid
 
 # fault kinds this module adds to hubemu.FAULT_KINDS
-FAULT_KINDS = ("drop_upload", "commit_lost")
+FAULT_KINDS = ("drop_upload", "commit_lost", "hold_upload")
 
 STORAGE_PREFIX = "/lfs-upload/"
 
@@ -168,7 +169,8 @@ class UploadCommit:
 class UploadMixin:
     """Upload state and helpers of the Hub (hubemu.Hub inherits this)."""
 
-    def _upload_init(self, orgs=None, read_only_tokens=None, **knobs):
+    def _upload_init(self, orgs=None, read_only_tokens=None, upload_base=None, upload_dir=None,
+                     **knobs):
         unknown = set(knobs) - set(UPLOAD_DEFAULTS)
         if unknown:
             raise TypeError("unknown Hub option(s): %s" % ", ".join(sorted(unknown)))
@@ -178,6 +180,10 @@ class UploadMixin:
         self.orgs = {k: set(v) for k, v in (orgs or {}).items()}
         self.read_only_tokens = set(read_only_tokens or ())
         self.lfs_store = {"ms": {}, "hf": {}}    # kind -> {sha256: bytes}
+        # storage on a real server (nginx with PUT, the benchmark): hrefs point at
+        # upload_base, whose files are upload_dir; objects there are trusted by size
+        self.upload_base = upload_base.rstrip("/") if upload_base else None
+        self.upload_dir = upload_dir
         self._lfs_uploads = {}                   # id -> LfsUpload (insertion order)
         self._upload_commits = []
 
@@ -213,13 +219,33 @@ class UploadMixin:
         with self.lock:
             data = self.lfs_store[kind].get(oid)
             if data is not None:
-                return data if size is None or len(data) == size else None
+                got = len(data) if isinstance(data, bytes) else data.size
+                return data if size is None or got == size else None
             repos = [r for r in self.repos.values() if r.hub_kind == kind]
+        found = self._stored_on_disk(kind, oid, size)
+        if found is not None:
+            return found
         for r in repos:
             for snap in list(r.snapshots.values()):
                 for p, c in list(snap.files.items()):
                     if (size is None or c.size == size) and r.is_lfs(p, c) and c.sha256 == oid:
                         return c
+        return None
+
+    def _stored_on_disk(self, kind, oid, size):
+        """upload_dir: an object a basic PUT left at its href's path (size checked only)."""
+        if not self.upload_dir:
+            return None
+        for up in self.lfs_uploads(kind, oid):
+            path = os.path.join(self.upload_dir, STORAGE_PREFIX.strip("/"), kind, oid, up.id)
+            if up.transfer == "basic" and os.path.isfile(path) and \
+                    (size is None or os.path.getsize(path) == size) and \
+                    os.path.getsize(path) == up.size:
+                c = _mod(self).FileRef(path, up.size, oid)
+                with self.lock:
+                    self.lfs_store[kind][oid] = c
+                    up.complete = True
+                return c
         return None
 
     def lfs_uploads(self, kind=None, oid=None, repo=None, complete=None):
@@ -327,6 +353,8 @@ def _new_content(h, data, lfs):
         c = m._Bytes(data)
     elif isinstance(data, m.FileRef):
         c = m.FileRef(data.path, data.size, data.sha256)
+    elif isinstance(data, PartsRef):
+        c = PartsRef(data.paths, data.sha256)
     else:
         c = m._Bytes(data.read(0, data.size))
     c.lfs = bool(lfs)
@@ -335,9 +363,47 @@ def _new_content(h, data, lfs):
 
 def _storage_base(hub):
     """Where upload hrefs point: the CDN server (another host name) when there is one."""
+    if hub.upload_base:
+        return hub.upload_base
     if hub.cdn and not hub.cdn_base and hub.cdn_url:
         return hub.cdn_url
     return hub.url
+
+
+class PartsRef:
+    """An object stored as the part files of a multipart upload (upload_dir): read
+    across them, never copied; its sha256 is trusted, the git sha1 read when asked."""
+
+    def __init__(self, paths, sha256):
+        self.paths = list(paths)
+        self.sizes = [os.path.getsize(p) for p in self.paths]
+        self.size = sum(self.sizes)
+        self.sha256 = sha256
+        self._sha1 = None
+
+    @property
+    def git_sha1(self):
+        if self._sha1 is None:
+            h = hashlib.sha1(b"blob %d\0" % self.size)
+            for p in self.paths:
+                with open(p, "rb") as f:
+                    for b in iter(lambda: f.read(1 << 22), b""):
+                        h.update(b)
+            self._sha1 = h.hexdigest()
+        return self._sha1
+
+    def fingerprint(self):
+        return self.sha256
+
+    def read(self, start, end):
+        out, off = [], 0
+        for p, n in zip(self.paths, self.sizes):
+            if end > off and start < off + n:
+                with open(p, "rb") as f:
+                    f.seek(max(start - off, 0))
+                    out.append(f.read(min(end, off + n) - max(start, off)))
+            off += n
+        return b"".join(out)
 
 
 def _storage_on_hub(hub):
@@ -473,12 +539,16 @@ def _commit_lost(h):
 
 def read_body(h):
     """Read the request body; the drop_upload fault reads `after` bytes of it
-    and hangs up (a connection dropped mid-upload)."""
+    and hangs up (a connection dropped mid-upload); hold_upload waits
+    `seconds` before reading it (cut short by hub.stop())."""
     req, hub = h.req, h.hub
     has_body = int(h.headers.get("Content-Length") or 0) > 0 or \
         "chunked" in (h.headers.get("Transfer-Encoding") or "").lower()
     if not has_body or req.path.startswith("/_hubemu/"):
         return h._read_body()
+    hold = hub._take(req, "hold_upload")
+    if hold:                                     # a slow storage host: the body waits
+        hub._stopping.wait(float(hold.params.get("seconds", 30)))
     f = hub._take(req, "drop_upload")
     if not f:
         return h._read_body()
@@ -1206,6 +1276,8 @@ def _hf_complete(h, repo, uid):
             not isinstance(body.get("parts"), list):
         return _lfs_err(h, 400, "Invalid completion payload: expected {\"oid\": \"%s\", "
                         "\"parts\": [...]}" % up.oid)
+    if hub.upload_dir:
+        return _hf_complete_on_disk(h, up, body)
     got = {}
     for p in body["parts"]:
         n = p.get("partNumber") if isinstance(p, dict) else None
@@ -1230,6 +1302,26 @@ def _hf_complete(h, repo, uid):
         hub.lfs_store["hf"][up.oid] = data
         up.complete = True
         up.part_data = {}
+    return h.send_json(200, {"oid": up.oid, "size": up.size}, shape="hf")
+
+
+def _hf_complete_on_disk(h, up, body):
+    """upload_dir: the parts are files the storage server wrote; sizes checked, the ETags
+    only for being there (the server made them up)."""
+    hub = h.hub
+    base = os.path.join(hub.upload_dir, STORAGE_PREFIX.strip("/"), "hf", up.oid, up.id)
+    paths = [os.path.join(base, str(n)) for n in range(1, up.parts + 1)]
+    etags = {p.get("partNumber"): p.get("etag") for p in body["parts"] if isinstance(p, dict)}
+    missing = [n for n in range(1, up.parts + 1) if not etags.get(n) or
+               not os.path.isfile(paths[n - 1])]
+    if missing:
+        return _lfs_err(h, 400, "Parts %s are missing" % missing)
+    obj = PartsRef(paths, up.oid)
+    if obj.size != up.size:
+        return _lfs_err(h, 400, "The parts hold %d bytes, not %d" % (obj.size, up.size))
+    with hub.lock:
+        hub.lfs_store["hf"][up.oid] = obj
+        up.complete = True
     return h.send_json(200, {"oid": up.oid, "size": up.size}, shape="hf")
 
 

@@ -192,7 +192,7 @@ class _Bytes:
 
 
 def _content(v):
-    if isinstance(v, (FileRef, _Bytes)):
+    if isinstance(v, (FileRef, _Bytes)) or hasattr(v, "fingerprint"):  # emu_upload.PartsRef
         return v
     if isinstance(v, str):
         v = v.encode()
@@ -493,6 +493,9 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"                # keep-alive; every answer has a length
     server_version = "hubemu/2.0"
     timeout = 120                                # idle keep-alive connections are closed
+    # headers and body go out in two writes: with Nagle on, every answer on a reused
+    # connection waited for the client's delayed ACK (40 ms), a cost no real hub has
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         if _debug():
@@ -1678,11 +1681,16 @@ def main(argv=None):
     ap.add_argument("--hub", default="both", choices=["ms", "hf", "both"])
     ap.add_argument("--cdn-base", metavar="URL",
                     help="redirect file downloads (302) to URL/<path> (e.g. nginx serving DIR)")
+    ap.add_argument("--upload-base", metavar="URL",
+                    help="upload hrefs point at URL (a server that takes PUTs, e.g. nginx)")
+    ap.add_argument("--upload-dir", metavar="DIR",
+                    help="where the --upload-base server writes (objects found there are "
+                    "trusted by their size)")
     ap.add_argument("--hf-list-page-size", type=int, metavar="N",
                     help="page size of /api/models and /api/datasets (default 1000)")
     a = ap.parse_args(argv)
     hub = Hub(cdn=not a.no_cdn, host=a.host, port=a.port, cdn_port=a.cdn_port,
-              cdn_base=a.cdn_base)
+              cdn_base=a.cdn_base, upload_base=a.upload_base, upload_dir=a.upload_dir)
     if a.hf_list_page_size:
         hub.hf_list_page_size = a.hf_list_page_size
     if a.sample:

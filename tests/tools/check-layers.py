@@ -20,14 +20,16 @@ LAYERS = ["base", "services", "operations", "render", "commands"]
 # module -> layer (a module is include/mscli/<m>.h with src/<m>.c, or a .c alone)
 MODULES = {
     "base": """common alloc strbuf redact err log fs env parse clock index json hash
-               pathsafe lock filter pickle resume version""",
+               pathsafe lock filter pickle resume version base64 ini""",
     "services": """http repo hub hub-modelscope hub-hf store store-ms store-ms-cache store-hf
                    store-hf-tree store-hf-cache store-hf-remove store-localdir engine engine-kind
-                   engine-get engine-get-file engine-get-conn writer hasher hashfiles""",
-    "operations": "select download search info cache verify archive archive-manifest archive-import",
-    "render": "render render-download render-search progress output ui table",
+                   engine-get engine-get-file engine-get-conn engine-put writer hasher hashfiles
+                   hashpool commit hub-hf-auth hub-hf-upload hub-ms-auth hub-ms-upload""",
+    "operations": """select download search info cache verify archive archive-manifest
+                     archive-import upload upload-walk upload-send account""",
+    "render": "render render-download render-search render-upload progress output ui table",
     "commands": """cli cmd cmd-download cmd-search cmd-info cmd-cache cmd-cache-verify cmd-cache-rm
-                   cmd-cache-bundle complete main""",
+                   cmd-cache-bundle cmd-upload cmd-login complete main""",
 }
 LAYER_OF = {m: layer for layer, ms in MODULES.items() for m in ms.split()}
 
@@ -38,9 +40,11 @@ FORBIDDEN = {
     "engine-get": {"hub", "store", "repo", "download"},
     "engine-get-file": {"hub", "store", "repo", "download"},
     "engine-get-conn": {"hub", "store", "repo", "download"},
+    "engine-put": {"hub", "store", "repo", "download", "upload", "commit"},
     "writer": {"hub", "store", "repo", "engine"},
     "hasher": {"hub", "store", "repo", "engine"},
     "hashfiles": {"hub", "store", "repo", "engine"},
+    "hashpool": {"hub", "store", "repo", "engine"},
     "http": {"hub", "store", "repo"},
 }
 

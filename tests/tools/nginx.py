@@ -1,5 +1,7 @@
 """nginx as the CDN for tests and the benchmark: serves a directory on
-loopback, optionally over TLS with HTTP/2, from a throw-away prefix."""
+loopback, optionally over TLS with HTTP/2, from a throw-away prefix; with
+upload_root it also takes PUTs under /lfs-upload/ (the dav module), as the
+storage host of uploads."""
 import os
 import shutil
 import socket
@@ -33,6 +35,7 @@ http {{
         server_name localhost;
         {tls}
         location / {{ root {root}; }}
+        {upload}
     }}
 }}
 """
@@ -57,8 +60,21 @@ def make_cert(dirpath):
     return crt, key
 
 
+# PUTs land in upload_root/lfs-upload/...; every answer carries an ETag (made up: S3's
+# would be an MD5) because multipart clients need one per part
+UPLOAD = """location /lfs-upload/ {{
+            root {upload_root};
+            dav_methods PUT;
+            create_full_put_path on;
+            dav_access user:rw;
+            client_max_body_size 0;
+            client_body_buffer_size 1m;
+            add_header ETag "\\"$request_id\\"" always;
+        }}"""
+
+
 class Nginx:
-    def __init__(self, root, tls=False, http2=False):
+    def __init__(self, root, tls=False, http2=False, upload_root=None):
         self.prefix = tempfile.mkdtemp(prefix="mscli-nginx-")
         os.makedirs(os.path.join(self.prefix, "tmp"))
         self.port = free_port()
@@ -72,8 +88,10 @@ class Nginx:
             # workers run as the caller: a root master would drop them to nobody,
             # who cannot read a test's private temporary directory
             user = "user root;" if os.geteuid() == 0 else ""
+            upload = UPLOAD.format(upload_root=os.path.abspath(upload_root)) \
+                if upload_root else ""
             f.write(CONF.format(prefix=self.prefix, port=self.port, root=os.path.abspath(root),
-                                tls=tls_conf, listen_opts=opts, user=user))
+                                tls=tls_conf, listen_opts=opts, user=user, upload=upload))
         self.scheme = "https" if tls else "http"
         self.url = "%s://localhost:%d" % (self.scheme, self.port)
         self.proc = subprocess.Popen([self.binary(), "-p", self.prefix, "-c",

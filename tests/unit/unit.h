@@ -56,5 +56,6 @@ void test_hub(void);
 void test_table(void);
 void test_search(void);
 void test_cache(void);
+void test_upload(void);
 
 #endif
