@@ -164,4 +164,13 @@ extern const struct ms_opt ms_global_opts[];
 void ms_print_main_help(FILE *out);
 void ms_print_cmd_help(const struct ms_cmd *cmd, const char *parent, FILE *out);
 
+/* Inside the command layer: options.c and setup.c, for cmd.c. */
+enum { MS_PARSED = 0, MS_SHOW_HELP = 1, MS_SHOW_VERSION = 2 };
+/* Global and cmd's options (cmd NULL: the globals before COMMAND). */
+int ms_cli_parse(struct ms_ctx *ctx, const struct ms_cmd *cmd, void *state, int argc, char **argv,
+                 int *first_arg, struct ms_error *err);
+/* The set-up cmd's entry asks for (enum ms_setup), and the argument bounds. */
+int ms_cli_setup(struct ms_ctx *ctx, const void *state, struct ms_error *err);
+void ms_ctx_release(struct ms_ctx *ctx);
+
 #endif

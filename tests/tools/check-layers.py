@@ -28,7 +28,7 @@ MODULES = {
     "operations": """select download search info cache verify archive archive-manifest
                      archive-import upload upload-walk upload-send account""",
     "render": "render render-download render-search render-upload progress output ui table",
-    "commands": """cli cmd cmd-download cmd-search cmd-info cmd-cache cmd-cache-verify cmd-cache-rm
+    "commands": """cli cmd options setup cmd-download cmd-search cmd-info cmd-cache cmd-cache-verify cmd-cache-rm
                    cmd-cache-bundle cmd-upload cmd-login complete main""",
 }
 LAYER_OF = {m: layer for layer, ms in MODULES.items() for m in ms.split()}
