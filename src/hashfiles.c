@@ -1,176 +1,71 @@
-/* Files hashed in parallel (hashfiles.h). */
+/*
+ * Whole files hashed on every core (hashfiles.h), for `cache verify` and
+ * `cache export`: the hashing pool of hashpool.c, with one result per file
+ * and a failure of one file never stopping the others.
+ */
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdbool.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
+#include <string.h>
 
 #include "mscli/alloc.h"
-#include "mscli/clock.h"
 #include "mscli/hashfiles.h"
+#include "mscli/hashpool.h"
 
-/* 256 KiB: the copy out of the page cache stays in L2 for SHA-256 (hasher.c measured it). */
-#define BLOCK (256u << 10)
-
-struct pool {
-	struct ms_hashfile *files;
-	size_t *order; /* largest first */
-	size_t n, next, done;
-	size_t block;
+struct counts {
+	const struct ms_hashfiles_opts *o;
+	size_t files_done;
 	uint64_t bytes;
-	int running;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
 };
 
-static void hash_one(struct pool *p, struct ms_hashfile *f, unsigned char *buf)
+static void item_done(void *arg, struct ms_hash_item *item)
 {
-	struct ms_hasher h = {0};
-	struct stat st;
-	ssize_t r = 0;
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		f->errnum = errno;
-		f->status = MS_EFAIL;
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	ms_hasher_init(&h, f->algo, (uint64_t)st.st_size);
-	while (!ms_interrupted() && (r = read(fd, buf, p->block)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		ms_hasher_update(&h, buf, (size_t)r);
-		f->size += (uint64_t)r;
-		__atomic_add_fetch(&p->bytes, (uint64_t)r, __ATOMIC_RELAXED);
-	}
-	if (r < 0) {
-		f->errnum = errno;
-		f->status = MS_EFAIL;
-	} else if (ms_interrupted()) {
-		f->status = MS_EINTR;
-	} else if (f->size != (uint64_t)st.st_size) {
-		f->errnum = EIO; /* it changed size while it was read */
-		f->status = MS_EFAIL;
-	} else {
-		ms_hasher_final(&h, f->hex);
-	}
-	ms_hasher_release(&h);
-	close(fd);
+	(void)item;
+	((struct counts *)arg)->files_done++;
 }
 
-static void *worker(void *arg)
+static void progress(void *arg, uint64_t done, uint64_t total)
 {
-	struct pool *p = arg;
-	unsigned char *buf = xmalloc(p->block);
+	struct counts *c = arg;
 
-	pthread_mutex_lock(&p->mu);
-	while (p->next < p->n && !ms_interrupted()) {
-		struct ms_hashfile *f = &p->files[p->order[p->next++]];
-
-		pthread_mutex_unlock(&p->mu);
-		hash_one(p, f, buf);
-		pthread_mutex_lock(&p->mu);
-		p->done++;
-	}
-	p->running--;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	free(buf);
-	return NULL;
-}
-
-static int by_size_desc(const void *a, const void *b, void *arg)
-{
-	const uint64_t *sizes = arg;
-	uint64_t x = sizes[*(const size_t *)a], y = sizes[*(const size_t *)b];
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static void order_by_size(struct pool *p)
-{
-	uint64_t *sizes = xcalloc(p->n + 1, sizeof(*sizes));
-	struct stat st;
-
-	for (size_t i = 0; i < p->n; i++) {
-		p->order[i] = i;
-		sizes[i] = stat(p->files[i].path, &st) == 0 ? (uint64_t)st.st_size : 0;
-	}
-	qsort_r(p->order, p->n, sizeof(*p->order), by_size_desc, sizes);
-	free(sizes);
-}
-
-static int cores(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+	(void)total;
+	c->bytes = done;
+	if (c->o && c->o->progress)
+		c->o->progress(c->o->arg, c->files_done, done);
 }
 
 int ms_hash_files(struct ms_hashfile *files, size_t n, const struct ms_hashfiles_opts *o)
 {
-	struct pool p = {.files = files, .n = n, .block = o && o->block ? o->block : BLOCK};
-	int threads = o && o->threads > 0 ? o->threads : cores();
-	pthread_t *tids;
-	int started = 0;
+	struct ms_hash_item *items = xcalloc(n + 1, sizeof(*items));
+	struct counts c = {.o = o};
+	struct ms_hashpool_opts po = {.threads = o ? o->threads : 0,
+	                              .block = o ? o->block : 0,
+	                              .arg = &c,
+	                              .item_done = item_done,
+	                              .progress = progress};
+	struct ms_error err;
+	int ret;
 
-	if (threads > (int)n)
-		threads = n ? (int)n : 1;
 	for (size_t i = 0; i < n; i++) {
-		files[i].status = files[i].errnum = 0;
-		files[i].size = 0;
-		files[i].hex[0] = '\0';
+		items[i].path = files[i].path;
+		items[i].size = MS_HASH_SIZE_OF_FILE;
+		items[i].algos = MS_HASHES(files[i].algo);
 	}
-	p.order = xcalloc(n + 1, sizeof(*p.order));
-	order_by_size(&p);
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.cv, NULL);
-	tids = xcalloc((size_t)threads, sizeof(*tids));
-	pthread_mutex_lock(&p.mu);
-	for (int i = 0; i < threads; i++)
-		if (pthread_create(&tids[i], NULL, worker, &p) == 0)
-			started++;
-	p.running = started;
-	pthread_mutex_unlock(&p.mu);
-	if (!started) { /* no thread to be had: this one does the work */
-		p.running = 1;
-		worker(&p);
-	}
-	pthread_mutex_lock(&p.mu);
-	while (p.running > 0) {
-		struct timespec until;
+	ms_error_clear(&err);
+	ret = ms_hashpool_run(items, n, &po, &err);
+	for (size_t i = 0; i < n; i++) {
+		struct ms_hashfile *f = &files[i];
+		const struct ms_hash_item *it = &items[i];
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 100 * 1000 * 1000;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&p.cv, &p.mu, &until);
-		if (o && o->progress && p.running > 0) {
-			size_t done = p.done;
-
-			pthread_mutex_unlock(&p.mu);
-			o->progress(o->arg, done, __atomic_load_n(&p.bytes, __ATOMIC_RELAXED));
-			pthread_mutex_lock(&p.mu);
-		}
+		f->status = it->status == MS_EINTR ? MS_EINTR : it->status ? MS_EFAIL : 0;
+		/* 0 from the pool: it changed while it was read */
+		f->errnum = it->status && it->status != MS_EINTR && !it->errnum ? EIO : it->errnum;
+		f->size = it->status ? 0 : it->size;
+		strcpy(f->hex, it->status                   ? ""
+		               : f->algo == MS_HASH_GITSHA1 ? it->gitsha1
+		                                            : it->sha256);
 	}
-	pthread_mutex_unlock(&p.mu);
-	for (int i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
+	free(items);
 	if (o && o->progress)
-		o->progress(o->arg, p.done, p.bytes);
-	free(tids);
-	free(p.order);
-	pthread_mutex_destroy(&p.mu);
-	pthread_cond_destroy(&p.cv);
-	return ms_interrupted() ? MS_EINTR : 0;
+		o->progress(o->arg, c.files_done, c.bytes);
+	return ret == MS_EINTR ? MS_EINTR : 0;
 }

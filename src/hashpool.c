@@ -61,6 +61,7 @@ static void fail(struct ms_hashpool *p, struct ms_hash_item *it, int code, int e
 {
 	pthread_mutex_lock(&p->mu);
 	it->status = code;
+	it->errnum = errnum;
 	if (!p->code) {
 		p->code = code;
 		if (errnum)
@@ -183,12 +184,17 @@ struct ms_hashpool *ms_hashpool_start(struct ms_hash_item *items, size_t n,
 
 	p->items = items;
 	p->n = n;
-	p->block = o->block ? o->block : 1u << 20;
+	p->block = o->block ? o->block : 256u << 10;
 	p->order = xcalloc(n + 1, sizeof(*p->order));
 	p->finished = xcalloc(n + 1, sizeof(*p->finished));
 	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
 		p->order[i] = i;
-		items[i].status = 0;
+		items[i].status = items[i].errnum = 0;
+		/* the size, for the order and the total, of a file the caller did not measure */
+		if (items[i].size == MS_HASH_SIZE_OF_FILE)
+			items[i].size = stat(items[i].path, &st) == 0 ? (uint64_t)st.st_size : 0;
 		p->total += items[i].size;
 	}
 	qsort_r(p->order, n, sizeof(*p->order), larger_first, items);

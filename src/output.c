@@ -79,14 +79,6 @@ void ms_json_raw(struct ms_json *j, const char *key, const char *json)
 	cJSON_AddItemToObject(j->o, key, v ? v : cJSON_CreateNull());
 }
 
-void ms_json_strs(struct ms_json *j, const char *key, const char *const *v, size_t n)
-{
-	cJSON *a = cJSON_AddArrayToObject(j->o, key);
-
-	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
-}
-
 void ms_json_emit(struct ms_json *j, FILE *out)
 {
 	char *s = cJSON_PrintUnformatted(j->o);

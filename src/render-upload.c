@@ -88,10 +88,10 @@ void ms_render_account(const char *event, const struct ms_account *who, const ch
 	if (who) {
 		ms_json_str(j, "user", who->name);
 		ms_json_str(j, "email", who->email);
-		ms_json_strs(j, "orgs", (const char *const *)who->orgs, who->norgs);
+		ms_json_strv(j, "orgs", who->orgs, who->norgs);
 	}
 	ms_json_str(j, "endpoint", endpoint);
 	if (files)
-		ms_json_strs(j, "files", (const char *const *)files->v, files->n);
+		ms_json_strv(j, "files", files->v, files->n);
 	ms_json_emit(j, stdout);
 }

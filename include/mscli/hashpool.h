@@ -17,6 +17,8 @@
 #include "hash.h"
 
 #define MS_HASHES(a) (1u << (a)) /* a bit of ms_hash_item.algos */
+/* ms_hash_item.size when the caller does not know it: the file's own size counts. */
+#define MS_HASH_SIZE_OF_FILE UINT64_MAX
 
 struct ms_hash_item {
 	const char *path;
@@ -28,11 +30,12 @@ struct ms_hash_item {
 	char gitsha1[MS_HEX_MAX];
 	int64_t mtime_ns; /* the file's mtime while it was hashed (it did not change) */
 	int status;       /* 0, or a negative ms_err (the run's err says which and why) */
+	int errnum;       /* errno of a failed open or read; 0 when it changed while read */
 };
 
 struct ms_hashpool_opts {
 	int threads;     /* 0: one per core */
-	size_t block;    /* bytes per read; 0: 1 MiB */
+	size_t block;    /* bytes per read; 0: 256 KiB (it stays in L2 while SHA-256 reads it) */
 	double interval; /* seconds between progress calls; 0: 0.1 */
 	void *arg;
 	/* On the caller's thread: a file is hashed (or failed). */

@@ -46,7 +46,6 @@ void ms_json_raw(struct ms_json *j, const char *key, const char *json);
 /* A new object at the end of the array key (created on first use); it belongs to j:
  * fill it, never emit it. */
 struct ms_json *ms_json_push(struct ms_json *j, const char *key);
-void ms_json_strs(struct ms_json *j, const char *key, const char *const *v, size_t n);
 void ms_json_emit(struct ms_json *j, FILE *out);
 
 /* "code", "exit_code" and "message" of a failure. */

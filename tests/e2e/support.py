@@ -109,15 +109,15 @@ class Case(unittest.TestCase):
         self.assertNotEqual(r.rc, 99, "valgrind reported errors:\n%r" % r)
         return r
 
-    def tty_run(self, *args, cols=100, stream="stderr"):
+    def tty_run(self, *args, cols=100, stream="stderr", env=None):
         """Run mscli with `stream` ("stdout" or "stderr") on a pseudo-terminal of `cols`
         columns and the other one a pipe: (rc, what the terminal got, what the pipe got),
         as bytes."""
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
         streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, stream: slave}
-        p = subprocess.Popen(command(list(args)), env=self.env, stdin=subprocess.DEVNULL,
-                             **streams)
+        e = dict(self.env, **(env or {}))
+        p = subprocess.Popen(command(list(args)), env=e, stdin=subprocess.DEVNULL, **streams)
         os.close(slave)
         tty = b""
         while True:

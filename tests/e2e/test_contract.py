@@ -344,35 +344,8 @@ class Terminal(Case):
         self.hub.fault("trickle", path="weights.bin", rate=1_500_000, times=None)
 
     def on_tty(self, *args, cols=100, env=None):
-        import fcntl
-        import pty
-        import select
-        import struct
-        import termios
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
-        e = dict(self.env)
-        e.update(env or {})
-        p = subprocess.Popen(command(list(args)), env=e, stdout=subprocess.PIPE, stderr=slave,
-                             stdin=subprocess.DEVNULL)
-        os.close(slave)
-        err = b""
-        while True:
-            r, _, _ = select.select([master], [], [], 60)
-            if not r:
-                p.kill()
-                self.fail("no output for 60 s")
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            err += chunk
-        p.stdout.read()
-        p.stdout.close()
-        self.assertEqual(p.wait(60), 0, err)
-        os.close(master)
+        rc, err, _ = self.tty_run(*args, cols=cols, env=env)
+        self.assertEqual(rc, 0, err)
         return err
 
     def test_term_dumb_gets_plain_lines(self):
