@@ -113,6 +113,8 @@ fuzz: build/fuzz/fuzz-parsers
 check-official: mscli
 	MSCLI_BIN=$(CURDIR)/mscli bash tests/official/check-official-clients.sh
 	MSCLI_BIN=$(CURDIR)/mscli bash tests/official/check-official-cache.sh
+	bash tests/official/check-official-search.sh
+	bash tests/official/check-official-upload.sh
 
 valgrind: build/vg/mscli
 	MSCLI_BIN=$(CURDIR)/build/vg/mscli MSCLI_VALGRIND=1 \
