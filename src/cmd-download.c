@@ -48,8 +48,8 @@ static const struct ms_opt dl_opts[] = {
         MS_OPTS_REPO_TYPE,
         MS_OPTS_REVISION,
         {"include", 0, O_INCLUDE, MS_OPT_VALUE | MS_OPT_MORE, "GLOB",
-         "only files matching GLOB (repeatable, comma-separated;\nwords after it with * ? [ are "
-         "more GLOBs)",
+         "only files matching GLOB (repeatable, comma-separated;\nafter REPO, the words up to "
+         "the next option are more\nGLOBs; before it, only words with * ? [)",
          0, NULL},
         {"exclude", 0, O_EXCLUDE, MS_OPT_VALUE | MS_OPT_MORE, "GLOB",
          "skip files matching GLOB (the same rules)", 0, NULL},
