@@ -629,6 +629,58 @@ class Faults(unittest.TestCase):
         self.hub.fault("oversized_json", path="/repo/files", mb=1)
         self.assertGreater(len(json.loads(call(self.listing).body)["Data"]["Pad"]), 999_999)
 
+    def raw(self, url, timeout=5):
+        """Send a GET on a raw socket: (socket, bytes of the answer so far)."""
+        u = urllib.parse.urlsplit(url)
+        s = socket.create_connection((u.hostname, u.port), timeout=timeout)
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" %
+                  (u.path + ("?" + u.query if u.query else "")).encode())
+        return s
+
+    def test_hang(self):
+        self.hub.fault("hang", path="/repo/files", seconds=0.5)
+        s = self.raw(self.listing)
+        t0 = time.monotonic()
+        self.assertEqual(s.recv(100), b"")                  # nothing, then the close
+        self.assertGreater(time.monotonic() - t0, 0.45)
+        s.close()
+        self.assertEqual(call(self.listing).status, 200)
+
+    def test_endless_headers(self):
+        for line in (False, True):
+            self.hub.fault("endless_headers", path="/repo/files", line=line)
+            s = self.raw(self.listing)
+            got = b""
+            while len(got) < 2_000_000:
+                got += s.recv(65536)
+            s.close()
+            self.assertTrue(got.startswith(b"HTTP/1.1 200 OK\r\n"))
+            self.assertNotIn(b"\r\n\r\n", got)              # the headers never end
+            self.assertEqual(got.count(b"\r\n") > 1000, not line)
+
+    def test_lying_length(self):
+        self.hub.fault("lying_length", path="a.bin", length=10_000_000)
+        loc = self.cdn()
+        u = urllib.parse.urlsplit(loc)
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+        c.request("GET", u.path + "?" + u.query)
+        r = c.getresponse()
+        self.assertEqual(r.getheader("Content-Length"), "10000000")
+        body = r.read(len(BIG) + 1000)
+        self.assertEqual(body, BIG + b"\0" * 1000)         # the bytes, then zeros
+        c.close()
+        self.assertEqual(call(loc).body, BIG)
+
+    def test_endless_json(self):
+        self.hub.fault("oversized_json", path="/repo/files", endless=True)
+        s = self.raw(self.listing)
+        got = b""
+        while len(got) < 3_000_000:
+            got += s.recv(65536)
+        s.close()
+        self.assertIn(b"Transfer-Encoding: chunked", got)
+        self.assertIn(b'"Path": "pad"', got[-100_000:])
+
     def test_body_faults_on_a_listing(self):
         self.hub.fault("disconnect", path="/repo/files", after=10)
         with self.assertRaises(http.client.IncompleteRead):

@@ -21,6 +21,8 @@ if [ "$what" = test ]; then
 	# nginx plays the CDN in the TLS/HTTP2 tests; openssl makes their certificate
 	have nginx || [ -x /usr/sbin/nginx ] || pkgs+=(nginx)
 	have openssl || pkgs+=(openssl)
+	# tinyproxy is the forward proxy of the proxy tests
+	have tinyproxy || [ -x /usr/bin/tinyproxy ] || [ -x /usr/sbin/tinyproxy ] || pkgs+=(tinyproxy)
 	# the completions are checked in every shell they are written for
 	have zsh || pkgs+=(zsh)
 	have fish || pkgs+=(fish)

@@ -74,14 +74,18 @@ UPLOAD = """location /lfs-upload/ {{
 
 
 class Nginx:
-    def __init__(self, root, tls=False, http2=False, upload_root=None):
+    """cert: (certificate, key) to serve, e.g. from certs.CA.issue(); the default over
+    TLS is a self-signed certificate for localhost (self.cert)."""
+
+    def __init__(self, root, tls=False, http2=False, upload_root=None, cert=None):
         self.prefix = tempfile.mkdtemp(prefix="mscli-nginx-")
         os.makedirs(os.path.join(self.prefix, "tmp"))
         self.port = free_port()
         self.cert = None
         tls_conf, opts = "", ""
-        if tls:
-            self.cert, key = make_cert(self.prefix)
+        if tls or cert:
+            tls = True
+            self.cert, key = cert or make_cert(self.prefix)
             tls_conf = "ssl_certificate %s; ssl_certificate_key %s;" % (self.cert, key)
             opts = " ssl" + (" http2" if http2 else "")
         with open(os.path.join(self.prefix, "nginx.conf"), "w") as f:
