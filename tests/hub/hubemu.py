@@ -1556,6 +1556,17 @@ class Hub(emu_upload.UploadMixin):
         with self.lock:
             self._conns.discard(c)
 
+    def wait_idle(self, timeout=10.0):
+        """Wait until no connection is open, so that what a killed client had sent has
+        been answered and logged: True, or False after timeout seconds."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                if not self._conns:
+                    return True
+            time.sleep(0.01)
+        return False
+
     # --- repos ---
     @staticmethod
     def _revs(spec):
