@@ -155,6 +155,9 @@ void ms_print_main_help(FILE *out)
 	fprintf(out, "\nGlobal options (before or after COMMAND):\n");
 	print_opts(ms_global_opts, out);
 	fprintf(out,
+	        "\nProxies: https_proxy, http_proxy, all_proxy, no_proxy (or upper case), as\n"
+	        "curl reads them; CAs: --cacert, CURL_CA_BUNDLE, REQUESTS_CA_BUNDLE,\n"
+	        "SSL_CERT_FILE, SSL_CERT_DIR ('man mscli': TLS AND PROXIES).\n"
 	        "\nRun 'mscli COMMAND --help' for a command's options; 'man mscli' for the rest.\n"
 	        "Exit codes: 0 ok, 1 other, 2 usage, 3 network, 4 integrity, 5 not found,\n"
 	        "6 auth, 7 offline and not cached, 8 local storage, 128+N stopped by signal N\n"

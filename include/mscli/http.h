@@ -49,7 +49,7 @@ void ms_net_opts_init(struct ms_net_opts *n);
 /* The CA file can be read and the CA directory is one: else MS_EUSAGE naming the source. */
 int ms_net_opts_check(const struct ms_net_opts *n, struct ms_error *err);
 
-/* Room for libcurl's error buffer (CURL_ERROR_SIZE, checked in http.c). */
+/* Room for libcurl's error buffer (CURL_ERROR_SIZE, checked in http-net.c). */
 #define MS_NET_ERRBUF 256
 
 /*

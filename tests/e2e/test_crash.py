@@ -22,10 +22,12 @@ import sys
 import time
 
 import official
-from support import SLOW, Case, blob, sha256
+from support import SLOW, VALGRIND, Case, blob, sha256
 
 SEED = int(os.environ.get("MSCLI_CRASH_SEED", "1414"))
-KILLS = int(os.environ.get("MSCLI_CRASH_KILLS", "20"))
+# under valgrind (make valgrind) each run is ~20x slower: a few kills check the normal
+# runs' memory, the full battery is make test's
+KILLS = int(os.environ.get("MSCLI_CRASH_KILLS") or (3 if VALGRIND else 20))
 KIB = 1024
 # Ranges of 512 KiB above 1 MiB; three files or ranges at once: what a killed run can
 # lose is what its three connections had received but not yet written
@@ -214,7 +216,8 @@ class Battery(Case):
         self.report("%s download" % hub, "; at most %d KiB fetched twice" %
                     (max(refetched) // KIB))
         landed = set().union(*(s for s, _ in self.record))
-        self.assertLessEqual({"listing", "transfer", "install"}, landed, self.record)
+        if KILLS >= 10:     # the kills are spread: they hit the main phases
+            self.assertLessEqual({"listing", "transfer", "install"}, landed, self.record)
         self.official_read_offline(hub, caches, files)
 
     def official_read_offline(self, hub, caches, files):
@@ -334,7 +337,9 @@ class Battery(Case):
             commits += bool(landed)
         self.report("%s upload" % kind, "; %d of %d objects stored before the kill, %d "
                     "commits landed before it" % (stored_before, objects, commits))
-        self.assertGreaterEqual(len(set().union(*(s for s, _ in self.record))), 2, self.record)
+        if KILLS >= 10:
+            self.assertLessEqual({"hashing", "sending"}, set().union(*(
+                s for s, _ in self.record)), self.record)
 
     def test_modelscope_upload(self):
         self.upload_battery("ms", "ms-goodtoken", ())
@@ -488,3 +493,32 @@ class Battery(Case):
                     for p, data in files.items():
                         with open(os.path.join(got, p), "rb") as f:
                             self.assertEqual(f.read(), data, "%s %s %s" % (name, c, p))
+
+    def test_import_sigint_and_sigterm(self):
+        files = {"w%d.bin" % k: blob(8_000_000, 70 + k) for k in range(3)}
+        self.hub.add_ms_repo("org/big", files=files)
+        self.ok("download", "org/big")
+        bundle = os.path.join(self.tmp, "big.tar.zst")
+        self.ok("cache", "export", "org/big", "-o", bundle)
+        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            with self.subTest(signal=sig.name):
+                d = os.path.join(self.tmp, "sig-imp-%d" % code)
+                env = {"MODELSCOPE_CACHE": os.path.join(d, "ms"),
+                       "HF_HUB_CACHE": os.path.join(d, "hf")}
+                scratch = os.path.join(env["MODELSCOPE_CACHE"], ".mscli", "tmp")
+
+                def staging():
+                    return any(ns for _, _, ns in os.walk(scratch))
+                p = self.spawn("cache", "import", bundle, env=env)
+                self.wait_for(staging, 60, "the import to stage a file")
+                p.send_signal(sig)
+                out, err = p.communicate(timeout=60 * SLOW)
+                self.assertEqual(p.returncode, code, err)
+                self.assertIn(b"nothing was imported", err)
+                # as it was: nothing a loader sees, nothing staged left behind
+                self.assertEqual(self.visible(env), {})
+                self.assertFalse(staging())
+                r = self.ok("cache", "import", bundle, env=env)
+                for p_, data in files.items():
+                    with open(os.path.join(r.lines[0], p_), "rb") as f:
+                        self.assertEqual(f.read(), data)
