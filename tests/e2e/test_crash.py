@@ -22,7 +22,7 @@ import sys
 import time
 
 import official
-from support import SLOW, VALGRIND, Case, blob, sha256
+from support import SLOW, VALGRIND, Case, blob, sha256, write_files
 
 SEED = int(os.environ.get("MSCLI_CRASH_SEED", "1414"))
 # under valgrind (make valgrind) each run is ~20x slower: a few kills check the normal
@@ -287,13 +287,8 @@ class Battery(Case):
             files = {"w%d.safetensors" % k: blob(250_000 + k * 1000, 1000 * i + k)
                      for k in range(6)}
             files.update({"README.md": b"# run %d\n" % i, "config.json": b'{"i": %d}\n' % i})
-            d = os.path.join(self.tmp, "up-%d" % i)
-            for p, data in files.items():
-                os.makedirs(os.path.dirname(os.path.join(d, p)), exist_ok=True)
-                with open(os.path.join(d, p), "wb") as f:
-                    f.write(data)
             src_files[i] = files
-            return d
+            return write_files(os.path.join(self.tmp, "up-%d" % i), files)
 
         def stored(repo):
             return {u.oid for u in self.hub.lfs_uploads(kind=kind, repo=repo) if u.complete}
@@ -351,11 +346,7 @@ class Battery(Case):
         for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
             with self.subTest(signal=sig.name):
                 files = {"w%d.safetensors" % k: blob(300_000, 50 + k + code) for k in range(4)}
-                src = os.path.join(self.tmp, "sig-up-%d" % code)
-                os.makedirs(src)
-                for p, data in files.items():
-                    with open(os.path.join(src, p), "wb") as f:
-                        f.write(data)
+                src = write_files(os.path.join(self.tmp, "sig-up-%d" % code), files)
                 repo = "alice/sig-%d" % code
                 args = ["--token", "ms-goodtoken", "upload", "--max-workers", "1", repo, src]
                 self.hub.fault("hold_upload", server="cdn", method="PUT", seconds=0.4,

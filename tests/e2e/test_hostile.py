@@ -13,10 +13,6 @@ from support import SLOW, VALGRIND, Case, blob, command, sha256
 FILES = {"w.bin": blob(2_000_000, 101), "config.json": b'{"h": 1}\n'}
 
 
-def errors(r):
-    return [l for l in r.err.splitlines() if l.startswith("mscli: error:")]
-
-
 class Hostile(Case):
     def setUp(self):
         super().setUp()
@@ -28,10 +24,10 @@ class Hostile(Case):
         t0 = time.monotonic()
         r = self.mscli(*args, **kw)
         self.assertEqual(r.rc, code, r)
-        self.assertEqual(len(errors(r)), 1, r)
+        self.assertEqual(len(r.errors), 1, r)
         if took:
             self.assertLess(time.monotonic() - t0, took * SLOW, r)
-        return errors(r)[0]
+        return r.errors[0]
 
     def peak_rss_mib(self, *args):
         """Run mscli; (exit code, stderr, its peak resident memory in MiB)."""

@@ -6,14 +6,13 @@ proxy that is down or refuses: exit 3 at once, one line that names the proxy."""
 import os
 import shutil
 import sys
-import tempfile
 import time
 import unittest
 
-from support import ROOT, SLOW, Case, FileRef, blob
+from support import ROOT, SLOW, Case, FileRef, blob, write_files
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
-from certs import CA  # noqa: E402
+from certs import WithCA  # noqa: E402
 from nginx import Nginx, free_port  # noqa: E402
 from tinyproxy import Tinyproxy  # noqa: E402
 
@@ -21,33 +20,20 @@ PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_pro
               "ALL_PROXY", "no_proxy", "NO_PROXY", "REQUEST_METHOD")
 
 
-def errors(r):
-    return [l for l in r.err.splitlines() if l.startswith("mscli: error:")]
-
-
 @unittest.skipUnless(Tinyproxy.available() and Nginx.available() and shutil.which("openssl"),
                      "needs tinyproxy, nginx and openssl")
-class ThroughAProxy(Case):
+class ThroughAProxy(WithCA, Case):
     cdn = False
 
     @classmethod
     def setUpClass(cls):
-        cls.pki = tempfile.mkdtemp(prefix="mscli-pki-")
-        cls.ca = CA(os.path.join(cls.pki, "ca"))
+        super().setUpClass()
         cls.cert = cls.ca.issue()
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.pki, ignore_errors=True)
 
     def setUp(self):
         super().setUp()
-        root = os.path.join(self.tmp, "www")
-        os.makedirs(root)
         self.files = {"w.bin": blob(3_000_000, 91), "config.json": b'{"p": 1}\n'}
-        for p, data in self.files.items():
-            with open(os.path.join(root, p), "wb") as f:
-                f.write(data)
+        root = write_files(os.path.join(self.tmp, "www"), self.files)
         self.nginx = Nginx(root, http2=True, cert=self.cert)
         self.addCleanup(self.nginx.stop)
         self.hub.stop()
@@ -137,7 +123,7 @@ class ThroughAProxy(Case):
         self.assertEqual(r.rc, 0, r)
         r = self.download("nocgi", env={"HTTP_PROXY": down}, fast_retry=False)
         self.assertEqual(r.rc, 3, r)
-        self.assertIn("proxy %s (HTTP_PROXY)" % down, errors(r)[0])
+        self.assertIn("proxy %s (HTTP_PROXY)" % down, r.errors[0])
 
     def test_credentials_in_the_url_are_never_printed(self):
         proxy = self.proxy(user="alice", password="s3cr3t-pw")
@@ -163,12 +149,12 @@ class ThroughAProxy(Case):
                 r = self.download("bad", "-v", env=env, fast_retry=False)
                 self.assertEqual(r.rc, 3, r)
                 self.assertLess(time.monotonic() - t0, 5 * SLOW)
-                self.assertEqual(len(errors(r)), 1, r)
-                self.assertIn(says, errors(r)[0])
-                self.assertIn(proxy.url, errors(r)[0])
+                self.assertEqual(len(r.errors), 1, r)
+                self.assertIn(says, r.errors[0])
+                self.assertIn(proxy.url, r.errors[0])
                 self.assertNotIn("wrong-pw", r.err + r.out)
         r = self.download("badfwd", "-v", env={"http_proxy": bad})
-        self.assertIn("HTTP 401 through proxy %s" % proxy.url, errors(r)[0])
+        self.assertIn("HTTP 401 through proxy %s" % proxy.url, r.errors[0])
         self.assertNotIn("wrong-pw", r.err + r.out)
 
     def test_proxy_down(self):
@@ -180,14 +166,14 @@ class ThroughAProxy(Case):
                 r = self.download("down" + var, env=env, fast_retry=False)
                 self.assertEqual(r.rc, 3, r)
                 self.assertLess(time.monotonic() - t0, 5 * SLOW)
-                self.assertEqual(len(errors(r)), 1, r)
-                self.assertIn("cannot connect to proxy %s (%s)" % (down, var), errors(r)[0])
+                self.assertEqual(len(r.errors), 1, r)
+                self.assertIn("cannot connect to proxy %s (%s)" % (down, var), r.errors[0])
                 self.assertNotIn("retrying", r.err)
         r = self.download("noname", env={"https_proxy": "http://no-such-proxy.invalid:3128"},
                           fast_retry=False)
         self.assertEqual(r.rc, 3, r)
         self.assertIn("cannot find proxy http://no-such-proxy.invalid:3128 (https_proxy)",
-                      errors(r)[0])
+                      r.errors[0])
 
     def test_proxy_that_refuses(self):
         # CONNECT only to port 443, as corporate proxies allow: the CDN's port is refused
@@ -199,11 +185,11 @@ class ThroughAProxy(Case):
                 r = self.download("refused", env={"HTTPS_PROXY": proxy.url}, fast_retry=False)
                 self.assertEqual(r.rc, 3, r)
                 self.assertLess(time.monotonic() - t0, 5 * SLOW)
-                self.assertEqual(len(errors(r)), 1, r)
+                self.assertEqual(len(r.errors), 1, r)
                 self.assertIn("proxy %s (HTTPS_PROXY) refused to connect to %s (HTTP 403 to "
-                              "CONNECT)" % (proxy.url, self.cdn_hostport), errors(r)[0])
+                              "CONNECT)" % (proxy.url, self.cdn_hostport), r.errors[0])
         # the API forwarded by a proxy that answers 403 itself: the proxy is named
         r = self.download("fwd", env={"HTTP_PROXY": refuses_all.url}, fast_retry=False)
         self.assertNotEqual(r.rc, 0, r)
-        self.assertEqual(len(errors(r)), 1, r)
-        self.assertIn("HTTP 403 through proxy %s" % refuses_all.url, errors(r)[0])
+        self.assertEqual(len(r.errors), 1, r)
+        self.assertIn("HTTP 403 through proxy %s" % refuses_all.url, r.errors[0])

@@ -7,49 +7,35 @@ another host name, and when the certificate has expired."""
 import os
 import shutil
 import sys
-import tempfile
 import time
 import unittest
 
-from support import ROOT, SLOW, Case, FileRef, blob
+from support import ROOT, SLOW, Case, FileRef, blob, write_files
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
-from certs import CA  # noqa: E402
+from certs import CA, WithCA  # noqa: E402
 from nginx import Nginx  # noqa: E402
 
 RANGED = {"MSCLI_RANGE_THRESHOLD": "2M", "MSCLI_CHUNK_SIZE": "1M"}
 
 
-def errors(r):
-    return [l for l in r.err.splitlines() if l.startswith("mscli: error:")]
-
-
 @unittest.skipUnless(Nginx.available() and shutil.which("openssl"), "needs nginx and openssl")
-class PrivateCA(Case):
+class PrivateCA(WithCA, Case):
     cdn = False
 
     @classmethod
     def setUpClass(cls):
-        cls.pki = tempfile.mkdtemp(prefix="mscli-pki-")
-        cls.ca = CA(os.path.join(cls.pki, "ca"))
+        super().setUpClass()
         cls.other_ca = CA(os.path.join(cls.pki, "other"), name="another CA")
         cls.good = cls.ca.issue()
         cls.wrong_host = cls.ca.issue(names=("files.example.com",))
         cls.expired = cls.ca.issue(expired=True)
         cls.ca_dir = cls.ca.hashed_dir(os.path.join(cls.pki, "hashed"))
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.pki, ignore_errors=True)
-
     def setUp(self):
         super().setUp()
-        self.root = os.path.join(self.tmp, "www")
-        os.makedirs(os.path.join(self.root, "sub"))
         self.files = {"w.bin": blob(5_000_000, 81), "sub/c.json": b'{"x": 1}\n'}
-        for p, data in self.files.items():
-            with open(os.path.join(self.root, p), "wb") as f:
-                f.write(data)
+        self.root = write_files(os.path.join(self.tmp, "www"), self.files)
 
     def serve(self, cert):
         """nginx over HTTPS (HTTP/2) with cert, and a hub that redirects every file there."""
@@ -82,10 +68,10 @@ class PrivateCA(Case):
     def assert_clean_failure(self, r, *phrases):
         """Exit 3, one error line naming the host and the phrases, and no retry."""
         self.assertEqual(r.rc, 3, r)
-        self.assertEqual(len(errors(r)), 1, r)
-        self.assertIn("localhost:%d" % self.nginx.port, errors(r)[0])
+        self.assertEqual(len(r.errors), 1, r)
+        self.assertIn("localhost:%d" % self.nginx.port, r.errors[0])
         for p in phrases:
-            self.assertIn(p, errors(r)[0])
+            self.assertIn(p, r.errors[0])
         self.assertNotIn("retrying", r.err)
 
     def test_every_way_of_giving_the_ca(self):
@@ -173,7 +159,7 @@ class PrivateCA(Case):
                 self.hub.clear_log()
                 r = self.download("bad", *args, env=env)
                 self.assertEqual(r.rc, 2, r)
-                self.assertIn(says, errors(r)[0])
+                self.assertIn(says, r.errors[0])
                 self.assertEqual(self.hub.log, [])     # said before any request
         # offline, no CA is needed: a stale variable does not get in the way
         self.assertEqual(self.download("warm", "--cacert", self.ca.cert).rc, 0)

@@ -511,6 +511,13 @@ class Faults(unittest.TestCase):
         self.hf = self.hub.add_hf_repo("org/f", files={"a.safetensors": BIG, "c.json": b"{}"})
         self.listing = self.hub.url + "/api/v1/models/acme/f/repo/files?Revision=master&Recursive=True"
 
+    def get(self, loc):
+        """GET loc on a connection of its own: (connection, response), the body unread."""
+        u = urllib.parse.urlsplit(loc)
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+        c.request("GET", u.path + "?" + u.query)
+        return c, c.getresponse()
+
     def cdn(self, path="a.bin"):
         r = call("%s/api/v1/models/acme/f/repo?Revision=master&FilePath=%s" % (self.hub.url, path))
         return r.headers["location"]
@@ -543,10 +550,7 @@ class Faults(unittest.TestCase):
     def test_disconnect(self):
         self.hub.fault("disconnect", path="a.bin", after=1000)
         loc = self.cdn()
-        u = urllib.parse.urlsplit(loc)
-        c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
-        c.request("GET", u.path + "?" + u.query)
-        r = c.getresponse()
+        c, r = self.get(loc)
         self.assertEqual(r.getheader("Content-Length"), str(len(BIG)))  # the full length
         with self.assertRaises(http.client.IncompleteRead) as cm:
             r.read()
@@ -605,11 +609,8 @@ class Faults(unittest.TestCase):
     def test_stall(self):
         self.hub.fault("stall", path="a.bin", after=500, seconds=0.6)
         loc = self.cdn()
-        u = urllib.parse.urlsplit(loc)
         t0 = time.monotonic()
-        c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
-        c.request("GET", u.path + "?" + u.query)
-        r = c.getresponse()
+        c, r = self.get(loc)
         with self.assertRaises(http.client.IncompleteRead) as cm:
             r.read()
         self.assertEqual(len(cm.exception.partial), 500)
@@ -661,10 +662,7 @@ class Faults(unittest.TestCase):
     def test_lying_length(self):
         self.hub.fault("lying_length", path="a.bin", length=10_000_000)
         loc = self.cdn()
-        u = urllib.parse.urlsplit(loc)
-        c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
-        c.request("GET", u.path + "?" + u.query)
-        r = c.getresponse()
+        c, r = self.get(loc)
         self.assertEqual(r.getheader("Content-Length"), "10000000")
         body = r.read(len(BIG) + 1000)
         self.assertEqual(body, BIG + b"\0" * 1000)         # the bytes, then zeros

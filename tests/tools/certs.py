@@ -1,7 +1,9 @@
 """Certificates for the TLS tests, made with the openssl command: a private CA, and
 server certificates it signs -- for loopback, for another host name, or expired."""
 import os
+import shutil
 import subprocess
+import tempfile
 
 CA_CONF = """[ ca ]
 default_ca = test_ca
@@ -67,3 +69,19 @@ class CA:
         with open(self.cert, "rb") as src, open(os.path.join(d, h + ".0"), "wb") as dst:
             dst.write(src.read())
         return d
+
+
+class WithCA:
+    """A test class's own CA (cls.ca, in the directory cls.pki), made once for the class:
+    list it before the TestCase class."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pki = tempfile.mkdtemp(prefix="mscli-pki-")
+        cls.ca = CA(os.path.join(cls.pki, "ca"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.pki, ignore_errors=True)
+        super().tearDownClass()

@@ -4,16 +4,15 @@ prefix, optionally with Basic credentials (BasicAuth), only some CONNECT ports
 for another address).  Its log says what it was asked: requests()."""
 import os
 import re
-import shutil
-import socket
-import subprocess
 import tempfile
-import time
 
-from nginx import free_port
+from daemon import Daemon, free_port
 
 
-class Tinyproxy:
+class Tinyproxy(Daemon):
+    paths = ("tinyproxy", "/usr/bin/tinyproxy", "/usr/sbin/tinyproxy")
+    package = "tinyproxy"
+
     def __init__(self, user=None, password=None, connect_ports=None, refuse_all=False):
         self.prefix = tempfile.mkdtemp(prefix="mscli-tinyproxy-")
         self.port = free_port()
@@ -33,33 +32,7 @@ class Tinyproxy:
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.url = "http://127.0.0.1:%d" % self.port
-        self.proc = subprocess.Popen([self.binary(), "-d", "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(250):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("tinyproxy did not start: " +
-                                       self.proc.stderr.read().decode())
-                time.sleep(0.02)
-        raise RuntimeError("tinyproxy did not start listening")
-
-    @staticmethod
-    def binary():
-        for p in (shutil.which("tinyproxy"), "/usr/bin/tinyproxy", "/usr/sbin/tinyproxy"):
-            if p and os.path.exists(p):
-                return p
-        raise FileNotFoundError("tinyproxy is not installed (apt-get install tinyproxy)")
-
-    @staticmethod
-    def available():
-        try:
-            Tinyproxy.binary()
-            return True
-        except FileNotFoundError:
-            return False
+        self.start(["-d", "-c", conf])
 
     def with_credentials(self, user, password):
         return "http://%s:%s@127.0.0.1:%d" % (user, password, self.port)
@@ -70,14 +43,3 @@ class Tinyproxy:
             return []
         with open(self.log, errors="replace") as f:
             return re.findall(r"Request \(file descriptor \d+\): (\S+) (\S+) HTTP/", f.read())
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stderr.close()
-        shutil.rmtree(self.prefix, ignore_errors=True)
