@@ -630,13 +630,20 @@ class Faults(unittest.TestCase):
         self.hub.fault("oversized_json", path="/repo/files", mb=1)
         self.assertGreater(len(json.loads(call(self.listing).body)["Data"]["Pad"]), 999_999)
 
-    def raw(self, url, timeout=5):
-        """Send a GET on a raw socket: (socket, bytes of the answer so far)."""
+    def raw(self, url, at_least=None):
+        """Send a GET on a raw socket: the socket, or (at_least) the first that many
+        bytes of the answer, the socket closed."""
         u = urllib.parse.urlsplit(url)
-        s = socket.create_connection((u.hostname, u.port), timeout=timeout)
+        s = socket.create_connection((u.hostname, u.port), timeout=5)
         s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" %
                   (u.path + ("?" + u.query if u.query else "")).encode())
-        return s
+        if at_least is None:
+            return s
+        got = b""
+        while len(got) < at_least:
+            got += s.recv(65536)
+        s.close()
+        return got
 
     def test_hang(self):
         self.hub.fault("hang", path="/repo/files", seconds=0.5)
@@ -650,11 +657,7 @@ class Faults(unittest.TestCase):
     def test_endless_headers(self):
         for line in (False, True):
             self.hub.fault("endless_headers", path="/repo/files", line=line)
-            s = self.raw(self.listing)
-            got = b""
-            while len(got) < 2_000_000:
-                got += s.recv(65536)
-            s.close()
+            got = self.raw(self.listing, 2_000_000)
             self.assertTrue(got.startswith(b"HTTP/1.1 200 OK\r\n"))
             self.assertNotIn(b"\r\n\r\n", got)              # the headers never end
             self.assertEqual(got.count(b"\r\n") > 1000, not line)
@@ -671,11 +674,7 @@ class Faults(unittest.TestCase):
 
     def test_endless_json(self):
         self.hub.fault("oversized_json", path="/repo/files", endless=True)
-        s = self.raw(self.listing)
-        got = b""
-        while len(got) < 3_000_000:
-            got += s.recv(65536)
-        s.close()
+        got = self.raw(self.listing, 3_000_000)
         self.assertIn(b"Transfer-Encoding: chunked", got)
         self.assertIn(b'"Path": "pad"', got[-100_000:])
 
