@@ -72,19 +72,17 @@ class Battery(Case):
             what, len(self.record), SEED,
             ", ".join("%s %d" % kv for kv in sorted(where.items())), extra))
 
-    def killed(self, args, delay, env=None, sig=signal.SIGKILL):
-        """Start mscli, send sig after delay seconds: its exit code (None when it was
-        still running when killed) and stderr."""
+    def killed(self, args, delay, env=None):
+        """Start mscli, SIGKILL it after delay seconds: its exit code (None when it was
+        still running) and stderr."""
         p = self.spawn(*args, env=env)
         try:
             p.wait(delay)
-            rc = p.returncode           # it finished first
+            rc = p.returncode               # it finished first
         except subprocess.TimeoutExpired:   # still running
-            p.send_signal(sig)
+            p.send_signal(signal.SIGKILL)
             rc = None
         out, err = p.communicate(timeout=120 * SLOW)
-        if sig != signal.SIGKILL and rc is None:
-            rc = p.returncode
         # what it had sent is answered (and logged) before anything is counted
         self.assertTrue(self.hub.wait_idle(30 * SLOW), "the hub's connections stay open")
         return rc, err.decode("utf-8", "replace")
