@@ -38,8 +38,8 @@ SAN_OBJS := $(SRCS:src/%.c=build/san/%.o)
 SAN_LIB_OBJS := $(LIB_SRCS:src/%.c=build/san/%.o)
 VG_OBJS := $(SRCS:src/%.c=build/vg/%.o)
 
-.PHONY: all test unit emulator e2e check-docs check-official fuzz valgrind bench demo deps lint format check-format \
-	install uninstall clean
+.PHONY: all test check unit emulator e2e check-docs check-official fuzz valgrind bench demo deps lint \
+	format check-format install uninstall clean
 
 all: mscli
 
@@ -79,6 +79,16 @@ build/rel build/san build/vg:
 # The whole suite: dependencies, sanitizer build, unit tests, end-to-end tests.
 test: deps
 	$(MAKE) unit emulator e2e check-docs
+
+# Everything that must stay clean, in one target: the test suite on the ASan+UBSan build,
+# the end-to-end tests again under valgrind (about a quarter of an hour on two cores),
+# cppcheck, clang-tidy, the layers and the format, and the fuzzers for FUZZ_SECONDS.
+check:
+	bash tests/tools/deps.sh check
+	$(MAKE) unit emulator e2e check-docs
+	$(MAKE) valgrind
+	$(MAKE) lint check-format
+	$(MAKE) fuzz
 
 # The emulator's own tests: a faithful emulator is what makes e2e results mean something.
 emulator:

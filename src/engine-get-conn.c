@@ -125,8 +125,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	struct conn *c = arg;
 
 	c->base.last_rx = ms_now();
-	ms_http_capture_header(&c->resp, p, size * n);
-	return size * n;
+	return ms_http_capture_header(&c->resp, p, size * n) ? 0 : size * n;
 }
 
 static size_t on_write(char *p, size_t size, size_t n, void *arg)
@@ -215,10 +214,9 @@ int get_conn_start(struct get *g, struct xfile *xf, uint32_t ci)
 		c->buf = xmalloc(c->bufcap);
 
 	curl_easy_reset(h);
-	ms_http_setup_easy(h, o->net);
+	ms_http_setup_easy(h, o->net, c->url, c->base.errbuf);
 	/* curl's low-speed check averages over seconds: the engine's stall check is exact */
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 0L);
-	curl_easy_setopt(h, CURLOPT_URL, c->url);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);

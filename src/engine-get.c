@@ -148,6 +148,7 @@ struct outcome {
 	struct ms_http_response resp;
 	struct ms_buf body;
 	bool foreign, short_body, stalled;
+	struct ms_net_failure why; /* when cc is not CURLE_OK */
 };
 
 static void take_outcome(struct get *g, struct conn *c, CURLcode cc, struct outcome *o)
@@ -164,6 +165,9 @@ static void take_outcome(struct get *g, struct conn *c, CURLcode cc, struct outc
 	                      .foreign = c->foreign,
 	                      .stalled = c->base.stalled};
 	curl_easy_getinfo(c->base.easy, CURLINFO_RESPONSE_CODE, &o->status);
+	if (cc != CURLE_OK && !o->stalled)
+		ms_http_failure(c->base.easy, (int)cc, c->url, c->base.errbuf, g->e->o->net,
+		                &c->resp, &o->why);
 	xf->job->fetched += c->off - c->req_start;
 	if (o->verdict == V_OK && !c->discard && xf->fd >= 0) {
 		o->werr = get_conn_flush(c);
@@ -230,11 +234,11 @@ static void on_transport_error(struct get *g, struct xfile *xf, const struct out
 		snprintf(reason, sizeof(reason), "%s: no data for %ld s (--stall-timeout)", o->url,
 		         g->e->o->net->stall_timeout);
 	else
-		snprintf(reason, sizeof(reason), "%s: %s", o->url, curl_easy_strerror(o->cc));
-	if (ms_retry_classify((int)o->cc, 0, o->foreign) == MS_RETRY_YES)
+		snprintf(reason, sizeof(reason), "%s: %s", o->url, o->why.reason);
+	if (o->stalled || o->why.retry == MS_RETRY_YES)
 		chunk_failed(g, xf, o->chunk, MS_ENET, -1, reason);
 	else
-		get_file_fail(g, xf, MS_ENET, "downloading '%s': %s", xf->job->name, reason);
+		get_file_fail(g, xf, o->why.code, "downloading '%s': %s", xf->job->name, reason);
 }
 
 /* Every range of the file goes where the redirect points (a signed CDN URL). */
@@ -242,11 +246,17 @@ static void follow_redirect(struct get *g, struct xfile *xf, const struct outcom
 {
 	const char *loc = o->resp.location;
 	char *next = loc ? ms_url_resolve(o->url, loc) : NULL;
+	char why[600];
 
 	if (!next || ++xf->redirects > MAX_REDIRECTS) {
 		free(next);
 		get_file_fail(g, xf, MS_EPROTO, "downloading '%s': bad or endless redirect from %s",
 		              xf->job->name, o->url);
+		return;
+	}
+	if (!ms_redirect_allowed(o->url, next, why, sizeof(why))) {
+		get_file_fail(g, xf, MS_EPROTO, "downloading '%s': %s", xf->job->name, why);
+		free(next);
 		return;
 	}
 	ms_verbose("< %ld %s -> %s", o->status, o->url, next);

@@ -71,8 +71,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 	struct pconn *c = arg;
 
 	c->base.last_rx = ms_now();
-	ms_http_capture_header(&c->resp, buf, size * n);
-	return size * n;
+	return ms_http_capture_header(&c->resp, buf, size * n) ? 0 : size * n;
 }
 
 static size_t on_answer(char *buf, size_t size, size_t n, void *arg)
@@ -214,8 +213,12 @@ static void transfer_done(struct put *p, struct pconn *c, CURLcode cc)
 	int read_err = c->read_err;
 	bool stalled = c->base.stalled, foreign = c->foreign;
 	char reason[1200];
+	struct ms_net_failure why = {0};
 
 	curl_easy_getinfo(c->base.easy, CURLINFO_RESPONSE_CODE, &resp.status);
+	if (cc != CURLE_OK && !stalled)
+		ms_http_failure(c->base.easy, (int)cc, job->url, c->base.errbuf, p->e->o->net,
+		                &resp, &why);
 	c->resp = (struct ms_http_response){0}; /* ours now */
 	conn_free(p, c);
 	if (read_err > 0) {
@@ -230,12 +233,11 @@ static void transfer_done(struct put *p, struct pconn *c, CURLcode cc)
 			         "%s: no progress for %ld s (--stall-timeout)", job->url,
 			         p->e->o->net->stall_timeout);
 		else
-			snprintf(reason, sizeof(reason), "%s: %s", job->url,
-			         curl_easy_strerror(cc));
-		if (ms_retry_classify((int)cc, 0, foreign) == MS_RETRY_YES)
+			snprintf(reason, sizeof(reason), "%s: %s", job->url, why.reason);
+		if (stalled || why.retry == MS_RETRY_YES)
 			retry_or_fail(p, pj, MS_ENET, -1, reason);
 		else
-			job_fail(p, pj, MS_ENET, "uploading '%s': %s", job->name, reason);
+			job_fail(p, pj, why.code, "uploading '%s': %s", job->name, reason);
 	} else {
 		ms_verbose("< %ld %s", resp.status, job->url);
 		on_status(p, pj, &resp, foreign);
@@ -270,9 +272,8 @@ static int conn_start(struct put *p, struct pjob *pj)
 	c->foreign =
 	        !o->auth || !o->auth->origin || !ms_http_same_origin(job->url, o->auth->origin);
 	curl_easy_reset(h);
-	ms_http_setup_easy(h, o->net);
+	ms_http_setup_easy(h, o->net, job->url, c->base.errbuf);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 0L); /* the engine's stall check is exact */
-	curl_easy_setopt(h, CURLOPT_URL, job->url);
 	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)job->size);
 	curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);

@@ -75,6 +75,7 @@ void engine_remove(struct engine *e, struct econn *c)
 	c->prev = c->next = NULL;
 	curl_multi_remove_handle(e->multi, c->easy);
 	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, NULL); /* c goes, the handle stays */
 	put_easy(e, c->easy);
 	c->easy = NULL;
 	e->active_conns--;

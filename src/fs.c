@@ -190,25 +190,70 @@ char *ms_temp_beside(const char *path)
 	return xasprintf("%.*s%.*s.%.8s.tmp", (int)dirlen, path, (int)blen, path + dirlen, rnd);
 }
 
+/*
+ * A file with no name yet in path's directory (O_TMPFILE): written and synced before
+ * it gets one, a process that dies meanwhile leaves nothing behind.  -1 where the file
+ * system cannot.
+ */
+static int open_unnamed(const char *path, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, (size_t)(slash - path) + (slash == path)) : xstrdup(".");
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+
+	free(dir);
+	return fd;
+}
+
+/* data into fd, durable: 0 or a storage error naming name. */
+static int write_synced(int fd, const void *data, size_t len, const char *name,
+                        struct ms_error *err)
+{
+	if (ms_write_all(fd, data, len) < 0)
+		return storage_error(err, errno, "cannot write", name);
+	/* The data must be durable before the name points at it. */
+	if (fsync(fd) < 0)
+		return storage_error(err, errno, "cannot sync", name);
+	return 0;
+}
+
+/* Into an unnamed file, then named tmp: 0, a storage error, or 1 when that cannot be
+ * done here (no O_TMPFILE, no /proc) and a named temporary must serve. */
+static int write_unnamed(const char *path, const char *tmp, const void *data, size_t len,
+                         mode_t mode, struct ms_error *err)
+{
+	int fd = open_unnamed(path, mode), ret;
+	char proc[64];
+
+	if (fd < 0)
+		return 1;
+	ret = write_synced(fd, data, len, tmp, err);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (!ret && linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0)
+		ret = 1;
+	if (close(fd) < 0 && !ret)
+		ret = storage_error(err, errno, "cannot write", tmp);
+	return ret;
+}
+
 int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          struct ms_error *err)
 {
-	char *tmp;
-	int fd, ret = 0;
+	char *tmp = ms_temp_beside(path);
+	int fd, ret = write_unnamed(path, tmp, data, len, mode, err);
 
-	tmp = ms_temp_beside(path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0) {
-		ret = storage_error(err, errno, "cannot create", tmp);
-		goto out;
+	if (ret == 1) {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (fd < 0) {
+			ret = storage_error(err, errno, "cannot create", tmp);
+			goto out;
+		}
+		ret = write_synced(fd, data, len, tmp, err);
+		if (close(fd) < 0 && !ret)
+			ret = storage_error(err, errno, "cannot write", tmp);
 	}
-	if (ms_write_all(fd, data, len) < 0)
-		ret = storage_error(err, errno, "cannot write", tmp);
-	/* The data must be durable before the name points at it. */
-	if (!ret && fsync(fd) < 0)
-		ret = storage_error(err, errno, "cannot sync", tmp);
-	if (close(fd) < 0 && !ret)
-		ret = storage_error(err, errno, "cannot write", tmp);
+	/* the temporary has a name only from here to the rename: a killed run leaves one
+	 * behind only between these two calls */
 	if (!ret && rename(tmp, path) < 0)
 		ret = storage_error(err, errno, "cannot rename to", path);
 	if (ret)

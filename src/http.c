@@ -13,28 +13,12 @@
 #include <curl/curl.h>
 
 #include "mscli/alloc.h"
-#include "mscli/version.h"
 #include "mscli/clock.h"
 #include "mscli/common.h"
-#include "mscli/env.h"
 #include "mscli/http.h"
 #include "mscli/log.h"
 #include "mscli/parse.h"
 #include "mscli/strbuf.h"
-
-void ms_net_opts_init(struct ms_net_opts *n)
-{
-	memset(n, 0, sizeof(*n));
-	n->retries = 5;
-	n->retry_delay = 1.0;
-	n->retry_max_wait = 120.0;
-	n->connect_timeout = 15;
-	n->stall_timeout = 30;
-	n->api_timeout = 120;
-	n->ca_bundle = ms_getenv("CURL_CA_BUNDLE");
-	if (!n->ca_bundle)
-		n->ca_bundle = ms_getenv("SSL_CERT_FILE");
-}
 
 void ms_http_init(struct ms_http *h, const struct ms_net_opts *net, const struct ms_auth *auth)
 {
@@ -75,24 +59,22 @@ void ms_http_response_release(struct ms_http_response *r)
 	}
 	ms_buf_release(&r->body);
 	r->status = 0;
+	r->header_bytes = 0;
+	r->headers_too_large = false;
 }
 
-void ms_http_setup_easy(void *easy, const struct ms_net_opts *net)
+bool ms_url_is_http(const char *url)
 {
-	CURL *e = easy;
+	return !strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8);
+}
 
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "mscli/" MSCLI_VERSION);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, net->connect_timeout);
-	/* A stall (no byte for stall_timeout seconds) fails the attempt. */
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, net->stall_timeout);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	/* TLS verification stays on (curl's default); only the CA set can change. */
-	if (net->ca_bundle)
-		curl_easy_setopt(e, CURLOPT_CAINFO, net->ca_bundle);
+bool ms_redirect_allowed(const char *from, const char *to, char *why, size_t n)
+{
+	/* file://, ftp:// and the like are never followed (libcurl would refuse them too) */
+	if (ms_url_is_http(to))
+		return true;
+	snprintf(why, n, "%s redirects to '%s', which is not an http(s) URL: refused", from, to);
+	return false;
 }
 
 char *ms_url_origin(const char *url)
@@ -243,7 +225,7 @@ static void set_field(char **field, const char *v, size_t n)
 	*field = xstrndup(v, n);
 }
 
-void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t len)
+int ms_http_capture_header(struct ms_http_response *r, const char *line, size_t len)
 {
 	static const struct {
 		const char *name;
@@ -267,9 +249,15 @@ void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t
 #undef F
 	};
 	const char *colon = memchr(line, ':', len);
+	size_t seen = r->header_bytes + len;
 
+	/* a server that never ends its headers must not fill memory */
+	if (seen > MS_HTTP_MAX_HEADERS) {
+		r->headers_too_large = true;
+		return -1;
+	}
 	if (len >= 5 && !strncmp(line, "HTTP/", 5)) {
-		/* A new response (after a 1xx): forget the previous headers. */
+		/* A new response (after a 1xx): forget the previous headers, not their size. */
 		struct ms_buf body = r->body;
 		char *url = r->url;
 
@@ -278,26 +266,28 @@ void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t
 		ms_http_response_release(r);
 		r->body = body;
 		r->url = url;
-		return;
+		r->header_bytes = seen;
+		return 0;
 	}
+	r->header_bytes = seen;
 	if (!colon)
-		return;
+		return 0;
 	for (size_t i = 0; i < MS_ARRAY_SIZE(known); i++) {
 		size_t nl = strlen(known[i].name);
 
 		if ((size_t)(colon - line) == nl && !strncasecmp(line, known[i].name, nl)) {
 			set_field((char **)((char *)r + known[i].off), colon + 1, len - nl - 1);
-			return;
+			return 0;
 		}
 	}
+	return 0;
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct capture *c = arg;
 
-	ms_http_capture_header(c->resp, p, size * n);
-	return size * n;
+	return ms_http_capture_header(c->resp, p, size * n) ? 0 : size * n;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -338,6 +328,7 @@ static int perform_once(struct ms_http *h, const struct ms_http_request *req, co
 	struct curl_slist *hdrs = NULL;
 	CURL *e;
 	const char *method = req->method ? req->method : "GET";
+	const char *proxy;
 
 	if (!h->easy)
 		h->easy = curl_easy_init();
@@ -345,17 +336,19 @@ static int perform_once(struct ms_http *h, const struct ms_http_request *req, co
 	if (!e)
 		return -1;
 	curl_easy_reset(e);
-	ms_http_setup_easy(e, h->net);
-	curl_easy_setopt(e, CURLOPT_URL, url);
+	ms_http_setup_easy(e, h->net, url, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, h->net->api_timeout);
 	/*
 	 * API answers may be compressed; file bytes never are (transfer.c), and
 	 * neither is a HEAD: its Content-Length must be the file's (HF §1.3).
+	 * An answer that says it is larger than we take is refused before its body.
 	 */
-	if (strcmp(method, "HEAD"))
+	if (strcmp(method, "HEAD")) {
 		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	else
+		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap.max_body);
+	} else {
 		hdrs = curl_slist_append(hdrs, "Accept-Encoding: identity");
+	}
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &cap);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -394,6 +387,8 @@ static int perform_once(struct ms_http *h, const struct ms_http_request *req, co
 		hdrs = ms_http_auth_headers(h->auth, url, hdrs);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 
+	proxy = ms_proxy_for(&h->net->proxy, url, NULL);
+	resp->proxy = proxy && !strncasecmp(url, "http://", 7) ? proxy : NULL;
 	ms_verbose("> %s %s", method, url);
 	*cc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -403,7 +398,7 @@ static int perform_once(struct ms_http *h, const struct ms_http_request *req, co
 	if (*cc == CURLE_OK)
 		ms_verbose("< %ld %s (%zu bytes)", resp->status, url, resp->body.len);
 	else
-		ms_verbose("< %s: %s", url, curl_easy_strerror(*cc));
+		ms_verbose("< %s: %s", url, h->errbuf[0] ? h->errbuf : curl_easy_strerror(*cc));
 	return 0;
 }
 
@@ -418,14 +413,14 @@ double ms_http_retry_wait(const struct ms_http_response *r)
 	return -1;
 }
 
-/* Retries are spent (or the wait asked for is too long). */
-static int give_up(const struct ms_http *h, const struct ms_http_response *resp, CURLcode cc,
+/* Retries are spent (or the wait asked for is too long); why: a transport failure, or NULL. */
+static int give_up(const struct ms_http *h, const struct ms_http_response *resp, const char *why,
                    const char *what, const char *url, int attempts, double wait,
                    struct ms_error *err)
 {
-	if (cc != CURLE_OK)
-		return ms_error_set(err, MS_ENET, "%s: %s: %s (after %d attempts)", what, url,
-		                    curl_easy_strerror(cc), attempts);
+	if (why)
+		return ms_error_set(err, MS_ENET, "%s: %s: %s (after %d attempts)", what, url, why,
+		                    attempts);
 	if (resp->status == 429)
 		return ms_error_set(
 		        err, MS_ENET, "%s: %s: rate limited (429)%s after %d attempts", what, url,
@@ -434,10 +429,10 @@ static int give_up(const struct ms_http *h, const struct ms_http_response *resp,
 }
 
 static void announce_retry(const struct ms_http *h, const char *what, const char *url,
-                           const struct ms_http_response *resp, CURLcode cc, int attempt,
+                           const struct ms_http_response *resp, const char *why, int attempt,
                            double wait)
 {
-	char reason[128];
+	char reason[sizeof(((struct ms_net_failure *)0)->reason)];
 	struct ms_retry_note note = {.what = what,
 	                             .url = url,
 	                             .reason = reason,
@@ -445,13 +440,66 @@ static void announce_retry(const struct ms_http *h, const char *what, const char
 	                             .attempts = h->net->retries + 1,
 	                             .delay = wait};
 
-	if (cc != CURLE_OK)
-		snprintf(reason, sizeof(reason), "%s", curl_easy_strerror(cc));
+	if (why)
+		snprintf(reason, sizeof(reason), "%s", why);
 	else
 		snprintf(reason, sizeof(reason), "HTTP %ld", resp->status);
 	ms_verbose("  retry %d/%d in %.1fs (%s)", attempt, h->net->retries, wait, reason);
 	if (h->on_retry)
 		h->on_retry(h->retry_arg, &note);
+}
+
+/* A 3xx followed by hand: *url becomes where it leads, if it may lead there. */
+static int redirect(const char *what, char **url, const char *location, int *redirects,
+                    struct ms_error *err)
+{
+	char *next = ms_url_resolve(*url, location);
+	char why[600];
+
+	if (!next || ++*redirects > 10) {
+		free(next);
+		return ms_error_set(err, MS_EPROTO, "%s: %s: bad or endless redirect", what, *url);
+	}
+	if (!ms_redirect_allowed(*url, next, why, sizeof(why))) {
+		free(next);
+		return ms_error_set(err, MS_EPROTO, "%s: %s", what, why);
+	}
+	ms_verbose("  redirect to %s", next);
+	free(*url);
+	*url = next;
+	return 0;
+}
+
+/* One attempt at url: 0 with an answer, 1 to try again, or an error. */
+static int attempt_once(struct ms_http *h, const struct ms_http_request *req, const char *what,
+                        const char *url, struct ms_http_response *resp, struct ms_net_failure *fail,
+                        struct ms_error *err)
+{
+	bool too_big = false;
+	CURLcode cc = CURLE_OK;
+	enum ms_retry_class rc;
+
+	ms_http_response_release(resp);
+	resp->url = xstrdup(url);
+	fail->reason[0] = '\0';
+	if (perform_once(h, req, url, resp, &too_big, &cc) < 0)
+		return ms_error_set(err, MS_EFAIL, "cannot initialise libcurl");
+	if (too_big || cc == CURLE_FILESIZE_EXCEEDED)
+		return ms_error_set(err, MS_EPROTO, "%s: answer from %s is larger than %zu bytes",
+		                    what, url, req->max_body ? req->max_body : 64u << 20);
+	if (cc == CURLE_ABORTED_BY_CALLBACK)
+		return ms_error_set(err, MS_EINTR, "interrupted");
+	if (cc != CURLE_OK) {
+		ms_http_failure(h->easy, (int)cc, url, h->errbuf, h->net, resp, fail);
+		rc = (enum ms_retry_class)fail->retry;
+	} else {
+		rc = ms_retry_classify(0, resp->status, false);
+	}
+	if (req->once && rc == MS_RETRY_YES)
+		rc = MS_RETRY_NO;
+	if (rc == MS_RETRY_NO && cc != CURLE_OK)
+		return ms_error_set(err, fail->code, "%s: %s: %s", what, url, fail->reason);
+	return rc == MS_RETRY_NO ? 0 : 1;
 }
 
 int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
@@ -461,68 +509,38 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 	/* a copy: url itself changes when a redirect is followed */
 	char *what = xstrdup(req->what ? req->what : req->url);
 	int attempt = 0, redirects = 0, ret = 0;
+	struct ms_net_failure fail;
 
 	for (;;) {
-		bool too_big = false;
-		CURLcode cc = CURLE_OK;
-		enum ms_retry_class rc;
+		const char *why;
 		double wait;
 
 		if (ms_interrupted()) {
 			ret = ms_error_set(err, MS_EINTR, "interrupted");
 			break;
 		}
-		ms_http_response_release(resp);
-		resp->url = xstrdup(url);
-		if (perform_once(h, req, url, resp, &too_big, &cc) < 0) {
-			ret = ms_error_set(err, MS_EFAIL, "cannot initialise libcurl");
+		ret = attempt_once(h, req, what, url, resp, &fail, err);
+		if (ret < 0)
 			break;
-		}
-		if (too_big) {
-			ret = ms_error_set(err, MS_EPROTO,
-			                   "%s: answer from %s is larger than %zu bytes", what, url,
-			                   req->max_body ? req->max_body : 64u << 20);
-			break;
-		}
-		if (cc == CURLE_ABORTED_BY_CALLBACK) {
-			ret = ms_error_set(err, MS_EINTR, "interrupted");
-			break;
-		}
-		rc = ms_retry_classify((int)cc, cc == CURLE_OK ? resp->status : 0, false);
-		if (req->once && rc == MS_RETRY_YES)
-			rc = MS_RETRY_NO;
-		if (rc == MS_RETRY_NO && cc != CURLE_OK) {
-			ret = ms_error_set(err, MS_ENET, "%s: %s: %s", what, url,
-			                   curl_easy_strerror(cc));
-			break;
-		}
-		if (rc == MS_RETRY_NO && resp->status >= 300 && resp->status < 400 &&
-		    resp->location && !req->no_follow && !req->body_read) {
-			char *next = ms_url_resolve(url, resp->location);
-
-			if (!next || ++redirects > 10) {
-				free(next);
-				ret = ms_error_set(err, MS_EPROTO,
-				                   "%s: %s: bad or endless redirect", what, url);
+		if (!ret && resp->status >= 300 && resp->status < 400 && resp->location &&
+		    !req->no_follow && !req->body_read) {
+			if ((ret = redirect(what, &url, resp->location, &redirects, err)) != 0)
 				break;
-			}
-			ms_verbose("  redirect to %s", next);
-			free(url);
-			url = next;
 			continue;
 		}
-		if (rc == MS_RETRY_NO)
+		if (!ret)
 			break;
 		/* transient */
-		wait = cc == CURLE_OK ? ms_http_retry_wait(resp) : -1;
+		why = fail.reason[0] ? fail.reason : NULL;
+		wait = why ? -1 : ms_http_retry_wait(resp);
 		if (attempt >= h->net->retries || wait > h->net->retry_max_wait) {
-			ret = give_up(h, resp, cc, what, url, attempt + 1, wait, err);
+			ret = give_up(h, resp, why, what, url, attempt + 1, wait, err);
 			break;
 		}
 		attempt++;
 		if (wait < 0)
 			wait = ms_backoff_delay(attempt, h->net->retry_delay, 30, ms_random01());
-		announce_retry(h, what, url, resp, cc, attempt, wait);
+		announce_retry(h, what, url, resp, why, attempt, wait);
 		ms_sleep(wait);
 	}
 	free(url);
@@ -577,18 +595,31 @@ int ms_http_status_error(const struct ms_auth *auth, const struct ms_http_respon
 	char *msg = server_message(r);
 	int code;
 	const char *hint = "";
+	char via[300] = "";
 
 	if (r->status == 404 || r->status == 410)
 		code = MS_ENOTFOUND;
 	else if (r->status == 401 || r->status == 403) {
 		code = MS_EAUTH;
 		hint = auth_hint(auth);
-	} else if (r->status == 429)
+	} else if (r->status == 429) {
 		code = MS_ENET;
-	else
+	} else if (r->status == 407) {
+		code = MS_ENET;
+		hint = " (the proxy wants credentials: give them in its URL, "
+		       "http://user:password@host:port)";
+	} else {
 		code = MS_EFAIL;
-	ms_error_set(err, code, "%s: %s: HTTP %ld%s%s%s", what, r->url ? r->url : "?", r->status,
-	             msg ? ": " : "", msg ? msg : "", hint);
+	}
+	if (r->proxy) {
+		/* forwarded, not tunnelled: the proxy may have given this answer itself */
+		char *shown = ms_proxy_display(r->proxy);
+
+		snprintf(via, sizeof(via), " through proxy %s", shown);
+		free(shown);
+	}
+	ms_error_set(err, code, "%s: %s: HTTP %ld%s%s%s%s", what, r->url ? r->url : "?", r->status,
+	             via, msg ? ": " : "", msg ? msg : "", hint);
 	err->http_status = r->status;
 	free(msg);
 	return code;

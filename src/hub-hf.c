@@ -299,6 +299,7 @@ static int file_from_head(const struct ms_http_response *resp, const char *url, 
 	struct ms_file *f;
 	uint64_t size = 0;
 	int ret = 0;
+	char why[600];
 
 	/* the Content-Length of a redirect is the redirect's own body */
 	if (!(resp->x_linked_size && ms_parse_u64(resp->x_linked_size, &size) == 0) &&
@@ -332,6 +333,8 @@ static int file_from_head(const struct ms_http_response *resp, const char *url, 
 		f->location = ms_url_resolve(url, resp->location);
 	else if (resp->status < 300)
 		f->location = xstrdup(url);
+	if (f->location && !ms_redirect_allowed(url, f->location, why, sizeof(why)))
+		ret = ms_error_set(err, MS_EPROTO, "%s: %s", what, why);
 out:
 	free(etag);
 	return ret;

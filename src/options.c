@@ -45,6 +45,7 @@ enum {
 	G_STALL_TIMEOUT,
 	G_CONNECT_TIMEOUT,
 	G_FORMAT,
+	G_CACERT,
 };
 
 const struct ms_opt ms_global_opts[] = {
@@ -81,6 +82,10 @@ const struct ms_opt ms_global_opts[] = {
          "a transfer with no byte for this long fails (30)", 0, NULL},
         {"connect-timeout", 0, G_CONNECT_TIMEOUT, MS_OPT_VALUE, "SECONDS",
          "seconds to connect before a try fails (15)", 0, NULL},
+        {"cacert", 0, G_CACERT, MS_OPT_VALUE, "FILE",
+         "CA certificates (PEM) that verify servers (env CURL_CA_BUNDLE,\n"
+         "REQUESTS_CA_BUNDLE, SSL_CERT_FILE; SSL_CERT_DIR)",
+         MS_COMPLETE_FILE, NULL},
         {"help", 'h', G_HELP, 0, NULL, "this help", 0, NULL},
         {"version", 0, G_VERSION, 0, NULL, "the version", 0, NULL},
         {NULL, 0, 0, 0, NULL, NULL, 0, NULL},
@@ -100,6 +105,7 @@ void ms_global_release(struct ms_global *g)
 	free(g->endpoint);
 	free(g->token);
 	free(g->cache_dir);
+	free(g->cacert);
 }
 
 /* ---- help ---- */
@@ -149,6 +155,9 @@ void ms_print_main_help(FILE *out)
 	fprintf(out, "\nGlobal options (before or after COMMAND):\n");
 	print_opts(ms_global_opts, out);
 	fprintf(out,
+	        "\nProxies: https_proxy, http_proxy, all_proxy, no_proxy (or upper case), as\n"
+	        "curl reads them; CAs: --cacert, CURL_CA_BUNDLE, REQUESTS_CA_BUNDLE,\n"
+	        "SSL_CERT_FILE, SSL_CERT_DIR ('man mscli': TLS AND PROXIES).\n"
 	        "\nRun 'mscli COMMAND --help' for a command's options; 'man mscli' for the rest.\n"
 	        "Exit codes: 0 ok, 1 other, 2 usage, 3 network, 4 integrity, 5 not found,\n"
 	        "6 auth, 7 offline and not cached, 8 local storage, 128+N stopped by signal N\n"
@@ -273,6 +282,13 @@ static int global_option(struct ms_global *g, int id, const char *arg, struct ms
 		if (parse_int(arg, "--connect-timeout", 1, 3600, &n, err))
 			return MS_EUSAGE;
 		g->net.connect_timeout = n;
+		return 0;
+	case G_CACERT:
+		/* wins over the CA variables; checked, with them, before the first request */
+		free(g->cacert);
+		g->cacert = ms_expand_tilde(arg);
+		g->net.ca_file = g->cacert;
+		g->net.ca_from = "--cacert";
 		return 0;
 	default:
 		return ms_error_set(err, MS_EUSAGE, "unknown option");

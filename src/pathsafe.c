@@ -138,10 +138,31 @@ static int move_one(void *arg, const char *rel, const struct stat *st)
 	return ret;
 }
 
+/* Nothing at to_root/rel yet: all of from goes there in one rename (1), so that a reader
+ * sees all of it or nothing, also when the process dies midway; 0 when something is. */
+static int move_whole(const char *from, const char *to_root, const char *rel, struct ms_error *err)
+{
+	char *dst = ms_path_join(to_root, rel);
+	struct stat st;
+	int ret = 0;
+
+	if (lstat(dst, &st) < 0 && errno == ENOENT) {
+		ret = ms_mkparents_beneath(to_root, rel, err);
+		if (!ret && rename(from, dst) == 0)
+			ret = 1;
+	}
+	free(dst);
+	return ret;
+}
+
 int ms_move_beneath(const char *from, const char *to_root, const char *rel, struct ms_error *err)
 {
 	struct move m = {from, to_root, rel, err};
-	int ret = ms_walk_tree(from, move_one, &m);
+	int ret = rel && *rel ? move_whole(from, to_root, rel, err) : 0;
+
+	if (ret)
+		return ret < 0 ? ret : 0;
+	ret = ms_walk_tree(from, move_one, &m);
 
 	if (!ret)
 		ms_prune_empty_dirs(from);

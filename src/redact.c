@@ -6,7 +6,8 @@
 #include "mscli/common.h"
 #include "mscli/redact.h"
 
-static char *secrets[4];
+/* a token, the endpoint's password, proxy passwords (one per variable) */
+static char *secrets[8];
 
 void ms_redact_add(const char *secret)
 {
@@ -28,9 +29,8 @@ void ms_redact_url_userinfo(const char *url)
 	const char *p = strstr(url, "://"), *at, *slash, *colon;
 	char *secret;
 
-	if (!p)
-		return;
-	p += 3;
+	/* a proxy may be given without a scheme: user:secret@host:3128 */
+	p = p ? p + 3 : url;
 	slash = strchr(p, '/');
 	at = memchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
 	if (!at)

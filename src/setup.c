@@ -120,7 +120,9 @@ static int setup_session(struct ms_ctx *ctx, struct ms_error *err)
 
 	if (!ctx->hub && (ret = choose_hub(ctx, &given, err)) != 0)
 		return ret;
-	if ((ret = ms_session_open(&ctx->sess, ctx->hub, &so, err)) != 0)
+	/* a CA file that cannot be read is said now, not as a TLS failure at each request */
+	if ((!ms_ctx_offline(ctx) && (ret = ms_net_opts_check(&ctx->g->net, err)) != 0) ||
+	    (ret = ms_session_open(&ctx->sess, ctx->hub, &so, err)) != 0)
 		return ret;
 	ctx->have_sess = true;
 	ctx->sess.http.on_retry = on_http_retry;

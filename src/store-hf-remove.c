@@ -70,6 +70,25 @@ static int import_blobs(struct store_hf *s, const char *from, struct ms_error *e
 	return ret;
 }
 
+/* Each revision's snapshot appears whole when it is new (one rename), merged otherwise. */
+static int import_snapshots(struct store_hf *s, const char *from, struct ms_error *err)
+{
+	size_t n;
+	char **names = ms_dir_names(from, &n);
+	int ret = 0;
+
+	for (size_t i = 0; i < n && !ret; i++) {
+		char *src = ms_path_join(from, names[i]);
+		char *rel = xasprintf("snapshots/%s", names[i]);
+
+		ret = ms_move_beneath(src, s->repo_dir, rel, err);
+		free(src);
+		free(rel);
+	}
+	ms_dir_names_free(names, n);
+	return ret;
+}
+
 int ms_store_hf_import(struct ms_store *st, const char *staged, struct ms_error *err)
 {
 	struct store_hf *s = (struct store_hf *)st;
@@ -86,8 +105,9 @@ int ms_store_hf_import(struct ms_store *st, const char *staged, struct ms_error 
 		char *sub = ms_path_join(from, order[i]);
 
 		if (ms_is_dir(sub))
-			ret = i == 0 ? import_blobs(s, sub, err)
-			             : ms_move_beneath(sub, s->repo_dir, order[i], err);
+			ret = i == 0   ? import_blobs(s, sub, err)
+			      : i == 1 ? import_snapshots(s, sub, err)
+			               : ms_move_beneath(sub, s->repo_dir, order[i], err);
 		free(sub);
 	}
 	if (!ret)

@@ -486,8 +486,7 @@ static int import_locked(struct store_ms *s, const char *staged, const char *rel
 		before = s->msc;
 		memset(&s->msc, 0, sizeof(s->msc));
 	}
-	if (!ret)
-		ret = ms_mkdirs(s->repo_dir, 0755, err);
+	/* a new folder appears whole, in one rename */
 	if (!ret)
 		ret = ms_move_beneath(from, s->root, rel, err);
 	if (!ret)

@@ -21,6 +21,7 @@ struct ms_global {
 	char *endpoint;  /* --endpoint */
 	char *token;     /* --token */
 	char *cache_dir; /* --cache-dir */
+	char *cacert;    /* --cacert (net.ca_file points here) */
 	bool offline;
 	bool json;
 	bool quiet;

@@ -18,8 +18,9 @@ struct econn {
 	CURL *easy;
 	const struct engine_kind *kind;
 	void *kind_state;
-	double last_rx; /* when the last header or body byte arrived */
-	bool stalled;   /* no byte for stall_timeout seconds: ended by the engine */
+	double last_rx;             /* when the last header or body byte arrived */
+	bool stalled;               /* no byte for stall_timeout seconds: ended by the engine */
+	char errbuf[MS_NET_ERRBUF]; /* libcurl's detail of a failure (ms_http_setup_easy) */
 };
 
 struct engine_kind {

@@ -25,7 +25,8 @@ int ms_pwrite_all(int fd, const void *data, size_t n, uint64_t off);
 int ms_copy_fd(int in, int out);
 /* src copied to dst through a temporary beside it, renamed into place when complete. */
 int ms_copy_file_atomic(const char *src, const char *dst, struct ms_error *err);
-/* Write via a temporary in the same directory, fsync, rename. */
+/* Write via a temporary in the same directory (unnamed until it is synced, where the
+ * file system allows: a killed run leaves no temporary), fsync, rename. */
 int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          struct ms_error *err);
 /* The same, but only when the content would change (a warm run writes nothing). */

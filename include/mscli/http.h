@@ -1,5 +1,3 @@
-#include "err.h"
-#include "strbuf.h"
 /* HTTP on libcurl: requests with retries, auth only for the hub's own origin. */
 #ifndef MSCLI_HTTP_H
 #define MSCLI_HTTP_H
@@ -7,6 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "err.h"
+#include "proxy.h"
+#include "strbuf.h"
 
 struct curl_slist;
 
@@ -31,10 +33,36 @@ struct ms_net_opts {
 	long connect_timeout;  /* seconds */
 	long stall_timeout;    /* seconds without a byte before a transfer fails */
 	long api_timeout;      /* seconds for a whole API request */
-	const char *ca_bundle; /* from CURL_CA_BUNDLE / SSL_CERT_FILE, may be NULL */
+	/*
+	 * The CAs that verify servers (verification is never off).  ca_file
+	 * replaces libcurl's bundle: --cacert, else CURL_CA_BUNDLE, else
+	 * REQUESTS_CA_BUNDLE, else SSL_CERT_FILE, and ca_from says which.
+	 * ca_dir (SSL_CERT_DIR: certificates named by hash, as `openssl rehash`
+	 * leaves them) replaces libcurl's directory.  NULL: libcurl's own.
+	 */
+	const char *ca_file, *ca_from, *ca_dir;
+	struct ms_proxy_env proxy; /* the proxy variables */
 };
 
+/* Defaults, the CA and proxy variables from the environment. */
 void ms_net_opts_init(struct ms_net_opts *n);
+/* The CA file can be read and the CA directory is one: else MS_EUSAGE naming the source. */
+int ms_net_opts_check(const struct ms_net_opts *n, struct ms_error *err);
+
+/* Room for libcurl's error buffer (CURL_ERROR_SIZE, checked in http-net.c). */
+#define MS_NET_ERRBUF 256
+
+/*
+ * Why a request got no usable answer, in words: the proxy it failed at, a
+ * certificate that does not verify (and how to give its CA), a timeout and
+ * the option that set it, else libcurl's own detail; and whether another
+ * try may help.
+ */
+struct ms_net_failure {
+	int retry; /* enum ms_retry_class */
+	int code;  /* MS_ENET; MS_EPROTO for an answer no client should take */
+	char reason[768];
+};
 
 struct ms_http_response {
 	long status;
@@ -44,7 +72,15 @@ struct ms_http_response {
 	char *location, *retry_after, *ratelimit, *content_range, *content_type;
 	char *x_error_code, *x_error_message, *x_repo_commit, *etag, *x_linked_etag, *x_linked_size,
 	        *content_length, *link, *content_encoding;
+	/* The proxy a plain http:// request was forwarded by (borrowed), NULL otherwise. */
+	const char *proxy;
+	size_t header_bytes;    /* of every response so far (1xx included) */
+	bool headers_too_large; /* beyond MS_HTTP_MAX_HEADERS: the transfer was stopped */
 };
+
+/* Headers of one exchange beyond this are hostile: the transfer stops (libcurl's own
+ * limits, 100 KiB a line and 300 KiB in all, fail less clearly). */
+#define MS_HTTP_MAX_HEADERS (256u << 10)
 
 struct ms_http_request {
 	const char *method; /* default GET */
@@ -80,6 +116,7 @@ struct ms_retry_note {
 
 struct ms_http {
 	void *easy; /* CURL *, reused so connections persist */
+	char errbuf[MS_NET_ERRBUF];
 	const struct ms_net_opts *net;
 	const struct ms_auth *auth;
 	/* Told before each retry wait, so a user sees why nothing happens; may be NULL. */
@@ -104,16 +141,29 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 /* Seconds a 429/503 asks to wait (RateLimit, then Retry-After); -1 when it does not say. */
 double ms_http_retry_wait(const struct ms_http_response *r);
 
-/* Feed one raw header line (status lines reset the captured set). */
-void ms_http_capture_header(struct ms_http_response *r, const char *line, size_t len);
+/* Feed one raw header line (status lines reset the captured set).  -1 when the headers
+ * went beyond MS_HTTP_MAX_HEADERS (headers_too_large): stop the transfer. */
+int ms_http_capture_header(struct ms_http_response *r, const char *line, size_t len);
 
 /* An HTTP error status as an ms_error with the server's message; a 401/403 adds the
  * auth's hint (the hub's own token sources). */
 int ms_http_status_error(const struct ms_auth *auth, const struct ms_http_response *r,
                          const char *what, struct ms_error *err);
 
-/* Apply the options every mscli request shares (TLS, timeouts, UA, proxies). */
-void ms_http_setup_easy(void *easy, const struct ms_net_opts *net);
+/*
+ * Set easy up for url with the options every mscli request shares (TLS,
+ * timeouts, UA, the proxy for url); errbuf (MS_NET_ERRBUF bytes, may be
+ * NULL) gets libcurl's detail of a failure.
+ */
+void ms_http_setup_easy(void *easy, const struct ms_net_opts *net, const char *url, char *errbuf);
+/* What curlcode on easy (set up for url with errbuf) means, for a message and a retry. */
+void ms_http_failure(void *easy, int curlcode, const char *url, const char *errbuf,
+                     const struct ms_net_opts *net, const struct ms_http_response *resp,
+                     struct ms_net_failure *f);
+/* An http:// or https:// URL: the only places a redirect may lead. */
+bool ms_url_is_http(const char *url);
+/* May a redirect from `from` lead to `to`?  If not, why (for a message) in why[n]. */
+bool ms_redirect_allowed(const char *from, const char *to, char *why, size_t n);
 /* Auth (and per-hub) headers for url, appended to list; token only for auth->origin. */
 struct curl_slist *ms_http_auth_headers(const struct ms_auth *auth, const char *url,
                                         struct curl_slist *list);

@@ -25,7 +25,8 @@ int ms_mkparents_beneath(const char *root, const char *rel, struct ms_error *err
 /*
  * Move every file and symlink below from into to_root/rel (rel "" or NULL: to_root
  * itself), replacing what is there, creating directories beneath to_root and never
- * passing through a symlink.  Directories left empty in from are removed.
+ * passing through a symlink.  Directories left empty in from are removed.  When
+ * nothing is at to_root/rel yet, from itself is renamed there: all at once.
  */
 int ms_move_beneath(const char *from, const char *to_root, const char *rel, struct ms_error *err);
 

@@ -37,6 +37,16 @@ def git_sha1(b):
     return hashlib.sha1(b"blob %d\0" % len(b) + b).hexdigest()
 
 
+def write_files(root, files):
+    """files ({path: bytes}) under root; returns root."""
+    for p, data in files.items():
+        full = os.path.join(root, p)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(data)
+    return root
+
+
 def blob(n, seed=0):
     """Deterministic pseudo-random bytes (fast enough for tens of MB)."""
     out = bytearray()
@@ -57,6 +67,11 @@ class Result:
 
     def json(self):
         return [json.loads(l) for l in self.lines]
+
+    @property
+    def errors(self):
+        """The error lines on stderr (one per cause)."""
+        return [l for l in self.err.splitlines() if l.startswith("mscli: error:")]
 
     def __repr__(self):
         return "rc=%d\nstdout:\n%s\nstderr:\n%s" % (self.rc, self.out, self.err)
@@ -158,8 +173,7 @@ class Case(unittest.TestCase):
         r = self.mscli(*args, **kw)
         self.assertEqual(r.rc, code, r)
         # one clear line on stderr for the error
-        errs = [l for l in r.err.splitlines() if l.startswith("mscli: error:")]
-        self.assertTrue(errs, r)
+        self.assertTrue(r.errors, r)
         return r
 
     # --- helpers for the ModelScope layout ---

@@ -28,10 +28,6 @@ def closed_port():
     return port
 
 
-def errors(r):
-    return [l for l in r.err.splitlines() if l.startswith("mscli: error:")]
-
-
 class FailFast(Case):
     """Failures another try cannot fix end at once; the others are retried visibly."""
 
@@ -53,7 +49,7 @@ class FailFast(Case):
             self.assertLess(secs, 5)
             self.assertNotIn("retrying", r.err)
             self.assertIn("resolve", r.err)
-            self.assertEqual(len(errors(r)), 1, r)
+            self.assertEqual(len(r.errors), 1, r)
 
     def test_tls_to_a_plain_http_port_fails_at_once(self):
         https = self.hub.url.replace("http://", "https://")
@@ -96,7 +92,7 @@ class OneCauseOneLine(Case):
         self.hub.add_ms_repo("acme/many", files=files)
         self.hub.fault("status", server="cdn", code=500, times=None)
         r = self.fails(1, "--retries", "2", "download", "acme/many")
-        self.assertEqual(len(errors(r)), 1, r)
+        self.assertEqual(len(r.errors), 1, r)
         self.assertIn("and 12 more file(s) failed the same way", r.err)
         # retries of the 13 files for one cause are a line per round, not one per file
         retries = [l for l in r.err.splitlines() if l.startswith("mscli: retrying")]
@@ -112,7 +108,7 @@ class OneCauseOneLine(Case):
     def test_gated_repo_is_one_line(self):
         self.hub.add_hf_repo("org/gated", files=FILES, gated=True)
         r = self.fails(6, "--hub", "hf", "--token", "hf_goodtoken", "download", "org/gated")
-        self.assertEqual(len(errors(r)), 1, r)
+        self.assertEqual(len(r.errors), 1, r)
 
     def test_full_disk_names_the_cause_once(self):
         mnt = self.small_tmpfs("3m")
@@ -121,7 +117,7 @@ class OneCauseOneLine(Case):
         with open(os.path.join(mnt, "filler"), "wb") as f:
             f.write(b"\0" * 1_500_000)
         r = self.fails(8, "--cache-dir", mnt, "download", "acme/fits", "--max-workers", "1")
-        errs = errors(r)
+        errs = r.errors
         self.assertEqual(len(errs), 1, r)
         self.assertRegex(errs[0], "No space left|cannot allocate")
         for name in files:  # no "a0.bin: a0.bin: ..." any more

@@ -5,7 +5,7 @@ import sys
 import time
 import unittest
 
-from support import ROOT, Case, FileRef, blob, sha256
+from support import ROOT, Case, FileRef, blob, sha256, write_files
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 from nginx import Nginx  # noqa: E402
@@ -73,12 +73,8 @@ class NginxCDN(Case):
 
     def setUp(self):
         super().setUp()
-        self.root = os.path.join(self.tmp, "www")
-        os.makedirs(os.path.join(self.root, "sub"))
         self.files = {"w.bin": blob(9_000_000, 71), "sub/c.json": b'{"x": 1}\n'}
-        for p, data in self.files.items():
-            with open(os.path.join(self.root, p), "wb") as f:
-                f.write(data)
+        self.root = write_files(os.path.join(self.tmp, "www"), self.files)
 
     def serve(self, tls, http2=False):
         n = Nginx(self.root, tls=tls, http2=http2)

@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from support import Case, blob, sha256
+from support import Case, blob, sha256, write_files
 
 MIB = 1024 * 1024
 
@@ -47,12 +47,7 @@ class UploadTests:
 
     # --- helpers ---
     def write(self, root, files):
-        for p, d in files.items():
-            full = os.path.join(root, p)
-            os.makedirs(os.path.dirname(full), exist_ok=True)
-            with open(full, "wb") as f:
-                f.write(d)
-        return root
+        return write_files(root, files)
 
     def folder(self, name="src", extra=None):
         files = dict(self.files)

@@ -399,8 +399,8 @@ class Request:
 
 
 FAULT_KINDS = ("status", "disconnect", "ignore_range", "bad_content_range", "corrupt", "trickle",
-               "stall", "malformed_json", "oversized_json", "expire_cdn", "no_repo_commit"
-               ) + emu_upload.FAULT_KINDS
+               "stall", "malformed_json", "oversized_json", "expire_cdn", "no_repo_commit",
+               "hang", "endless_headers", "lying_length") + emu_upload.FAULT_KINDS
 
 
 class Fault:
@@ -552,6 +552,8 @@ class Handler(BaseHTTPRequestHandler):
                 code = int(f.params.get("code", 503))
                 body = f.params.get("body", "injected failure: %d\n" % code)
                 self.send_text(code, body, dict(f.params.get("headers") or {}))
+            elif self._hostile():
+                pass
             elif self.server.role == "cdn":
                 self.route_cdn()
             else:
@@ -572,6 +574,30 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             req.end = time.time()
+
+    def _hostile(self):
+        """The faults of a server that answers nothing or never ends its headers: True
+        when one fired (the connection is then dropped)."""
+        hub, req = self.hub, self.req
+        f = hub._take(req, "hang")
+        if f:                                    # the request was read; no byte comes back
+            hub._stopping.wait(float(f.params.get("seconds", 30)))
+            self._hangup()
+        f = hub._take(req, "endless_headers")
+        if f:
+            req.status = 200
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            pad = b"x" * 1000
+            if f.params.get("line"):             # one header line that never ends
+                self.wfile.write(b"X-Pad: ")
+                while not hub._stopping.is_set():
+                    self.wfile.write(pad * 64)
+            n = 0
+            while not hub._stopping.is_set():     # header lines, one after another
+                self.wfile.write(b"X-Pad-%d: %s\r\n" % (n, pad))
+                n += 1
+            self._hangup()
+        return False
 
     def emu_control(self):
         """GET /_hubemu/log: the request log as JSON (for the CLI mode, where a
@@ -650,6 +676,8 @@ class Handler(BaseHTTPRequestHandler):
         if hub._take(self.req, "malformed_json"):
             return self.send_raw(200, h, body[:max(1, len(body) // 2)])  # cut mid-document
         f = hub._take(self.req, "oversized_json")
+        if f and f.params.get("endless"):
+            return self._send_endless(h, shape)
         if f:
             return self._send_oversized(h, float(f.params.get("mb", 64)), shape)
         self.send_head(200, h, len(body))
@@ -675,6 +703,24 @@ class Handler(BaseHTTPRequestHandler):
             left -= n
         self.wfile.write(tail)
         self.req.response_bytes += len(head) + len(tail)
+
+    def _send_endless(self, h, shape):
+        """A JSON document that never ends: chunked, until the client hangs up."""
+        h = dict(h, **{"Transfer-Encoding": "chunked"})
+        self.req.status = 200
+        self.send_response(200)
+        for k, v in h.items():
+            self.send_header(k, str(v))
+        self.end_headers()
+        entry = (b'{"type": "file", "path": "pad", "size": 0}, ' if shape == "hf" else
+                 b'{"Path": "pad", "Name": "pad", "Type": "blob", "Size": 0}, ')
+        head = b"[" if shape == "hf" else b'{"Code": 200, "Success": true, "Data": {"Files": ['
+        piece, data = entry * (65536 // len(entry)), head
+        while not self.hub._stopping.is_set():
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.req.response_bytes += len(data)
+            data = piece
+        self._hangup()
 
     # --- bodies, with the body faults ---
     def _write_body(self, src, start, end, is_file=True):
@@ -789,6 +835,17 @@ class Handler(BaseHTTPRequestHandler):
                 off = int(f.params.get("offset", 7))
                 cr = start + off if start + off < end else max(0, start - off)
             h["Content-Range"] = "bytes %d-%d/%d" % (cr, end - 1, size)
+        f = None if head else hub._take(req, "lying_length")
+        if f:                                    # says `length`; sends the bytes, then zeros
+            length = int(f.params.get("length", size + 1))
+            self.send_head(status, h, length)
+            self._write_body(content, start, end)
+            zeros, left = b"\0" * 65536, length - (end - start)
+            while left > 0 and not hub._stopping.is_set():
+                self.wfile.write(zeros[:min(left, len(zeros))])
+                req.response_bytes += min(left, len(zeros))
+                left -= len(zeros)
+            return
         self.send_head(status, h, end - start)
         if self.command != "HEAD":
             self._write_body(content, start, end)
@@ -1498,6 +1555,17 @@ class Hub(emu_upload.UploadMixin):
     def _conn_closed(self, c):
         with self.lock:
             self._conns.discard(c)
+
+    def wait_idle(self, timeout=10.0):
+        """Wait until no connection is open, so that what a killed client had sent has
+        been answered and logged: True, or False after timeout seconds."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                if not self._conns:
+                    return True
+            time.sleep(0.01)
+        return False
 
     # --- repos ---
     @staticmethod

@@ -511,6 +511,13 @@ class Faults(unittest.TestCase):
         self.hf = self.hub.add_hf_repo("org/f", files={"a.safetensors": BIG, "c.json": b"{}"})
         self.listing = self.hub.url + "/api/v1/models/acme/f/repo/files?Revision=master&Recursive=True"
 
+    def get(self, loc):
+        """GET loc on a connection of its own: (connection, response), the body unread."""
+        u = urllib.parse.urlsplit(loc)
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+        c.request("GET", u.path + "?" + u.query)
+        return c, c.getresponse()
+
     def cdn(self, path="a.bin"):
         r = call("%s/api/v1/models/acme/f/repo?Revision=master&FilePath=%s" % (self.hub.url, path))
         return r.headers["location"]
@@ -543,10 +550,7 @@ class Faults(unittest.TestCase):
     def test_disconnect(self):
         self.hub.fault("disconnect", path="a.bin", after=1000)
         loc = self.cdn()
-        u = urllib.parse.urlsplit(loc)
-        c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
-        c.request("GET", u.path + "?" + u.query)
-        r = c.getresponse()
+        c, r = self.get(loc)
         self.assertEqual(r.getheader("Content-Length"), str(len(BIG)))  # the full length
         with self.assertRaises(http.client.IncompleteRead) as cm:
             r.read()
@@ -605,11 +609,8 @@ class Faults(unittest.TestCase):
     def test_stall(self):
         self.hub.fault("stall", path="a.bin", after=500, seconds=0.6)
         loc = self.cdn()
-        u = urllib.parse.urlsplit(loc)
         t0 = time.monotonic()
-        c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
-        c.request("GET", u.path + "?" + u.query)
-        r = c.getresponse()
+        c, r = self.get(loc)
         with self.assertRaises(http.client.IncompleteRead) as cm:
             r.read()
         self.assertEqual(len(cm.exception.partial), 500)
@@ -628,6 +629,54 @@ class Faults(unittest.TestCase):
         self.assertIsInstance(json.loads(r.body), list)
         self.hub.fault("oversized_json", path="/repo/files", mb=1)
         self.assertGreater(len(json.loads(call(self.listing).body)["Data"]["Pad"]), 999_999)
+
+    def raw(self, url, at_least=None):
+        """Send a GET on a raw socket: the socket, or (at_least) the first that many
+        bytes of the answer, the socket closed."""
+        u = urllib.parse.urlsplit(url)
+        s = socket.create_connection((u.hostname, u.port), timeout=5)
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" %
+                  (u.path + ("?" + u.query if u.query else "")).encode())
+        if at_least is None:
+            return s
+        got = b""
+        while len(got) < at_least:
+            got += s.recv(65536)
+        s.close()
+        return got
+
+    def test_hang(self):
+        self.hub.fault("hang", path="/repo/files", seconds=0.5)
+        s = self.raw(self.listing)
+        t0 = time.monotonic()
+        self.assertEqual(s.recv(100), b"")                  # nothing, then the close
+        self.assertGreater(time.monotonic() - t0, 0.45)
+        s.close()
+        self.assertEqual(call(self.listing).status, 200)
+
+    def test_endless_headers(self):
+        for line in (False, True):
+            self.hub.fault("endless_headers", path="/repo/files", line=line)
+            got = self.raw(self.listing, 2_000_000)
+            self.assertTrue(got.startswith(b"HTTP/1.1 200 OK\r\n"))
+            self.assertNotIn(b"\r\n\r\n", got)              # the headers never end
+            self.assertEqual(got.count(b"\r\n") > 1000, not line)
+
+    def test_lying_length(self):
+        self.hub.fault("lying_length", path="a.bin", length=10_000_000)
+        loc = self.cdn()
+        c, r = self.get(loc)
+        self.assertEqual(r.getheader("Content-Length"), "10000000")
+        body = r.read(len(BIG) + 1000)
+        self.assertEqual(body, BIG + b"\0" * 1000)         # the bytes, then zeros
+        c.close()
+        self.assertEqual(call(loc).body, BIG)
+
+    def test_endless_json(self):
+        self.hub.fault("oversized_json", path="/repo/files", endless=True)
+        got = self.raw(self.listing, 3_000_000)
+        self.assertIn(b"Transfer-Encoding: chunked", got)
+        self.assertIn(b'"Path": "pad"', got[-100_000:])
 
     def test_body_faults_on_a_listing(self):
         self.hub.fault("disconnect", path="/repo/files", after=10)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what building and testing mscli needs, when it is missing (Debian/Ubuntu).
-# Usage: deps.sh [build|test|lint]   (default: test = build + what the test suite uses;
-# lint = the static checks: cppcheck, clang-tidy, clang-format)
+# Usage: deps.sh [build|test|lint|check]   (default: test = build + what the test suite
+# uses; lint = the static checks: cppcheck, clang-tidy, clang-format; check = test + lint
+# + valgrind and clang for the fuzzers: what make check runs)
 set -euo pipefail
 what=${1:-test}
 pkgs=()
@@ -17,20 +18,26 @@ have_pc libcrypto || pkgs+=(libssl-dev)
 have_pc libzstd || pkgs+=(libzstd-dev)
 have_pc libarchive || pkgs+=(libarchive-dev)
 have python3 || pkgs+=(python3)
-if [ "$what" = test ]; then
+if [ "$what" = test ] || [ "$what" = check ]; then
 	# nginx plays the CDN in the TLS/HTTP2 tests; openssl makes their certificate
 	have nginx || [ -x /usr/sbin/nginx ] || pkgs+=(nginx)
 	have openssl || pkgs+=(openssl)
+	# tinyproxy is the forward proxy of the proxy tests
+	have tinyproxy || [ -x /usr/bin/tinyproxy ] || [ -x /usr/sbin/tinyproxy ] || pkgs+=(tinyproxy)
 	# the completions are checked in every shell they are written for
 	have zsh || pkgs+=(zsh)
 	have fish || pkgs+=(fish)
 	# the bash completion is checked with shellcheck
 	have shellcheck || pkgs+=(shellcheck)
 fi
-if [ "$what" = lint ]; then
+if [ "$what" = lint ] || [ "$what" = check ]; then
 	have cppcheck || pkgs+=(cppcheck)
 	have clang-tidy || pkgs+=(clang-tidy)
 	have clang-format || pkgs+=(clang-format)
+fi
+if [ "$what" = check ]; then
+	have valgrind || pkgs+=(valgrind)
+	have clang || pkgs+=(clang)
 fi
 [ ${#pkgs[@]} -eq 0 ] && exit 0
 

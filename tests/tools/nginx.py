@@ -3,11 +3,10 @@ loopback, optionally over TLS with HTTP/2, from a throw-away prefix; with
 upload_root it also takes PUTs under /lfs-upload/ (the dav module), as the
 storage host of uploads."""
 import os
-import shutil
-import socket
 import subprocess
 import tempfile
-import time
+
+from daemon import Daemon, free_port  # noqa: F401 (free_port: for the tests)
 
 CONF = """
 {user}
@@ -41,14 +40,6 @@ http {{
 """
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def make_cert(dirpath):
     """A self-signed certificate for localhost and 127.0.0.1."""
     key = os.path.join(dirpath, "key.pem")
@@ -73,15 +64,22 @@ UPLOAD = """location /lfs-upload/ {{
         }}"""
 
 
-class Nginx:
-    def __init__(self, root, tls=False, http2=False, upload_root=None):
+class Nginx(Daemon):
+    """cert: (certificate, key) to serve, e.g. from certs.CA.issue(); the default over
+    TLS is a self-signed certificate for localhost (self.cert)."""
+
+    paths = ("nginx", "/usr/sbin/nginx")
+    package = "nginx"
+
+    def __init__(self, root, tls=False, http2=False, upload_root=None, cert=None):
         self.prefix = tempfile.mkdtemp(prefix="mscli-nginx-")
         os.makedirs(os.path.join(self.prefix, "tmp"))
         self.port = free_port()
         self.cert = None
         tls_conf, opts = "", ""
-        if tls:
-            self.cert, key = make_cert(self.prefix)
+        if tls or cert:
+            tls = True
+            self.cert, key = cert or make_cert(self.prefix)
             tls_conf = "ssl_certificate %s; ssl_certificate_key %s;" % (self.cert, key)
             opts = " ssl" + (" http2" if http2 else "")
         with open(os.path.join(self.prefix, "nginx.conf"), "w") as f:
@@ -94,33 +92,7 @@ class Nginx:
                                 tls=tls_conf, listen_opts=opts, user=user, upload=upload))
         self.scheme = "https" if tls else "http"
         self.url = "%s://localhost:%d" % (self.scheme, self.port)
-        self.proc = subprocess.Popen([self.binary(), "-p", self.prefix, "-c",
-                                      os.path.join(self.prefix, "nginx.conf")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("nginx did not start: " + self.proc.stderr.read().decode())
-                time.sleep(0.02)
-        raise RuntimeError("nginx did not start listening")
-
-    @staticmethod
-    def binary():
-        for p in (shutil.which("nginx"), "/usr/sbin/nginx"):
-            if p and os.path.exists(p):
-                return p
-        raise FileNotFoundError("nginx is not installed (apt-get install nginx)")
-
-    @staticmethod
-    def available():
-        try:
-            Nginx.binary()
-            return True
-        except FileNotFoundError:
-            return False
+        self.start(["-p", self.prefix, "-c", os.path.join(self.prefix, "nginx.conf")])
 
     def access_log(self):
         """[(method, uri, status, bytes, range, authorization, protocol)] so far."""
@@ -142,14 +114,3 @@ class Nginx:
 
     def bytes_sent(self):
         return sum(r[3] for r in self.access_log())
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stderr.close()
-        shutil.rmtree(self.prefix, ignore_errors=True)

@@ -14,8 +14,66 @@ static int check(const char *p)
 	return ms_path_check(p, &why);
 }
 
+static size_t entries(const char *dir)
+{
+	size_t n;
+	char **names = ms_dir_names(dir, &n);
+
+	ms_dir_names_free(names, n);
+	return n;
+}
+
+/* A directory moved where nothing is goes in one rename; one onto another merges. */
+static void moves_and_atomic_writes(void)
+{
+	char tmpl[] = "/tmp/mscli-unit-move-XXXXXX", *d = mkdtemp(tmpl);
+	char *from = ms_path_join(d, "stage/snap"), *to = ms_path_join(d, "cache"), *f;
+	char *data = NULL;
+	struct stat st;
+	struct ms_error err;
+	ino_t ino;
+
+	ms_error_clear(&err);
+	CHECK(ms_mkdirs(from, 0755, &err) == 0 && ms_mkdirs(to, 0755, &err) == 0);
+	f = ms_path_join(from, "a/b.txt");
+	CHECK(ms_mkparents_beneath(from, "a/b.txt", &err) == 0);
+	CHECK(ms_write_file_atomic(f, "b", 1, 0600, &err) == 0);
+	free(f);
+	/* no temporary left beside the file; the mode asked for */
+	f = ms_path_join(from, "a");
+	CHECK(entries(f) == 1);
+	free(f);
+	f = ms_path_join(from, "a/b.txt");
+	CHECK(stat(f, &st) == 0 && (st.st_mode & 0777) == 0600);
+	free(f);
+	CHECK(stat(from, &st) == 0);
+	ino = st.st_ino;
+	CHECK(ms_move_beneath(from, to, "snapshots/c1", &err) == 0);
+	f = ms_path_join(to, "snapshots/c1");
+	CHECK(stat(f, &st) == 0 && st.st_ino == ino); /* the same directory: renamed whole */
+	CHECK(access(from, F_OK) != 0);
+	free(f);
+	/* onto a directory that is there: file by file, what was there stays */
+	CHECK(ms_mkdirs(from, 0755, &err) == 0);
+	f = ms_path_join(from, "c.txt");
+	CHECK(ms_write_file_atomic(f, "c", 1, 0644, &err) == 0);
+	free(f);
+	CHECK(ms_move_beneath(from, to, "snapshots/c1", &err) == 0);
+	f = ms_path_join(to, "snapshots/c1/c.txt");
+	CHECK(ms_read_file(f, 10, &data, NULL, NULL) == 0 && data && !strcmp(data, "c"));
+	free(data);
+	free(f);
+	f = ms_path_join(to, "snapshots/c1/a/b.txt");
+	CHECK(access(f, F_OK) == 0);
+	free(f);
+	ms_remove_tree(d, &err);
+	free(from);
+	free(to);
+}
+
 void test_pathsafe(void)
 {
+	moves_and_atomic_writes();
 	char tmpl[] = "/tmp/mscli-unit-XXXXXX";
 	char *root, *outside, *link;
 	struct ms_error err;

@@ -57,5 +57,6 @@ void test_table(void);
 void test_search(void);
 void test_cache(void);
 void test_upload(void);
+void test_proxy(void);
 
 #endif

@@ -1,0 +1,257 @@
+/*
+ * What lies under every request: the CAs that verify servers, the proxy a
+ * request goes through (proxy.h), the options every handle shares, and what
+ * a transfer that got no usable answer means -- in words that name the
+ * proxy or the host at fault, with what to do about it, and whether another
+ * try may help.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/x509_vfy.h>
+
+#include "mscli/alloc.h"
+#include "mscli/common.h"
+#include "mscli/env.h"
+#include "mscli/http.h"
+#include "mscli/log.h"
+#include "mscli/version.h"
+
+_Static_assert(MS_NET_ERRBUF >= CURL_ERROR_SIZE, "room for libcurl's error buffer");
+
+static const char *const ca_vars[] = {"CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"};
+
+void ms_net_opts_init(struct ms_net_opts *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->retries = 5;
+	n->retry_delay = 1.0;
+	n->retry_max_wait = 120.0;
+	n->connect_timeout = 15;
+	n->stall_timeout = 30;
+	n->api_timeout = 120;
+	/* curl's variable, then the one Python's requests reads, then OpenSSL's */
+	for (size_t i = 0; i < MS_ARRAY_SIZE(ca_vars) && !n->ca_file; i++)
+		if ((n->ca_file = ms_getenv(ca_vars[i])) != NULL)
+			n->ca_from = ca_vars[i];
+	n->ca_dir = ms_getenv("SSL_CERT_DIR");
+	ms_proxy_env_read(&n->proxy);
+}
+
+int ms_net_opts_check(const struct ms_net_opts *n, struct ms_error *err)
+{
+	struct stat st;
+	const char *p;
+
+	if (n->ca_file) {
+		if (stat(n->ca_file, &st) != 0 || access(n->ca_file, R_OK) != 0)
+			return ms_error_set(err, MS_EUSAGE, "cannot read the CA file '%s' (%s): %s",
+			                    n->ca_file, n->ca_from, strerror(errno));
+		if (S_ISDIR(st.st_mode))
+			return ms_error_set(err, MS_EUSAGE,
+			                    "the CA file '%s' (%s) is a directory (SSL_CERT_DIR "
+			                    "takes directories)",
+			                    n->ca_file, n->ca_from);
+	}
+	/* OpenSSL takes a list, as PATH: every entry must be a directory */
+	for (p = n->ca_dir; p && *p; p += strcspn(p, ":"), p += *p == ':') {
+		size_t len = strcspn(p, ":");
+		char *dir = xstrndup(p, len);
+		int bad = !len                   ? 0
+		          : stat(dir, &st) != 0  ? errno
+		          : !S_ISDIR(st.st_mode) ? ENOTDIR
+		                                 : 0;
+
+		if (bad)
+			ms_error_set(err, MS_EUSAGE, "SSL_CERT_DIR names '%s': %s", dir,
+			             strerror(bad));
+		free(dir);
+		if (bad)
+			return MS_EUSAGE;
+	}
+	return 0;
+}
+
+void ms_http_setup_easy(void *easy, const struct ms_net_opts *net, const char *url, char *errbuf)
+{
+	CURL *e = easy;
+	const char *from, *proxy = ms_proxy_for(&net->proxy, url, &from);
+
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "mscli/" MSCLI_VERSION);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, net->connect_timeout);
+	/* A stall (no byte for stall_timeout seconds) fails the attempt. */
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, net->stall_timeout);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	/* the proxy chosen here or none: libcurl must not pick another from the environment */
+	curl_easy_setopt(e, CURLOPT_PROXY, proxy ? proxy : "");
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+	if (proxy && ms_log_enabled()) {
+		char *shown = ms_proxy_display(proxy);
+
+		ms_verbose("  through proxy %s (%s): %s", shown, from, url);
+		free(shown);
+	}
+	/* TLS verification stays on (curl's default); only the CA set can change, for the
+	 * servers and for an https:// proxy alike */
+	if (net->ca_file) {
+		curl_easy_setopt(e, CURLOPT_CAINFO, net->ca_file);
+		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, net->ca_file);
+	}
+	if (net->ca_dir) {
+		curl_easy_setopt(e, CURLOPT_CAPATH, net->ca_dir);
+		curl_easy_setopt(e, CURLOPT_PROXY_CAPATH, net->ca_dir);
+	}
+	if (errbuf) {
+		errbuf[0] = '\0';
+		curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	}
+}
+
+/* "host:port" of url, for messages. */
+static void host_port(const char *url, char *out, size_t n)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL;
+
+	snprintf(out, n, "%s", url);
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+		snprintf(out, n, "%s:%s", host, port);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+}
+
+/* A certificate that does not verify: which check failed, and what would fix it. */
+static void tls_failure(CURL *e, const char *host, const char *detail,
+                        const struct ms_net_opts *net, struct ms_net_failure *f)
+{
+	long verify = 0;
+
+	curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &verify);
+	if (verify == X509_V_ERR_CERT_HAS_EXPIRED || verify == X509_V_ERR_CERT_NOT_YET_VALID) {
+		snprintf(f->reason, sizeof(f->reason),
+		         "the TLS certificate of %s is out of its validity dates: %s", host,
+		         detail);
+		return;
+	}
+	/* libcurl 7.88 checks the name itself once the chain verified, and says so in words
+	 * ("... target host name"); OpenSSL's own check says X509_V_ERR_HOSTNAME_MISMATCH */
+	if (verify == X509_V_ERR_HOSTNAME_MISMATCH || strstr(detail, "host name")) {
+		snprintf(f->reason, sizeof(f->reason),
+		         "the TLS certificate of %s is for another host name: %s", host, detail);
+		return;
+	}
+	/* which CAs it was checked against, then how to give the right one */
+	snprintf(f->reason, sizeof(f->reason),
+	         "the TLS certificate of %s does not verify with %s%s%s%s%s%s%s: %s; give the CA "
+	         "that signed it with --cacert FILE (or CURL_CA_BUNDLE, REQUESTS_CA_BUNDLE, "
+	         "SSL_CERT_FILE, SSL_CERT_DIR)",
+	         host, net->ca_file ? "the CAs of '" : "the system's CAs",
+	         net->ca_file ? net->ca_file : "", net->ca_file ? "' (" : "",
+	         net->ca_file ? net->ca_from : "", net->ca_file ? ")" : "",
+	         net->ca_dir ? " and SSL_CERT_DIR " : "", net->ca_dir ? net->ca_dir : "", detail);
+}
+
+/* A failure at the proxy itself; false when the proxy is not to blame. */
+static bool proxy_failure(CURL *e, int cc, const char *host, const char *detail, const char *proxy,
+                          const char *from, const struct ms_net_opts *net, struct ms_net_failure *f)
+{
+	long tunnel = 0;
+	curl_off_t connected = 0;
+
+	curl_easy_getinfo(e, CURLINFO_HTTP_CONNECTCODE, &tunnel);
+	curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connected);
+	f->retry = MS_RETRY_NO;
+	if (cc == CURLE_COULDNT_RESOLVE_PROXY)
+		snprintf(f->reason, sizeof(f->reason), "cannot find proxy %s (%s): %s", proxy, from,
+		         detail);
+	else if (cc == CURLE_COULDNT_CONNECT)
+		snprintf(f->reason, sizeof(f->reason), "cannot connect to proxy %s (%s): %s", proxy,
+		         from, detail);
+	else if (cc == CURLE_OPERATION_TIMEDOUT && !connected && !tunnel)
+		snprintf(f->reason, sizeof(f->reason),
+		         "no connection to proxy %s (%s) within %ld s (--connect-timeout): %s",
+		         proxy, from, net->connect_timeout, detail);
+	else if (tunnel == 407 || tunnel == 401) /* tinyproxy says 401 to wrong ones */
+		snprintf(f->reason, sizeof(f->reason),
+		         "proxy %s (%s) wants credentials (HTTP %ld to CONNECT %s): give them in "
+		         "its URL, http://user:password@host:port",
+		         proxy, from, tunnel, host);
+	else if (tunnel >= 500) {
+		f->retry = MS_RETRY_YES; /* it could not reach the host, this time */
+		snprintf(f->reason, sizeof(f->reason),
+		         "proxy %s (%s) could not reach %s (HTTP %ld to CONNECT)", proxy, from,
+		         host, tunnel);
+	} else if (tunnel >= 300)
+		snprintf(f->reason, sizeof(f->reason),
+		         "proxy %s (%s) refused to connect to %s (HTTP %ld to CONNECT)", proxy,
+		         from, host, tunnel);
+	else
+		return false;
+	return true;
+}
+
+void ms_http_failure(void *easy, int cc, const char *url, const char *errbuf,
+                     const struct ms_net_opts *net, const struct ms_http_response *resp,
+                     struct ms_net_failure *f)
+{
+	CURL *e = easy;
+	const char *from = NULL, *proxy = ms_proxy_for(&net->proxy, url, &from);
+	const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror((CURLcode)cc);
+	char *shown = proxy ? ms_proxy_display(proxy) : NULL;
+	char host[300];
+	size_t n;
+
+	host_port(url, host, sizeof(host));
+	f->retry = ms_retry_classify(cc, 0, false);
+	f->code = MS_ENET;
+	if (shown && proxy_failure(e, cc, host, detail, shown, from, net, f))
+		goto out;
+	if ((resp && resp->headers_too_large) || cc == CURLE_OUT_OF_MEMORY) {
+		/* libcurl takes a header line of up to 100 KiB, then fails "out of memory" */
+		f->retry = MS_RETRY_NO;
+		f->code = MS_EPROTO;
+		snprintf(f->reason, sizeof(f->reason), "%s sends headers larger than %u KiB%s",
+		         host, MS_HTTP_MAX_HEADERS >> 10,
+		         cc == CURLE_OUT_OF_MEMORY ? " (or memory ran out)" : "");
+	} else if (cc == CURLE_PEER_FAILED_VERIFICATION) {
+		tls_failure(e, host, detail, net, f);
+	} else if (cc == CURLE_SSL_CACERT_BADFILE) {
+		snprintf(f->reason, sizeof(f->reason), "cannot use the CAs of '%s' (%s): %s",
+		         net->ca_file  ? net->ca_file
+		         : net->ca_dir ? net->ca_dir
+		                       : "?",
+		         net->ca_file ? net->ca_from : "SSL_CERT_DIR", detail);
+	} else if (cc == CURLE_SSL_CONNECT_ERROR) {
+		snprintf(f->reason, sizeof(f->reason), "TLS handshake with %s failed: %s", host,
+		         detail);
+	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
+		curl_off_t connected = 0;
+
+		curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connected);
+		snprintf(f->reason, sizeof(f->reason), "%s (%s %ld)", detail,
+		         connected ? "--stall-timeout" : "--connect-timeout",
+		         connected ? net->stall_timeout : net->connect_timeout);
+	} else {
+		snprintf(f->reason, sizeof(f->reason), "%s", detail);
+	}
+	/* through a proxy, say so: one that intercepts TLS is the usual cause of a bad CA */
+	n = strlen(f->reason);
+	if (shown && n < sizeof(f->reason))
+		snprintf(f->reason + n, sizeof(f->reason) - n, " (through proxy %s from %s)", shown,
+		         from);
+out:
+	free(shown);
+}

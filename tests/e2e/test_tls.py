@@ -1,0 +1,177 @@
+"""TLS with a private CA.  nginx serves the files the hub redirects to (the CDN) over
+HTTPS with HTTP/2, with certificates from a CA this test makes with openssl: downloads
+work with every way of giving the CA (--cacert, CURL_CA_BUNDLE, REQUESTS_CA_BUNDLE,
+SSL_CERT_FILE, SSL_CERT_DIR) in their order of precedence, and fail cleanly -- exit 3,
+one line naming the host, the reason and how to give a CA, no retry -- without it, for
+another host name, and when the certificate has expired."""
+import os
+import shutil
+import sys
+import time
+import unittest
+
+from support import ROOT, SLOW, Case, FileRef, blob, write_files
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+from certs import CA, WithCA  # noqa: E402
+from nginx import Nginx  # noqa: E402
+
+RANGED = {"MSCLI_RANGE_THRESHOLD": "2M", "MSCLI_CHUNK_SIZE": "1M"}
+
+
+@unittest.skipUnless(Nginx.available() and shutil.which("openssl"), "needs nginx and openssl")
+class PrivateCA(WithCA, Case):
+    cdn = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other_ca = CA(os.path.join(cls.pki, "other"), name="another CA")
+        cls.good = cls.ca.issue()
+        cls.wrong_host = cls.ca.issue(names=("files.example.com",))
+        cls.expired = cls.ca.issue(expired=True)
+        cls.ca_dir = cls.ca.hashed_dir(os.path.join(cls.pki, "hashed"))
+
+    def setUp(self):
+        super().setUp()
+        self.files = {"w.bin": blob(5_000_000, 81), "sub/c.json": b'{"x": 1}\n'}
+        self.root = write_files(os.path.join(self.tmp, "www"), self.files)
+
+    def serve(self, cert):
+        """nginx over HTTPS (HTTP/2) with cert, and a hub that redirects every file there."""
+        self.nginx = Nginx(self.root, http2=True, cert=cert)
+        self.addCleanup(self.nginx.stop)
+        self.hub.stop()
+        from hubemu import Hub
+        self.hub = Hub(cdn_base=self.nginx.url)
+        self.addCleanup(self.hub.stop)
+        self.env["MODELSCOPE_ENDPOINT"] = self.env["HF_ENDPOINT"] = self.hub.url
+        refs = {p: FileRef(os.path.join(self.root, p)) for p in self.files}
+        self.hub.add_ms_repo("acme/tls", files=refs)
+        # every file LFS: each one goes to the CDN, as on the Hub
+        self.hub.add_hf_repo("org/tls", files=refs, lfs=lambda path, size: True)
+
+    def cache_dir(self, name):
+        return os.path.join(self.tmp, "cache-" + name)
+
+    def check_files(self, folder):
+        for p, data in self.files.items():
+            path = os.path.join(folder, p)
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), data, path)
+
+    def download(self, name, *args, env=None, hub="ms"):
+        repo = "acme/tls" if hub == "ms" else "hf:org/tls"
+        return self.mscli("--cache-dir", self.cache_dir(name), *args, "download", repo,
+                          env=dict(RANGED, **(env or {})))
+
+    def assert_clean_failure(self, r, *phrases):
+        """Exit 3, one error line naming the host and the phrases, and no retry."""
+        self.assertEqual(r.rc, 3, r)
+        self.assertEqual(len(r.errors), 1, r)
+        self.assertIn("localhost:%d" % self.nginx.port, r.errors[0])
+        for p in phrases:
+            self.assertIn(p, r.errors[0])
+        self.assertNotIn("retrying", r.err)
+
+    def test_every_way_of_giving_the_ca(self):
+        self.serve(self.good)
+        ways = {"--cacert": (["--cacert", self.ca.cert], {}),
+                "CURL_CA_BUNDLE": ([], {"CURL_CA_BUNDLE": self.ca.cert}),
+                "REQUESTS_CA_BUNDLE": ([], {"REQUESTS_CA_BUNDLE": self.ca.cert}),
+                "SSL_CERT_FILE": ([], {"SSL_CERT_FILE": self.ca.cert}),
+                "SSL_CERT_DIR": ([], {"SSL_CERT_DIR": self.ca_dir})}
+        for name, (args, env) in ways.items():
+            with self.subTest(way=name):
+                r = self.download(name, *args, env=env)
+                self.assertEqual(r.rc, 0, r)
+                self.check_files(r.lines[0])
+        # Hugging Face through the same CDN
+        r = self.download("hf", "--cacert", self.ca.cert, hub="hf")
+        self.assertEqual(r.rc, 0, r)
+        self.check_files(r.lines[0])
+        served = [l for l in self.nginx.access_log() if l[2] in (200, 206)]
+        self.assertGreaterEqual(len(served), 6 * len(self.files))
+        self.assertEqual({l[6] for l in served}, {"HTTP/2.0"})
+        self.assertTrue(any(l[2] == 206 for l in served))  # w.bin came in ranges
+
+    def test_precedence(self):
+        """--cacert, then CURL_CA_BUNDLE, REQUESTS_CA_BUNDLE, SSL_CERT_FILE: the first one
+        set is the CA file; SSL_CERT_DIR adds a directory to it."""
+        self.serve(self.good)
+        good, other = self.ca.cert, self.other_ca.cert
+        order = ["CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"]
+        r = self.download("opt", "--cacert", good, env={v: other for v in order})
+        self.assertEqual(r.rc, 0, r)
+        r = self.download("opt-bad", "--cacert", other, env={v: good for v in order})
+        self.assert_clean_failure(r, "'%s' (--cacert)" % other)
+        for i, var in enumerate(order):
+            with self.subTest(var=var):
+                later = {v: other for v in order[i + 1:]}
+                r = self.download(var, env=dict(later, **{var: good}))
+                self.assertEqual(r.rc, 0, r)
+                env = {v: good for v in order[i + 1:]}
+                env[var] = other
+                r = self.download(var + "-bad", env=env)
+                self.assert_clean_failure(r, "'%s' (%s)" % (other, var))
+        # empty is unset: it never turns verification off (as it did in old requests)
+        r = self.download("empty", env={"CURL_CA_BUNDLE": "", "REQUESTS_CA_BUNDLE": ""})
+        self.assert_clean_failure(r, "does not verify with the system's CAs")
+        r = self.download("empty-next", env={"CURL_CA_BUNDLE": "", "SSL_CERT_FILE": good})
+        self.assertEqual(r.rc, 0, r)
+        # a directory adds to the file: the right CA in either is enough
+        r = self.download("dir", env={"SSL_CERT_FILE": other, "SSL_CERT_DIR": self.ca_dir})
+        self.assertEqual(r.rc, 0, r)
+
+    def test_without_the_ca(self):
+        self.serve(self.good)
+        t0 = time.monotonic()
+        r = self.download("none", "--retries", "3")
+        self.assert_clean_failure(r, "does not verify with the system's CAs",
+                                  "unable to get local issuer certificate", "--cacert FILE",
+                                  "SSL_CERT_DIR")
+        self.assertLess(time.monotonic() - t0, 20 * SLOW)
+        # nothing was kept where a loader would look, nor as a partial
+        self.assertEqual(self.hub.body_bytes(), 0)
+        self.assertFalse(os.path.exists(os.path.join(self.cache_dir("none"), "models", "acme",
+                                                     "tls", "w.bin")))
+        r = self.download("none-hf", hub="hf")
+        self.assert_clean_failure(r, "does not verify", "--cacert FILE")
+
+    def test_another_host_name(self):
+        self.serve(self.wrong_host)
+        r = self.download("host", "--cacert", self.ca.cert)
+        self.assert_clean_failure(r, "is for another host name", "'localhost'")
+
+    def test_expired_certificate(self):
+        self.serve(self.expired)
+        r = self.download("expired", "--cacert", self.ca.cert)
+        self.assert_clean_failure(r, "validity dates", "expired")
+
+    def test_a_ca_that_cannot_be_read_is_a_usage_error(self):
+        self.serve(self.good)
+        missing = os.path.join(self.tmp, "missing.pem")
+        for args, env, says in ((["--cacert", missing], {}, "--cacert"),
+                                ([], {"REQUESTS_CA_BUNDLE": missing}, "REQUESTS_CA_BUNDLE"),
+                                ([], {"SSL_CERT_FILE": self.tmp}, "is a directory"),
+                                ([], {"SSL_CERT_DIR": missing}, "SSL_CERT_DIR")):
+            with self.subTest(says=says):
+                self.hub.clear_log()
+                r = self.download("bad", *args, env=env)
+                self.assertEqual(r.rc, 2, r)
+                self.assertIn(says, r.errors[0])
+                self.assertEqual(self.hub.log, [])     # said before any request
+        # offline, no CA is needed: a stale variable does not get in the way
+        self.assertEqual(self.download("warm", "--cacert", self.ca.cert).rc, 0)
+        r = self.download("warm", "--offline", env={"SSL_CERT_FILE": missing})
+        self.assertEqual(r.rc, 0, r)
+
+    def test_help_and_verbose(self):
+        out = self.ok("--help").out
+        self.assertIn("--cacert FILE", out)
+        for var in ("https_proxy", "no_proxy", "REQUESTS_CA_BUNDLE", "SSL_CERT_DIR"):
+            self.assertIn(var, out)
+        self.serve(self.good)
+        r = self.download("v", "-v", env={"CURL_CA_BUNDLE": self.ca.cert})
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("> GET https://localhost:%d/" % self.nginx.port, r.err)
