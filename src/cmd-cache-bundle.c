@@ -85,6 +85,8 @@ static int find_repos(struct ms_ctx *ctx, struct ms_export_repo *v, size_t *n, s
 		if ((ret = ms_cache_cmd_find(ctx, ctx->argv[i], &v[i].repo, &v[i].rev, err)) != 0)
 			break;
 		(*n)++;
+		if ((ret = ms_bundle_can_export(&v[i].repo, err)) != 0)
+			break;
 		for (size_t k = 0; k + 1 < *n; k++)
 			if (v[k].repo.repo.hub == v[i].repo.repo.hub &&
 			    v[k].repo.repo.type == v[i].repo.repo.type &&

@@ -151,6 +151,7 @@ static void show_unchecked(const struct ms_verify *v, bool online)
 	for (size_t i = 0; i < v->n; i++) {
 		const struct ms_verify_repo *r = &v->v[i];
 		size_t n = 0, first = 0;
+		const char *src;
 		char *name;
 
 		for (size_t k = 0; k < r->items.n; k++)
@@ -159,12 +160,13 @@ static void show_unchecked(const struct ms_verify *v, bool online)
 		if (!n)
 			continue;
 		name = ms_cache_cmd_name(&r->repo.repo);
-		ms_warn("%s: %zu file(s) could not be checked ('%s'%s): %s", name, n,
+		src = r->items.v[first].source;
+		ms_warn("%s: %zu file(s) could not be checked ('%s'%s): %s%s", name, n,
 		        r->items.v[first].path, n > 1 ? ", ..." : "",
 		        online ? "the hub's listing has no hash for them"
-		               : "the cache recorded no hash for them (written by another "
-		                 "client?); "
-		                 "--online asks the hub for its listing");
+		        : src  ? src
+		               : "the cache recorded no hash for them (written by another client?)",
+		        online ? "" : "; --online asks the hub for its listing");
 		free(name);
 	}
 }

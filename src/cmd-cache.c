@@ -32,6 +32,24 @@ int ms_cache_cmd_scope(const struct ms_ctx *ctx, struct ms_cache_scope *sc, stru
 	return 0;
 }
 
+/* --revision against the spec's "@rev": *rev the one that holds, NULL when none. */
+static int spec_revision(const struct ms_ctx *ctx, const char *spec, char *spec_rev, char **rev,
+                         struct ms_error *err)
+{
+	int ret = 0;
+
+	*rev = NULL;
+	if (ctx->revision && spec_rev && strcmp(ctx->revision, spec_rev))
+		ret = ms_error_set(err, MS_EUSAGE,
+		                   "'%s' names revision '%s' but --revision says '%s'", spec,
+		                   spec_rev, ctx->revision);
+	else
+		*rev = ctx->revision ? xstrdup(ctx->revision) : spec_rev;
+	if (ret || ctx->revision)
+		free(spec_rev);
+	return ret;
+}
+
 int ms_cache_cmd_find(const struct ms_ctx *ctx, const char *spec, struct ms_cache_repo *out,
                       char **rev, struct ms_error *err)
 {
@@ -44,18 +62,27 @@ int ms_cache_cmd_find(const struct ms_ctx *ctx, const char *spec, struct ms_cach
 		ret = ms_cache_find(&sc, spec, out, &spec_rev, err);
 	if (ret)
 		return ret;
-	if (ctx->revision && spec_rev && strcmp(ctx->revision, spec_rev)) {
-		ret = ms_error_set(err, MS_EUSAGE,
-		                   "'%s' names revision '%s' but --revision says '%s'", spec,
-		                   spec_rev, ctx->revision);
+	if ((ret = spec_revision(ctx, spec, spec_rev, rev, err)) != 0)
 		ms_cache_repo_release(out);
-		free(spec_rev);
+	return ret;
+}
+
+int ms_cache_cmd_find_all(const struct ms_ctx *ctx, const char *spec, struct ms_cache_list *out,
+                          char **rev, struct ms_error *err)
+{
+	struct ms_cache_scope sc;
+	char *spec_rev = NULL;
+	int ret = ms_cache_cmd_scope(ctx, &sc, err);
+
+	*rev = NULL;
+	memset(out, 0, sizeof(*out));
+	if (!ret)
+		ret = ms_cache_find_all(&sc, spec, out, &spec_rev, err);
+	if (ret)
 		return ret;
-	}
-	*rev = ctx->revision ? xstrdup(ctx->revision) : spec_rev;
-	if (ctx->revision)
-		free(spec_rev);
-	return 0;
+	if ((ret = spec_revision(ctx, spec, spec_rev, rev, err)) != 0)
+		ms_cache_list_release(out);
+	return ret;
 }
 
 char *ms_cache_cmd_name(const struct ms_repo *repo)
@@ -71,14 +98,14 @@ static const struct ms_opt ls_opts[] = {
         {NULL, 0, 0, 0, NULL, NULL, 0, NULL},
 };
 
-enum { C_ID, C_HUB, C_TYPE, C_REVS, C_FILES, C_SIZE, C_USED, C_STATUS, C_PATH, NCOLS };
+enum { C_ID, C_HUB, C_TYPE, C_REVS, C_FILES, C_SIZE, C_USED, C_STATUS, C_PATH, C_LAYOUT, NCOLS };
 
 static const struct ms_column ls_cols[NCOLS] = {
         [C_ID] = {"REPO", false, 0, 24},       [C_HUB] = {"HUB", false, 2, 0},
         [C_TYPE] = {"TYPE", false, 3, 0},      [C_REVS] = {"REVISIONS", false, 5, 14},
         [C_FILES] = {"FILES", true, 4, 0},     [C_SIZE] = {"SIZE", true, 0, 0},
         [C_USED] = {"LAST USED", false, 6, 0}, [C_STATUS] = {"STATUS", false, 1, 0},
-        [C_PATH] = {"PATH", false, 7, 0},
+        [C_PATH] = {"PATH", false, 7, 0},      [C_LAYOUT] = {"LAYOUT", false, 8, 0},
 };
 
 /* "main,v1@1a2b3c4 5d6e7f8": refs at a short commit; ModelScope: the revision */
@@ -147,6 +174,7 @@ static void ls_row(struct ms_table *t, const struct ms_cache_repo *r, bool tty, 
 	ms_table_addf(t, C_USED, "%s", used);
 	ms_table_addf(t, C_STATUS, "%s", status.data);
 	ms_table_addf(t, C_PATH, "%s", s->path);
+	ms_table_addf(t, C_LAYOUT, "%s", ms_cache_repo_layout(r));
 	ms_buf_release(&revs);
 	ms_buf_release(&status);
 }
@@ -159,6 +187,7 @@ static void ls_json(const struct ms_cache_repo *r)
 	ms_json_str(j, "hub", r->repo.hub->name);
 	ms_json_str(j, "type", ms_repo_type_name(r->repo.type));
 	ms_json_str(j, "id", r->repo.id);
+	ms_json_str(j, "layout", ms_cache_repo_layout(r));
 	for (size_t i = 0; i < s->nrevs; i++) {
 		const struct ms_cache_rev *v = &s->revs[i];
 		struct ms_json *o = ms_json_push(j, "revisions");
@@ -282,6 +311,7 @@ static int path_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 		ms_json_str(j, "hub", r.repo.hub->name);
 		ms_json_str(j, "type", ms_repo_type_name(r.repo.type));
 		ms_json_str(j, "id", r.repo.id);
+		ms_json_str(j, "layout", ms_cache_repo_layout(&r));
 		ms_json_str(j, "path", where);
 		ms_json_emit(j, stdout);
 	} else if (!ret) {
