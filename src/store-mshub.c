@@ -362,8 +362,67 @@ static void unique(struct ms_strlist *l)
 	l->n = k;
 }
 
-/* The locks of the files of rev (NULL: of every snapshot) taken without waiting: 0, 1 busy
- * (none kept), <0 an error. */
+/* "<type>_<owner>___<name>_": what the lock files of a repo's files start with. */
+static char *lock_prefix(enum ms_repo_type type, const char *owner, const char *name)
+{
+	return xasprintf("%s_%s___%s_", ms_repo_type_name(type), owner, name);
+}
+
+/* The prefixes of the other repos of the type that begin with mine ("org/tiny_x" for
+ * "org/tiny"): their lock files are not mine. */
+static void longer_prefixes(const struct store_mshub *s, const char *mine, struct ms_strlist *out)
+{
+	char *dir = ms_path_join(s->root, type_dir(s->type));
+	size_t n;
+	char **v = ms_dir_names(dir, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		char *sep = strstr(v[i], "--"), *owner, *p;
+
+		if (!ms_store_mshub_is_repo_dir(dir, v[i]))
+			continue;
+		owner = xstrndup(v[i], (size_t)(sep - v[i]));
+		p = lock_prefix(s->type, owner, sep + 2);
+		if (strlen(p) > strlen(mine) && !strncmp(p, mine, strlen(mine)))
+			ms_strlist_add(out, p);
+		free(p);
+		free(owner);
+	}
+	ms_dir_names_free(v, n);
+	free(dir);
+}
+
+/* Every lock file of the repo, also of files no snapshot holds any more. */
+static void repo_locks(const struct store_mshub *s, struct ms_strlist *paths)
+{
+	char *dir = ms_path_join(s->root, ".lock"), *mine = lock_prefix(s->type, s->owner, s->name);
+	struct ms_strlist others = {0};
+	size_t n, k = strlen(mine);
+	char **v = ms_dir_names(dir, &n);
+
+	longer_prefixes(s, mine, &others);
+	for (size_t i = 0; i < n; i++) {
+		bool theirs = false;
+		char *p;
+
+		if (strncmp(v[i], mine, k) || !has_suffix(v[i], strlen(v[i]), ".lock"))
+			continue;
+		for (size_t j = 0; j < others.n && !theirs; j++)
+			theirs = !strncmp(v[i], others.v[j], strlen(others.v[j]));
+		if (!theirs) {
+			p = ms_path_join(dir, v[i]);
+			ms_strlist_add(paths, p);
+			free(p);
+		}
+	}
+	ms_dir_names_free(v, n);
+	ms_strlist_release(&others);
+	free(mine);
+	free(dir);
+}
+
+/* The locks of the files of rev (NULL: every lock file of the repo) taken without waiting:
+ * 0, 1 busy (none kept), <0 an error. */
 static int lock_all(const struct store_mshub *s, const char *rev, struct lock_set *ls,
                     struct ms_error *err)
 {
@@ -373,13 +432,15 @@ static int lock_all(const struct store_mshub *s, const char *rev, struct lock_se
 	int ret = 0;
 
 	memset(ls, 0, sizeof(*ls));
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && rev; i++) {
 		char *top = ms_path_join(s->snap_dir, v[i]);
 
-		if (!rev || !strcmp(rev, v[i]))
+		if (!strcmp(rev, v[i]))
 			ms_walk_tree(top, add_lock, &w);
 		free(top);
 	}
+	if (!rev)
+		repo_locks(s, &ls->paths);
 	ms_dir_names_free(v, n);
 	unique(&ls->paths);
 	ls->fds = xcalloc(ls->paths.n + 1, sizeof(*ls->fds));
