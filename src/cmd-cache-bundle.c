@@ -205,7 +205,8 @@ const struct ms_cmd ms_cmd_cache_export = {
         .about = "One file holding each repo exactly as the cache has it (Hugging Face blobs\n"
                  "once; every revision, or --revision's / REPO@REV's) and a manifest of every\n"
                  "file's size and hash.  Streamed, and the same cache gives the same bytes.\n"
-                 "Each file is checked against its recorded hash as it is written (exit 4).\n",
+                 "Each file is checked against its recorded hash as it is written (exit 4).\n"
+                 "A repo in modelscope_hub's layout is refused (exit 2): no hashes recorded.\n",
         .examples = "  mscli cache export Qwen/Qwen2.5-0.5B-Instruct -o qwen.tar.zst\n"
                     "  mscli cache export hf:openai-community/gpt2 -o - | ssh host mscli cache "
                     "import -\n",

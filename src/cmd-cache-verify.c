@@ -300,8 +300,10 @@ const struct ms_cmd ms_cmd_cache_verify = {
                  "blobs, the git blob SHA-1 for Hugging Face regular files, against mscli's\n"
                  "listings, the blob names and huggingface_hub's trees.  Corrupt, missing and\n"
                  "unexpected files are named on stdout; files nothing recorded a hash of (a\n"
-                 "ModelScope cache of another client) are counted, or checked against the hub's\n"
-                 "listing with --online.  Exit 4 while a file is corrupt or missing.\n",
+                 "ModelScope cache of another client, all of modelscope_hub's layout) are\n"
+                 "counted, or checked against the hub's listing with --online; --repair leaves\n"
+                 "modelscope_hub's to 'ms download --force'.  Exit 4 while a file is corrupt or\n"
+                 "missing.\n",
         .examples = "  mscli cache verify\n"
                     "  mscli cache verify hf:openai-community/gpt2 --repair\n"
                     "  mscli cache verify Qwen/Qwen2.5-0.5B-Instruct --online\n",

@@ -274,9 +274,10 @@ const struct ms_cmd ms_cmd_cache_ls = {
         .summary = "list the cached repos of both hubs",
         .usage = "ls [REPO] [OPTIONS]",
         .about = "One row per repo: revisions (refs at their commit), files, size on disk (a blob\n"
-                 "shared by revisions counts once), when it was last used, and whether partial\n"
-                 "downloads or missing files make it incomplete.  Into a pipe: tab-separated,\n"
-                 "size in bytes, time in ISO 8601.  --hub narrows it to one hub.\n",
+                 "shared by revisions counts once), when it was last used, whether partial\n"
+                 "downloads or missing files make it incomplete, and the layout (modelscope,\n"
+                 "modelscope_hub, huggingface).  Into a pipe: tab-separated, size in bytes,\n"
+                 "time in ISO 8601.  --hub narrows it to one hub.\n",
         .examples = "  mscli cache ls\n"
                     "  mscli --hub hf cache ls --type dataset\n"
                     "  mscli --json cache ls | jq -r 'select(.incomplete) | .id'\n",
@@ -350,10 +351,12 @@ const struct ms_cmd ms_cmd_cache = {
         .name = "cache",
         .summary = "see, verify, prune and carry the caches (both hubs)",
         .usage = "cache COMMAND [ARGS...] [OPTIONS]",
-        .about = "The ModelScope cache ($MODELSCOPE_CACHE, ~/.cache/modelscope/hub) and the\n"
-                 "Hugging Face cache ($HF_HUB_CACHE, ~/.cache/huggingface/hub), as mscli and\n"
-                 "the official clients write them; --hub narrows every command to one hub,\n"
-                 "--cache-dir names the root.  REPO is owner/name in whichever hub and type has\n"
+        .about = "The ModelScope cache ($MODELSCOPE_CACHE, ~/.cache/modelscope/hub), the layout\n"
+                 "of the current ModelScope client (modelscope_hub: <owner>--<name>/snapshots/\n"
+                 "under $MODELSCOPE_CACHE, ~/.cache/modelscope) and the Hugging Face cache\n"
+                 "($HF_HUB_CACHE, ~/.cache/huggingface/hub), as mscli and the official clients\n"
+                 "write them; --hub narrows every command to one hub, --cache-dir names the\n"
+                 "root.  REPO is owner/name in whichever hub and type has\n"
                  "it (hf:o/n, ms:o/n, datasets/o/n or --type when two have it).  Every command\n"
                  "takes the locks a download takes.\n",
         .examples = "  mscli cache ls\n"
