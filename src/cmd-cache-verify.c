@@ -282,7 +282,9 @@ static int verify_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 		        v.nunreadable && !v.ncorrupt && !v.nmissing ? MS_ESTORAGE : MS_EINTEGRITY,
 		        "%zu corrupt, %zu missing%s%s", v.ncorrupt, v.nmissing,
 		        v.nunreadable ? ", some unreadable" : "",
-		        o->repair ? "" : " ('mscli cache verify --repair' downloads them again)");
+		        o->repair || !ms_verify_repairable(&v)
+		                ? ""
+		                : " ('mscli cache verify --repair' downloads them again)");
 	if (!ret || ret == MS_EINTEGRITY || ret == MS_ESTORAGE || ctx->g->json)
 		show_results(&run, &v, ret, err);
 out:

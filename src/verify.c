@@ -346,6 +346,15 @@ static bool repairable(const struct ms_verify_repo *r, size_t k)
 	return bad(r, k) && !r->repo.layout;
 }
 
+bool ms_verify_repairable(const struct ms_verify *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		for (size_t k = 0; k < v->v[i].items.n; k++)
+			if (repairable(&v->v[i], k))
+				return true;
+	return false;
+}
+
 static void not_repairable(const struct ms_verify *v, const struct ms_download_cb *dcb)
 {
 	for (size_t i = 0; i < v->n; i++) {

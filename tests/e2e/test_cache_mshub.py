@@ -103,6 +103,13 @@ class Ls(MsHubCase):
         self.assertEqual(set(objs), {("modelscope_hub", "model", "org/tiny.v1")})
 
 
+    def test_completion_offers_its_ids(self):
+        self.make_mshub("org/tiny.v1", MS_FILES)
+        self.make_mshub("org/data", DS_FILES, kind="dataset")
+        out = self.ok("__complete", "bash", "cache", "rm", "", fast_retry=False).lines
+        self.assertEqual(out, ["org/data", "org/tiny.v1"])
+
+
 class Path(MsHubCase):
     def test_snapshot_and_file(self):
         folder = self.make_mshub("org/tiny.v1", MS_FILES, partials=PARTIALS)
@@ -149,6 +156,7 @@ class Verify(MsHubCase):
         r = self.flip_then_online(os.path.join(snap, "model.safetensors"), 100,
                                   "model.safetensors")
         self.assertNotIn("config.json", r.out)
+        self.assertNotIn("--repair", r.err)  # it could not: see below
         r = self.fails(4, "--json", "cache", "verify", "--online", "org/tiny.v1")
         bad = [o for o in r.json() if o.get("status") == "corrupt"]
         self.assertEqual([o["path"] for o in bad], ["model.safetensors"])
