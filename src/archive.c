@@ -104,6 +104,21 @@ char *ms_bundle_resolve_link(const char *path, const char *target)
 
 /* ---- export ---- */
 
+int ms_bundle_can_export(const struct ms_cache_repo *r, struct ms_error *err)
+{
+	struct ms_store *st = ms_cache_repo_store(r, NULL);
+	bool can = st->ops->bundle_list && st->ops->import;
+
+	st->ops->free(st);
+	if (can)
+		return 0;
+	return ms_error_set(err, MS_EUSAGE,
+	                    "cache export: %s is in %s's layout (%s), which bundles do not carry; "
+	                    "'mscli download %s%s' puts it in mscli's layout, which they do",
+	                    r->repo.id, ms_cache_repo_layout(r), r->stat.path,
+	                    r->repo.type == MS_REPO_DATASET ? "--type dataset " : "", r->repo.id);
+}
+
 /* The repo's layout into the manifest: paths below <hub>/, digests where recorded. */
 static int add_repo(struct ms_manifest *m, const struct ms_export_repo *x, struct ms_error *err)
 {

@@ -14,6 +14,7 @@
 #include "mscli/download.h"
 #include "mscli/fs.h"
 #include "mscli/lock.h"
+#include "mscli/pathsafe.h"
 #include "mscli/strbuf.h"
 
 char *ms_cache_root(const struct ms_hub *hub, const struct ms_cache_scope *sc)
@@ -23,6 +24,31 @@ char *ms_cache_root(const struct ms_hub *hub, const struct ms_cache_scope *sc)
 
 	free(root);
 	return abs;
+}
+
+char *ms_cache_layout_root(const struct ms_cache_layout *layout, const struct ms_cache_scope *sc)
+{
+	char *root = sc->cache_dir ? xstrdup(sc->cache_dir) : layout->default_root();
+	char *abs = ms_absolute_path(root);
+
+	free(root);
+	return abs;
+}
+
+const char *ms_cache_repo_layout(const struct ms_cache_repo *r)
+{
+	return r->layout ? r->layout->name : r->repo.hub->cache_layout;
+}
+
+/* r's layout among the hub's: 0 for its own, then cache_layouts' order. */
+static size_t layout_index(const struct ms_cache_repo *r)
+{
+	size_t i = 0;
+
+	while (r->layout && r->repo.hub->cache_layouts[i] &&
+	       r->repo.hub->cache_layouts[i] != r->layout)
+		i++;
+	return r->layout ? i + 1 : 0;
 }
 
 static void repo_copy(struct ms_repo *dst, const struct ms_repo *src)
@@ -63,6 +89,7 @@ static bool spec_names(const char *spec, const struct ms_repo *repo, char **rev)
 struct walk {
 	const struct ms_cache_scope *sc;
 	const char *spec, *root;
+	const struct ms_cache_layout *layout;
 	struct ms_cache_list *out;
 };
 
@@ -77,12 +104,14 @@ static int on_repo(void *arg, const struct ms_repo *repo)
 	if ((w->sc->type >= 0 && (int)repo->type != w->sc->type) ||
 	    (w->spec && !spec_names(w->spec, repo, NULL)))
 		return 0;
-	st = repo->hub->cache_store(w->root, repo, repo->hub->default_revision, NULL);
+	st = w->layout ? w->layout->store(w->root, repo)
+	               : repo->hub->cache_store(w->root, repo, repo->hub->default_revision, NULL);
 	if (st->ops->stat(st, &stat, &e) == 0) {
 		ms_grow((void **)&w->out->v, &w->out->cap, w->out->n + 1, sizeof(*w->out->v));
 		r = &w->out->v[w->out->n++];
 		repo_copy(&r->repo, repo);
 		r->root = xstrdup(w->root);
+		r->layout = w->layout;
 		r->stat = stat;
 	}
 	st->ops->free(st);
@@ -96,7 +125,9 @@ static int repo_cmp(const void *a, const void *b)
 
 	if (!c)
 		c = (int)x->repo.type - (int)y->repo.type;
-	return c ? c : strcmp(x->repo.id, y->repo.id);
+	if (!c)
+		c = strcmp(x->repo.id, y->repo.id);
+	return c ? c : (int)layout_index(x) - (int)layout_index(y);
 }
 
 int ms_cache_list(const struct ms_cache_scope *sc, const char *spec, struct ms_cache_list *out,
@@ -107,7 +138,7 @@ int ms_cache_list(const struct ms_cache_scope *sc, const char *spec, struct ms_c
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; ms_hubs[i] && !ret; i++) {
 		const struct ms_hub *h = ms_hubs[i];
-		struct walk w = {sc, spec, NULL, out};
+		struct walk w = {sc, spec, NULL, NULL, out};
 		char *root;
 
 		if ((sc->hub && sc->hub != h) || !h->cache_walk)
@@ -115,6 +146,12 @@ int ms_cache_list(const struct ms_cache_scope *sc, const char *spec, struct ms_c
 		w.root = root = ms_cache_root(h, sc);
 		ret = h->cache_walk(root, on_repo, &w, err);
 		free(root);
+		for (size_t k = 0; h->cache_layouts && h->cache_layouts[k] && !ret; k++) {
+			w.layout = h->cache_layouts[k];
+			w.root = root = ms_cache_layout_root(w.layout, sc);
+			ret = w.layout->walk(root, on_repo, &w, err);
+			free(root);
+		}
 	}
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), repo_cmp);
@@ -144,45 +181,66 @@ static void describe(struct ms_buf *b, const struct ms_cache_repo *r)
 	            r->repo.type == MS_REPO_DATASET ? "datasets/" : "", r->repo.id);
 }
 
+static bool same_repo(const struct ms_cache_repo *a, const struct ms_cache_repo *b)
+{
+	return a->repo.hub == b->repo.hub && a->repo.type == b->repo.type &&
+	       !strcmp(a->repo.id, b->repo.id);
+}
+
+int ms_cache_find_all(const struct ms_cache_scope *sc, const char *spec, struct ms_cache_list *out,
+                      char **rev, struct ms_error *err)
+{
+	struct ms_buf names = MS_BUF_INIT;
+	int ret = ms_cache_list(sc, spec, out, err);
+	bool one = true;
+
+	if (rev)
+		*rev = NULL;
+	for (size_t i = 1; i < out->n; i++)
+		one &= same_repo(&out->v[0], &out->v[i]);
+	if (!ret && !out->n)
+		ret = ms_error_set(err, MS_EOFFLINE, "'%s' is not in the cache", spec);
+	else if (!ret && !one) {
+		for (size_t i = 0; i < out->n; i++)
+			if (!i || !same_repo(&out->v[i - 1], &out->v[i])) {
+				ms_buf_adds(&names, i ? ", " : "");
+				describe(&names, &out->v[i]);
+			}
+		ret = ms_error_set(err, MS_EUSAGE,
+		                   "'%s' names several cached repos (%s): say which", spec,
+		                   names.data);
+	}
+	if (ret)
+		ms_cache_list_release(out);
+	else if (rev)
+		spec_names(spec, &out->v[0].repo, rev);
+	ms_buf_release(&names);
+	return ret;
+}
+
 int ms_cache_find(const struct ms_cache_scope *sc, const char *spec, struct ms_cache_repo *out,
                   char **rev, struct ms_error *err)
 {
 	struct ms_cache_list l;
-	struct ms_buf names = MS_BUF_INIT;
-	int ret = ms_cache_list(sc, spec, &l, err);
+	int ret = ms_cache_find_all(sc, spec, &l, rev, err);
 
 	memset(out, 0, sizeof(*out));
-	if (rev)
-		*rev = NULL;
 	if (ret)
-		goto out;
-	if (!l.n) {
-		ret = ms_error_set(err, MS_EOFFLINE, "'%s' is not in the cache", spec);
-		goto out;
-	}
-	if (l.n > 1) {
-		for (size_t i = 0; i < l.n; i++) {
-			ms_buf_adds(&names, i ? ", " : "");
-			describe(&names, &l.v[i]);
-		}
-		ret = ms_error_set(err, MS_EUSAGE, "'%s' names %zu cached repos (%s): say which",
-		                   spec, l.n, names.data);
-		goto out;
-	}
+		return ret;
+	/* sorted: the hub's own layout first */
 	*out = l.v[0];
-	l.n = 0;
-	if (rev)
-		spec_names(spec, &out->repo, rev);
-out:
-	ms_buf_release(&names);
+	memmove(&l.v[0], &l.v[1], (l.n - 1) * sizeof(*l.v));
+	l.n--;
 	ms_cache_list_release(&l);
-	return ret;
+	return 0;
 }
 
 struct ms_store *ms_cache_repo_store(const struct ms_cache_repo *r, const char *rev)
 {
 	const struct ms_hub *h = r->repo.hub;
 
+	if (r->layout)
+		return r->layout->store(r->root, &r->repo);
 	return h->cache_store(r->root, &r->repo, rev ? rev : h->default_revision, NULL);
 }
 
@@ -234,6 +292,35 @@ int ms_cache_pick_revision(const struct ms_cache_repo *r, const char *rev, char 
 	return ret;
 }
 
+/* A layout mscli does not download into: the snapshot directory, or the file in it. */
+static int snapshot_path(const struct ms_cache_repo *r, const char *rev, const char *file,
+                         char **out, struct ms_error *err)
+{
+	const struct ms_cache_rev *v = ms_cache_stat_find(&r->stat, rev);
+	const char *why;
+	char *p;
+	struct stat st;
+
+	if (!v || !v->path)
+		return ms_error_set(err, MS_EOFFLINE, "revision '%s' of %s is not in the cache",
+		                    rev, r->repo.id);
+	if (!file) {
+		*out = xstrdup(v->path);
+		return 0;
+	}
+	if (ms_path_check(file, &why))
+		return ms_error_set(err, MS_EUSAGE, "'%s': %s", file, why);
+	p = ms_path_join(v->path, file);
+	if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ms_error_set(err, MS_EOFFLINE, "'%s' of %s at '%s' is not in the cache (%s)", file,
+		             r->repo.id, rev, v->path);
+		free(p);
+		return MS_EOFFLINE;
+	}
+	*out = p;
+	return 0;
+}
+
 int ms_cache_path(const struct ms_cache_repo *r, const char *rev, const char *file, char **out,
                   struct ms_error *err)
 {
@@ -243,6 +330,11 @@ int ms_cache_path(const struct ms_cache_repo *r, const char *rev, const char *fi
 	int ret = ms_cache_pick_revision(r, rev, &picked, err);
 
 	*out = NULL;
+	if (!ret && r->layout) {
+		ret = snapshot_path(r, picked, file, out, err);
+		free(picked);
+		return ret;
+	}
 	if (ret)
 		return ret;
 	/* the offline plan of a download: what `mscli --offline download` would print */

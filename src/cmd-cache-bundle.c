@@ -85,6 +85,8 @@ static int find_repos(struct ms_ctx *ctx, struct ms_export_repo *v, size_t *n, s
 		if ((ret = ms_cache_cmd_find(ctx, ctx->argv[i], &v[i].repo, &v[i].rev, err)) != 0)
 			break;
 		(*n)++;
+		if ((ret = ms_bundle_can_export(&v[i].repo, err)) != 0)
+			break;
 		for (size_t k = 0; k + 1 < *n; k++)
 			if (v[k].repo.repo.hub == v[i].repo.repo.hub &&
 			    v[k].repo.repo.type == v[i].repo.repo.type &&
@@ -203,7 +205,8 @@ const struct ms_cmd ms_cmd_cache_export = {
         .about = "One file holding each repo exactly as the cache has it (Hugging Face blobs\n"
                  "once; every revision, or --revision's / REPO@REV's) and a manifest of every\n"
                  "file's size and hash.  Streamed, and the same cache gives the same bytes.\n"
-                 "Each file is checked against its recorded hash as it is written (exit 4).\n",
+                 "Each file is checked against its recorded hash as it is written (exit 4).\n"
+                 "A repo in modelscope_hub's layout is refused (exit 2): no hashes recorded.\n",
         .examples = "  mscli cache export Qwen/Qwen2.5-0.5B-Instruct -o qwen.tar.zst\n"
                     "  mscli cache export hf:openai-community/gpt2 -o - | ssh host mscli cache "
                     "import -\n",

@@ -111,14 +111,13 @@ static void on_lock_wait(void *arg, const char *path)
 	ms_info("waiting for a download to finish with '%s'", path);
 }
 
-/* What would go, then the question; false when the user says no. */
-static int confirm(struct ms_store *st, const struct ms_cache_repo *r, const char *rev,
-                   struct ms_error *err)
+/* What would go (every layout that holds the repo), then the question. */
+static int confirm(const struct ms_cache_list *l, const char *rev, struct ms_error *err)
 {
 	struct ms_cache_removal plan = {.rev = rev, .dry_run = true, .removed = on_planned};
-	char *name = ms_cache_cmd_name(&r->repo), *q, sz[32];
+	char *name = ms_cache_cmd_name(&l->v[0].repo), *q, sz[32];
 	bool yes;
-	int ret;
+	int ret = 0;
 
 	if (!isatty(STDIN_FILENO)) {
 		ret = ms_error_set(err, MS_EUSAGE,
@@ -128,13 +127,18 @@ static int confirm(struct ms_store *st, const struct ms_cache_repo *r, const cha
 		return ret;
 	}
 	ms_info("about to remove %s%s%s:", name, rev ? " at " : "", rev ? rev : "");
-	if ((ret = st->ops->remove(st, &plan, err)) != 0) {
+	for (size_t i = 0; i < l->n && !ret; i++) {
+		struct ms_store *st = ms_cache_repo_store(&l->v[i], NULL);
+
+		ret = st->ops->remove(st, &plan, err);
+		st->ops->free(st);
+	}
+	if (ret) {
 		free(name);
 		return ret;
 	}
 	ms_format_size(plan.freed, sz, sizeof(sz));
-	q = xasprintf("remove %s%s (%s)?",
-	              plan.busy ? "them once the download running now ends " : "",
+	q = xasprintf("remove %s%s (%s)?", plan.busy ? "what no download is writing now " : "",
 	              plan.count == 1 ? "it" : "these", sz);
 	yes = ms_ui_confirm(q);
 	free(q);
@@ -142,33 +146,67 @@ static int confirm(struct ms_store *st, const struct ms_cache_repo *r, const cha
 	return yes ? 0 : ms_error_set(err, MS_EFAIL, "cache rm: nothing removed");
 }
 
+/* With a revision, only the layouts that hold it (the first says why when none does). */
+static void keep_revision(struct ms_cache_list *l, const char *rev)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct ms_error e;
+		char *picked = NULL;
+
+		if (!rev || (k == 0 && i == l->n - 1) ||
+		    ms_cache_pick_revision(&l->v[i], rev, &picked, &e) == 0)
+			l->v[k++] = l->v[i];
+		else
+			ms_cache_repo_release(&l->v[i]);
+		free(picked);
+	}
+	l->n = k;
+}
+
 static int rm_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 {
 	struct rm_opts *o = state;
-	struct ms_cache_repo r;
+	struct ms_cache_list l;
 	struct shown sh = {ctx->g->json, o->dry_run, 0};
 	struct ms_cache_removal rm = {
 	        .dry_run = o->dry_run, .wait = true, .removed = on_removed, .arg = &sh};
-	struct ms_store *st;
-	char *rev;
-	int ret = ms_cache_cmd_find(ctx, ctx->argv[0], &r, &rev, err);
+	char *rev, *name;
+	int ret = ms_cache_cmd_find_all(ctx, ctx->argv[0], &l, &rev, err);
 
 	if (ret)
 		return ret;
-	st = ms_cache_repo_store(&r, NULL);
-	st->on_lock_wait = on_lock_wait;
+	keep_revision(&l, rev);
 	rm.rev = rev;
 	if (!o->yes && !o->dry_run)
-		ret = confirm(st, &r, rev, err);
-	if (!ret)
+		ret = confirm(&l, rev, err);
+	for (size_t i = 0; i < l.n && !ret; i++) {
+		struct ms_store *st = ms_cache_repo_store(&l.v[i], NULL);
+
+		st->on_lock_wait = on_lock_wait;
 		ret = st->ops->remove(st, &rm, err);
+		st->ops->free(st);
+		if (!ret && rm.busy) {
+			/* a layout whose downloads lock file by file: nothing to wait for */
+			name = ms_cache_cmd_name(&l.v[i].repo);
+			if (o->dry_run)
+				ms_warn("%s is being downloaded now (%s)", name, l.v[i].stat.path);
+			else
+				ret = ms_error_set(err, MS_EFAIL,
+				                   "cache rm: %s is being downloaded (a lock in "
+				                   "%s/.lock is held): nothing removed from %s",
+				                   name, l.v[i].root, l.v[i].stat.path);
+			free(name);
+			rm.busy = false;
+		}
+	}
 	if (!ret) {
 		show_total(&sh, NULL, 0);
 		ctx->reported = true;
 	}
-	st->ops->free(st);
 	free(rev);
-	ms_cache_repo_release(&r);
+	ms_cache_list_release(&l);
 	return ret;
 }
 
@@ -181,7 +219,10 @@ const struct ms_cmd ms_cmd_cache_rm = {
                  "One revision (--revision or REPO@REV, a ref or a commit): Hugging Face's\n"
                  "snapshot, the refs naming it and the blobs no other revision uses.  Lists what\n"
                  "goes and asks on a terminal; waits for a download of the repo to finish.\n"
-                 "Symlinks are removed, never followed.\n",
+                 "modelscope_hub's layout: the <owner>--<name> folder and its lock files, or\n"
+                 "one snapshot; busy (exit 1, nothing removed) while its download holds a\n"
+                 "lock.  A repo in both ModelScope layouts goes from both.  Symlinks are\n"
+                 "removed, never followed.\n",
         .examples = "  mscli cache rm Qwen/Qwen2.5-0.5B-Instruct\n"
                     "  mscli cache rm hf:openai-community/gpt2 --revision v1.0 -y\n",
         .opts = rm_opts,

@@ -151,6 +151,7 @@ static void show_unchecked(const struct ms_verify *v, bool online)
 	for (size_t i = 0; i < v->n; i++) {
 		const struct ms_verify_repo *r = &v->v[i];
 		size_t n = 0, first = 0;
+		const char *src;
 		char *name;
 
 		for (size_t k = 0; k < r->items.n; k++)
@@ -159,12 +160,13 @@ static void show_unchecked(const struct ms_verify *v, bool online)
 		if (!n)
 			continue;
 		name = ms_cache_cmd_name(&r->repo.repo);
-		ms_warn("%s: %zu file(s) could not be checked ('%s'%s): %s", name, n,
+		src = r->items.v[first].source;
+		ms_warn("%s: %zu file(s) could not be checked ('%s'%s): %s%s", name, n,
 		        r->items.v[first].path, n > 1 ? ", ..." : "",
 		        online ? "the hub's listing has no hash for them"
-		               : "the cache recorded no hash for them (written by another "
-		                 "client?); "
-		                 "--online asks the hub for its listing");
+		        : src  ? src
+		               : "the cache recorded no hash for them (written by another client?)",
+		        online ? "" : "; --online asks the hub for its listing");
 		free(name);
 	}
 }
@@ -280,7 +282,9 @@ static int verify_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 		        v.nunreadable && !v.ncorrupt && !v.nmissing ? MS_ESTORAGE : MS_EINTEGRITY,
 		        "%zu corrupt, %zu missing%s%s", v.ncorrupt, v.nmissing,
 		        v.nunreadable ? ", some unreadable" : "",
-		        o->repair ? "" : " ('mscli cache verify --repair' downloads them again)");
+		        o->repair || !ms_verify_repairable(&v)
+		                ? ""
+		                : " ('mscli cache verify --repair' downloads them again)");
 	if (!ret || ret == MS_EINTEGRITY || ret == MS_ESTORAGE || ctx->g->json)
 		show_results(&run, &v, ret, err);
 out:
@@ -298,8 +302,10 @@ const struct ms_cmd ms_cmd_cache_verify = {
                  "blobs, the git blob SHA-1 for Hugging Face regular files, against mscli's\n"
                  "listings, the blob names and huggingface_hub's trees.  Corrupt, missing and\n"
                  "unexpected files are named on stdout; files nothing recorded a hash of (a\n"
-                 "ModelScope cache of another client) are counted, or checked against the hub's\n"
-                 "listing with --online.  Exit 4 while a file is corrupt or missing.\n",
+                 "ModelScope cache of another client, all of modelscope_hub's layout) are\n"
+                 "counted, or checked against the hub's listing with --online; --repair leaves\n"
+                 "modelscope_hub's to 'ms download --force'.  Exit 4 while a file is corrupt or\n"
+                 "missing.\n",
         .examples = "  mscli cache verify\n"
                     "  mscli cache verify hf:openai-community/gpt2 --repair\n"
                     "  mscli cache verify Qwen/Qwen2.5-0.5B-Instruct --online\n",

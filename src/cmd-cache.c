@@ -32,6 +32,24 @@ int ms_cache_cmd_scope(const struct ms_ctx *ctx, struct ms_cache_scope *sc, stru
 	return 0;
 }
 
+/* --revision against the spec's "@rev": *rev the one that holds, NULL when none. */
+static int spec_revision(const struct ms_ctx *ctx, const char *spec, char *spec_rev, char **rev,
+                         struct ms_error *err)
+{
+	int ret = 0;
+
+	*rev = NULL;
+	if (ctx->revision && spec_rev && strcmp(ctx->revision, spec_rev))
+		ret = ms_error_set(err, MS_EUSAGE,
+		                   "'%s' names revision '%s' but --revision says '%s'", spec,
+		                   spec_rev, ctx->revision);
+	else
+		*rev = ctx->revision ? xstrdup(ctx->revision) : spec_rev;
+	if (ret || ctx->revision)
+		free(spec_rev);
+	return ret;
+}
+
 int ms_cache_cmd_find(const struct ms_ctx *ctx, const char *spec, struct ms_cache_repo *out,
                       char **rev, struct ms_error *err)
 {
@@ -44,18 +62,27 @@ int ms_cache_cmd_find(const struct ms_ctx *ctx, const char *spec, struct ms_cach
 		ret = ms_cache_find(&sc, spec, out, &spec_rev, err);
 	if (ret)
 		return ret;
-	if (ctx->revision && spec_rev && strcmp(ctx->revision, spec_rev)) {
-		ret = ms_error_set(err, MS_EUSAGE,
-		                   "'%s' names revision '%s' but --revision says '%s'", spec,
-		                   spec_rev, ctx->revision);
+	if ((ret = spec_revision(ctx, spec, spec_rev, rev, err)) != 0)
 		ms_cache_repo_release(out);
-		free(spec_rev);
+	return ret;
+}
+
+int ms_cache_cmd_find_all(const struct ms_ctx *ctx, const char *spec, struct ms_cache_list *out,
+                          char **rev, struct ms_error *err)
+{
+	struct ms_cache_scope sc;
+	char *spec_rev = NULL;
+	int ret = ms_cache_cmd_scope(ctx, &sc, err);
+
+	*rev = NULL;
+	memset(out, 0, sizeof(*out));
+	if (!ret)
+		ret = ms_cache_find_all(&sc, spec, out, &spec_rev, err);
+	if (ret)
 		return ret;
-	}
-	*rev = ctx->revision ? xstrdup(ctx->revision) : spec_rev;
-	if (ctx->revision)
-		free(spec_rev);
-	return 0;
+	if ((ret = spec_revision(ctx, spec, spec_rev, rev, err)) != 0)
+		ms_cache_list_release(out);
+	return ret;
 }
 
 char *ms_cache_cmd_name(const struct ms_repo *repo)
@@ -71,14 +98,14 @@ static const struct ms_opt ls_opts[] = {
         {NULL, 0, 0, 0, NULL, NULL, 0, NULL},
 };
 
-enum { C_ID, C_HUB, C_TYPE, C_REVS, C_FILES, C_SIZE, C_USED, C_STATUS, C_PATH, NCOLS };
+enum { C_ID, C_HUB, C_TYPE, C_REVS, C_FILES, C_SIZE, C_USED, C_STATUS, C_PATH, C_LAYOUT, NCOLS };
 
 static const struct ms_column ls_cols[NCOLS] = {
         [C_ID] = {"REPO", false, 0, 24},       [C_HUB] = {"HUB", false, 2, 0},
         [C_TYPE] = {"TYPE", false, 3, 0},      [C_REVS] = {"REVISIONS", false, 5, 14},
         [C_FILES] = {"FILES", true, 4, 0},     [C_SIZE] = {"SIZE", true, 0, 0},
         [C_USED] = {"LAST USED", false, 6, 0}, [C_STATUS] = {"STATUS", false, 1, 0},
-        [C_PATH] = {"PATH", false, 7, 0},
+        [C_PATH] = {"PATH", false, 7, 0},      [C_LAYOUT] = {"LAYOUT", false, 8, 0},
 };
 
 /* "main,v1@1a2b3c4 5d6e7f8": refs at a short commit; ModelScope: the revision */
@@ -147,6 +174,7 @@ static void ls_row(struct ms_table *t, const struct ms_cache_repo *r, bool tty, 
 	ms_table_addf(t, C_USED, "%s", used);
 	ms_table_addf(t, C_STATUS, "%s", status.data);
 	ms_table_addf(t, C_PATH, "%s", s->path);
+	ms_table_addf(t, C_LAYOUT, "%s", ms_cache_repo_layout(r));
 	ms_buf_release(&revs);
 	ms_buf_release(&status);
 }
@@ -159,6 +187,7 @@ static void ls_json(const struct ms_cache_repo *r)
 	ms_json_str(j, "hub", r->repo.hub->name);
 	ms_json_str(j, "type", ms_repo_type_name(r->repo.type));
 	ms_json_str(j, "id", r->repo.id);
+	ms_json_str(j, "layout", ms_cache_repo_layout(r));
 	for (size_t i = 0; i < s->nrevs; i++) {
 		const struct ms_cache_rev *v = &s->revs[i];
 		struct ms_json *o = ms_json_push(j, "revisions");
@@ -245,9 +274,10 @@ const struct ms_cmd ms_cmd_cache_ls = {
         .summary = "list the cached repos of both hubs",
         .usage = "ls [REPO] [OPTIONS]",
         .about = "One row per repo: revisions (refs at their commit), files, size on disk (a blob\n"
-                 "shared by revisions counts once), when it was last used, and whether partial\n"
-                 "downloads or missing files make it incomplete.  Into a pipe: tab-separated,\n"
-                 "size in bytes, time in ISO 8601.  --hub narrows it to one hub.\n",
+                 "shared by revisions counts once), when it was last used, whether partial\n"
+                 "downloads or missing files make it incomplete, and the layout (modelscope,\n"
+                 "modelscope_hub, huggingface).  Into a pipe: tab-separated, size in bytes,\n"
+                 "time in ISO 8601.  --hub narrows it to one hub.\n",
         .examples = "  mscli cache ls\n"
                     "  mscli --hub hf cache ls --type dataset\n"
                     "  mscli --json cache ls | jq -r 'select(.incomplete) | .id'\n",
@@ -282,6 +312,7 @@ static int path_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 		ms_json_str(j, "hub", r.repo.hub->name);
 		ms_json_str(j, "type", ms_repo_type_name(r.repo.type));
 		ms_json_str(j, "id", r.repo.id);
+		ms_json_str(j, "layout", ms_cache_repo_layout(&r));
 		ms_json_str(j, "path", where);
 		ms_json_emit(j, stdout);
 	} else if (!ret) {
@@ -320,10 +351,12 @@ const struct ms_cmd ms_cmd_cache = {
         .name = "cache",
         .summary = "see, verify, prune and carry the caches (both hubs)",
         .usage = "cache COMMAND [ARGS...] [OPTIONS]",
-        .about = "The ModelScope cache ($MODELSCOPE_CACHE, ~/.cache/modelscope/hub) and the\n"
-                 "Hugging Face cache ($HF_HUB_CACHE, ~/.cache/huggingface/hub), as mscli and\n"
-                 "the official clients write them; --hub narrows every command to one hub,\n"
-                 "--cache-dir names the root.  REPO is owner/name in whichever hub and type has\n"
+        .about = "The ModelScope cache ($MODELSCOPE_CACHE, ~/.cache/modelscope/hub), the layout\n"
+                 "of the current ModelScope client (modelscope_hub: <owner>--<name>/snapshots/\n"
+                 "under $MODELSCOPE_CACHE, ~/.cache/modelscope) and the Hugging Face cache\n"
+                 "($HF_HUB_CACHE, ~/.cache/huggingface/hub), as mscli and the official clients\n"
+                 "write them; --hub narrows every command to one hub, --cache-dir names the\n"
+                 "root.  REPO is owner/name in whichever hub and type has\n"
                  "it (hf:o/n, ms:o/n, datasets/o/n or --type when two have it).  Every command\n"
                  "takes the locks a download takes.\n",
         .examples = "  mscli cache ls\n"

@@ -174,6 +174,13 @@ static void complete_cached(const struct completion *c, const struct chosen *ch)
 		root = ch->cache_dir ? ms_expand_path(ch->cache_dir) : h->default_cache();
 		h->cache_walk(root, add_id, &w, &e);
 		free(root);
+		for (size_t k = 0; h->cache_layouts && h->cache_layouts[k]; k++) {
+			const struct ms_cache_layout *l = h->cache_layouts[k];
+
+			root = ch->cache_dir ? ms_expand_path(ch->cache_dir) : l->default_root();
+			l->walk(root, add_id, &w, &e);
+			free(root);
+		}
 	}
 	if (w.n)
 		qsort(w.v, w.n, sizeof(*w.v), str_cmp);

@@ -652,6 +652,7 @@ const struct ms_hub ms_hub_hf = {
         .cache_store = hf_cache_store,
         .local_store = ms_store_localdir_new,
         .cache_walk = hf_cache_walk,
+        .cache_layout = "huggingface",
         .cache_scratch = ms_store_hf_scratch,
         .resolve = hf_resolve,
         .list = hf_list,

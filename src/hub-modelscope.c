@@ -20,6 +20,7 @@
 #include "mscli/hub-modelscope.h"
 #include "mscli/hub.h"
 #include "mscli/store-ms.h"
+#include "mscli/store-mshub.h"
 #include "mscli/store.h"
 #include "mscli/json.h"
 #include "mscli/log.h"
@@ -690,6 +691,28 @@ static int ms_cache_walk(const char *root, int (*fn)(void *arg, const struct ms_
 	return ms_store_ms_walk(&ms_hub_modelscope, root, fn, arg, err);
 }
 
+/* modelscope_hub's root: $MODELSCOPE_CACHE, else ~/.cache/modelscope (no /hub) */
+static char *mshub_default_root(void)
+{
+	const char *env = ms_getenv("MODELSCOPE_CACHE");
+
+	return env ? ms_expand_tilde(env) : ms_home_path(".cache/modelscope");
+}
+
+static int mshub_walk(const char *root, int (*fn)(void *arg, const struct ms_repo *repo), void *arg,
+                      struct ms_error *err)
+{
+	return ms_store_mshub_walk(&ms_hub_modelscope, root, fn, arg, err);
+}
+
+static const struct ms_cache_layout mshub_layout = {
+        .name = "modelscope_hub",
+        .default_root = mshub_default_root,
+        .walk = mshub_walk,
+        .store = ms_store_mshub_new,
+};
+static const struct ms_cache_layout *const ms_layouts[] = {&mshub_layout, NULL};
+
 static const char *const ms_aliases[] = {"ms", NULL};
 static const char *const ms_prefixes[] = {"ms:", "modelscope:", NULL};
 static const struct ms_hub_host ms_hosts[] = {
@@ -719,6 +742,8 @@ const struct ms_hub ms_hub_modelscope = {
         .cache_store = ms_cache_store,
         .local_store = ms_store_localdir_ms_new,
         .cache_walk = ms_cache_walk,
+        .cache_layout = "modelscope",
+        .cache_layouts = ms_layouts,
         .cache_scratch = ms_store_ms_scratch,
         .list = ms_list,
         .file_url = ms_file_url,

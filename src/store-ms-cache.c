@@ -22,6 +22,7 @@
 #include "mscli/lock.h"
 #include "mscli/pathsafe.h"
 #include "mscli/store-ms.h"
+#include "mscli/store-mshub.h"
 #include "mscli/strbuf.h"
 
 #define TEMP_DIR  "._____temp"
@@ -69,6 +70,9 @@ static void find_repos(const char *dir, enum ms_repo_type type, bool masked, str
 
 		if (de->d_name[0] == '.')
 			continue; /* ".", "..", ._____temp */
+		/* modelscope_hub's <owner>--<name>/snapshots/ when both share the root */
+		if (masked && ms_store_mshub_is_repo_dir(dir, de->d_name))
+			continue;
 		owner_dir = ms_path_join(dir, de->d_name);
 		od = ms_is_dir(owner_dir) ? opendir(owner_dir) : NULL;
 		while (od && (ne = readdir(od)) != NULL) {

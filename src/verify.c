@@ -340,12 +340,49 @@ static int repair_revision(struct ms_verify *v, struct ms_verify_repo *r, const 
 	return ret;
 }
 
+/* A layout mscli does not download into (modelscope_hub's) keeps its bad files. */
+static bool repairable(const struct ms_verify_repo *r, size_t k)
+{
+	return bad(r, k) && !r->repo.layout;
+}
+
+bool ms_verify_repairable(const struct ms_verify *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		for (size_t k = 0; k < v->v[i].items.n; k++)
+			if (repairable(&v->v[i], k))
+				return true;
+	return false;
+}
+
+static void not_repairable(const struct ms_verify *v, const struct ms_download_cb *dcb)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ms_verify_repo *r = &v->v[i];
+		size_t n = 0;
+		char msg[1200];
+
+		for (size_t k = 0; k < r->items.n && r->repo.layout; k++)
+			n += bad(r, k);
+		if (!n || !dcb || !dcb->note)
+			continue;
+		snprintf(msg, sizeof(msg),
+		         "%s: %zu bad file(s) left as they are: mscli does not write %s's layout "
+		         "(%s); 'ms download %s%s --force' fetches them again",
+		         r->repo.repo.id, n, ms_cache_repo_layout(&r->repo), r->repo.stat.path,
+		         r->repo.repo.type == MS_REPO_DATASET ? "--repo-type dataset " : "",
+		         r->repo.repo.id);
+		dcb->note(dcb->arg, MS_NOTE_WARN, msg);
+	}
+}
+
 int ms_verify_repair(struct ms_verify *v, const struct ms_session_opts *so,
                      const struct ms_download_cb *dcb, struct ms_error *err)
 {
 	/* the first bad file of a revision repairs all of that revision's */
-	struct per_revision p = {bad, repair_revision, dcb};
+	struct per_revision p = {repairable, repair_revision, dcb};
 
+	not_repairable(v, dcb);
 	return each_revision(v, so, &p, err);
 }
 

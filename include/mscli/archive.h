@@ -47,6 +47,9 @@ struct ms_bundle_cb {
 	void (*imported)(void *arg, const struct ms_repo *repo, const char *path);
 };
 
+/* MS_EUSAGE (one line saying why) when r's layout cannot go into a bundle (modelscope_hub's:
+ * no hashes to put in the manifest, no import into it). */
+int ms_bundle_can_export(const struct ms_cache_repo *r, struct ms_error *err);
 /* Write a bundle of the n repos to fd (a file or a pipe). */
 int ms_bundle_export(const struct ms_export_repo *repos, size_t n, int fd,
                      enum ms_bundle_format fmt, const struct ms_bundle_cb *cb,

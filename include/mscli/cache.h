@@ -26,6 +26,8 @@ struct ms_cache_scope {
 struct ms_cache_repo {
 	struct ms_repo repo; /* hub, type, id */
 	char *root;          /* the cache root it is in */
+	/* the layout it is in: NULL for the one the hub's cache_store writes */
+	const struct ms_cache_layout *layout;
 	struct ms_cache_stat stat;
 };
 
@@ -36,6 +38,10 @@ struct ms_cache_list {
 
 /* hub's cache root in scope, absolute (allocated). */
 char *ms_cache_root(const struct ms_hub *hub, const struct ms_cache_scope *sc);
+/* The root of one of the hub's other layouts in scope (--cache-dir names every root). */
+char *ms_cache_layout_root(const struct ms_cache_layout *layout, const struct ms_cache_scope *sc);
+/* The name of r's layout ("modelscope", "modelscope_hub", "huggingface"). */
+const char *ms_cache_repo_layout(const struct ms_cache_repo *r);
 
 /*
  * The repos the caches in scope hold, sorted by hub, type and id; only those spec names
@@ -47,9 +53,17 @@ int ms_cache_list(const struct ms_cache_scope *sc, const char *spec, struct ms_c
 void ms_cache_list_release(struct ms_cache_list *l);
 
 /*
- * The one cached repo spec names: MS_EOFFLINE when none, MS_EUSAGE when it names several
- * (in two hubs or as model and dataset: the message says how to choose).  *rev (may be
- * NULL) gets a revision the spec names ("o/n@v1"), or NULL.
+ * The cached repos spec names, one per layout that holds it (the hub's own first):
+ * MS_EOFFLINE when none, MS_EUSAGE when it names several repos (in two hubs or as model
+ * and dataset: the message says how to choose).  *rev (may be NULL) gets a revision the
+ * spec names ("o/n@v1"), or NULL.
+ */
+int ms_cache_find_all(const struct ms_cache_scope *sc, const char *spec, struct ms_cache_list *out,
+                      char **rev, struct ms_error *err);
+/*
+ * The one cached repo spec names, as ms_cache_find_all; a repo in two layouts is the one
+ * in the hub's own layout (the folder both ModelScope client generations and mscli use
+ * when it is there).
  */
 int ms_cache_find(const struct ms_cache_scope *sc, const char *spec, struct ms_cache_repo *out,
                   char **rev, struct ms_error *err);
@@ -68,7 +82,8 @@ int ms_cache_pick_revision(const struct ms_cache_repo *r, const char *rev, char 
 
 /*
  * Where rev of r (or its file, when not NULL) is, from the cache alone: MS_EOFFLINE when
- * it is not cached, or not complete for rev.
+ * it is not cached, or not complete for rev (a layout mscli does not write: the snapshot
+ * directory, or the file when it is there).
  */
 int ms_cache_path(const struct ms_cache_repo *r, const char *rev, const char *file, char **out,
                   struct ms_error *err);

@@ -13,6 +13,9 @@ int ms_cache_cmd_scope(const struct ms_ctx *ctx, struct ms_cache_scope *sc, stru
 /* The one cached repo spec names, and the revision: --revision, else the spec's "@rev". */
 int ms_cache_cmd_find(const struct ms_ctx *ctx, const char *spec, struct ms_cache_repo *out,
                       char **rev, struct ms_error *err);
+/* The same for every layout that holds the repo (the hub's own first). */
+int ms_cache_cmd_find_all(const struct ms_ctx *ctx, const char *spec, struct ms_cache_list *out,
+                          char **rev, struct ms_error *err);
 /* "hf:org/name", "modelscope:datasets/o/n": a repo as the user can give it back (allocated). */
 char *ms_cache_cmd_name(const struct ms_repo *repo);
 

@@ -46,6 +46,21 @@ struct ms_search_page {
 	bool capped; /* more results exist than the hub will list (ModelScope stops at 3000) */
 };
 
+/*
+ * A layout of a hub's cache that mscli does not write but the cache commands read and
+ * manage (ModelScope: the one modelscope_hub writes).  Its store answers the cache
+ * commands' ops (stat, check_list, remove, prune_partials; NULL for the others).
+ */
+struct ms_cache_layout {
+	const char *name; /* "modelscope_hub": `cache ls --json`'s layout */
+	/* Its root when --cache-dir does not name one (allocated). */
+	char *(*default_root)(void);
+	/* Every repo it holds at root, as cache_walk. */
+	int (*walk)(const char *root, int (*fn)(void *arg, const struct ms_repo *repo), void *arg,
+	            struct ms_error *err);
+	struct ms_store *(*store)(const char *root, const struct ms_repo *repo);
+};
+
 /* A host that names a hub in a URL; endpoint NULL: the hub's home (options and env decide). */
 struct ms_hub_host {
 	const char *host;
@@ -90,6 +105,10 @@ struct ms_hub {
 	 * a nonzero return of fn stops the walk and is returned. */
 	int (*cache_walk)(const char *root, int (*fn)(void *arg, const struct ms_repo *repo),
 	                  void *arg, struct ms_error *err);
+	/* The name of the layout cache_store writes ("modelscope", "huggingface"). */
+	const char *cache_layout;
+	/* Other layouts of the hub's cache (NULL-terminated; NULL when none). */
+	const struct ms_cache_layout *const *cache_layouts;
 	/* A directory inside root where mscli stages temporaries (imports), out of the way
 	 * of the official clients' scanners (created when create); allocated. */
 	char *(*cache_scratch)(const char *root, bool create, struct ms_error *err);

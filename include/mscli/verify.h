@@ -62,7 +62,10 @@ int ms_verify_online(struct ms_verify *v, const struct ms_session_opts *so,
                      const struct ms_verify_cb *cb, struct ms_error *err);
 /* Hash in parallel and compare: 0 (see the totals), or MS_EINTR. */
 int ms_verify_run(struct ms_verify *v, const struct ms_verify_cb *cb, struct ms_error *err);
-/* Download again what is corrupt or missing (force), revision by revision. */
+/* Some corrupt or missing file is in a layout mscli can download into again. */
+bool ms_verify_repairable(const struct ms_verify *v);
+/* Download again what is corrupt or missing (force), revision by revision; files in a
+ * layout mscli does not write (modelscope_hub's) are left, with a note saying how. */
 int ms_verify_repair(struct ms_verify *v, const struct ms_session_opts *so,
                      const struct ms_download_cb *dcb, struct ms_error *err);
 void ms_verify_release(struct ms_verify *v);

@@ -94,6 +94,17 @@ class CacheCase(Case):
             f.seek(at)
             f.write(bytes([c[0] ^ 0xFF]))
 
+    def flip_then_online(self, path, at, name):
+        """A byte of path flipped: unseen with no hash recorded (exit 0), found by
+        `cache verify --online` (exit 4, name on stdout) with no file data fetched."""
+        self.flip_byte(path, at)
+        self.ok("cache", "verify")  # nothing to compare with offline: said, not failed
+        self.hub.clear_log()
+        r = self.fails(4, "cache", "verify", "--online")
+        self.assertIn(name, r.out)
+        self.assertFalse([q for q in self.hub.log if q.file_path])  # listings only
+        return r
+
     def tree(self, top):
         """Every path below top with its kind and content (links by target): a snapshot."""
         out = {}

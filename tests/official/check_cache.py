@@ -9,6 +9,10 @@
    another HOME: huggingface_hub (HF_HUB_OFFLINE=1) and modelscope (both
    generations, local_files_only) load the repos from it, and the emulator
    sees no request.
+3. What `ms-hub download` writes (modelscope_hub's own layout,
+   <owner>--<name>/snapshots/master): `mscli cache ls` lists it with the files
+   and size `ms cache scan` counts, `cache verify --online` finds it clean,
+   `cache rm -y` removes it and `ms cache scan` no longer shows it.
 
 Runs the clients from their source (HFHUB_SRC, MSHUB_SRC, MSOLD_SRC; each part
 skipped when unset) on Debian's python3; needs MSCLI_BIN.
@@ -190,6 +194,62 @@ def modelscope(src, old, hub, tmp, home):
     check(len(hub.log) == 0, "no request reached the hub (%d)" % len(hub.log))
 
 
+MS_HUB = "import sys\nfrom modelscope_hub.cli.main import run_cmd\n" \
+         "sys.argv = ['ms-hub'] + sys.argv[1:]\nrun_cmd()"
+MS_SCAN = r"""
+import json, sys
+from modelscope_hub._cache_manager import scan_cache
+print(json.dumps([{"id": r.repo_id, "type": str(getattr(r.repo_type, "value", r.repo_type)),
+                   "files": r.nb_files, "size": r.size_on_disk, "path": r.local_path}
+                  for r in scan_cache(sys.argv[1]).repos]))
+"""
+
+
+def modelscope_hub_layout(src, hub, tmp, home):
+    print("== modelscope_hub's own layout: cache ls, verify --online, rm agree with ms-hub")
+    cache = os.path.join(tmp, "mshub-cache")
+    env = {"MODELSCOPE_ENDPOINT": hub.url, "MODELSCOPE_CACHE": cache, "HOME": home}
+    for args in (["download", "mscli-demo/tiny-model"],
+                 ["download", "mscli-demo/tiny.dataset", "--repo-type", "dataset"]):
+        rc, out, err = py(MS_HUB, env, src, *args)
+        check(rc == 0, "ms-hub " + " ".join(args) + (" (%s)" % err.strip()[-300:] if rc else ""))
+    folder = os.path.join(cache, "models", "mscli-demo--tiny-model")
+    check(os.path.isdir(os.path.join(folder, "snapshots", "master")),
+          "ms-hub wrote <owner>--<name>/snapshots/master")
+    rc, out, err = py(MS_SCAN, env, src, cache)
+    theirs = {(r["type"], r["id"]): r for r in json.loads(out)} if rc == 0 else {}
+    rc, ls = mscli(["--json", "cache", "ls"], env)
+    ours = {(o["type"], o["id"]): o for o in map(json.loads, ls.splitlines())}
+    check(rc == 0 and set(ours) == set(theirs) and len(ours) == 2,
+          "cache ls lists what ms cache scan lists (%s / %s)" % (sorted(ours), sorted(theirs)))
+    for key in sorted(set(ours) & set(theirs)):
+        o, t = ours[key], theirs[key]
+        want = FILES if key[0] == "model" else DATASET
+        check(o["layout"] == "modelscope_hub" and o["path"] == t["path"] and
+              [v["revision"] for v in o["revisions"]] == ["master"] and not o["incomplete"],
+              "%s: layout modelscope_hub, its folder, revision master, complete" % key[1])
+        check(o["files"] == t["files"] == len(want) and
+              o["size"] == t["size"] == sum(len(v) for v in want.values()),
+              "%s: files %d/%d, size %d/%d" % (key[1], o["files"], t["files"], o["size"],
+                                                t["size"]))
+    hub.clear_log()
+    rc, _ = mscli(["cache", "verify", "--online"], env)
+    check(rc == 0 and len(hub.log) > 0, "cache verify --online: clean, against the listing")
+    locks = os.path.join(cache, ".lock")
+
+    def model_locks():
+        return [n for n in os.listdir(locks) if n.startswith("model_mscli-demo___tiny-model_")]
+    check(len(model_locks()) == len(FILES), "ms-hub left a lock file per file (%s)"
+          % model_locks())
+    rc, _ = mscli(["cache", "rm", "-y", "mscli-demo/tiny-model"], env)
+    check(rc == 0 and not os.path.exists(folder) and not model_locks(),
+          "cache rm -y removes the folder and its lock files")
+    rc, out, err = py(MS_HUB, env, src, "cache", "scan")
+    check(rc == 0 and "mscli-demo/tiny-model" not in out + err and
+          "mscli-demo/tiny.dataset" in out + err,
+          "ms cache scan no longer shows it, still shows the dataset")
+
+
 def main():
     hf, ms, old = (os.environ.get(k) for k in ("HFHUB_SRC", "MSHUB_SRC", "MSOLD_SRC"))
     if not (hf or ms or old):
@@ -214,6 +274,8 @@ def main():
             huggingface(hf, hub, tmp, home)
         if ms or old:
             modelscope(ms, old, hub, tmp, home)
+        if ms:
+            modelscope_hub_layout(ms, hub, tmp, home)
     finally:
         hub.stop()
         shutil.rmtree(tmp, ignore_errors=True)
