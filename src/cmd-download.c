@@ -155,18 +155,6 @@ static void dl_release(void *state)
 	ms_filter_release(&o->filter);
 }
 
-/* Retries of several files for one cause in one pass of the engine: one line. */
-struct retry_group {
-	char key[256]; /* the reason without its URL, and the attempt */
-	char reason[512];
-	const char *first;
-	size_t n;
-	int attempt;
-	double delay;
-};
-
-#define MAX_RETRY_GROUPS 8
-
 /* One run: the options, the operation, and what has been shown. */
 struct dl {
 	struct ms_ctx *ctx;
@@ -174,8 +162,7 @@ struct dl {
 	struct ms_download op;
 	struct ms_progress *progress;
 	double t0;
-	struct retry_group retries[MAX_RETRY_GROUPS];
-	size_t nretries;
+	struct ms_retry_notes retries;
 };
 
 /* ---- what the operation reports ---- */
@@ -189,59 +176,6 @@ static void on_file(void *arg, const struct ms_download *d, const struct ms_file
 		ms_render_download_file(d, f, status, actual);
 }
 
-static void flush_retries(struct dl *dl)
-{
-	int tries = dl->ctx->sess.net.retries + 1;
-
-	for (size_t i = 0; i < dl->nretries; i++) {
-		const struct retry_group *r = &dl->retries[i];
-
-		if (r->n == 1)
-			ms_info("retrying '%s' (try %d of %d, in %.1f s): %s", r->first,
-			        r->attempt + 1, tries, r->delay, r->reason);
-		else
-			ms_info("retrying %zu files (try %d of %d, in about %.1f s): %s", r->n,
-			        r->attempt + 1, tries, r->delay, r->reason);
-	}
-	dl->nretries = 0;
-}
-
-/* Coalesced until the engine's next progress tick: a failing hub is one line, not 13. */
-static void add_retry(struct dl *dl, const struct ms_event *ev)
-{
-	const char *reason = ev->reason ? ev->reason : "";
-	char key[256];
-	size_t k = 0, i;
-
-	/* the key: the reason without URLs (they differ per file), and the attempt */
-	for (const char *p = reason; *p && k + 16 < sizeof(key);) {
-		if (!strncmp(p, "http://", 7) || !strncmp(p, "https://", 8)) {
-			p += strcspn(p, " ");
-			key[k++] = '*';
-		} else {
-			key[k++] = *p++;
-		}
-	}
-	snprintf(key + k, sizeof(key) - k, "#%d", ev->attempt);
-	for (i = 0; i < dl->nretries && strcmp(dl->retries[i].key, key); i++)
-		;
-	if (i == MAX_RETRY_GROUPS) {
-		flush_retries(dl);
-		i = 0;
-	}
-	if (i == dl->nretries) {
-		struct retry_group *r = &dl->retries[dl->nretries++];
-
-		snprintf(r->key, sizeof(r->key), "%s", key);
-		snprintf(r->reason, sizeof(r->reason), "%s", reason);
-		r->first = ev->job->name;
-		r->n = 0;
-		r->attempt = ev->attempt;
-		r->delay = ev->delay;
-	}
-	dl->retries[i].n++;
-}
-
 static void on_event(void *arg, const struct ms_download *d, const struct ms_event *ev)
 {
 	struct dl *dl = arg;
@@ -252,10 +186,8 @@ static void on_event(void *arg, const struct ms_download *d, const struct ms_eve
 		dl->progress = ms_progress_new(stderr);
 		ms_ui_set_progress(dl->progress);
 	}
-	if (ev->type == MS_EV_RETRY && !g->json)
-		add_retry(dl, ev);
-	else if (dl->nretries && (ev->type != MS_EV_PROGRESS || !ev->job))
-		flush_retries(dl); /* a tick, or something else happened: say it now */
+	if (!g->json)
+		ms_retry_notes_event(&dl->retries, ev);
 	ms_progress_event(dl->progress, ev);
 	if (ev->type == MS_EV_FINISH)
 		ms_ui_set_progress(NULL); /* the bars are gone: notes print plainly again */
@@ -419,7 +351,10 @@ static int run(struct dl *dl, bool offline, struct ms_error *err)
 static int dl_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 {
 	struct dl_opts *o = state;
-	struct dl dl = {.ctx = ctx, .o = o, .t0 = ms_now()};
+	struct dl dl = {.ctx = ctx,
+	                .o = o,
+	                .t0 = ms_now(),
+	                .retries = {.tries = ctx->sess.net.retries + 1}};
 	struct ms_download_opts dop = {.filter = &o->filter,
 	                               .cache_root = ctx->cache_root,
 	                               .force = o->force,

@@ -95,6 +95,7 @@ struct up {
 	struct ms_xfer_job hashing; /* a bar for the hashing */
 	bool hashing_done;
 	double t0;
+	struct ms_retry_notes retries;
 };
 
 static void show_bars(struct up *up)
@@ -160,8 +161,8 @@ static void on_event(void *arg, const struct ms_event *ev)
 		if (ev->type == MS_EV_PROGRESS && (int)(ev->elapsed * 10) % 10)
 			return; /* progress as JSON at most once a second */
 		ms_json_engine_event(stdout, ev);
-	} else if (!up->progress && ev->type == MS_EV_RETRY) {
-		ms_info("retrying '%s': %s", ev->job->name, ev->reason ? ev->reason : "");
+	} else if (!g->json) {
+		ms_retry_notes_event(&up->retries, ev);
 	}
 }
 
@@ -189,7 +190,8 @@ static void summary(const struct ms_upload *u, double seconds)
 static int up_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 {
 	struct up_opts *o = state;
-	struct up up = {.ctx = ctx, .t0 = ms_now()};
+	struct up up = {
+	        .ctx = ctx, .t0 = ms_now(), .retries = {.tries = ctx->sess.net.retries + 1}};
 	struct ms_upload_opts uo = {.local = ctx->argv[0],
 	                            .path_in_repo = ctx->argc > 1 ? ctx->argv[1] : NULL,
 	                            .filter = &o->filter,

@@ -54,6 +54,27 @@ void ms_json_error(struct ms_json *j, int status, const struct ms_error *err);
 /* The engine's own events as JSON lines (start, progress, retry, error). */
 void ms_json_engine_event(FILE *out, const struct ms_event *ev);
 
+/* Retry lines (render-retry.c): retries with one cause in one pass of the engine are one
+ * line, printed at the next tick or other event.  tries: attempts in all (retries + 1). */
+#define MS_RETRY_GROUPS 8
+struct ms_retry_group {
+	char key[256]; /* the reason without its URLs, and the attempt */
+	char reason[512];
+	const char *first; /* the first file's name (the engine's job: valid until the tick) */
+	size_t n;
+	int attempt;
+	double delay;
+};
+struct ms_retry_notes {
+	struct ms_retry_group groups[MS_RETRY_GROUPS];
+	size_t n;
+	int tries;
+};
+/* A retry event is kept; any other event (but a file's progress) prints what was kept. */
+void ms_retry_notes_event(struct ms_retry_notes *rn, const struct ms_event *ev);
+void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev);
+void ms_retry_notes_flush(struct ms_retry_notes *rn);
+
 /* A download's results (render-download.c). */
 struct ms_download;
 struct ms_file;

@@ -360,6 +360,16 @@ class UploadTests:
         self.assertGreaterEqual(len(puts), 3)
         self.assertEqual(self.commits("alice/net"), [])
 
+    def test_a_failing_storage_is_a_retry_line_per_round_not_per_file(self):
+        src = self.folder("many", {"w%02d.bin" % i: blob(3 * MIB, seed=40 + i) for i in range(12)})
+        self.hub.fault("status", server="cdn", method="PUT", code=500, times=None)
+        r = self.upload_fails(1, "--retries", "2", "alice/many", src)
+        retries = [l for l in r.err.splitlines() if l.startswith("mscli: retrying")]
+        self.assertTrue(retries, r)
+        self.assertLess(len(retries), 24, r)
+        self.assertTrue(any(" files (try " in l for l in retries), r)
+        self.assertEqual(self.commits("alice/many"), [])
+
 
 class TestModelScopeUpload(UploadTests, Case):
     kind, token = "ms", "ms-goodtoken"

@@ -27,7 +27,7 @@ MODULES = {
                    hashpool commit hub-hf-auth hub-hf-upload hub-ms-auth hub-ms-upload""",
     "operations": """select download search info cache verify archive archive-manifest
                      archive-import upload upload-walk upload-send account""",
-    "render": "render render-download render-search render-upload progress output ui table",
+    "render": "render render-download render-retry render-search render-upload progress output ui table",
     "commands": """cli cmd options setup cmd-download cmd-search cmd-info cmd-cache cmd-cache-verify cmd-cache-rm
                    cmd-cache-bundle cmd-upload cmd-login complete main""",
 }
