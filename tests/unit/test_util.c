@@ -9,6 +9,7 @@
 #include "mscli/hub.h"
 #include "mscli/index.h"
 #include "mscli/parse.h"
+#include "mscli/redact.h"
 #include "unit.h"
 
 static const char *str_key(const void *base, size_t i)
@@ -85,6 +86,33 @@ static void test_absolute_path(void)
 	check_absolute(".", "");
 	check_absolute("././/z", "z");
 	check_absolute("../up", "../up");
+}
+
+static void check_redacted(const char *in, const char *want)
+{
+	char *s = xstrdup(in);
+
+	ms_redact_in_place(s);
+	CHECK_STR(s, want);
+	free(s);
+}
+
+static void test_redact(void)
+{
+	ms_redact_add("hf_secrettoken123");
+	check_redacted("401 from https://h/api?x=1 with hf_secrettoken123 sent",
+	               "401 from https://h/api?x=1 with *** sent");
+	/* a presigned URL's signature and session token, never its other parameters */
+	check_redacted("HTTP 500 from https://s3/o/k?X-Amz-Credential=AKIA%2F1&X-Amz-Date=20261204"
+	               "&X-Amz-Signature=0123abcd&X-Amz-Security-Token=FwoGZX (retries exhausted)",
+	               "HTTP 500 from https://s3/o/k?X-Amz-Credential=***&X-Amz-Date=20261204"
+	               "&X-Amz-Signature=***&X-Amz-Security-Token=*** (retries exhausted)");
+	check_redacted(
+	        "'http://cdn/u/9?Expires=179&Signature=9be43488' and 'http://cdn/v?a&sig=ffff1'",
+	        "'http://cdn/u/9?Expires=179&Signature=***' and 'http://cdn/v?a&sig=***'");
+	check_redacted("what? nothing=here, Signature=ab", "what? nothing=here, Signature=ab");
+	check_redacted("?", "?");
+	check_redacted("x?&&=&Signature=", "x?&&=&Signature=");
 }
 
 void test_util(void)
@@ -198,4 +226,5 @@ void test_util(void)
 	free(json);
 	ms_listing_release(&l);
 	ms_listing_release(&back);
+	test_redact();
 }
