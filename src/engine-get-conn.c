@@ -37,7 +37,7 @@ int get_conn_flush(struct conn *c)
 	if (!c->buflen)
 		return 0;
 	done = c->flushed + c->buflen - ch->start;
-	if (w) {
+	if (w && !xf->small) {
 		struct ms_write *job = xcalloc(1, sizeof(*job));
 
 		job->owner = xf;
@@ -57,7 +57,10 @@ int get_conn_flush(struct conn *c)
 		c->buflen = 0;
 		return 0;
 	}
-	r = ms_pwrite_all(xf->fd, c->buf, c->buflen, c->flushed);
+	if (xf->small)
+		r = get_small_write(xf, c->buf, c->buflen, c->flushed);
+	else
+		r = ms_pwrite_all(xf->fd, c->buf, c->buflen, c->flushed);
 	if (r)
 		return r;
 	c->flushed += c->buflen;
@@ -210,8 +213,8 @@ int get_conn_start(struct get *g, struct xfile *xf, uint32_t ci)
 	c->bufcap = o->write_buffer;
 	if (c->bufcap > c->req_end - c->req_start)
 		c->bufcap = (size_t)(c->req_end - c->req_start);
-	if (c->bufcap && !g->writer)
-		c->buf = xmalloc(c->bufcap);
+	if (c->bufcap && (!g->writer || xf->small))
+		c->buf = xmalloc(c->bufcap); /* a small file's bytes are written here */
 
 	curl_easy_reset(h);
 	ms_http_setup_easy(h, o->net, c->url, c->base.errbuf);
@@ -237,8 +240,7 @@ int get_conn_start(struct get *g, struct xfile *xf, uint32_t ci)
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->hdrs);
 	if (engine_add(g->e, &c->base, &engine_get, g) < 0) {
 		curl_slist_free_all(c->hdrs);
-		if (!g->writer)
-			free(c->buf);
+		free(c->buf); /* NULL unless allocated above */
 		free(c->url);
 		free(c);
 		return -1;
@@ -267,7 +269,7 @@ void get_conn_free(struct get *g, struct conn *c)
 	xf->chunks[c->chunk].active = false;
 	xf->nconns--;
 	if (c->buf && c->bufcap) {
-		if (g->writer)
+		if (g->writer && !xf->small)
 			ms_writer_put_buffer(g->writer, c->buf);
 		else
 			free(c->buf);

@@ -16,6 +16,7 @@
 #include "mscli/alloc.h"
 #include "mscli/clock.h"
 #include "mscli/engine-get.h"
+#include "mscli/fs.h"
 #include "mscli/log.h"
 #include "mscli/writer.h"
 
@@ -41,6 +42,47 @@ void get_file_close(struct xfile *xf)
 	xf->fd = xf->state_fd = -1;
 	ms_hash_slot_free(xf->slot);
 	xf->slot = NULL;
+	ms_hasher_release(&xf->mem_hash);
+}
+
+bool get_file_is_small(const struct get *g, const struct ms_xfer_job *job)
+{
+	const struct ms_engine_opts *o = g->e->o;
+
+	/* the same test as open_partial's for ranges: a ranged file keeps its state */
+	return job->size <= GET_SMALL_FILE_MAX &&
+	       (job->size <= o->range_threshold || o->connections <= 1);
+}
+
+/* Feed the digest the bytes [0, have) already on disk: at most GET_SMALL_FILE_MAX. */
+static int small_hash_start(struct xfile *xf, uint64_t have)
+{
+	unsigned char *buf;
+	ssize_t n;
+	int r = 0;
+
+	if (ms_hasher_init(&xf->mem_hash, xf->job->algo, xf->job->size) < 0)
+		return ENOMEM;
+	if (!have)
+		return 0;
+	buf = xmalloc((size_t)have);
+	n = pread(xf->fd, buf, (size_t)have, 0);
+	if (n != (ssize_t)have)
+		r = n < 0 ? errno : EIO;
+	else
+		ms_hasher_update(&xf->mem_hash, buf, (size_t)have);
+	free(buf);
+	return r;
+}
+
+int get_small_write(struct xfile *xf, const void *p, size_t n, uint64_t off)
+{
+	int r = ms_pwrite_all(xf->fd, p, n, off);
+
+	/* one stream: off is always the end of what the digest has seen */
+	if (!r)
+		ms_hasher_update(&xf->mem_hash, p, n);
+	return r;
 }
 
 /* Lay out chunks for the file's mode; done counts come from have (one stream) or rs. */
@@ -154,11 +196,13 @@ int get_file_restart(struct get *g, struct xfile *xf, bool single)
 	if (ftruncate(xf->fd, 0) < 0)
 		return errno;
 	file_layout(g, xf, single || xf->single_only ? 0 : xf->rs.chunk_size, 0);
-	if (ms_resume_store(xf->state_fd, &xf->rs) < 0)
+	if (xf->state_fd >= 0 && ms_resume_store(xf->state_fd, &xf->rs) < 0)
 		return errno ? errno : EIO;
 	xf->watermark = 0;
 	if (xf->slot)
 		ms_hash_slot_reset(xf->slot);
+	if (xf->small && ms_hasher_init(&xf->mem_hash, xf->job->algo, xf->job->size) < 0)
+		return ENOMEM;
 	return 0;
 }
 
@@ -241,6 +285,14 @@ static int open_partial(struct get *g, struct xfile *xf, uint64_t *chunk_size, u
 		return -errno;
 	if (fstat(xf->fd, &st) == 0)
 		*have = (uint64_t)st.st_size;
+	if (xf->small) {
+		/* its length is its progress; a state file there is an older run's litter */
+		if (*have)
+			unlink(job->state_path);
+		if (*have > job->size)
+			truncate_partial(xf, have);
+		return 0;
+	}
 	loaded = ms_resume_load(job->state_path, &xf->rs) == 0;
 	if (loaded && (xf->rs.size != job->size || strcmp(xf->rs.digest, job->digest))) {
 		ms_verbose("%s: discarding a partial of another version", job->name);
@@ -286,6 +338,19 @@ static int reserve(struct xfile *xf, uint64_t chunk_size, uint64_t have)
 	return 0;
 }
 
+static int open_state(struct get *g, struct xfile *xf)
+{
+	const char *path = xf->job->state_path;
+
+	xf->state_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (xf->state_fd < 0 || ms_resume_store(xf->state_fd, &xf->rs) < 0) {
+		get_file_fail(g, xf, ms_err_from_errno(errno), "cannot write '%s': %s", path,
+		              strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int get_file_start(struct get *g, struct xfile *xf)
 {
 	struct ms_xfer_job *job = xf->job;
@@ -296,6 +361,7 @@ int get_file_start(struct get *g, struct xfile *xf)
 		return r;
 	xf->phase = F_ACTIVE;
 	g->active_files++;
+	xf->small = get_file_is_small(g, job);
 	if ((r = open_partial(g, xf, &chunk_size, &have)) < 0) {
 		get_file_fail(g, xf, ms_err_from_errno(-r), "cannot open '%s': %s", job->part_path,
 		              strerror(-r));
@@ -303,20 +369,20 @@ int get_file_start(struct get *g, struct xfile *xf)
 	}
 	file_layout(g, xf, chunk_size, have);
 	job->resumed_from = xf->on_disk;
-	xf->state_fd = open(job->state_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (xf->state_fd < 0 || ms_resume_store(xf->state_fd, &xf->rs) < 0) {
-		get_file_fail(g, xf, ms_err_from_errno(errno), "cannot write '%s': %s",
-		              job->state_path, strerror(errno));
+	if (!xf->small && open_state(g, xf) != 0)
 		return -1;
-	}
 	if ((r = reserve(xf, chunk_size, have)) != 0) {
 		get_file_fail(g, xf, ms_err_from_errno(r),
 		              "cannot allocate %llu bytes for '%s': %s",
 		              (unsigned long long)job->size, job->part_path, strerror(r));
 		return -1;
 	}
-	xf->slot = ms_hash_slot_new(g->hasher, xf->fd, job->size, job->algo);
-	if (!xf->slot) {
+	if (xf->small && (r = small_hash_start(xf, xf->on_disk)) != 0) {
+		get_file_fail(g, xf, ms_err_from_errno(r), "cannot read back '%s': %s",
+		              job->part_path, strerror(r));
+		return -1;
+	}
+	if (!xf->small && !(xf->slot = ms_hash_slot_new(g->hasher, xf->fd, job->size, job->algo))) {
 		get_file_fail(g, xf, MS_EFAIL, "cannot start hashing '%s'", job->part_path);
 		return -1;
 	}

@@ -309,9 +309,9 @@ static int ms_prepare(struct ms_store *st, const struct ms_file *f, char **part,
 	int ret;
 
 	/* Both places must be creatable: a file in the way fails now, not after the transfer. */
-	if ((ret = ms_mkparents_beneath(s->temp_dir, f->path, err)) ||
-	    (ret = ms_mkparents_beneath(s->repo_dir, f->path, err)) ||
-	    (ret = ms_mkdirs(state_dir, 0755, err))) {
+	if ((ret = ms_dirmemo_mkparents(&s->dirs, s->temp_dir, f->path, err)) ||
+	    (ret = ms_dirmemo_mkparents(&s->dirs, s->repo_dir, f->path, err)) ||
+	    (ret = ms_dirmemo_mkdirs(&s->dirs, state_dir, err))) {
 		free(state_dir);
 		return ret;
 	}
@@ -322,15 +322,31 @@ static int ms_prepare(struct ms_store *st, const struct ms_file *f, char **part,
 	return 0;
 }
 
+/* part to dst, with the directories of f's path made once per run */
+static int move_into(struct store_ms *s, const struct ms_file *f, const char *part, const char *dst,
+                     struct ms_error *err)
+{
+	int ret = ms_dirmemo_mkparents(&s->dirs, s->repo_dir, f->path, err);
+
+	if (ret || rename(part, dst) == 0)
+		return ret;
+	if (errno == ENOENT) {
+		/* a directory the memo knew went meanwhile: make the chain again */
+		ms_dirmemo_forget(&s->dirs);
+		ret = ms_mkparents_beneath(s->repo_dir, f->path, err);
+		if (ret || rename(part, dst) == 0)
+			return ret;
+	}
+	return ms_error_errno(err, errno, "cannot move the download into", dst);
+}
+
 static int ms_install(struct ms_store *st, const struct ms_file *f, const char *part,
                       struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;
 	char *dst = ms_path_join(s->repo_dir, f->path);
-	int ret = ms_mkparents_beneath(s->repo_dir, f->path, err);
+	int ret = move_into(s, f, part, dst, err);
 
-	if (!ret && rename(part, dst) < 0)
-		ret = ms_error_errno(err, errno, "cannot move the download into", dst);
 	free(dst);
 	if (ret)
 		return ret;
@@ -534,6 +550,7 @@ static void ms_free(struct ms_store *st)
 	if (s->locked)
 		ms_lock_release(s->lock_fd);
 	ms_msc_release(&s->msc);
+	ms_dirmemo_release(&s->dirs);
 	free(s->id);
 	free(s->owner);
 	free(s->name);

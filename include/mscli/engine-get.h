@@ -50,11 +50,13 @@ struct xfile {
 	bool single_only; /* the server ignored Range once: one stream from now on */
 	bool got_body;    /* file bytes arrived in this run (some may still be queued) */
 	struct ms_hash_slot *slot;
-	int last_status;    /* the last HTTP error, for the final message */
-	struct conn *conns; /* this file's transfers in flight */
-	bool locked;        /* job->acquire succeeded: release when finished */
-	double start_after; /* its lock was busy: try again then */
-	unsigned gen;       /* bumped when the file starts over: its older writes are void */
+	bool small;                /* get_file_is_small: no resume state, hashed here */
+	struct ms_hasher mem_hash; /* a small file's digest, fed as its bytes land in order */
+	int last_status;           /* the last HTTP error, for the final message */
+	struct conn *conns;        /* this file's transfers in flight */
+	bool locked;               /* job->acquire succeeded: release when finished */
+	double start_after;        /* its lock was busy: try again then */
+	unsigned gen;              /* bumped when the file starts over: its older writes are void */
 };
 
 struct conn {
@@ -104,6 +106,15 @@ void get_file_finish(struct get *g, struct xfile *xf);
 void get_file_close(struct xfile *xf);
 void get_file_unlock(struct xfile *xf);
 
+/*
+ * A file of at most this size fetched in one stream is small: its partial's length is
+ * its progress, so it needs no resume state file; its bytes are written and hashed in
+ * the engine thread as they land in order (no hand-off, no read back).
+ */
+#define GET_SMALL_FILE_MAX (1u << 20)
+bool get_file_is_small(const struct get *g, const struct ms_xfer_job *job);
+/* Write a small file's bytes at off and feed them to its digest: 0 or an errno value. */
+int get_small_write(struct xfile *xf, const void *p, size_t n, uint64_t off);
 /* Start a transfer of chunk ci of xf: 0, or -1 (nothing started). */
 int get_conn_start(struct get *g, struct xfile *xf, uint32_t ci);
 /* Hand c's buffered bytes to the disk: 0 or an errno value. */

@@ -23,6 +23,25 @@ int ms_mkdirs_beneath(const char *root, const char *rel, struct ms_error *err);
 int ms_mkparents_beneath(const char *root, const char *rel, struct ms_error *err);
 
 /*
+ * The directories a run made or found beneath its roots, so that each is made once
+ * (a chain of mkdirat and openat per file was most of a small file's system calls).
+ * A directory removed behind the memo's back shows as ENOENT at the rename into it:
+ * forget, make the chain again, rename again.
+ */
+struct ms_dirmemo {
+	char **slot; /* open addressing: "root\0rel" keys, NULL free */
+	size_t cap, n;
+};
+
+/* ms_mkparents_beneath, once per parent directory; m NULL: every time. */
+int ms_dirmemo_mkparents(struct ms_dirmemo *m, const char *root, const char *rel,
+                         struct ms_error *err);
+/* ms_mkdirs(path, 0755), once per path; m NULL: every time. */
+int ms_dirmemo_mkdirs(struct ms_dirmemo *m, const char *path, struct ms_error *err);
+void ms_dirmemo_forget(struct ms_dirmemo *m);
+void ms_dirmemo_release(struct ms_dirmemo *m);
+
+/*
  * Move every file and symlink below from into to_root/rel (rel "" or NULL: to_root
  * itself), replacing what is there, creating directories beneath to_root and never
  * passing through a symlink.  Directories left empty in from are removed.  When

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "hub.h"
+#include "pathsafe.h"
 #include "repo.h"
 #include "store.h"
 
@@ -36,6 +37,7 @@ struct store_hf {
 	bool no_symlinks;
 	const struct ms_listing *listing;
 	bool listing_from_cache;
+	struct ms_dirmemo dirs; /* made in this run: once each, not once per file */
 };
 
 /* The cache commands' side of the store (store-hf-cache.c). */

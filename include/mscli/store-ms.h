@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "hub.h"
+#include "pathsafe.h"
 #include "pickle.h"
 #include "store.h"
 
@@ -23,7 +24,8 @@ struct store_ms {
 	double msc_saved_at;
 	const struct ms_listing *listing;
 	bool installed_any;
-	char *prev_rev; /* the revision .mv named before this run */
+	char *prev_rev;         /* the revision .mv named before this run */
+	struct ms_dirmemo dirs; /* made in this run: once each, not once per file */
 };
 
 /* "models" or "datasets" */

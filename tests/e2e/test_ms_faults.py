@@ -233,6 +233,44 @@ class KillAndResume(Case):
         self.hub.clear_faults()
         self.ok("download", "acme/int")
 
+    def test_small_file_interrupted_resumes_from_its_partial(self):
+        """A small file (at most 1 MiB) has no resume state: its partial's length is its
+        progress.  SIGINT and SIGTERM keep the bytes received; the next run asks for the
+        rest with a Range from that length; kill -9 still ends in a correct cache."""
+        data = blob(900_000, 14)
+        self.hub.add_ms_repo("acme/small", files={"s.bin": data})
+        temp = os.path.join(self.cache, "models", "._____temp", "acme", "small", "s.bin")
+        state = os.path.join(self.cache, "models", "._____temp", "acme", "small",
+                             ".mscli-state")
+        dest = os.path.join(self.ms_repo_dir("acme/small"), "s.bin")
+        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)):
+            with self.subTest(signal=sig.name):
+                if os.path.exists(dest):
+                    os.unlink(dest)
+                self.hub.clear_log()
+                self.hub.fault("trickle", path="s.bin", rate=300_000, times=None)
+                p = self.spawn("download", "acme/small")
+                self.wait_for(lambda: self.hub.body_bytes("s.bin") > 300_000, 30, "bytes")
+                p.send_signal(sig)
+                out, err = p.communicate(timeout=30 * SLOW)
+                self.assertEqual(p.returncode, code, err)
+                self.hub.clear_faults()
+                kept = os.path.getsize(temp) if os.path.exists(temp) else 0
+                if sig != signal.SIGKILL:
+                    self.assertGreater(kept, 0, "the partial keeps what arrived")
+                    self.assertFalse(os.listdir(state) if os.path.isdir(state) else [],
+                                     "no resume state for a small file")
+                self.hub.clear_log()
+                self.ok("download", "acme/small")
+                with open(dest, "rb") as f:
+                    self.assertEqual(sha256(f.read()), sha256(data))
+                ranges = [q.range for q in self.hub.log if q.method == "GET" and
+                          q.server == "cdn" and q.path.endswith("/s.bin")]
+                if kept:
+                    self.assertEqual(ranges, ["bytes=%d-" % kept])
+                    self.assertLessEqual(self.hub.body_bytes("s.bin"), len(data) - kept)
+                self.assertFalse(os.path.exists(temp))
+
 
 class InterruptWhileWaiting(Case):
     def test_ctrl_c_during_a_retry_wait(self):

@@ -71,9 +71,41 @@ static void moves_and_atomic_writes(void)
 	free(to);
 }
 
+/* The memo makes each directory once, also past its growth, and forgets on request. */
+static void dirmemo(void)
+{
+	char tmpl[] = "/tmp/mscli-unit-XXXXXX";
+	struct ms_dirmemo m = {0};
+	struct ms_error err;
+	char rel[64], *dir;
+
+	CHECK(mkdtemp(tmpl) != NULL);
+	ms_error_clear(&err);
+	for (int i = 0; i < 200; i++) {
+		snprintf(rel, sizeof(rel), "d%d/e/f.bin", i % 100);
+		CHECK(ms_dirmemo_mkparents(&m, tmpl, rel, &err) == 0);
+	}
+	CHECK(m.n == 100);
+	CHECK(ms_dirmemo_mkparents(&m, tmpl, "top.bin", &err) == 0 && m.n == 100);
+	dir = ms_path_join(tmpl, "d99/e");
+	CHECK(ms_is_dir(dir));
+	/* removed behind its back: the memo still says made, until forgotten */
+	CHECK(rmdir(dir) == 0);
+	CHECK(ms_dirmemo_mkparents(&m, tmpl, "d99/e/f.bin", &err) == 0 && !ms_is_dir(dir));
+	ms_dirmemo_forget(&m);
+	CHECK(m.n == 0);
+	CHECK(ms_dirmemo_mkparents(&m, tmpl, "d99/e/f.bin", &err) == 0 && ms_is_dir(dir));
+	CHECK(ms_dirmemo_mkdirs(&m, dir, &err) == 0 && m.n == 2);
+	CHECK(ms_dirmemo_mkdirs(NULL, dir, &err) == 0);
+	free(dir);
+	ms_dirmemo_release(&m);
+	ms_remove_tree(tmpl, &err);
+}
+
 void test_pathsafe(void)
 {
 	moves_and_atomic_writes();
+	dirmemo();
 	char tmpl[] = "/tmp/mscli-unit-XXXXXX";
 	char *root, *outside, *link;
 	struct ms_error err;
