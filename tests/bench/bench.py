@@ -577,6 +577,47 @@ def print_leg(name, leg, nfiles, total):
                leg.get("warm_requests")))
 
 
+LABELS = {"mscli": "**mscli**", "alt": "mscli (--alt)",
+          "ms-hub": "ms-hub (modelscope_hub, `compat.snapshot_download`)",
+          "hf": "huggingface_hub `snapshot_download`", "curl": "curl, one file at a time",
+          "aria2c": "aria2c `-x8 -s8 -j4`", "wget2": "wget2 (8 threads)"}
+TITLES = {"big": "%(n)d files, %(mb).0f MB (4 big shards)", "small": "%(n)d small files, "
+          "%(mb).0f MB", "huge": "one file, %(mb).0f MB"}
+
+
+def markdown(path):
+    """README's tables from a result.json (--report)."""
+    with open(path) as f:
+        res = json.load(f)
+    for name, leg in res["legs"].items():
+        w, proto = name.split("-")
+        if not leg["tools"]:
+            continue
+        fl = leg["floor"]
+        print("\n**%s over %s** (%s; floors: net %.0f MB/s, one core of SHA-256 %.0f, "
+              "2-core verified %.0f)\n" % (
+                  w, "HTTP/1.1" if proto == "http" else "TLS + HTTP/2",
+                  TITLES[w] % {"n": leg["files"], "mb": leg["bytes"] / MB},
+                  fl["loopback_read"], fl["sha256_one_core"], fl["verified_floor"]))
+        rate = "files/s" if w == "small" else "MB/s"
+        print("| tool | seconds | %s | CPU s client / server | peak RSS MiB | CDN conns | "
+              "warm re-run s | mscli is |" % rate)
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for t, s in leg["tools"].items():
+            print("| %s | %.2f | %.0f | %.2f / %.2f | %.1f | %d | %s | %s |" % (
+                LABELS.get(t, t), s["seconds"],
+                s["files_per_s"] if w == "small" else s["mb_per_s"], s["cpu_seconds"],
+                s["server_cpu_seconds"], s["peak_rss_mib"], s["cdn_connections"],
+                "%.3f" % s["warm_seconds"] if "warm_seconds" in s else "",
+                "" if t == "mscli" else "%.2f\u00d7 %s" % (
+                    s["mscli_is"], "faster" if s["mscli_is"] >= 1 else "(slower)")))
+    print("\n| workload | target | this run | |\n|---|---|---:|---|")
+    for x in res.get("targets", []):
+        print("| %s | %s | %s | %s |" % (x["leg"], x["target"], x["value"],
+                                         "met" if x["met"] else "**missed**"))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workloads", default="big,small,huge",
@@ -602,6 +643,8 @@ def main():
     ap.add_argument("--legs", default="download,resume,verify,bundle",
                     help="which legs: download (the workloads above), resume, verify and "
                     "bundle (on the big workload)")
+    ap.add_argument("--report", metavar="JSON",
+                    help="print README's tables (markdown) from a result.json, run nothing")
     ap.add_argument("--upload", action="store_true",
                     help="the upload leg instead (bench_upload.py): mscli against hf upload "
                     "and ms-hub upload")
@@ -610,6 +653,8 @@ def main():
     ap.add_argument("--upload-small", type=int, default=1000, help="small files in the folder")
     ap.add_argument("--upload-tools", default="mscli-hf,hf,mscli-ms,ms-hub")
     a = ap.parse_args()
+    if a.report:
+        return markdown(a.report)
     if a.upload:
         import bench_upload
         return bench_upload.main(a)
