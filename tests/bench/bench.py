@@ -20,8 +20,9 @@ emulator), peak RSS, the CDN connections nginx saw, when the first CDN request
 started, a warm re-run (the tools with a cache) and mscli's ratio against
 each.  Per leg the floors: reading the bytes over loopback (net), one core of
 SHA-256, and the 2-core verified floor max(net wall, (net CPU + SHA-256 CPU) /
-cores).  The big HTTP leg adds a resume after kill -9 at 50% and the cache legs
-(verify, export, import).  With --upload: the upload leg (bench_upload.py).
+cores).  The big HTTP leg adds a resume after kill -9 at 50% and, with --legs,
+the cache legs (verify, export, import).  With --upload: the upload leg
+(bench_upload.py).  --report prints README's tables from a result.json.
 """
 import argparse
 import json
@@ -83,7 +84,13 @@ def workload_files(a, w):
 
 
 def make_fixture(d, files):
-    """Writes what is missing; returns the names in order and the total bytes."""
+    """Writes what is missing and deletes what another run's parameters left (the hub
+    serves every file in d); returns the names in order and the total bytes."""
+    for dirpath, _, names in os.walk(d):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            if os.path.relpath(p, d).replace(os.sep, "/") not in files:
+                os.unlink(p)
     for i, (name, size) in enumerate(files.items()):
         p = os.path.join(d, name)
         if os.path.exists(p) and os.path.getsize(p) == size:
@@ -561,8 +568,9 @@ def print_leg(name, leg, nfiles, total):
         "warm", "mscli", "verifies"))
     for t, s in leg["tools"].items():
         fr = s.get("first_cdn_request_ms")
-        print("%-7s %7.2f %6.0f %7.0f %6.2f %6.2f %6.1f %5d %6s %6s %6.2fx %s" % (
-            t, s["seconds"], s["mb_per_s"], s["files_per_s"], s["cpu_seconds"],
+        print("%-7s %7.2f %6.0f %7s %6.2f %6.2f %6.1f %5d %6s %6s %6.2fx %s" % (
+            t, s["seconds"], s["mb_per_s"], "%.0f" % s["files_per_s"] if nfiles >= 100 else "-",
+            s["cpu_seconds"],
             s["server_cpu_seconds"], s["peak_rss_mib"], s["cdn_connections"],
             "%.0fms" % fr if fr is not None else "-",
             "%.3f" % s["warm_seconds"] if "warm_seconds" in s else "-",
@@ -632,7 +640,9 @@ def main():
     ap.add_argument("--files", type=int, default=2000, help="files of the small workload")
     ap.add_argument("--file-kib", type=int, default=64, help="KiB per file of the small workload")
     ap.add_argument("--huge-mb", type=int, default=2048, help="MiB of the huge workload's file")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="rounds, the tools alternating (2: the defaults take ~10 minutes on "
+                    "2 cores; README's figures are from 3)")
     ap.add_argument("--tools", default="mscli,ms-hub,hf,curl,aria2c,wget2",
                     help="ms-hub and hf run from MSHUB_SRC and HFHUB_SRC")
     ap.add_argument("--dir", default=os.environ.get("BENCH_DIR", "/tmp/mscli-bench"))
@@ -640,9 +650,10 @@ def main():
     ap.add_argument("--mscli-args", default="", help="extra download options for mscli")
     ap.add_argument("--alt", help="another mscli binary, measured in the same rounds as 'alt'")
     ap.add_argument("--json", default=os.path.join(ROOT, "tests", "bench", "out", "result.json"))
-    ap.add_argument("--legs", default="download,resume,verify,bundle",
+    ap.add_argument("--legs", default="download,resume",
                     help="which legs: download (the workloads above), resume, verify and "
-                    "bundle (on the big workload)")
+                    "bundle (mscli's cache verify, export and import against openssl, "
+                    "sha256sum and tar; on the big workload)")
     ap.add_argument("--report", metavar="JSON",
                     help="print README's tables (markdown) from a result.json, run nothing")
     ap.add_argument("--upload", action="store_true",
