@@ -593,10 +593,14 @@ TITLES = {"big": "%(n)d files, %(mb).0f MB (4 big shards)", "small": "%(n)d smal
           "%(mb).0f MB", "huge": "one file, %(mb).0f MB"}
 
 
-def markdown(path):
-    """README's tables from a result.json (--report)."""
-    with open(path) as f:
-        res = json.load(f)
+def markdown(paths):
+    """README's tables from a result.json (--report); the targets of every run given,
+    one column each."""
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            runs.append(json.load(f))
+    res = runs[0]
     for name, leg in res["legs"].items():
         w, proto = name.split("-")
         if not leg["tools"]:
@@ -609,20 +613,29 @@ def markdown(path):
                   fl["loopback_read"], fl["sha256_one_core"], fl["verified_floor"]))
         rate = "files/s" if w == "small" else "MB/s"
         print("| tool | seconds | %s | CPU s client / server | peak RSS MiB | CDN conns | "
-              "warm re-run s | mscli is |" % rate)
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+              "first CDN request | warm re-run s | mscli is |" % rate)
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for t, s in leg["tools"].items():
-            print("| %s | %.2f | %.0f | %.2f / %.2f | %.1f | %d | %s | %s |" % (
+            fr = s.get("first_cdn_request_ms")
+            print("| %s | %.2f | %.0f | %.2f / %.2f | %.1f | %d | %s | %s | %s |" % (
                 LABELS.get(t, t), s["seconds"],
                 s["files_per_s"] if w == "small" else s["mb_per_s"], s["cpu_seconds"],
                 s["server_cpu_seconds"], s["peak_rss_mib"], s["cdn_connections"],
+                "%.0f ms" % fr if fr is not None else "",
                 "%.3f" % s["warm_seconds"] if "warm_seconds" in s else "",
                 "" if t == "mscli" else "%.2f\u00d7 %s" % (
                     s["mscli_is"], "faster" if s["mscli_is"] >= 1 else "(slower)")))
-    print("\n| workload | target | this run | |\n|---|---|---:|---|")
-    for x in res.get("targets", []):
-        print("| %s | %s | %s | %s |" % (x["leg"], x["target"], x["value"],
-                                         "met" if x["met"] else "**missed**"))
+    print("\n| workload | target |%s\n|---|---|%s" % (
+        "".join(" run %d (%d rounds) |" % (i + 1, r["params"]["rounds"])
+                for i, r in enumerate(runs)), "---:|" * len(runs)))
+    seen = {(x["leg"], x["target"]): {} for r in runs for x in r.get("targets", [])}
+    for i, r in enumerate(runs):
+        for x in r.get("targets", []):
+            seen[(x["leg"], x["target"])][i] = "%s %s" % (
+                x["value"], "met" if x["met"] else "**missed**")
+    for (leg, what), vals in seen.items():
+        print("| %s | %s |%s" % (leg, what.replace(">=", "\u2265").replace("<=", "\u2264"),
+                                 "".join(" %s |" % vals.get(i, "") for i in range(len(runs)))))
     return 0
 
 
@@ -654,8 +667,9 @@ def main():
                     help="which legs: download (the workloads above), resume, verify and "
                     "bundle (mscli's cache verify, export and import against openssl, "
                     "sha256sum and tar; on the big workload)")
-    ap.add_argument("--report", metavar="JSON",
-                    help="print README's tables (markdown) from a result.json, run nothing")
+    ap.add_argument("--report", metavar="JSON", nargs="+",
+                    help="print README's tables (markdown) from a result.json, and the "
+                    "targets of every result.json given; runs nothing")
     ap.add_argument("--upload", action="store_true",
                     help="the upload leg instead (bench_upload.py): mscli against hf upload "
                     "and ms-hub upload")
