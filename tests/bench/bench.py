@@ -589,7 +589,7 @@ LABELS = {"mscli": "**mscli**", "alt": "mscli (--alt)",
           "ms-hub": "ms-hub (modelscope_hub, `compat.snapshot_download`)",
           "hf": "huggingface_hub `snapshot_download`", "curl": "curl, one file at a time",
           "aria2c": "aria2c `-x8 -s8 -j4`", "wget2": "wget2 (8 threads)"}
-TITLES = {"big": "%(n)d files, %(mb).0f MB (4 big shards)", "small": "%(n)d small files, "
+TITLES = {"big": "%(n)d files, %(mb).0f MB", "small": "%(n)d small files, "
           "%(mb).0f MB", "huge": "one file, %(mb).0f MB"}
 
 
