@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: installs what the benchmark needs (nginx, aria2, wget2, time), then runs it.
-# Parameters go through BENCH_ARGS, e.g. BENCH_ARGS="--shards 2 --shard-mb 256 --rounds 1".
+# Parameters go through BENCH_ARGS, e.g. BENCH_ARGS="--proto http --workloads big,small --rounds 1"
+# (bench.py --help); the official clients run from MSHUB_SRC and HFHUB_SRC when set.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 need=()

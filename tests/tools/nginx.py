@@ -1,7 +1,8 @@
 """nginx as the CDN for tests and the benchmark: serves a directory on
 loopback, optionally over TLS with HTTP/2, from a throw-away prefix; with
 upload_root it also takes PUTs under /lfs-upload/ (the dav module), as the
-storage host of uploads."""
+storage host of uploads.  Besides access.log, conns.log has each request's
+connection serial and start time."""
 import os
 import subprocess
 import tempfile
@@ -17,7 +18,9 @@ error_log {prefix}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
     log_format bytes '$request_method $uri $status $body_bytes_sent "$http_range" "$http_authorization" $server_protocol';
+    log_format conns '$connection $msec $request_time';
     access_log {prefix}/access.log bytes;
+    access_log {prefix}/conns.log conns;
     sendfile on;
     tcp_nopush on;
     keepalive_requests 100000;
@@ -111,6 +114,20 @@ class Nginx(Daemon):
                             parts[3] if len(parts) > 3 else "-",
                             parts[4].strip() if len(parts) > 4 else "-"))
         return out
+
+    def conn_log(self, offset=0):
+        """(new offset, [(connection serial, when the request started, epoch s)]) of the
+        requests logged past offset (bench.py counts connections and the first request)."""
+        path = os.path.join(self.prefix, "conns.log")
+        if not os.path.exists(path):
+            return offset, []
+        out = []
+        with open(path) as f:
+            f.seek(offset)
+            for line in f:
+                c, msec, took = line.split()
+                out.append((int(c), float(msec) - float(took)))
+            return f.tell(), out
 
     def bytes_sent(self):
         return sum(r[3] for r in self.access_log())
