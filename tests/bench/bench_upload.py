@@ -51,6 +51,13 @@ def log(*a):
 def make_folder(d, shards, shard_mb, small):
     """shards large *.safetensors (random, LFS on both hubs) and small text files (inline)."""
     os.makedirs(os.path.join(d, "tokenizer"), exist_ok=True)
+    # what an earlier run with other parameters left would be uploaded too: only this run's
+    want = {"model-%05d-of-%05d.safetensors" % (i + 1, shards) for i in range(shards)}
+    want |= {"part-%04d.json" % j for j in range(small)}
+    for dp, _, ns in os.walk(d):
+        for n in ns:
+            if n not in want:
+                os.unlink(os.path.join(dp, n))
     for i in range(shards):
         p = os.path.join(d, "model-%05d-of-%05d.safetensors" % (i + 1, shards))
         if os.path.exists(p) and os.path.getsize(p) == shard_mb << 20:
