@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "mscli/alloc.h"
 #include "mscli/fs.h"
+#include "mscli/index.h"
 #include "mscli/pathsafe.h"
 
 int ms_path_check(const char *path, const char **why)
@@ -113,124 +115,62 @@ int ms_mkparents_beneath(const char *root, const char *rel, struct ms_error *err
 	return ret;
 }
 
-static size_t key_hash(const char *k, size_t len)
+static const char *memo_key(const void *base, size_t i)
 {
-	size_t h = 1469598103934665603u; /* FNV-1a */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)k[i]) * 1099511628211u;
-	return h;
+	return ((char *const *)base)[i];
 }
 
-/* The length of a key "root\0rel" without its final NUL. */
-static size_t key_len(const char *k)
+/* Known: key was made before (key freed).  Otherwise make() it and remember key. */
+static int memo_make(struct ms_dirmemo *m, char *key, const char *root, const char *rel,
+                     struct ms_error *err)
 {
-	size_t a = strlen(k);
+	int ret;
 
-	return a + 1 + strlen(k + a + 1);
-}
-
-/* The slot of key (len bytes with its inner NUL): where it is, or the free one it goes to. */
-static char **memo_slot(struct ms_dirmemo *m, const char *key, size_t len)
-{
-	size_t i = key_hash(key, len) & (m->cap - 1);
-
-	while (m->slot[i] && (key_len(m->slot[i]) != len || memcmp(m->slot[i], key, len)))
-		i = (i + 1) & (m->cap - 1);
-	return &m->slot[i];
-}
-
-static void memo_grow(struct ms_dirmemo *m)
-{
-	struct ms_dirmemo bigger = {.cap = m->cap ? 2 * m->cap : 64};
-
-	bigger.slot = xcalloc(bigger.cap, sizeof(*bigger.slot));
-	for (size_t i = 0; i < m->cap; i++) {
-		if (m->slot[i])
-			*memo_slot(&bigger, m->slot[i], key_len(m->slot[i])) = m->slot[i];
+	if (ms_index_find(&m->ix, m->keys, m->n, memo_key, key) != SIZE_MAX) {
+		free(key);
+		return 0;
 	}
-	free(m->slot);
-	m->slot = bigger.slot;
-	m->cap = bigger.cap;
-}
-
-/* true when root/rel was made before; otherwise *key is the key to add once it is made */
-static bool memo_has(struct ms_dirmemo *m, const char *root, const char *rel, size_t rlen,
-                     char **key)
-{
-	size_t a = strlen(root), len = a + 1 + rlen;
-	bool found;
-
-	*key = xmalloc(len + 1);
-	memcpy(*key, root, a + 1);
-	memcpy(*key + a + 1, rel, rlen);
-	(*key)[len] = '\0';
-	if (2 * (m->n + 1) > m->cap)
-		memo_grow(m);
-	found = *memo_slot(m, *key, len) != NULL;
-	if (found) {
-		free(*key);
-		*key = NULL;
+	ret = rel ? ms_mkparents_beneath(root, rel, err) : ms_mkdirs(root, 0755, err);
+	if (ret) {
+		free(key);
+		return ret;
 	}
-	return found;
-}
-
-static void memo_add(struct ms_dirmemo *m, char *key)
-{
-	*memo_slot(m, key, key_len(key)) = key;
-	m->n++;
+	ms_grow((void **)&m->keys, &m->cap, m->n + 1, sizeof(*m->keys));
+	m->keys[m->n++] = key;
+	return 0;
 }
 
 int ms_dirmemo_mkparents(struct ms_dirmemo *m, const char *root, const char *rel,
                          struct ms_error *err)
 {
 	const char *slash = strrchr(rel, '/');
-	char *key;
-	int ret;
 
 	if (!m || !slash)
 		return ms_mkparents_beneath(root, rel, err);
-	if (memo_has(m, root, rel, (size_t)(slash - rel), &key))
-		return 0;
-	ret = ms_mkparents_beneath(root, rel, err);
-	if (ret)
-		free(key);
-	else
-		memo_add(m, key);
-	return ret;
+	/* "b" + the directory: made beneath root, kept apart from ms_mkdirs's */
+	return memo_make(m, xasprintf("b%s/%.*s", root, (int)(slash - rel), rel), root, rel, err);
 }
 
 int ms_dirmemo_mkdirs(struct ms_dirmemo *m, const char *path, struct ms_error *err)
 {
-	char *key;
-	int ret;
-
 	if (!m)
 		return ms_mkdirs(path, 0755, err);
-	if (memo_has(m, path, "", 0, &key))
-		return 0;
-	ret = ms_mkdirs(path, 0755, err);
-	if (ret)
-		free(key);
-	else
-		memo_add(m, key);
-	return ret;
+	return memo_make(m, xasprintf("d%s", path), path, NULL, err);
 }
 
 void ms_dirmemo_forget(struct ms_dirmemo *m)
 {
-	for (size_t i = 0; i < m->cap; i++) {
-		free(m->slot[i]);
-		m->slot[i] = NULL;
-	}
+	for (size_t i = 0; i < m->n; i++)
+		free(m->keys[i]);
 	m->n = 0;
+	ms_index_release(&m->ix);
 }
 
 void ms_dirmemo_release(struct ms_dirmemo *m)
 {
 	ms_dirmemo_forget(m);
-	free(m->slot);
-	m->slot = NULL;
+	free(m->keys);
+	m->keys = NULL;
 	m->cap = 0;
 }
 

@@ -3,6 +3,7 @@
 #define MSCLI_PATHSAFE_H
 
 #include "err.h"
+#include "index.h"
 
 /*
  * A repo path is safe when it is relative, made of non-empty segments that
@@ -29,8 +30,9 @@ int ms_mkparents_beneath(const char *root, const char *rel, struct ms_error *err
  * forget, make the chain again, rename again.
  */
 struct ms_dirmemo {
-	char **slot; /* open addressing: "root\0rel" keys, NULL free */
-	size_t cap, n;
+	char **keys; /* "b" root/dir (made beneath root) or "d" path (ms_mkdirs) */
+	size_t n, cap;
+	struct ms_index ix;
 };
 
 /* ms_mkparents_beneath, once per parent directory; m NULL: every time. */
