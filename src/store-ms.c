@@ -333,7 +333,7 @@ static int move_into(struct store_ms *s, const struct ms_file *f, const char *pa
 	if (errno == ENOENT) {
 		/* a directory the memo knew went meanwhile: make the chain again */
 		ms_dirmemo_forget(&s->dirs);
-		ret = ms_mkparents_beneath(s->repo_dir, f->path, err);
+		ret = ms_dirmemo_mkparents(&s->dirs, s->repo_dir, f->path, err);
 		if (ret || rename(part, dst) == 0)
 			return ret;
 	}
