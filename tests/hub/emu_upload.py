@@ -121,8 +121,11 @@ class LfsUpload:
     @property
     def max_parts_in_flight(self):
         """Most part PUTs of this object in progress at one moment (from the
-        arrival of each request's headers to the end of its answer)."""
-        spans = [(r.time, r.end or _now()) for r in self.part_puts]
+        arrival of each request's headers to the moment its answer's headers
+        were sent: stamped before the client can have read them, so a client
+        that waits for each answer is never counted twice, however the
+        server's threads are scheduled)."""
+        spans = [(r.time, r.answered or r.end or _now()) for r in self.part_puts]
         events = sorted([(t, 1) for t, _ in spans] + [(e, -1) for _, e in spans])
         cur = best = 0
         for _, d in events:

@@ -393,6 +393,8 @@ class Request:
         self.error = None                        # traceback text of an emulator bug
         self.time = time.time()                  # arrival
         self.end = None                          # when the answer was complete
+        self.answered = None                     # when its headers went out (before the
+                                                 # client can have read the answer)
 
     def __repr__(self):
         return "<%s %s %s -> %s>" % (self.server, self.method, self.raw_path, self.status)
@@ -649,6 +651,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(length))
         if "X-Request-Id" not in headers:
             self.send_header("X-Request-Id", uuid.uuid4().hex)
+        self.req.answered = time.time()          # stamped before the client can see it
         self.end_headers()
 
     def send_raw(self, status, headers, body=b""):
