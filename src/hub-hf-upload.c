@@ -17,6 +17,7 @@
 #include "mscli/alloc.h"
 #include "mscli/base64.h"
 #include "mscli/fs.h"
+#include "mscli/hashpool.h"
 #include "mscli/hub-hf.h"
 #include "mscli/json.h"
 #include "mscli/log.h"
@@ -26,6 +27,8 @@
 #define SAMPLE_BYTES  512 /* what preupload looks at to tell text from binary */
 #define HF_HOME_URL   "https://huggingface.co"
 #define PREUPLOAD_MAX 256
+/* The largest regular git file the hub keeps (§4.1). */
+#define HF_REGULAR_MAX (10ull << 20)
 
 /* POST body to url; 0 with *out the JSON answer (any 2xx) and *status. */
 static int post_json(struct ms_session *s, const char *url, const char *body, const char *type,
@@ -223,6 +226,14 @@ int hf_upload_plan(struct ms_session *s, const struct ms_repo *repo, const char 
 		                n - i < PREUPLOAD_MAX ? n - i : PREUPLOAD_MAX, gitignore, err);
 	free(gitignore);
 	return ret;
+}
+
+/* The hub keeps no regular git file of 10 MiB or more (§4.1): such a file is an LFS
+ * object, named by its SHA-256, whatever the preupload says of its neighbours. */
+unsigned hf_upload_digests(const struct ms_repo *repo, const struct ms_upfile *f)
+{
+	(void)repo;
+	return f->size >= HF_REGULAR_MAX ? MS_HASHES(MS_HASH_SHA256) : 0;
 }
 
 /* ---- LFS batch ---- */

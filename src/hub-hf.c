@@ -668,6 +668,7 @@ const struct ms_hub ms_hub_hf = {
         .repo_create = hf_repo_create,
         .branch_head = hf_branch_head,
         .upload_plan = hf_upload_plan,
+        .upload_digests = hf_upload_digests,
         .lfs_batch = hf_lfs_batch,
         .lfs_batch_max = 256, /* huggingface_hub's chunks (§4.0) */
         .lfs_finish = hf_lfs_finish,

@@ -758,6 +758,7 @@ const struct ms_hub ms_hub_modelscope = {
         .repo_create = modelscope_repo_create,
         .branch_head = modelscope_branch_head,
         .upload_plan = modelscope_upload_plan,
+        .upload_digests = modelscope_upload_digests,
         .lfs_batch = modelscope_lfs_batch,
         .lfs_batch_max = 64, /* UPLOAD_VALIDATE_BLOB_BATCH_SIZE */
         .lfs_finish = modelscope_lfs_finish,

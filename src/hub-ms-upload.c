@@ -16,6 +16,7 @@
 
 #include "mscli/alloc.h"
 #include "mscli/clock.h"
+#include "mscli/hashpool.h"
 #include "mscli/hub-modelscope.h"
 #include "mscli/json.h"
 #include "mscli/log.h"
@@ -183,6 +184,14 @@ out:
 }
 
 /* ---- the plan: client-side modes, the branch's digests ---- */
+
+/* Every file, LFS or inline, is named by its SHA-256 (§2.16). */
+unsigned modelscope_upload_digests(const struct ms_repo *repo, const struct ms_upfile *f)
+{
+	(void)repo;
+	(void)f;
+	return MS_HASHES(MS_HASH_SHA256);
+}
 
 int modelscope_upload_plan(struct ms_session *s, const struct ms_repo *repo, const char *branch,
                            struct ms_upfile *files, size_t n, struct ms_error *err)

@@ -1,6 +1,9 @@
 /*
  * Hashing and sending, overlapped (upload-send.h): the hashing pool works
- * through the files largest first while the engine runs; each pass of the
+ * through the files largest first while the engine runs; the files whose
+ * digest is known before the plan (on Hugging Face, those of 10 MiB or more:
+ * SHA-256) are already being hashed while the hub is asked about the account,
+ * the repo and the plan, in a pool of their own.  Each pass of the
  * engine takes the files hashed since the last one, asks the hub (LFS
  * batch) about the new objects, and feeds the PUTs of those it lacks.  The
  * first shard goes out while the others are still being read, so the
@@ -36,10 +39,10 @@ struct jobs {
 /* The overlapped run: what is hashed, what waits for a batch call, what was fed. */
 struct sender {
 	struct ms_upload *u;
-	struct ms_hashpool *pool;
-	struct ms_hash_item *items;
-	size_t nitems, nhashed;
-	struct ms_upfile **objs; /* one file per object (the same bytes at two paths go once) */
+	struct ms_hashpool *pool[2]; /* the early one (or NULL), the rest (or NULL) */
+	struct ms_hash_item *items;  /* the rest's */
+	size_t nitems, nhashed;      /* files to hash (both pools), hashed */
+	struct ms_upfile **objs;     /* one file per object (the same bytes at two paths go once) */
 	size_t nobjs;
 	struct ms_index by_oid;
 	size_t batched;       /* objs[0..batched) were asked about */
@@ -194,6 +197,15 @@ static const char *obj_key(const void *base, size_t i)
 	return (*((struct ms_upfile *const *)base + i))->oid;
 }
 
+/* An item of the early pool is of no use when the plan ignores its file or names it by
+ * another digest (the other pool hashes it then). */
+static bool used(const struct ms_hash_item *it)
+{
+	const struct ms_upfile *f = it->user;
+
+	return !f->ignored && (it->algos & MS_HASHES(f->algo));
+}
+
 /* A file is hashed: report it; a changed LFS file with new bytes is a new object. */
 static void hashed(struct sender *s, struct ms_hash_item *it)
 {
@@ -215,8 +227,17 @@ static void hashed(struct sender *s, struct ms_hash_item *it)
 
 static void report_hashing(struct sender *s, bool last)
 {
-	uint64_t total, done = ms_hashpool_progress(s->pool, &total);
+	uint64_t total = 0, done = 0;
 	double now = ms_now();
+
+	for (int p = 0; p < 2; p++) {
+		uint64_t t;
+
+		if (s->pool[p]) {
+			done += ms_hashpool_progress(s->pool[p], &t);
+			total += t;
+		}
+	}
 
 	if (!s->u->cb.hashing || (!last && now - s->last_report < 0.1))
 		return;
@@ -249,15 +270,20 @@ static size_t feed(void *arg, struct ms_xfer_job ***jobs, bool *more)
 	size_t k, fresh = 0;
 	bool busy;
 
-	while ((k = ms_hashpool_take(s->pool, done, TAKE_MAX)) != 0) {
-		for (size_t i = 0; i < k; i++) {
-			s->nhashed++;
-			if (done[i]->status) /* the pool has the message */
-				return SIZE_MAX;
-			hashed(s, done[i]);
+	for (int p = 0; p < 2; p++) {
+		while (s->pool[p] && (k = ms_hashpool_take(s->pool[p], done, TAKE_MAX)) != 0) {
+			for (size_t i = 0; i < k; i++) {
+				if (!used(done[i]))
+					continue;
+				s->nhashed++;
+				if (done[i]->status) /* the pool has the message */
+					return SIZE_MAX;
+				hashed(s, done[i]);
+			}
 		}
 	}
-	busy = ms_hashpool_busy(s->pool);
+	busy = (s->pool[0] && ms_hashpool_busy(s->pool[0])) ||
+	       (s->pool[1] && ms_hashpool_busy(s->pool[1]));
 	report_hashing(s, !busy);
 	/* small objects share a call; the last ones go as soon as hashing is over */
 	if (s->nobjs > s->batched &&
@@ -355,12 +381,85 @@ static int finish_objects(struct sender *s, struct ms_error *err)
 	return ret;
 }
 
+/* ---- hashing before the plan ---- */
+
+void upload_hash_early(struct ms_upload *u)
+{
+	unsigned (*digests)(const struct ms_repo *, const struct ms_upfile *) =
+	        u->sess->hub->upload_digests;
+	struct ms_hashpool_opts ho = {0};
+	size_t k = 0;
+
+	if (!digests || !u->n)
+		return;
+	u->early_items = xcalloc(u->n, sizeof(*u->early_items));
+	for (size_t i = 0; i < u->n; i++) {
+		struct ms_upfile *f = &u->files[i];
+
+		f->early = digests(u->repo, f);
+		if (f->early)
+			u->early_items[k++] = (struct ms_hash_item){
+			        .path = f->local, .size = f->size, .algos = f->early, .user = f};
+	}
+	u->nearly = k;
+	if (k)
+		u->early = ms_hashpool_start(u->early_items, k, &ho);
+}
+
+void upload_hash_early_release(struct ms_upload *u)
+{
+	struct ms_error ignored;
+
+	if (u->early)
+		(void)ms_hashpool_finish(u->early, true, &ignored);
+	u->early = NULL;
+	free(u->early_items);
+	u->early_items = NULL;
+	u->nearly = 0;
+}
+
+/* The early pool failed only on files the plan ignores or hashes again in the other. */
+static bool early_failure_moot(const struct ms_upload *u)
+{
+	bool failed = false;
+
+	for (size_t i = 0; i < u->nearly; i++) {
+		if (!u->early_items[i].status)
+			continue;
+		if (used(&u->early_items[i]))
+			return false;
+		failed = true;
+	}
+	return failed; /* no file failed: the pool itself did */
+}
+
+/* Both pools waited for: the first failure that matters. */
+static int finish_hashing(struct sender *s, struct ms_error *err)
+{
+	int ret = 0;
+
+	for (int p = 0; p < 2; p++) {
+		struct ms_error e;
+		int r;
+
+		if (!s->pool[p])
+			continue;
+		r = ms_hashpool_finish(s->pool[p], true, &e);
+		s->pool[p] = NULL;
+		if (r && !ret && !(p == 0 && early_failure_moot(s->u))) {
+			ret = r;
+			*err = e;
+		}
+	}
+	return ret;
+}
+
 int upload_send(struct ms_upload *u, struct ms_error *err)
 {
 	struct sender s = {.u = u};
 	struct ms_hashpool_opts ho = {0};
 	struct ms_engine_opts eo;
-	size_t expired = 0;
+	size_t expired = 0, nlate = 0;
 	int ret, hret;
 
 	s.items = xcalloc(u->n + 1, sizeof(*s.items));
@@ -370,17 +469,22 @@ int upload_send(struct ms_upload *u, struct ms_error *err)
 
 		if (f->ignored)
 			continue;
-		s.items[s.nitems] = (struct ms_hash_item){
-		        .path = f->local, .size = f->size, .algos = MS_HASHES(f->algo), .user = f};
 		s.nitems++;
+		if (f->early & MS_HASHES(f->algo))
+			continue; /* the early pool has it */
+		s.items[nlate++] = (struct ms_hash_item){
+		        .path = f->local, .size = f->size, .algos = MS_HASHES(f->algo), .user = f};
 	}
-	s.pool = ms_hashpool_start(s.items, s.nitems, &ho);
+	s.pool[0] = u->early;
+	u->early = NULL;
+	if (nlate)
+		s.pool[1] = ms_hashpool_start(s.items, nlate, &ho);
 	engine_opts(u, &eo);
 	eo.feed = feed;
 	eo.feed_arg = &s;
 	/* each job has its own status: collect() reads them all */
 	(void)ms_engine_run(&eo, NULL, 0);
-	hret = ms_hashpool_finish(s.pool, true, err);
+	hret = finish_hashing(&s, err);
 	if (s.ret) {
 		ret = s.ret;
 		*err = s.err;

@@ -1,7 +1,8 @@
 /*
  * The upload operation (upload.h), in the order the work is done:
  *
- *   walk     PATH's files (upload-walk.c)
+ *   walk     PATH's files (upload-walk.c); those whose digest the hub's rule
+ *            tells from their size start hashing now, while the hub is asked
  *   account  whoami: a token that works, a namespace that is the user's
  *   repo     created when missing; the branch and its head
  *   plan     the hub's mode for each file and its digest of the same path
@@ -44,6 +45,7 @@ void ms_upload_init(struct ms_upload *u, struct ms_session *sess, const struct m
 
 void ms_upload_release(struct ms_upload *u)
 {
+	upload_hash_early_release(u);
 	ms_upfiles_free(u->files, u->n);
 	ms_account_release(&u->who);
 	free(u->head);
@@ -315,6 +317,7 @@ int ms_upload_run(struct ms_upload *u, struct ms_error *err)
 		                    "nothing to upload in '%s' (after --include/--exclude and the "
 		                    "files never published)",
 		                    u->o.local);
+	upload_hash_early(u); /* while the hub is asked */
 	if ((ret = check_account(u, err)) != 0 || (ret = prepare_repo(u, err)) != 0)
 		return ret;
 	ret = hub->upload_plan(u->sess, u->repo, u->branch, u->files, u->n, err);

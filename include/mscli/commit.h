@@ -57,6 +57,7 @@ struct ms_upfile {
 	bool ignored;            /* the hub ignores this path (.gitignore): not committed */
 	/* Hashing: */
 	char oid[MS_HEX_MAX]; /* the local digest of kind algo */
+	unsigned early;       /* the digests hashed before the plan (upload_digests) */
 	int64_t mtime_ns;     /* when it was hashed: a later change is refused */
 	/* The hub's batch answer: NULL when it has the object already. */
 	struct ms_upload_target *put;

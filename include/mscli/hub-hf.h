@@ -37,6 +37,7 @@ int hf_repo_create(struct ms_session *s, const struct ms_repo *repo, bool privat
                    struct ms_error *err);
 int hf_branch_head(struct ms_session *s, const struct ms_repo *repo, const char *branch,
                    bool create, char **head, bool *created, struct ms_error *err);
+unsigned hf_upload_digests(const struct ms_repo *repo, const struct ms_upfile *f);
 int hf_upload_plan(struct ms_session *s, const struct ms_repo *repo, const char *branch,
                    struct ms_upfile *files, size_t n, struct ms_error *err);
 int hf_lfs_batch(struct ms_session *s, const struct ms_repo *repo, const char *branch,

@@ -37,6 +37,7 @@ int modelscope_repo_create(struct ms_session *s, const struct ms_repo *repo, boo
                            bool *created, struct ms_error *err);
 int modelscope_branch_head(struct ms_session *s, const struct ms_repo *repo, const char *branch,
                            bool create, char **head, bool *created, struct ms_error *err);
+unsigned modelscope_upload_digests(const struct ms_repo *repo, const struct ms_upfile *f);
 int modelscope_upload_plan(struct ms_session *s, const struct ms_repo *repo, const char *branch,
                            struct ms_upfile *files, size_t n, struct ms_error *err);
 int modelscope_lfs_batch(struct ms_session *s, const struct ms_repo *repo, const char *branch,

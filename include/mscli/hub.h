@@ -174,6 +174,9 @@ struct ms_hub {
 	 * after a failed commit, to learn whether it landed. */
 	int (*upload_plan)(struct ms_session *s, const struct ms_repo *repo, const char *branch,
 	                   struct ms_upfile *files, size_t n, struct ms_error *err);
+	/* The digests (MS_HASHES) the plan will surely name f by, known from f alone: those
+	 * files are hashed while the hub is asked.  0, or NULL: only the plan can tell. */
+	unsigned (*upload_digests)(const struct ms_repo *repo, const struct ms_upfile *f);
 	/* For hashed LFS files: where the bytes of each object the hub lacks go (f->put);
 	 * at most lfs_batch_max at a time. */
 	int (*lfs_batch)(struct ms_session *s, const struct ms_repo *repo, const char *branch,

@@ -19,6 +19,9 @@
 #include "filter.h"
 #include "hub.h"
 
+struct ms_hashpool;
+struct ms_hash_item;
+
 struct ms_upload_opts {
 	const char *local;        /* PATH: a file or a folder */
 	const char *path_in_repo; /* NULL: a file's name, or the repo's root for a folder */
@@ -61,6 +64,10 @@ struct ms_upload {
 	struct ms_account who;
 	bool created_repo, created_branch;
 	char *head; /* the branch's head before the upload (NULL: empty or unknown) */
+	/* Hashing that starts before the plan (upload_digests); upload_send takes it over. */
+	struct ms_hashpool *early;
+	struct ms_hash_item *early_items;
+	size_t nearly;
 
 	size_t nhashed, nunchanged, nignored, ncommitted;
 	size_t objects_sent, objects_present;

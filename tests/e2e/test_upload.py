@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from support import Case, blob, sha256, write_files
+from support import Case, blob, git_sha1, sha256, write_files
 
 MIB = 1024 * 1024
 
@@ -253,6 +253,34 @@ class UploadTests:
         self.assertEqual(len(self.commits("alice/killed")), 1)
         self.assert_downloaded("alice/killed", files)
 
+    def test_hashing_starts_while_the_hub_is_asked(self):
+        # A file whose digest its size tells (Hugging Face: 10 MiB or more is an LFS
+        # object; ModelScope: every file) is hashed while the hub answers the account,
+        # repo and plan calls: the hub holds its first POST (the repo's creation) and
+        # the whole file has been read before that answer.
+        big = blob(12 * MIB + 3, seed=30)
+        src = self.write(os.path.join(self.tmp, "early"), {"big.safetensors": big,
+                                                           "a.txt": b"a\n"})
+        self.hub.fault("hold_upload", server="hub", method="POST", seconds=8)
+        p = self.spawn(*self.hub_args, "--token", self.token, "upload", "alice/early", src)
+        read = 0
+        while p.poll() is None and not self.hub.requests(server="hub", method="POST"):
+            try:
+                with open("/proc/%d/io" % p.pid) as f:
+                    read = int(f.readline().split()[1])  # rchar: bytes read so far
+            except OSError:
+                break
+            if read >= len(big):
+                break
+            time.sleep(0.01)
+        answered = bool(self.hub.requests(server="hub", method="POST"))
+        out, err = p.communicate()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertGreaterEqual(read, len(big), "the file was not read while the hub was asked")
+        self.assertFalse(answered, "the held POST was answered before the file was read")
+        self.assertEqual(len(self.stored_objects("alice/early")), 1)
+        self.assert_downloaded("alice/early", {"big.safetensors": big, "a.txt": b"a\n"})
+
     def test_expired_upload_url_is_asked_for_again(self):
         src = self.folder()
         # the storage refuses the first PUT as a signed URL past its time would
@@ -426,6 +454,20 @@ class TestHuggingFaceUpload(UploadTests, Case):
         self.assertIsNone(mp.completion.headers.get("authorization"))
         self.no_credential_on_storage()
         self.assert_downloaded("alice/mp", {"model.safetensors": big})
+
+    def test_a_large_file_the_plan_keeps_regular_is_named_by_its_git_sha1(self):
+        # Hashed early as an LFS object (the hub keeps no regular file of 10 MiB); a hub
+        # that does keep it regular gets its git blob SHA-1, hashed again, inline.
+        self.hub.hf_lfs_threshold = self.hub.hf_regular_max = 20 * MIB
+        text = b"a line of text\n" * (11 * MIB // 15)
+        src = self.write(os.path.join(self.tmp, "reg"), {"notes.txt": text})
+        r = self.upload("--json", "alice/reg", src)
+        up = [e for e in r.json() if e["event"] == "uploaded"]
+        self.assertEqual([(e["path"], e["lfs"], e.get("git_sha1")) for e in up],
+                         [("notes.txt", False, git_sha1(text))])
+        self.assertEqual(self.commits("alice/reg")[0].added, {"notes.txt": "regular"})
+        self.assertEqual(self.stored_objects("alice/reg"), [])
+        self.assert_downloaded("alice/reg", {"notes.txt": text})
 
     def test_revision_creates_the_branch_from_main(self):
         src = self.folder()
