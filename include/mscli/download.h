@@ -58,8 +58,9 @@ struct ms_download {
 	struct ms_store *st;
 	struct ms_listing listing;
 	struct ms_selection sel;
-	bool *cached;        /* per selected file */
-	size_t nmissing;     /* selected files not in the store */
+	bool *cached;        /* per selected file (after a plan that is not a dry run: up to
+	                        the first missing one; the fetch looks at all under the lock) */
+	size_t nmissing;     /* selected files not in the store (after such a plan: 0 or 1) */
 	bool single_file;    /* exactly one FILE: its path is the result */
 	bool complete_known; /* offline: the store knew the whole file list */
 
