@@ -261,7 +261,7 @@ class UploadTests:
         big = blob(12 * MIB + 3, seed=30)
         src = self.write(os.path.join(self.tmp, "early"), {"big.safetensors": big,
                                                            "a.txt": b"a\n"})
-        self.hub.fault("hold_upload", server="hub", method="POST", seconds=8)
+        self.hub.fault("hold_upload", server="hub", method="POST", seconds=5)
         p = self.spawn(*self.hub_args, "--token", self.token, "upload", "alice/early", src)
         read = 0
         while p.poll() is None and not self.hub.requests(server="hub", method="POST"):
