@@ -158,6 +158,31 @@ int ms_dirmemo_mkdirs(struct ms_dirmemo *m, const char *path, struct ms_error *e
 	return memo_make(m, xasprintf("d%s", path), path, NULL, err);
 }
 
+int ms_dirmemo_chain(struct ms_dirmemo *m, const char *root, bool mkroot, const char *rel,
+                     struct ms_error *err)
+{
+	int ret = mkroot ? ms_dirmemo_mkdirs(m, root, err) : 0;
+
+	return ret ? ret : ms_dirmemo_mkparents(m, root, rel, err);
+}
+
+int ms_dirmemo_place(struct ms_dirmemo *m, const char *root, bool mkroot, const char *rel,
+                     int (*op)(const char *a, const char *b), const char *a, const char *b,
+                     const char *what, struct ms_error *err)
+{
+	int ret = ms_dirmemo_chain(m, root, mkroot, rel, err);
+
+	if (ret || op(a, b) == 0)
+		return ret;
+	if (errno == ENOENT && m) {
+		ms_dirmemo_forget(m);
+		ret = ms_dirmemo_chain(m, root, mkroot, rel, err);
+		if (ret || op(a, b) == 0)
+			return ret;
+	}
+	return ms_error_errno(err, errno, what, b);
+}
+
 void ms_dirmemo_forget(struct ms_dirmemo *m)
 {
 	for (size_t i = 0; i < m->n; i++)

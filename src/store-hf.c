@@ -63,50 +63,24 @@ static char *relative_blob(const char *path, const char *etag)
 	return ms_buf_detach(&b);
 }
 
-/* The snapshot's directories for path, made once per run. */
-static int snap_parents(struct store_hf *s, const char *snap, const char *path,
-                        struct ms_error *err)
-{
-	int ret = ms_dirmemo_mkdirs(&s->dirs, snap, err);
-
-	return ret ? ret : ms_dirmemo_mkparents(&s->dirs, snap, path, err);
-}
-
-static int make_link(struct store_hf *s, const char *snap, const char *path, const char *target,
-                     const char *tmp, struct ms_error *err)
-{
-	int ret;
-
-	if (symlink(target, tmp) == 0)
-		return 0;
-	if (errno == ENOENT) {
-		/* a directory the memo knew went meanwhile: make the chain again */
-		ms_dirmemo_forget(&s->dirs);
-		if ((ret = snap_parents(s, snap, path, err)) != 0)
-			return ret;
-		if (symlink(target, tmp) == 0)
-			return 0;
-	}
-	return ms_error_errno(err, errno, "cannot create symlink", tmp);
-}
-
 /* Point snapshots/<commit>/<path> at the blob (atomic replace of any old link). */
 static int link_pointer(struct store_hf *s, const struct ms_file *f, struct ms_error *err)
 {
 	char *snap = xasprintf("%s/snapshots/%s", s->repo_dir, s->commit);
 	char *ptr = pointer_path(s, f->path), *blob = sub(s, "blobs", f->etag);
 	char *tmp = NULL, *target = NULL;
-	int ret = snap_parents(s, snap, f->path, err);
+	int ret;
 
-	if (ret)
-		goto out;
 	if (s->no_symlinks) {
-		ret = ms_copy_file_atomic(blob, ptr, err); /* streamed: shards are GBs */
+		ret = ms_dirmemo_chain(&s->dirs, snap, true, f->path, err);
+		if (!ret)
+			ret = ms_copy_file_atomic(blob, ptr, err); /* streamed: shards are GBs */
 		goto out;
 	}
 	target = relative_blob(f->path, f->etag);
 	tmp = ms_temp_beside(ptr);
-	ret = make_link(s, snap, f->path, target, tmp, err);
+	ret = ms_dirmemo_place(&s->dirs, snap, true, f->path, symlink, target, tmp,
+	                       "cannot create symlink", err);
 	if (!ret && rename(tmp, ptr) < 0) {
 		ret = ms_error_errno(err, errno, "cannot rename to", ptr);
 		unlink(tmp);
@@ -177,7 +151,7 @@ static int hf_prepare(struct ms_store *st, const struct ms_file *f, char **part,
 	if (!f->etag)
 		return ms_error_set(err, MS_EPROTO, "'%s' has no etag", f->path);
 	snap = xasprintf("%s/snapshots/%s", s->repo_dir, s->commit);
-	ret = snap_parents(s, snap, f->path, err);
+	ret = ms_dirmemo_chain(&s->dirs, snap, true, f->path, err);
 	free(snap);
 	if (ret)
 		return ret;

@@ -322,30 +322,13 @@ static int ms_prepare(struct ms_store *st, const struct ms_file *f, char **part,
 	return 0;
 }
 
-/* part to dst, with the directories of f's path made once per run */
-static int move_into(struct store_ms *s, const struct ms_file *f, const char *part, const char *dst,
-                     struct ms_error *err)
-{
-	int ret = ms_dirmemo_mkparents(&s->dirs, s->repo_dir, f->path, err);
-
-	if (ret || rename(part, dst) == 0)
-		return ret;
-	if (errno == ENOENT) {
-		/* a directory the memo knew went meanwhile: make the chain again */
-		ms_dirmemo_forget(&s->dirs);
-		ret = ms_dirmemo_mkparents(&s->dirs, s->repo_dir, f->path, err);
-		if (ret || rename(part, dst) == 0)
-			return ret;
-	}
-	return ms_error_errno(err, errno, "cannot move the download into", dst);
-}
-
 static int ms_install(struct ms_store *st, const struct ms_file *f, const char *part,
                       struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;
 	char *dst = ms_path_join(s->repo_dir, f->path);
-	int ret = move_into(s, f, part, dst, err);
+	int ret = ms_dirmemo_place(&s->dirs, s->repo_dir, false, f->path, rename, part, dst,
+	                           "cannot move the download into", err);
 
 	free(dst);
 	if (ret)

@@ -2,6 +2,8 @@
 #ifndef MSCLI_PATHSAFE_H
 #define MSCLI_PATHSAFE_H
 
+#include <stdbool.h>
+
 #include "err.h"
 #include "index.h"
 
@@ -40,6 +42,17 @@ int ms_dirmemo_mkparents(struct ms_dirmemo *m, const char *root, const char *rel
                          struct ms_error *err);
 /* ms_mkdirs(path, 0755), once per path; m NULL: every time. */
 int ms_dirmemo_mkdirs(struct ms_dirmemo *m, const char *path, struct ms_error *err);
+/* The parents of rel beneath root (root itself too, when mkroot), each made once. */
+int ms_dirmemo_chain(struct ms_dirmemo *m, const char *root, bool mkroot, const char *rel,
+                     struct ms_error *err);
+/*
+ * op(a, b) -- rename(2) or symlink(2) -- after ms_dirmemo_chain.  An ENOENT from op is
+ * a directory the memo knew that went meanwhile: the memo is forgotten, the chain made
+ * again, op tried once more.  0, or an error "<what> '<b>': <errno>".
+ */
+int ms_dirmemo_place(struct ms_dirmemo *m, const char *root, bool mkroot, const char *rel,
+                     int (*op)(const char *a, const char *b), const char *a, const char *b,
+                     const char *what, struct ms_error *err);
 void ms_dirmemo_forget(struct ms_dirmemo *m);
 void ms_dirmemo_release(struct ms_dirmemo *m);
 

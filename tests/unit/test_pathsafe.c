@@ -102,10 +102,47 @@ static void dirmemo(void)
 	ms_remove_tree(tmpl, &err);
 }
 
+/* A rename into a directory removed behind the memo's back makes the chain again. */
+static void dirmemo_place(void)
+{
+	char tmpl[] = "/tmp/mscli-unit-XXXXXX";
+	struct ms_dirmemo m = {0};
+	struct ms_error err;
+	char *root, *src, *dst, *dir;
+
+	CHECK(mkdtemp(tmpl) != NULL);
+	ms_error_clear(&err);
+	root = ms_path_join(tmpl, "root"); /* made by the first place (mkroot) */
+	src = ms_path_join(tmpl, "part");
+	dst = ms_path_join(root, "a/b/file.bin");
+	dir = ms_path_join(root, "a/b");
+	CHECK(ms_write_file_atomic(src, "x", 1, 0644, &err) == 0);
+	CHECK(ms_dirmemo_place(&m, root, true, "a/b/file.bin", rename, src, dst, "cannot move",
+	                       &err) == 0);
+	CHECK(access(dst, F_OK) == 0);
+	/* the memo knows a/b; it goes; the next rename still lands */
+	CHECK(unlink(dst) == 0 && rmdir(dir) == 0);
+	CHECK(ms_write_file_atomic(src, "y", 1, 0644, &err) == 0);
+	CHECK(ms_dirmemo_place(&m, root, true, "a/b/file.bin", rename, src, dst, "cannot move",
+	                       &err) == 0);
+	CHECK(access(dst, F_OK) == 0);
+	/* another failure (src is gone) is named, with the path */
+	CHECK(ms_dirmemo_place(&m, root, true, "a/b/file.bin", rename, src, dst, "cannot move",
+	                       &err) != 0);
+	CHECK(strstr(err.msg, "cannot move") && strstr(err.msg, dst));
+	free(root);
+	free(src);
+	free(dst);
+	free(dir);
+	ms_dirmemo_release(&m);
+	ms_remove_tree(tmpl, &err);
+}
+
 void test_pathsafe(void)
 {
 	moves_and_atomic_writes();
 	dirmemo();
+	dirmemo_place();
 	char tmpl[] = "/tmp/mscli-unit-XXXXXX";
 	char *root, *outside, *link;
 	struct ms_error err;
