@@ -234,11 +234,6 @@ static size_t lookup(struct ms_download *d, bool until_missing)
 	return missing;
 }
 
-static size_t lookup_all(struct ms_download *d)
-{
-	return lookup(d, false);
-}
-
 /* A listing entry without a hash (ModelScope's "Sha256": null) can only be checked by size. */
 static void warn_unhashed(const struct ms_download *d)
 {
@@ -309,7 +304,7 @@ int ms_download_plan_offline(struct ms_download *d, struct ms_error *err)
 		return offline_error(err);
 	if (ret)
 		return ret;
-	d->nmissing = lookup_all(d);
+	d->nmissing = lookup(d, false);
 	for (size_t i = 0, n = 0; i < d->sel.n && n < MAX_NAMED; i++)
 		if (!d->cached[i])
 			ms_buf_addf(&miss, "%s'%s'", n++ ? ", " : "", d->sel.files[i]->path);
@@ -558,7 +553,7 @@ int ms_download_fetch(struct ms_download *d, struct ms_error *err)
 		    (ret = d->st->ops->begin(d->st, &d->listing, err)))
 			return ret;
 		d->st->adopt_unindexed = !d->o.force;
-		lookup_all(d);
+		lookup(d, false);
 	} else if ((ret = d->st->ops->begin(d->st, &d->listing, err)) != 0) {
 		/* warm: no lock, and begin() writes only what changed */
 		return ret;

@@ -197,6 +197,12 @@ static const char *obj_key(const void *base, size_t i)
 	return (*((struct ms_upfile *const *)base + i))->oid;
 }
 
+/* What the hashing pool takes for f. */
+static struct ms_hash_item item_of(struct ms_upfile *f, unsigned algos)
+{
+	return (struct ms_hash_item){.path = f->local, .size = f->size, .algos = algos, .user = f};
+}
+
 /* An item of the early pool is of no use when the plan ignores its file or names it by
  * another digest (the other pool hashes it then). */
 static bool used(const struct ms_hash_item *it)
@@ -398,8 +404,7 @@ void upload_hash_early(struct ms_upload *u)
 
 		f->early = digests(u->repo, f);
 		if (f->early)
-			u->early_items[k++] = (struct ms_hash_item){
-			        .path = f->local, .size = f->size, .algos = f->early, .user = f};
+			u->early_items[k++] = item_of(f, f->early);
 	}
 	u->nearly = k;
 	if (k)
@@ -472,8 +477,7 @@ int upload_send(struct ms_upload *u, struct ms_error *err)
 		s.nitems++;
 		if (f->early & MS_HASHES(f->algo))
 			continue; /* the early pool has it */
-		s.items[nlate++] = (struct ms_hash_item){
-		        .path = f->local, .size = f->size, .algos = MS_HASHES(f->algo), .user = f};
+		s.items[nlate++] = item_of(f, MS_HASHES(f->algo));
 	}
 	s.pool[0] = u->early;
 	u->early = NULL;
