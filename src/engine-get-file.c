@@ -193,14 +193,15 @@ int get_file_restart(struct get *g, struct xfile *xf, bool single)
 	xf->gen++;
 	if (single)
 		xf->single_only = true;
+	/* the hasher lets go of the file before it is cut (it reads it mapped) */
+	if (xf->slot)
+		ms_hash_slot_reset(xf->slot);
 	if (ftruncate(xf->fd, 0) < 0)
 		return errno;
 	file_layout(g, xf, single || xf->single_only ? 0 : xf->rs.chunk_size, 0);
 	if (xf->state_fd >= 0 && ms_resume_store(xf->state_fd, &xf->rs) < 0)
 		return errno ? errno : EIO;
 	xf->watermark = 0;
-	if (xf->slot)
-		ms_hash_slot_reset(xf->slot);
 	if (xf->small && ms_hasher_init(&xf->mem_hash, xf->job->algo, xf->job->size) < 0)
 		return ENOMEM;
 	return 0;

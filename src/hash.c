@@ -1,9 +1,15 @@
 /* Digests on OpenSSL EVP. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -79,34 +85,161 @@ enum ms_hash_algo ms_hash_algo_for_hex(const char *hex)
 	return MS_HASH_NONE;
 }
 
+/*
+ * Reading for a digest without copying: the bytes are mapped straight from
+ * the page cache and SHA-256 reads the cache's own pages.  pread() would copy
+ * every byte out first; on 512 MiB in the page cache that copy was a fifth of
+ * the hashing CPU (0.395 s with 256 KiB preads, 0.316 s mapped in 4 MiB
+ * windows, one core of this 2-core VM).
+ *
+ * A mapped file cut short under the mapping faults with SIGBUS where pread
+ * would just return less.  The fault is caught on the thread that is
+ * hashing (sigsetjmp, a thread-local guard) and becomes -EIO: a file that
+ * changed while it was read.  A SIGBUS anywhere else keeps its default.
+ */
+#define MAP_WINDOW (4u << 20)
+#define COPY_BLOCK (256u << 10)
+
+static __thread sigjmp_buf *volatile map_guard;
+static pthread_once_t map_once = PTHREAD_ONCE_INIT;
+static long page;
+
+static void on_sigbus(int sig)
+{
+	sigjmp_buf *g = map_guard;
+
+	if (g)
+		siglongjmp(*g, 1);
+	signal(sig, SIG_DFL); /* not ours: the faulting access runs again and dies */
+}
+
+static void map_setup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NODEFER;
+	sigaction(SIGBUS, &sa, NULL);
+	page = sysconf(_SC_PAGESIZE);
+}
+
+static void feed(struct ms_hasher *h, int nh, const void *p, size_t n)
+{
+	for (int i = 0; i < nh; i++)
+		ms_hasher_update(&h[i], p, n);
+}
+
+/* The copying way, for what cannot be mapped. */
+static int64_t feed_copied(struct ms_hasher *h, int nh, int fd, uint64_t off, uint64_t len)
+{
+	unsigned char *buf = xmalloc(COPY_BLOCK);
+	uint64_t done = 0;
+
+	while (done < len) {
+		size_t want = len - done < COPY_BLOCK ? (size_t)(len - done) : COPY_BLOCK;
+		ssize_t n = pread(fd, buf, want, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0) {
+				int e = errno;
+
+				free(buf);
+				return -e;
+			}
+			break;
+		}
+		feed(h, nh, buf, (size_t)n);
+		done += (uint64_t)n;
+	}
+	free(buf);
+	return (int64_t)done;
+}
+
+/* One window mapped and fed: 0, or -EIO when the file was cut short under it. */
+static int feed_mapped(struct ms_hasher *h, int nh, unsigned char *m, size_t mlen, size_t skip)
+{
+	sigjmp_buf env;
+
+	madvise(m, mlen, MADV_SEQUENTIAL);
+	if (sigsetjmp(env, 1)) {
+		map_guard = NULL;
+		munmap(m, mlen);
+		return -EIO; /* the digests saw part of the window */
+	}
+	map_guard = &env;
+	feed(h, nh, m + skip, mlen - skip);
+	map_guard = NULL;
+	munmap(m, mlen);
+	return 0;
+}
+
+int64_t ms_hasher_feed_fd(struct ms_hasher *h, int nh, int fd, uint64_t off, uint64_t len)
+{
+	uint64_t done = 0;
+	bool ended = false;
+
+	pthread_once(&map_once, map_setup);
+	while (done < len) {
+		uint64_t at = off + done, start = at & ~(uint64_t)(page - 1), want = len - done;
+		struct stat st;
+		void *m;
+
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode))
+			break; /* copied */
+		if ((uint64_t)st.st_size <= at) {
+			ended = true; /* a short count, as pread would say */
+			break;
+		}
+		if (want > (uint64_t)st.st_size - at)
+			want = (uint64_t)st.st_size - at;
+		if (want > MAP_WINDOW)
+			want = MAP_WINDOW;
+		m = mmap(NULL, (size_t)(at - start + want), PROT_READ, MAP_SHARED, fd,
+		         (off_t)start);
+		if (m == MAP_FAILED)
+			break; /* copied */
+		if (feed_mapped(h, nh, m, (size_t)(at - start + want), (size_t)(at - start)) < 0)
+			return -EIO;
+		done += want;
+	}
+	if (done < len && !ended) {
+		int64_t r = feed_copied(h, nh, fd, off + done, len - done);
+
+		return r < 0 ? r : r + (int64_t)done;
+	}
+	return (int64_t)done;
+}
+
 int ms_hash_file(const char *path, enum ms_hash_algo algo, char hex[MS_HEX_MAX],
                  struct ms_error *err)
 {
 	struct ms_hasher h = {0};
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	unsigned char *buf;
-	off_t size;
-	ssize_t n;
+	struct stat st;
+	int64_t n;
 	int ret = 0;
 
 	if (fd < 0)
 		return ms_error_errno(err, errno, "cannot open", path);
-	size = lseek(fd, 0, SEEK_END);
-	lseek(fd, 0, SEEK_SET);
-	if (size < 0 || ms_hasher_init(&h, algo, (uint64_t)size) < 0) {
+	if (fstat(fd, &st) < 0 || ms_hasher_init(&h, algo, (uint64_t)st.st_size) < 0) {
 		close(fd);
 		ms_hasher_release(&h);
 		return ms_error_set(err, MS_EFAIL, "cannot hash '%s'", path);
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	buf = xmalloc(1 << 20);
-	while ((n = read(fd, buf, 1 << 20)) > 0)
-		ms_hasher_update(&h, buf, (size_t)n);
+	n = ms_hasher_feed_fd(&h, 1, fd, 0, (uint64_t)st.st_size);
 	if (n < 0)
-		ret = ms_error_errno(err, errno, "cannot read", path);
+		ret = ms_error_errno(err, (int)-n, "cannot read", path);
+	else if ((uint64_t)n != (uint64_t)st.st_size)
+		ret = ms_error_set(err, MS_EFAIL, "'%s' changed while it was read", path);
 	else
 		ms_hasher_final(&h, hex);
-	free(buf);
 	close(fd);
 	ms_hasher_release(&h);
 	return ret;

@@ -1,8 +1,8 @@
 /*
  * A pool of hashing threads (hashpool.h).  Work is handed out largest file
  * first, so one 5 GB shard does not start last and run alone; each thread
- * reads its file sequentially in large blocks (the page cache reads ahead)
- * and feeds every digest the file needs from the same buffer.  The caller's
+ * maps its file in 4 MiB windows, in order (the page cache reads ahead), and
+ * feeds every digest the file needs from the same pages.  The caller's
  * thread only waits, takes finished files off a queue and reports.
  */
 #include <errno.h>
@@ -76,7 +76,7 @@ static void fail(struct ms_hashpool *p, struct ms_hash_item *it, int code, int e
 }
 
 /* One file through its digests: 0, or -1 after fail(). */
-static int hash_one(struct ms_hashpool *p, struct ms_hash_item *it, unsigned char *buf)
+static int hash_one(struct ms_hashpool *p, struct ms_hash_item *it)
 {
 	struct ms_hasher h[2] = {{0}};
 	enum ms_hash_algo algos[2];
@@ -104,18 +104,18 @@ static int hash_one(struct ms_hashpool *p, struct ms_hash_item *it, unsigned cha
 	for (int i = 0; i < nalg; i++)
 		ms_hasher_init(&h[i], algos[i], it->size);
 	for (;;) {
-		ssize_t r = read(fd, buf, p->block);
+		int64_t r = ms_hasher_feed_fd(h, nalg, fd, got, p->block);
 
-		if (r < 0 && errno == EINTR)
-			continue;
+		if (r == -EIO) {
+			fail(p, it, MS_EFAIL, 0); /* cut short while it was read */
+			goto out;
+		}
 		if (r < 0) {
-			fail(p, it, ms_err_from_errno(errno), errno);
+			fail(p, it, ms_err_from_errno((int)-r), (int)-r);
 			goto out;
 		}
 		if (r == 0 || atomic_load(&p->stop))
 			break;
-		for (int i = 0; i < nalg; i++)
-			ms_hasher_update(&h[i], buf, (size_t)r);
 		got += (uint64_t)r;
 		atomic_fetch_add(&p->done_bytes, (uint64_t)r);
 	}
@@ -142,7 +142,6 @@ out:
 static void *worker(void *arg)
 {
 	struct ms_hashpool *p = arg;
-	unsigned char *buf = xmalloc(p->block);
 
 	for (;;) {
 		size_t i;
@@ -156,13 +155,12 @@ static void *worker(void *arg)
 		}
 		i = p->order[p->next++];
 		pthread_mutex_unlock(&p->mu);
-		hash_one(p, &p->items[i], buf);
+		hash_one(p, &p->items[i]);
 		pthread_mutex_lock(&p->mu);
 		p->finished[p->nfinished++] = i;
 		pthread_cond_signal(&p->cv);
 		pthread_mutex_unlock(&p->mu);
 	}
-	free(buf);
 	return NULL;
 }
 
@@ -184,7 +182,7 @@ struct ms_hashpool *ms_hashpool_start(struct ms_hash_item *items, size_t n,
 
 	p->items = items;
 	p->n = n;
-	p->block = o->block ? o->block : 256u << 10;
+	p->block = o->block ? o->block : 4u << 20; /* a mapping window (hash.h) */
 	p->order = xcalloc(n + 1, sizeof(*p->order));
 	p->finished = xcalloc(n + 1, sizeof(*p->finished));
 	for (size_t i = 0; i < n; i++) {

@@ -147,7 +147,8 @@ static int collect(struct ms_upload *u, struct jobs *l, size_t *expired, struct 
 			f->put = NULL;
 			(*expired)++;
 		} else if (j->status) {
-			if (!ret) {
+			/* a file rewritten since it was hashed: say so, not the hub's refusal */
+			if (!ret && (ret = upload_still_same(f, err)) == 0) {
 				ret = j->status;
 				*err = j->err;
 			}

@@ -25,6 +25,13 @@ void ms_hasher_update(struct ms_hasher *h, const void *p, size_t n);
 /* Write the lower-case hex digest (NUL-terminated) and reset the context. */
 void ms_hasher_final(struct ms_hasher *h, char hex[MS_HEX_MAX]);
 void ms_hasher_release(struct ms_hasher *h);
+/*
+ * Feed bytes [off, off + len) of fd to the nh digests h[0..nh), mapped from
+ * the page cache rather than copied out.  Returns the bytes fed (fewer than
+ * len when the file ends first), or -errno; -EIO when the file was cut short
+ * while it was read (the digests then saw part of it: start them over).
+ */
+int64_t ms_hasher_feed_fd(struct ms_hasher *h, int nh, int fd, uint64_t off, uint64_t len);
 
 const char *ms_hash_name(enum ms_hash_algo algo);
 size_t ms_hash_hexlen(enum ms_hash_algo algo);

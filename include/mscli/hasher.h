@@ -1,7 +1,7 @@
 /*
  * A thread that hashes partial files while they download.  The engine
  * advances each file's "ready" watermark (bytes from offset 0 that are on
- * disk); the hasher reads them back (from the page cache) and feeds the
+ * disk); the hasher maps them from the page cache and feeds the
  * digest, so verification costs little wall time once the last byte lands.
  */
 #ifndef MSCLI_HASHER_H
@@ -23,7 +23,11 @@ void ms_hasher_pool_stop(struct ms_hasher_pool *p);
 struct ms_hash_slot *ms_hash_slot_new(struct ms_hasher_pool *p, int fd, uint64_t size,
                                       enum ms_hash_algo algo);
 void ms_hash_slot_advance(struct ms_hash_slot *s, uint64_t ready);
-/* Forget everything hashed (the file was truncated and starts over). */
+/*
+ * Forget everything hashed (the file starts over).  Returns once the thread
+ * has let go of the file: the caller may truncate it then (the thread reads
+ * through a mapping, which a truncation under it would fault).
+ */
 void ms_hash_slot_reset(struct ms_hash_slot *s);
 /* 1 with hex filled when the digest of all size bytes is ready, 0 not yet, <0 -errno. */
 int ms_hash_slot_result(struct ms_hash_slot *s, char hex[MS_HEX_MAX]);

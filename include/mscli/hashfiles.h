@@ -1,9 +1,9 @@
 /*
  * Whole files hashed in parallel, one thread per core: the files are shared
  * out largest first (so one big shard does not start last), each read in
- * 256 KiB blocks and hashed by the thread that read it.  Progress comes back
- * on the calling thread, so its callback may draw.  Used by `cache verify`
- * and `cache export`; nothing here knows caches or hubs.
+ * 4 MiB windows mapped from the page cache and hashed by the thread that maps them.  Progress comes
+ * back on the calling thread, so its callback may draw.  Used by `cache verify` and `cache export`;
+ * nothing here knows caches or hubs.
  */
 #ifndef MSCLI_HASHFILES_H
 #define MSCLI_HASHFILES_H
@@ -26,7 +26,7 @@ struct ms_hashfile {
 
 struct ms_hashfiles_opts {
 	int threads;  /* 0: one per online core */
-	size_t block; /* read size; 0: 256 KiB */
+	size_t block; /* bytes per mapping window; 0: 4 MiB */
 	/* On the calling thread, about ten times a second and once at the end. */
 	void (*progress)(void *arg, size_t files_done, uint64_t bytes_done);
 	void *arg;

@@ -35,7 +35,7 @@ struct ms_hash_item {
 
 struct ms_hashpool_opts {
 	int threads;     /* 0: one per core */
-	size_t block;    /* bytes per read; 0: 256 KiB (it stays in L2 while SHA-256 reads it) */
+	size_t block;    /* bytes per mapping window (hash.h); 0: 4 MiB */
 	double interval; /* seconds between progress calls; 0: 0.1 */
 	void *arg;
 	/* On the caller's thread: a file is hashed (or failed). */
