@@ -10,12 +10,19 @@
  *   DIR/.cache/modelscope/listing-<rev>.json    the whole listing (mscli's)
  *   DIR/.cache/<hub>/{.gitignore,CACHEDIR.TAG}
  *
- * <hub> is "huggingface" or "modelscope".  Nothing else is written into the
- * folder: a loader or an upload of it sees only the repo's files (both hubs'
- * upload clients skip .cache/).  A file counts as present while it has the
- * listed size and is not newer than its metadata (huggingface_hub's rule);
- * partials and resume state sit beside the metadata.  For ModelScope, whose
- * listings have no etag, a file's key is its SHA-256 (else its commit).
+ * <hub> is "huggingface" or "modelscope".  For ModelScope the folder also
+ * gets what modelscope <= 1.37 writes into a local_dir, so that client finds
+ * the files there and does not fetch them again (modelscope-protocol.md §4.1,
+ * §4.3):
+ *
+ *   DIR/.msc   pickle [{'Path','Revision'}] of the files that are there
+ *   DIR/.mv    "Revision:<rev>,CreatedAt:<epoch>" (models) or "<rev>" (datasets)
+ *
+ * (both hubs' upload clients skip .cache/, .msc and .mv).  Nothing else is
+ * written into the folder: a loader sees only the repo's files.  A file counts as present while it
+ * has the listed size and is not newer than its metadata (huggingface_hub's rule); partials and
+ * resume state sit beside the metadata.  For ModelScope, whose listings have no etag, a file's key
+ * is its SHA-256 (else its commit).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +37,7 @@
 #include "mscli/http.h"
 #include "mscli/lock.h"
 #include "mscli/pathsafe.h"
+#include "mscli/pickle.h"
 #include "mscli/store-hf.h"
 #include "mscli/store.h"
 
@@ -38,12 +46,13 @@ struct flavour {
 	const char *meta;     /* DIR/<meta> holds the bookkeeping */
 	bool hf_trees;        /* the listing as trees/<commit>.json, else listing-<rev>.json */
 	const char *reserved; /* why <meta>/... cannot be a repo file */
+	bool ms_index;        /* modelscope 1.37's .msc and .mv in DIR */
 };
 
 static const struct flavour hf_flavour = {
         ".cache/huggingface", true, "a name hf download --local-dir uses for its own bookkeeping"};
-static const struct flavour ms_flavour = {".cache/modelscope", false,
-                                          "a name mscli keeps for a --local-dir's bookkeeping"};
+static const struct flavour ms_flavour = {
+        ".cache/modelscope", false, "a name mscli keeps for a --local-dir's bookkeeping", true};
 
 struct store_localdir {
 	struct ms_store base;
@@ -54,7 +63,45 @@ struct store_localdir {
 	char *download; /* DIR/.cache/<hub>/download */
 	const struct ms_listing *listing;
 	bool listing_from_cache;
+	/* ModelScope: DIR/.msc as modelscope 1.37 keeps it, and the repo's type for .mv */
+	enum ms_repo_type type;
+	struct ms_msc msc;
+	bool msc_loaded, msc_dirty;
 };
+
+static void msc_load(struct store_localdir *s)
+{
+	char *path, *data = NULL;
+	size_t len = 0;
+
+	if (s->msc_loaded)
+		return;
+	s->msc_loaded = true;
+	path = ms_path_join(s->dir, ".msc");
+	/* a missing or unreadable index starts empty and is written whole at the end */
+	if (ms_read_file(path, 256u << 20, &data, &len, NULL) == 0 &&
+	    ms_pickle_decode_msc(data, len, &s->msc) < 0) {
+		ms_msc_release(&s->msc);
+		s->msc_dirty = true;
+	}
+	free(data);
+	free(path);
+}
+
+/* f is in the folder, whole: the index says so (modelscope 1.37's key: path and revision). */
+static void msc_note(struct store_localdir *s, const struct ms_file *f)
+{
+	const struct ms_msc_entry *e;
+
+	if (!s->fl->ms_index || !f->revision)
+		return;
+	msc_load(s);
+	e = ms_msc_find(&s->msc, f->path);
+	if (!e || !e->revision || strcmp(e->revision, f->revision)) {
+		ms_msc_set(&s->msc, f->path, f->revision);
+		s->msc_dirty = true;
+	}
+}
 
 static char *file_path(const struct store_localdir *s, const char *path)
 {
@@ -200,6 +247,8 @@ static enum ms_file_state ld_lookup(struct ms_store *st, const struct ms_file *f
 	    !strcmp(hex, f->digest) && write_metadata(s, f, NULL) == 0)
 		state = MS_FILE_CACHED;
 out:
+	if (state == MS_FILE_CACHED)
+		msc_note(s, f);
 	free(file);
 	free(commit);
 	free(etag);
@@ -257,14 +306,61 @@ static int ld_install(struct ms_store *st, const struct ms_file *f, const char *
 	if (rename(part, dst) < 0)
 		ret = ms_error_errno(err, errno, "cannot move the download into", dst);
 	free(dst);
-	return ret ? ret : write_metadata(s, f, err);
+	if (!ret)
+		ret = write_metadata(s, f, err);
+	if (!ret)
+		msc_note(s, f);
+	return ret;
+}
+
+/* modelscope 1.37's .mv: what revision the folder holds (models: and when it was made). */
+static char *mv_content(const struct store_localdir *s, bool *created_at_known)
+{
+	*created_at_known = s->listing && s->listing->created_at;
+	if (s->type == MS_REPO_DATASET)
+		return xstrdup(s->rev);
+	return xasprintf("Revision:%s,CreatedAt:%ld", s->rev,
+	                 *created_at_known ? s->listing->created_at : 0L);
+}
+
+/* The download asks the hub for the revision's CreatedAt only when .mv would change. */
+static bool ld_needs_created_at(struct ms_store *st)
+{
+	struct store_localdir *s = (struct store_localdir *)st;
+
+	return s->fl->ms_index && s->type == MS_REPO_MODEL &&
+	       (s->msc_dirty || !ms_modelscope_mv_names(s->dir, s->rev));
 }
 
 static int ld_finish(struct ms_store *st, struct ms_error *err)
 {
-	(void)st;
-	(void)err;
-	return 0;
+	struct store_localdir *s = (struct store_localdir *)st;
+	char *path, *mv;
+	bool known;
+	int ret = 0;
+
+	if (!s->fl->ms_index || !s->msc_loaded)
+		return 0; /* nothing there was looked at: nothing to say */
+	if (s->msc_dirty) {
+		struct ms_buf b = MS_BUF_INIT;
+
+		path = ms_path_join(s->dir, ".msc");
+		ms_pickle_encode_msc(&s->msc, &b);
+		ret = ms_write_file_atomic(path, b.data, b.len, 0644, err);
+		ms_buf_release(&b);
+		free(path);
+		if (ret)
+			return ret;
+		s->msc_dirty = false;
+	}
+	mv = mv_content(s, &known);
+	path = ms_path_join(s->dir, ".mv");
+	/* without the hub's CreatedAt an existing .mv of this revision stays as it is */
+	if (known || s->type == MS_REPO_DATASET || ld_needs_created_at(st))
+		ret = ms_write_file_if_changed(path, mv, strlen(mv), err);
+	free(path);
+	free(mv);
+	return ret;
 }
 
 static int ld_local_listing(struct ms_store *st, const char *commit, struct ms_listing *out)
@@ -324,6 +420,8 @@ static const char *ld_reserved(struct ms_store *st, const char *path)
 
 	if (!strncmp(path, fl->meta, n) && (path[n] == '/' || !path[n]))
 		return fl->reserved;
+	if (fl->ms_index && (!strcmp(path, ".msc") || !strcmp(path, ".mv")))
+		return "a name modelscope keeps its index of a --local_dir in";
 	return NULL;
 }
 
@@ -346,6 +444,7 @@ static void ld_free(struct ms_store *st)
 	free(s->dir);
 	free(s->meta_dir);
 	free(s->download);
+	ms_msc_release(&s->msc);
 	free(s);
 }
 
@@ -358,6 +457,7 @@ static const struct ms_store_ops store_localdir_ops = {
         .release = ld_release,
         .install = ld_install,
         .finish = ld_finish,
+        .needs_created_at = ld_needs_created_at,
         .local_listing = ld_local_listing,
         .offline_listing = ld_offline_listing,
         .reserved = ld_reserved,
@@ -391,6 +491,8 @@ struct ms_store *ms_store_localdir_new(const char *dir, const struct ms_repo *re
 struct ms_store *ms_store_localdir_ms_new(const char *dir, const struct ms_repo *repo,
                                           const char *rev, const char *commit)
 {
-	(void)repo;
-	return localdir_new(&ms_flavour, dir, rev, commit);
+	struct ms_store *st = localdir_new(&ms_flavour, dir, rev, commit);
+
+	((struct store_localdir *)st)->type = repo->type;
+	return st;
 }

@@ -56,6 +56,18 @@ char *ms_modelscope_masked_name(const char *name)
 	return ms_buf_detach(&b);
 }
 
+bool ms_modelscope_mv_names(const char *dir, const char *rev)
+{
+	char *path = ms_path_join(dir, ".mv"), *have = NULL, *want = xasprintf("Revision:%s,", rev);
+	bool names = ms_read_file(path, 4096, &have, NULL, NULL) == 0 &&
+	             !strncmp(have, want, strlen(want));
+
+	free(have);
+	free(want);
+	free(path);
+	return names;
+}
+
 const char *ms_store_ms_type_dir(enum ms_repo_type t)
 {
 	return t == MS_REPO_DATASET ? "datasets" : "models";
@@ -345,19 +357,9 @@ static int ms_install(struct ms_store *st, const struct ms_file *f, const char *
 static bool ms_needs_created_at(struct ms_store *st)
 {
 	struct store_ms *s = (struct store_ms *)st;
-	char *path, *old = NULL, *want;
-	bool needs;
 
-	if (s->type != MS_REPO_MODEL)
-		return false;
-	path = ms_path_join(s->repo_dir, ".mv");
-	want = xasprintf("Revision:%s,", s->rev);
-	needs = s->installed_any || ms_read_file(path, 4096, &old, NULL, NULL) != 0 ||
-	        strncmp(old, want, strlen(want));
-	free(old);
-	free(want);
-	free(path);
-	return needs;
+	return s->type == MS_REPO_MODEL &&
+	       (s->installed_any || !ms_modelscope_mv_names(s->repo_dir, s->rev));
 }
 
 /* A file of the previous revision is as it was downloaded: its index entry and its bytes. */

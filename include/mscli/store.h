@@ -201,5 +201,7 @@ struct ms_store *ms_store_localdir_ms_new(const char *dir, const struct ms_repo 
 char *ms_hf_repo_folder(const struct ms_repo *repo);
 /* Owner/name with every '.' of the name replaced by "___" (OLD client's masking). */
 char *ms_modelscope_masked_name(const char *name);
+/* Whether dir/.mv (modelscope 1.37's model revision file) says "Revision:<rev>,...". */
+bool ms_modelscope_mv_names(const char *dir, const char *rev);
 
 #endif

@@ -3,8 +3,10 @@ import json
 import os
 import pickle
 import struct
+import subprocess
 import time
 
+import official
 from support import Case, FileRef, blob, sha256
 
 FILES = {
@@ -193,18 +195,66 @@ class Snapshot(Case):
         for path, data in FILES.items():
             with open(os.path.join(ld, path), "rb") as f:
                 self.assertEqual(f.read(), data)
-        # the user's folder holds the repo's files and mscli's bookkeeping in .cache/modelscope/
-        # (which loaders and both hubs' uploads skip), nothing else
+        # the user's folder holds the repo's files, mscli's bookkeeping in .cache/modelscope/
+        # and the index modelscope 1.37 keeps in a local_dir (.msc, .mv; loaders and both
+        # hubs' uploads skip all three), nothing else
         self.assertEqual(sorted(os.listdir(ld)), sorted({p.split("/")[0] for p in FILES} |
-                                                        {".cache"}))
+                                                        {".cache", ".msc", ".mv"}))
         self.assertEqual(os.listdir(os.path.join(ld, ".cache")), ["modelscope"])
         self.assertTrue(os.path.exists(os.path.join(ld, ".cache", "modelscope",
                                                     "listing-master.json")))
         self.assertFalse(os.path.exists(self.cache))
+        # .msc: every file by path and its commit from the listing, as modelscope 1.37 keys
+        # them (it fetches again what its index lacks); .mv: the revision and its date
+        listing = {e["Path"]: e["Revision"] for e in self.hub_listing("acme/Toy-1.5B.v2")}
+        msc = self.read_pickle(os.path.join(ld, ".msc"))
+        self.assertEqual({e["Path"]: e["Revision"] for e in msc}, listing)
+        with open(os.path.join(ld, ".mv")) as f:
+            self.assertRegex(f.read(), r"^Revision:master,CreatedAt:[1-9]\d*$")
+        stamps = [os.stat(os.path.join(ld, n)).st_mtime_ns for n in (".msc", ".mv")]
         self.hub.clear_log()
         self.ok("download", "acme/Toy-1.5B.v2", "--local-dir", ld)
         self.assertEqual(self.hub.body_bytes(), 0)
+        # a warm run rewrites neither
+        self.assertEqual([os.stat(os.path.join(ld, n)).st_mtime_ns for n in (".msc", ".mv")],
+                         stamps)
+        # a folder from before the index: the next run writes it, fetching nothing
+        os.unlink(os.path.join(ld, ".msc"))
+        os.unlink(os.path.join(ld, ".mv"))
+        self.hub.clear_log()
+        self.ok("download", "acme/Toy-1.5B.v2", "--local-dir", ld)
+        self.assertEqual(self.hub.body_bytes(), 0)
+        self.assertEqual({e["Path"]: e["Revision"]
+                          for e in self.read_pickle(os.path.join(ld, ".msc"))}, listing)
+        self.assertTrue(os.path.exists(os.path.join(ld, ".mv")))
         self.fails(2, "download", "acme/Toy-1.5B.v2", "--local-dir", ld, "--cache-dir", self.cache)
+
+    def test_local_dir_is_not_fetched_again_by_modelscope_1_37(self):
+        # modelscope <= 1.37 trusts its .msc index in a local_dir and fetches everything the
+        # index lacks (it never looks at the files themselves): online, against this hub,
+        # it finds every file mscli put there and fetches none
+        src = os.environ.get("MSOLD_SRC")
+        if not (src and os.path.isdir(src) and os.path.exists(official.PY)):
+            self.skipTest("modelscope not checked: set MSOLD_SRC (as make check-official)")
+        ld = os.path.join(self.tmp, "local")
+        self.ok("download", "acme/Toy-1.5B.v2", "--local-dir", ld)
+        self.hub.clear_log()
+        home = os.path.join(self.tmp, "old-home")
+        os.makedirs(home)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
+               "PYTHONPATH": src + os.pathsep + official.SHIM, "LC_ALL": "C.UTF-8",
+               "MODELSCOPE_ENDPOINT": self.hub.url, "MODELSCOPE_CACHE": os.path.join(home, "c")}
+        p = subprocess.run([official.PY, "-c",
+                            "import sys\nfrom modelscope.hub.snapshot_download import "
+                            "snapshot_download\nprint(snapshot_download(sys.argv[1], "
+                            "local_dir=sys.argv[2], endpoint=sys.argv[3]))",
+                            "acme/Toy-1.5B.v2", ld, self.hub.url],
+                           env=env, capture_output=True, text=True, timeout=600)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        self.assertEqual(self.hub.body_bytes(), 0, "modelscope 1.37 fetched files again")
+        for path, data in FILES.items():
+            with open(os.path.join(ld, path), "rb") as f:
+                self.assertEqual(f.read(), data)
 
     def test_relative_directories_are_printed_absolute(self):
         r = self.ok("download", "acme/Toy-1.5B.v2", "--local-dir", "./ld/", cwd=self.tmp)

@@ -134,6 +134,18 @@ class Faults(Case):
                 self.assertFalse(os.path.exists(os.path.join(self.tmp, "escape.txt")))
                 self.assertFalse(os.path.exists(os.path.join(self.cache, "escape.txt")))
                 self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+        # a --local-dir keeps modelscope's index in .msc and .mv: a repo file of that name
+        # is refused there too, before anything is written
+        ld = os.path.join(self.tmp, "ld")
+        for bad in [".msc", ".mv", ".cache/modelscope/listing-master.json"]:
+            with self.subTest(local_dir=bad):
+                self.hub.add_ms_repo("acme/evil", files={"good.txt": b"g"},
+                                     extra_entries=[{"Path": bad, "Name": "x", "Type": "blob",
+                                                     "Size": 3, "Revision": "0" * 40,
+                                                     "Sha256": sha256(b"bad")}])
+                r = self.fails(1, "download", "acme/evil", "--local-dir", ld)
+                self.assertIn("unsafe path '%s'" % bad, r.err)
+                self.assertFalse(os.path.exists(ld))
 
     def test_a_file_and_a_directory_of_the_same_name_are_refused_before_writing(self):
         self.hub.add_ms_repo("acme/clash", files={"a": b"file", "a/b.txt": b"inside"})
