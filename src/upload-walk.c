@@ -68,8 +68,10 @@ static bool ends_with(const char *s, const char *suffix)
 
 bool ms_upload_never_publish(const char *rel)
 {
-	/* whole folders: git's, the ModelScope client's partials, mscli's listings */
-	static const char *const dirs[] = {".git", "._____temp", ".mscli", ".cache/huggingface"};
+	/* whole folders: git's, the ModelScope client's partials, mscli's listings, and the
+	 * records a --local-dir keeps (huggingface_hub's, and mscli's for ModelScope) */
+	static const char *const dirs[] = {".git", "._____temp", ".mscli", ".cache/huggingface",
+	                                   ".cache/modelscope"};
 	/* single files: ModelScope's index (.msc .mv .mdl), modelscope_hub's upload state */
 	static const char *const names[] = {".msc", ".mv", ".mdl", ".ms_upload_cache",
 	                                    ".ms_upload_progress"};

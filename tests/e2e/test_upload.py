@@ -16,6 +16,8 @@ NEVER = {
     ".git/HEAD": b"ref: refs/heads/main\n",
     "sub/.git/config": b"[core]\n",
     ".cache/huggingface/download/x.metadata": b"meta\n",
+    ".cache/modelscope/download/x.metadata": b"meta\n",       # mscli's --local-dir records
+    ".cache/modelscope/listing-master.json": b"{}",
     "._____temp/model.safetensors": b"partial",
     ".msc": b"\x80\x02].",
     ".mv": b"Revision:master",

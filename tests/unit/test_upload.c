@@ -40,6 +40,8 @@ static void test_never_publish(void)
 	                                    "a/.git/config",
 	                                    ".cache/huggingface/download/x.metadata",
 	                                    "sub/.cache/huggingface/x",
+	                                    ".cache/modelscope/listing-master.json",
+	                                    "sub/.cache/modelscope/download/a.metadata",
 	                                    "._____temp/w.bin",
 	                                    "m/._____temp/p",
 	                                    ".msc",
