@@ -112,7 +112,9 @@ static void on_sigbus(int sig)
 
 	if (g)
 		siglongjmp(*g, 1);
-	signal(sig, SIG_DFL); /* not ours: the faulting access runs again and dies */
+	/* not ours (another fault, or a kill -BUS): what SIGBUS does by default */
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static void map_setup(void)
