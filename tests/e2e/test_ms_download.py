@@ -451,6 +451,16 @@ class Dataset(Case):
         self.ok("download", "https://www.modelscope.cn/datasets/acme/ds.v1",
                 "--endpoint", self.hub.url)
         self.assertEqual(self.hub.body_bytes(), 0)
+        # into a --local-dir: modelscope 1.37's index there too; a dataset's .mv is the
+        # bare revision, and its date is not asked for
+        ld = os.path.join(self.tmp, "ds-local")
+        self.hub.clear_log()
+        self.ok("download", "acme/ds.v1", "--type", "dataset", "--local-dir", ld)
+        self.assertEqual(len(self.read_pickle(os.path.join(ld, ".msc"))), 451)
+        with open(os.path.join(ld, ".mv")) as f:
+            self.assertEqual(f.read(), "master")
+        self.assertFalse([q for q in self.hub.log if "/revisions" in q.path or
+                          "/commits" in q.path], [q.path for q in self.hub.log])
 
 
 class LegacyCache(Case):
