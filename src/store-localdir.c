@@ -19,9 +19,10 @@
  *   DIR/.mv    "Revision:<rev>,CreatedAt:<epoch>" (models) or "<rev>" (datasets)
  *
  * (both hubs' upload clients skip .cache/, .msc and .mv).  Nothing else is
- * written into the folder: a loader sees only the repo's files.  A file counts as present while it
- * has the listed size and is not newer than its metadata (huggingface_hub's rule); partials and
- * resume state sit beside the metadata.  For ModelScope, whose listings have no etag, a file's key
+ * written into the folder: a loader sees only the repo's files.  A file
+ * counts as present while it has the listed size and is not newer than its
+ * metadata (huggingface_hub's rule); partials and resume state sit beside
+ * the metadata.  For ModelScope, whose listings have no etag, a file's key
  * is its SHA-256 (else its commit).
  */
 #include <errno.h>
@@ -71,21 +72,12 @@ struct store_localdir {
 
 static void msc_load(struct store_localdir *s)
 {
-	char *path, *data = NULL;
-	size_t len = 0;
-
 	if (s->msc_loaded)
 		return;
 	s->msc_loaded = true;
-	path = ms_path_join(s->dir, ".msc");
-	/* a missing or unreadable index starts empty and is written whole at the end */
-	if (ms_read_file(path, 256u << 20, &data, &len, NULL) == 0 &&
-	    ms_pickle_decode_msc(data, len, &s->msc) < 0) {
-		ms_msc_release(&s->msc);
+	/* an unreadable index starts empty and is written whole at the end */
+	if (!ms_modelscope_read_msc(s->dir, &s->msc))
 		s->msc_dirty = true;
-	}
-	free(data);
-	free(path);
 }
 
 /* f is in the folder, whole: the index says so (modelscope 1.37's key: path and revision). */
@@ -313,16 +305,6 @@ static int ld_install(struct ms_store *st, const struct ms_file *f, const char *
 	return ret;
 }
 
-/* modelscope 1.37's .mv: what revision the folder holds (models: and when it was made). */
-static char *mv_content(const struct store_localdir *s, bool *created_at_known)
-{
-	*created_at_known = s->listing && s->listing->created_at;
-	if (s->type == MS_REPO_DATASET)
-		return xstrdup(s->rev);
-	return xasprintf("Revision:%s,CreatedAt:%ld", s->rev,
-	                 *created_at_known ? s->listing->created_at : 0L);
-}
-
 /* The download asks the hub for the revision's CreatedAt only when .mv would change. */
 static bool ld_needs_created_at(struct ms_store *st)
 {
@@ -335,31 +317,27 @@ static bool ld_needs_created_at(struct ms_store *st)
 static int ld_finish(struct ms_store *st, struct ms_error *err)
 {
 	struct store_localdir *s = (struct store_localdir *)st;
-	char *path, *mv;
-	bool known;
+	long created_at = s->listing ? s->listing->created_at : 0;
+	char *path, *mv = NULL;
 	int ret = 0;
 
 	if (!s->fl->ms_index || !s->msc_loaded)
 		return 0; /* nothing there was looked at: nothing to say */
-	if (s->msc_dirty) {
-		struct ms_buf b = MS_BUF_INIT;
-
-		path = ms_path_join(s->dir, ".msc");
-		ms_pickle_encode_msc(&s->msc, &b);
-		ret = ms_write_file_atomic(path, b.data, b.len, 0644, err);
-		ms_buf_release(&b);
-		free(path);
-		if (ret)
-			return ret;
-		s->msc_dirty = false;
-	}
-	mv = mv_content(s, &known);
-	path = ms_path_join(s->dir, ".mv");
-	/* without the hub's CreatedAt an existing .mv of this revision stays as it is */
-	if (known || s->type == MS_REPO_DATASET || ld_needs_created_at(st))
+	if (s->msc_dirty && (ret = ms_modelscope_write_msc(s->dir, &s->msc, err)) != 0)
+		return ret;
+	s->msc_dirty = false;
+	/* .mv: the revision (models: and its date; without the hub's date an existing .mv
+	 * of this revision stays as it is) */
+	if (s->type == MS_REPO_DATASET)
+		mv = xstrdup(s->rev);
+	else if (created_at || !ms_modelscope_mv_names(s->dir, s->rev))
+		mv = xasprintf("Revision:%s,CreatedAt:%ld", s->rev, created_at);
+	if (mv) {
+		path = ms_path_join(s->dir, ".mv");
 		ret = ms_write_file_if_changed(path, mv, strlen(mv), err);
-	free(path);
-	free(mv);
+		free(path);
+		free(mv);
+	}
 	return ret;
 }
 

@@ -73,33 +73,48 @@ const char *ms_store_ms_type_dir(enum ms_repo_type t)
 	return t == MS_REPO_DATASET ? "datasets" : "models";
 }
 
-void ms_store_ms_load_msc(struct store_ms *s)
+bool ms_modelscope_read_msc(const char *dir, struct ms_msc *out)
 {
-	char *path = ms_path_join(s->repo_dir, ".msc"), *data = NULL;
+	char *path = ms_path_join(dir, ".msc"), *data = NULL;
 	size_t len;
+	bool ok = true;
 
-	ms_msc_release(&s->msc);
+	ms_msc_release(out);
 	if (ms_read_file(path, 256u << 20, &data, &len, NULL) == 0 &&
-	    ms_pickle_decode_msc(data, len, &s->msc) < 0) {
+	    ms_pickle_decode_msc(data, len, out) < 0) {
 		/* The official client renames a corrupt index and starts afresh. */
 		ms_verbose("%s is not a readable index; ignoring it", path);
-		ms_msc_release(&s->msc);
+		ms_msc_release(out);
+		ok = false;
 	}
 	free(data);
 	free(path);
+	return ok;
+}
+
+int ms_modelscope_write_msc(const char *dir, const struct ms_msc *m, struct ms_error *err)
+{
+	struct ms_buf b = MS_BUF_INIT;
+	char *path = ms_path_join(dir, ".msc");
+	int ret;
+
+	ms_pickle_encode_msc(m, &b);
+	ret = ms_write_file_atomic(path, b.data, b.len, 0644, err);
+	ms_buf_release(&b);
+	free(path);
+	return ret;
+}
+
+void ms_store_ms_load_msc(struct store_ms *s)
+{
+	ms_modelscope_read_msc(s->repo_dir, &s->msc);
 	s->msc_loaded = true;
 }
 
 int ms_store_ms_save_msc(struct store_ms *s, struct ms_error *err)
 {
-	struct ms_buf b = MS_BUF_INIT;
-	char *path = ms_path_join(s->repo_dir, ".msc");
-	int ret;
+	int ret = ms_modelscope_write_msc(s->repo_dir, &s->msc, err);
 
-	ms_pickle_encode_msc(&s->msc, &b);
-	ret = ms_write_file_atomic(path, b.data, b.len, 0644, err);
-	ms_buf_release(&b);
-	free(path);
 	if (!ret) {
 		s->msc_dirty = false;
 		s->msc_saved_at = ms_now();

@@ -203,5 +203,11 @@ char *ms_hf_repo_folder(const struct ms_repo *repo);
 char *ms_modelscope_masked_name(const char *name);
 /* Whether dir/.mv (modelscope 1.37's model revision file) says "Revision:<rev>,...". */
 bool ms_modelscope_mv_names(const char *dir, const char *rev);
+struct ms_msc;
+/* dir/.msc (modelscope 1.37's index) into out: false when it is there but unreadable (out
+ * is then empty); a missing one is an empty index. */
+bool ms_modelscope_read_msc(const char *dir, struct ms_msc *out);
+/* out as dir/.msc, atomically. */
+int ms_modelscope_write_msc(const char *dir, const struct ms_msc *m, struct ms_error *err);
 
 #endif
