@@ -28,7 +28,6 @@ struct ms_hash_slot {
 	uint64_t ready, hashed;
 	unsigned gen;
 	bool done, busy, detached;
-	bool waiting; /* a reset waits for the thread to let go (idle) */
 	int error;
 	char hex[MS_HEX_MAX];
 	/* Owned by the hasher thread. */
@@ -104,8 +103,7 @@ static void *run(void *arg)
 
 		pthread_mutex_lock(&p->mu);
 		s->busy = false;
-		if (s->waiting)
-			pthread_cond_broadcast(&p->idle);
+		pthread_cond_broadcast(&p->idle); /* a reset may wait for it (one per 4 MiB) */
 		if (s->detached) {
 			slot_destroy(s);
 			continue;
@@ -209,10 +207,8 @@ void ms_hash_slot_reset(struct ms_hash_slot *s)
 	s->error = 0;
 	s->hex[0] = '\0';
 	/* the thread may be reading the file: the caller truncates it next */
-	s->waiting = true;
 	while (s->busy)
 		pthread_cond_wait(&s->pool->idle, &s->pool->mu);
-	s->waiting = false;
 	pthread_cond_signal(&s->pool->cv);
 	pthread_mutex_unlock(&s->pool->mu);
 }
