@@ -106,12 +106,14 @@ static int hash_one(struct ms_hashpool *p, struct ms_hash_item *it)
 	for (;;) {
 		int64_t r = ms_hasher_feed_fd(h, nalg, fd, got, p->block);
 
-		if (r == -EIO) {
-			fail(p, it, MS_EFAIL, 0); /* cut short while it was read */
-			goto out;
-		}
 		if (r < 0) {
-			fail(p, it, ms_err_from_errno((int)-r), (int)-r);
+			/* -EIO: cut short under the mapping, or a bad disk; the file tells which */
+			if (r == -EIO &&
+			    (fstat(fd, &after) < 0 || after.st_size != before.st_size ||
+			     mtime_ns(&after) != mtime_ns(&before)))
+				fail(p, it, MS_EFAIL, 0);
+			else
+				fail(p, it, ms_err_from_errno((int)-r), (int)-r);
 			goto out;
 		}
 		if (r == 0 || atomic_load(&p->stop))
