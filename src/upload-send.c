@@ -407,7 +407,7 @@ void upload_hash_early(struct ms_upload *u)
 		if (f->early)
 			u->early_items[k++] = item_of(f, f->early);
 	}
-	u->nearly = k;
+	u->n_early = k;
 	if (k)
 		u->early = ms_hashpool_start(u->early_items, k, &ho);
 }
@@ -421,7 +421,7 @@ void upload_hash_early_release(struct ms_upload *u)
 	u->early = NULL;
 	free(u->early_items);
 	u->early_items = NULL;
-	u->nearly = 0;
+	u->n_early = 0;
 }
 
 /* The early pool failed only on files the plan ignores or hashes again in the other. */
@@ -429,7 +429,7 @@ static bool early_failure_moot(const struct ms_upload *u)
 {
 	bool failed = false;
 
-	for (size_t i = 0; i < u->nearly; i++) {
+	for (size_t i = 0; i < u->n_early; i++) {
 		if (!u->early_items[i].status)
 			continue;
 		if (used(&u->early_items[i]))

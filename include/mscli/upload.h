@@ -67,7 +67,7 @@ struct ms_upload {
 	/* Hashing that starts before the plan (upload_digests); upload_send takes it over. */
 	struct ms_hashpool *early;
 	struct ms_hash_item *early_items;
-	size_t nearly;
+	size_t n_early;
 
 	size_t nhashed, nunchanged, nignored, ncommitted;
 	size_t objects_sent, objects_present;
