@@ -380,14 +380,24 @@ static uint64_t env_size(const struct ms_download *d, const char *name, uint64_t
 	return def;
 }
 
-static int add_job(struct ms_download *d, struct ms_file *f, struct ms_error *err)
+/* At the file's turn in the engine: where its partial goes (the store makes the folders). */
+static int prepare_cb(void *arg, struct ms_xfer_job *job, struct ms_error *err)
 {
-	struct ms_xfer_job *job = &d->jobs[d->njobs];
-	int ret = d->st->ops->prepare(d->st, f, &job->part_path, &job->state_path, err);
+	struct ms_download *d = arg;
+	int ret = d->st->ops->prepare(d->st, job->user, &job->part_path, &job->state_path, err);
 
-	if (ret)
-		return ret;
-	d->njobs++;
+	if (!ret && d->o.force) {
+		/* --force: do not resume either */
+		unlink(job->part_path);
+		unlink(job->state_path);
+	}
+	return ret;
+}
+
+static void add_job(struct ms_download *d, struct ms_file *f)
+{
+	struct ms_xfer_job *job = &d->jobs[d->njobs++];
+
 	job->kind = MS_JOB_GET;
 	job->url = d->repo->hub->file_url(d->sess, d->repo, &d->listing, f);
 	job->first_url = f->location; /* HF: the HEAD's answer saves a redirect */
@@ -395,6 +405,7 @@ static int add_job(struct ms_download *d, struct ms_file *f, struct ms_error *er
 	job->size = f->size;
 	job->algo = f->algo;
 	memcpy(job->digest, f->digest, sizeof(job->digest));
+	job->prepare = prepare_cb;
 	job->install = install_cb;
 	job->install_arg = d;
 	job->lock_fd = -1;
@@ -403,12 +414,6 @@ static int add_job(struct ms_download *d, struct ms_file *f, struct ms_error *er
 		job->release = release_cb;
 	}
 	job->user = f;
-	if (d->o.force) {
-		/* --force: do not resume either */
-		unlink(job->part_path);
-		unlink(job->state_path);
-	}
-	return 0;
 }
 
 static bool same_cause(const struct ms_xfer_job *a, const struct ms_xfer_job *b)
@@ -491,11 +496,9 @@ static int fetch_missing(struct ms_download *d, struct ms_error *err)
 	int ret = 0;
 
 	d->jobs = xcalloc(d->sel.n + 1, sizeof(*d->jobs));
-	for (size_t i = 0; i < d->sel.n && !ret; i++)
+	for (size_t i = 0; i < d->sel.n; i++)
 		if (!d->cached[i])
-			ret = add_job(d, d->sel.files[i], err);
-	if (ret)
-		return ret;
+			add_job(d, d->sel.files[i]);
 	ms_engine_opts_init(&eo);
 	if (d->o.max_workers)
 		eo.max_workers = d->o.max_workers;

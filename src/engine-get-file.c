@@ -230,15 +230,22 @@ void get_file_finish(struct get *g, struct xfile *xf)
 	get_emit(g, MS_EV_DONE, xf, 0, 0, NULL);
 }
 
-/* The file's lock: 0 taken (or none needed), 1 busy (try later), -1 the file ended. */
+/*
+ * The file's paths (prepared once, at its turn) and its lock: 0 taken (or none needed),
+ * 1 busy (try later), -1 the file ended.
+ */
 static int file_acquire(struct get *g, struct xfile *xf)
 {
 	struct ms_xfer_job *job = xf->job;
-	int r;
+	int r = 0;
 
-	if (!job->acquire || xf->locked)
-		return 0;
-	r = job->acquire(job->install_arg, job, &job->err);
+	if (!job->part_path && job->prepare)
+		r = job->prepare(job->install_arg, job, &job->err);
+	if (r == 0) {
+		if (!job->acquire || xf->locked)
+			return 0;
+		r = job->acquire(job->install_arg, job, &job->err);
+	}
 	if (r == 1) {
 		/* another process is fetching this blob: look again shortly */
 		xf->start_after = ms_now() + 0.2;

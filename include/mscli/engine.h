@@ -46,6 +46,13 @@ struct ms_xfer_job {
 	char digest[MS_HEX_MAX]; /* expected digest; "" means size check only */
 	char *part_path;         /* the partial file */
 	char *state_path;        /* resume-state sidecar */
+	/*
+	 * Optional: called once, when the file is about to start, to set part_path and
+	 * state_path (and make their directories); a file's set-up then costs nothing
+	 * until its turn, and the first request goes out before the thousandth file is
+	 * prepared.  0 or a negative ms_err (the file fails with err).
+	 */
+	int (*prepare)(void *arg, struct ms_xfer_job *job, struct ms_error *err);
 	ms_install_fn install;
 	void *install_arg;
 	/*

@@ -171,6 +171,26 @@ class Snapshot(Case):
         r = self.fails(5, "download", "acme/Toy-1.5B.v2", "config.json", "nope.bin")
         self.assertIn("nope.bin", r.err)
 
+    def test_a_file_in_the_way_of_a_folder_fails_that_file_only(self):
+        # the folders a file needs are made at its turn: the others still arrive
+        d = self.ms_repo_dir("acme/Toy-1.5B.v2")
+        os.makedirs(d)
+        with open(os.path.join(d, "tokenizer"), "w") as f:
+            f.write("in the way")
+        r = self.fails(1, "download", "acme/Toy-1.5B.v2")
+        self.assertEqual(len(r.errors), 1, r)
+        self.assertIn("cannot create directory 'tokenizer' below '%s'" % d, r.err)
+        self.assertIn("Not a directory", r.err)
+        for p in FILES:
+            if not p.startswith("tokenizer/"):
+                with open(os.path.join(d, p), "rb") as f:
+                    self.assertEqual(f.read(), FILES[p], p)
+        with open(os.path.join(d, "tokenizer")) as f:
+            self.assertEqual(f.read(), "in the way")  # never replaced
+        listed = {e["Path"] for e in self.read_pickle(os.path.join(d, ".msc"))}
+        self.assertNotIn("tokenizer/vocab.txt", listed)
+        self.assertIn("config.json", listed)
+
     def test_include_exclude(self):
         self.ok("download", "acme/Toy-1.5B.v2", "--include", "*.json,*.md", "--include", "tokenizer/",
                 "--exclude", "README*")
