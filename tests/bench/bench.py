@@ -10,7 +10,9 @@ Hugging Face side), curl, aria2c and wget2.  A client whose source is absent
 is skipped with a note.
 
 Workloads (--workloads): big (4 x 512 MiB shards and 3 small files), small
-(2000 x 64 KiB files in 20 directories) and huge (one 2 GiB file), each over
+(2000 x 64 KiB files in 20 directories, written to a journaled ext4 the bench
+makes when --dir is on an ext4 without a journal: see SmallFs) and huge (one
+2 GiB file), each over
 HTTP/1.1 and over TLS with HTTP/2 (--proto; nginx's certificate is signed by a
 CA the bench makes).  Tools alternate within each round and every timed run is
 preceded by writing and deleting a scratch file of the same size (on this kind
@@ -25,6 +27,7 @@ the cache legs (verify, export, import).  With --upload: the upload leg
 (bench_upload.py).  --report prints README's tables from a result.json.
 """
 import argparse
+import glob
 import json
 import os
 import platform
@@ -168,6 +171,72 @@ def clean(p):
     os.makedirs(p)
 
 
+def fs_type(path):
+    """The file system under path, as df names it (ext4, tmpfs...)."""
+    r = subprocess.run(["df", "--output=fstype", path], capture_output=True, text=True)
+    return r.stdout.split()[-1] if r.returncode == 0 and r.stdout.split() else "?"
+
+
+def ext4_without_journal(path):
+    """True when path is on an ext4 mounted without a journal (as this VM's root is): ext4
+    lists the device in /proc/fs/ext4, jbd2 lists only the journaled ones."""
+    r = subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE", "-T", path],
+                       capture_output=True, text=True)
+    parts = r.stdout.split()
+    if r.returncode != 0 or len(parts) < 2 or parts[1] != "ext4":
+        return False
+    dev = os.path.basename(parts[0])
+    return (os.path.isdir(os.path.join("/proc/fs/ext4", dev)) and
+            not glob.glob(os.path.join("/proc/fs/jbd2", dev + "-*")))
+
+
+class SmallFs:
+    """Where the small workload's files are written: a journaled ext4, as users' file systems
+    are.  On an ext4 without a journal (this VM's root), the inode allocator skips every inode
+    deleted in the last 5-300 s and reads its inode-table block to know it: with 2000 files
+    deleted before each run, that kernel time grew with every run and the same mscli measured
+    0.5 to 1.6 s.  So the bench makes an ext4 image (sparse, loop-mounted: needs root) and
+    writes the small workload there; otherwise it writes to --dir and says why."""
+
+    def __init__(self, work, size_bytes, wanted):
+        self.mnt = os.path.join(work, "smallfs")
+        self.img = os.path.join(work, "smallfs.img")
+        self.mounted = False
+        self.where = os.path.join(work, "out")
+        self.note = None
+        if not wanted:
+            return
+        if not ext4_without_journal(work):
+            self.note = "small files written to %s (%s)" % (self.where, fs_type(work))
+            return
+        size = max(1 << 30, 4 * size_bytes + (256 << 20))
+        subprocess.run(["umount", self.mnt], capture_output=True)
+        os.makedirs(self.mnt, exist_ok=True)
+        with open(self.img, "wb") as f:
+            f.truncate(size)
+        steps = (["mkfs.ext4", "-q", "-F", self.img], ["mount", "-o", "loop", self.img, self.mnt])
+        for cmd in steps:
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                self.note = ("small files written to %s, an ext4 without a journal: '%s' "
+                             "failed (%s); expect slower, order-dependent small-file runs" %
+                             (self.where, " ".join(cmd[:2]),
+                              (r.stderr.strip().splitlines() or ["?"])[-1]))
+                os.unlink(self.img)
+                return
+        self.mounted = True
+        self.where = os.path.join(self.mnt, "out")
+        os.makedirs(self.where, exist_ok=True)
+        self.note = "small files written to a journaled ext4 the bench made (%s)" % self.mnt
+
+    def close(self):
+        if self.mounted:
+            subprocess.run(["umount", self.mnt], capture_output=True)
+            self.mounted = False
+        if os.path.exists(self.img):
+            os.unlink(self.img)
+
+
 def official_sources():
     """{tool: src dir} of the official clients at hand, {tool: why not} of the others."""
     have, skipped = {}, {}
@@ -183,13 +252,13 @@ def official_sources():
 class Leg:
     """One workload over one protocol: its hub (redirecting to nginx), the tools, the floors."""
 
-    def __init__(self, a, work, workload, nginx, ca_cert, official):
+    def __init__(self, a, work, workload, nginx, ca_cert, official, out=None):
         self.a, self.workload, self.nginx, self.official = a, workload, nginx, official
         self.tls = nginx.scheme == "https"
         self.name = "%s-%s" % (workload, nginx.scheme)
         self.work = work
         self.fixture = os.path.join(work, "fixture", workload)
-        self.out = os.path.join(work, "out")
+        self.out = out or os.path.join(work, "out")
         os.makedirs(self.out, exist_ok=True)
         self.names, self.total = make_fixture(self.fixture, workload_files(a, workload))
         self.cdn = "%s/%s" % (nginx.url, workload)
@@ -702,6 +771,9 @@ def main():
     ca = CA(os.path.join(work, "ca")) if "https" in protos else None
     servers = {}
     legs, extra, first = {}, {}, True
+    smallfs = SmallFs(work, a.files * a.file_kib * 1024, "small" in workloads)
+    if smallfs.note:
+        log("bench: " + smallfs.note)
     try:
         for p in protos:
             if p == "https":
@@ -711,7 +783,8 @@ def main():
                 servers[p] = Nginx(os.path.join(work, "fixture"))
         for w in workloads:
             for p in protos:
-                leg = Leg(a, work, w, servers[p], ca.cert if p == "https" else None, official)
+                leg = Leg(a, work, w, servers[p], ca.cert if p == "https" else None, official,
+                          smallfs.where if w == "small" else None)
                 try:
                     rec = {"files": len(leg.names), "bytes": leg.total, "floor": None,
                            "tools": {}}
@@ -743,6 +816,7 @@ def main():
     finally:
         for s in servers.values():
             s.stop()
+        smallfs.close()
     tg = targets(legs)
     print("\nmscli benchmark, %d round(s), tools alternating; %s; %.0f s in all" %
           (a.rounds, " ".join(a.mscli_args) or "default options", time.monotonic() - started))
@@ -752,6 +826,8 @@ def main():
           "full; mscli = how many times longer the tool took than mscli")
     for t, why in skipped.items():
         print("%s: not measured, %s" % (t, why))
+    if smallfs.note:
+        print(smallfs.note)
     for name, leg in legs.items():
         if leg["tools"]:
             print_leg(name, leg, leg["files"], leg["bytes"])
@@ -785,7 +861,8 @@ def main():
                         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                                     "cpu": cpu_model(),
                                     "load_average": os.getloadavg()},
-                        "skipped": skipped, "legs": legs, "targets": tg}, **extra),
+                        "skipped": skipped, "small_files_on": smallfs.note,
+                        "legs": legs, "targets": tg}, **extra),
                   f, indent=2)
     print("\nwrote " + a.json)
 
