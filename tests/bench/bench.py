@@ -16,7 +16,7 @@ makes when --dir is on an ext4 without a journal: see SmallFs) and huge (one
 HTTP/1.1 and over TLS with HTTP/2 (--proto; nginx's certificate is signed by a
 CA the bench makes).  Tools alternate within each round and every timed run is
 preceded by writing and deleting a scratch file of the same size (on this kind
-of VM the first writer into fresh memory is 5-10x slower).  Per tool, medians
+of VM the first writer into fresh memory is 5-10x slower), then a sync.  Per tool, medians
 over rounds: wall, MB/s, files/s, client CPU s, server CPU s (nginx and the hub
 emulator), peak RSS, the CDN connections nginx saw, when the first CDN request
 started, a warm re-run (the tools with a cache) and mscli's ratio against
@@ -157,13 +157,17 @@ def children(pid):
 
 
 def scratch(dirpath, size):
-    """Write and delete a file of size bytes: hands the VM's memory back warm."""
+    """Write and delete a file of size bytes: hands the VM's memory back warm.  Then wait
+    for the disk (sync): what the kernel still had to write back or discard for it, or for
+    the run before, must not compete with the timed run (in the upload leg it did: the
+    same mscli took 2.7 to 5.0 s at the same CPU seconds; with the sync, 2.65-2.72 s)."""
     p = os.path.join(dirpath, "scratch.bin")
     with open(p, "wb") as f:
         block = b"\0" * (1 << 20)
         for _ in range(max(1, size >> 20)):
             f.write(block)
     os.unlink(p)
+    os.sync()
 
 
 def clean(p):
