@@ -353,120 +353,129 @@ static int object_op(struct vm *vm, unsigned char op)
 	return 0;
 }
 
-/* One opcode per case: the switch is the whole machine, and reads best whole (a longer
- * function on purpose, like CPython's own load loop). */
-static int run(struct vm *vm, struct node **result)
+/* Opcodes that push a value (or only set the protocol up).  1: not one of them. */
+static int value_op(struct vm *vm, unsigned char op)
 {
 	const unsigned char *b;
+	struct node *n;
 
+	switch (op) {
+	case 0x80: /* PROTO */
+		return take(vm, 1, &b) ? -1 : 0;
+	case 0x95: /* FRAME */
+		return take(vm, 8, &b) ? -1 : 0;
+	case ']': /* EMPTY_LIST */
+		push(vm, new_node(vm, N_LIST));
+		return 0;
+	case '}': /* EMPTY_DICT */
+		push(vm, new_node(vm, N_DICT));
+		return 0;
+	case '(': /* MARK */
+		push(vm, new_node(vm, N_MARK));
+		return 0;
+	case 'N':  /* NONE */
+	case 0x88: /* NEWTRUE */
+	case 0x89: /* NEWFALSE */
+		push(vm, new_node(vm, N_OTHER));
+		return 0;
+	case 'K': /* BININT1 */
+	case 'M': /* BININT2 */
+	case 'J': /* BININT */
+		if (take(vm, op == 'K' ? 1 : op == 'M' ? 2 : 4, &b))
+			return -1;
+		n = new_node(vm, N_INT);
+		n->i = op == 'J' ? (int32_t)le(b, 4) : (int64_t)le(b, op == 'K' ? 1 : 2);
+		push(vm, n);
+		return 0;
+	case 0x8c: /* SHORT_BINUNICODE */
+	case 'X':  /* BINUNICODE */
+	case 0x8d: /* BINUNICODE8 */
+	{
+		size_t lw = op == 0x8c ? 1 : op == 'X' ? 4 : 8;
+		uint64_t len;
+
+		if (take(vm, lw, &b))
+			return -1;
+		len = le(b, lw);
+		if (len > (uint64_t)(vm->end - vm->p) || take(vm, (size_t)len, &b))
+			return -1;
+		n = new_node(vm, N_STR);
+		n->s = xstrndup((const char *)b, (size_t)len);
+		push(vm, n);
+		return 0;
+	}
+	default:
+		return 1;
+	}
+}
+
+/* The memo and filling containers.  1: not one of them. */
+static int container_op(struct vm *vm, unsigned char op)
+{
+	const unsigned char *b;
+	long mark;
+
+	switch (op) {
+	case 0x94: /* MEMOIZE */
+	{
+		size_t idx = 0;
+
+		while (idx < vm->memo_cap && vm->memo[idx])
+			idx++;
+		return memo_put(vm, idx) ? -1 : 0;
+	}
+	case 'q': /* BINPUT */
+	case 'r': /* LONG_BINPUT */
+		return take(vm, op == 'q' ? 1 : 4, &b) || memo_put(vm, le(b, op == 'q' ? 1 : 4))
+		               ? -1
+		               : 0;
+	case 'h': /* BINGET */
+	case 'j': /* LONG_BINGET */
+		return take(vm, op == 'h' ? 1 : 4, &b) || memo_get(vm, le(b, op == 'h' ? 1 : 4))
+		               ? -1
+		               : 0;
+	case 's': /* SETITEM */
+		if (vm->sp < 3 || add_items(vm->stack[vm->sp - 3], &vm->stack[vm->sp - 2], 2))
+			return -1;
+		vm->sp -= 2;
+		return 0;
+	case 'a': /* APPEND */
+		if (vm->sp < 2 || add_items(vm->stack[vm->sp - 2], &vm->stack[vm->sp - 1], 1))
+			return -1;
+		vm->sp -= 1;
+		return 0;
+	case 'u': /* SETITEMS */
+	case 'e': /* APPENDS */
+		mark = find_mark(vm);
+		if (mark < 1 ||
+		    add_items(vm->stack[mark - 1], &vm->stack[mark + 1], vm->sp - (size_t)mark - 1))
+			return -1;
+		vm->sp = (size_t)mark;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int run(struct vm *vm, struct node **result)
+{
 	while (vm->p < vm->end) {
 		unsigned char op = *vm->p++;
-		long mark;
-		struct node *n;
+		int r;
 
 		/* A pickle that keeps allocating is not an .msc of sane size. */
 		if (vm->nodes > 10000000)
 			return -1;
-		switch (op) {
-		case 0x80: /* PROTO */
-			if (take(vm, 1, &b))
-				return -1;
-			break;
-		case 0x95: /* FRAME */
-			if (take(vm, 8, &b))
-				return -1;
-			break;
-		case ']': /* EMPTY_LIST */
-			push(vm, new_node(vm, N_LIST));
-			break;
-		case '}': /* EMPTY_DICT */
-			push(vm, new_node(vm, N_DICT));
-			break;
-		case '(': /* MARK */
-			push(vm, new_node(vm, N_MARK));
-			break;
-		case 'N':  /* NONE */
-		case 0x88: /* NEWTRUE */
-		case 0x89: /* NEWFALSE */
-			push(vm, new_node(vm, N_OTHER));
-			break;
-		case 'K': /* BININT1 */
-		case 'M': /* BININT2 */
-		case 'J': /* BININT */
-			if (take(vm, op == 'K' ? 1 : op == 'M' ? 2 : 4, &b))
-				return -1;
-			n = new_node(vm, N_INT);
-			n->i = op == 'J' ? (int32_t)le(b, 4) : (int64_t)le(b, op == 'K' ? 1 : 2);
-			push(vm, n);
-			break;
-		case 0x8c: /* SHORT_BINUNICODE */
-		case 'X':  /* BINUNICODE */
-		case 0x8d: /* BINUNICODE8 */
-		{
-			size_t lw = op == 0x8c ? 1 : op == 'X' ? 4 : 8;
-			uint64_t len;
-
-			if (take(vm, lw, &b))
-				return -1;
-			len = le(b, lw);
-			if (len > (uint64_t)(vm->end - vm->p) || take(vm, (size_t)len, &b))
-				return -1;
-			n = new_node(vm, N_STR);
-			n->s = xstrndup((const char *)b, (size_t)len);
-			push(vm, n);
-			break;
-		}
-		case 0x94: /* MEMOIZE */
-		{
-			size_t idx = 0;
-
-			while (idx < vm->memo_cap && vm->memo[idx])
-				idx++;
-			if (memo_put(vm, idx))
-				return -1;
-			break;
-		}
-		case 'q': /* BINPUT */
-		case 'r': /* LONG_BINPUT */
-			if (take(vm, op == 'q' ? 1 : 4, &b) ||
-			    memo_put(vm, le(b, op == 'q' ? 1 : 4)))
-				return -1;
-			break;
-		case 'h': /* BINGET */
-		case 'j': /* LONG_BINGET */
-			if (take(vm, op == 'h' ? 1 : 4, &b) ||
-			    memo_get(vm, le(b, op == 'h' ? 1 : 4)))
-				return -1;
-			break;
-		case 's': /* SETITEM */
-			if (vm->sp < 3 ||
-			    add_items(vm->stack[vm->sp - 3], &vm->stack[vm->sp - 2], 2))
-				return -1;
-			vm->sp -= 2;
-			break;
-		case 'a': /* APPEND */
-			if (vm->sp < 2 ||
-			    add_items(vm->stack[vm->sp - 2], &vm->stack[vm->sp - 1], 1))
-				return -1;
-			vm->sp -= 1;
-			break;
-		case 'u': /* SETITEMS */
-		case 'e': /* APPENDS */
-			mark = find_mark(vm);
-			if (mark < 1 || add_items(vm->stack[mark - 1], &vm->stack[mark + 1],
-			                          vm->sp - (size_t)mark - 1))
-				return -1;
-			vm->sp = (size_t)mark;
-			break;
-		case '.': /* STOP */
+		if (op == '.') { /* STOP */
 			if (vm->sp != 1)
 				return -1;
 			*result = vm->stack[0];
 			return 0;
-		default:
-			if (object_op(vm, op))
-				return -1;
 		}
+		if ((r = value_op(vm, op)) == 1 && (r = container_op(vm, op)) == 1)
+			r = object_op(vm, op);
+		if (r)
+			return -1;
 	}
 	return -1;
 }
