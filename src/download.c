@@ -509,6 +509,7 @@ static int fetch_missing(struct ms_download *d, struct ms_error *err)
 	if (eo.chunk_size < 65536)
 		eo.chunk_size = 65536;
 	eo.write_buffer = (size_t)env_size(d, "MSCLI_WRITE_BUFFER", eo.write_buffer);
+	eo.hash_threads = (int)env_size(d, "MSCLI_HASH_THREADS", (uint64_t)eo.hash_threads);
 	eo.net = &d->sess->net;
 	eo.auth = &d->sess->auth;
 	eo.on_event = on_engine_event;

@@ -516,7 +516,7 @@ static void *get_start(struct engine *e, struct ms_xfer_job **jobs, size_t n)
 	struct get *g = xcalloc(1, sizeof(*g));
 
 	g->e = e;
-	g->hasher = ms_hasher_pool_start(engine_wake, e);
+	g->hasher = ms_hasher_pool_start(o->hash_threads, engine_wake, e);
 	/*
 	 * Two buffers per connection (one filling, one being written), within
 	 * 32 MiB whatever the buffer size: memory must not grow with the load.

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mscli/alloc.h"
 #include "mscli/clock.h"
@@ -28,6 +29,14 @@ void ms_engine_opts_init(struct ms_engine_opts *o)
 	o->range_threshold = 64u << 20;
 	o->chunk_size = 16u << 20;
 	o->write_buffer = 1u << 20;
+	/*
+	 * Two hashers when there are two cores: big files arrive faster than one core of
+	 * SHA-256, so a second thread takes the next file's prefix while the first still
+	 * hashes the one before (4 x 512 MiB over HTTP, 6 paired rounds: 1.51 s against
+	 * 1.73, CPU 2.33 against 2.27; one huge file and TLS: no change).  More were not
+	 * measured: MSCLI_HASH_THREADS sets it.
+	 */
+	o->hash_threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 	o->progress_interval = 0.1;
 }
 

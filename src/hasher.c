@@ -37,7 +37,8 @@ struct ms_hash_slot {
 };
 
 struct ms_hasher_pool {
-	pthread_t thread;
+	pthread_t threads[MS_HASHER_MAX_THREADS];
+	int nthreads;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct ms_hash_slot *slots;
@@ -59,11 +60,15 @@ static void slot_destroy(struct ms_hash_slot *s)
 	free(s);
 }
 
-/* A slot with work: bytes to hash, or a complete (maybe empty) file to finalize. */
+/*
+ * A slot with work that no other thread holds: bytes to hash, or a complete (maybe
+ * empty) file to finalize.  A file is hashed in order, so one thread at a time.
+ */
 static struct ms_hash_slot *pick(struct ms_hasher_pool *p)
 {
 	for (struct ms_hash_slot *s = p->slots; s; s = s->next)
-		if (!s->done && !s->detached && (s->hashed < s->ready || s->hashed == s->size))
+		if (!s->done && !s->detached && !s->busy &&
+		    (s->hashed < s->ready || s->hashed == s->size))
 			return s;
 	return NULL;
 }
@@ -130,7 +135,17 @@ static void *run(void *arg)
 	return NULL;
 }
 
-struct ms_hasher_pool *ms_hasher_pool_start(void (*wake)(void *), void *arg)
+static void join_all(struct ms_hasher_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+}
+
+struct ms_hasher_pool *ms_hasher_pool_start(int nthreads, void (*wake)(void *), void *arg)
 {
 	struct ms_hasher_pool *p = xcalloc(1, sizeof(*p));
 
@@ -139,7 +154,14 @@ struct ms_hasher_pool *ms_hasher_pool_start(void (*wake)(void *), void *arg)
 	pthread_cond_init(&p->idle, NULL);
 	p->wake = wake;
 	p->wake_arg = arg;
-	if (pthread_create(&p->thread, NULL, run, p) != 0) {
+	if (nthreads < 1)
+		nthreads = 1;
+	if (nthreads > MS_HASHER_MAX_THREADS)
+		nthreads = MS_HASHER_MAX_THREADS;
+	while (p->nthreads < nthreads &&
+	       pthread_create(&p->threads[p->nthreads], NULL, run, p) == 0)
+		p->nthreads++;
+	if (!p->nthreads) {
 		pthread_cond_destroy(&p->idle);
 		pthread_cond_destroy(&p->cv);
 		pthread_mutex_destroy(&p->mu);
@@ -153,11 +175,7 @@ void ms_hasher_pool_stop(struct ms_hasher_pool *p)
 {
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->thread, NULL);
+	join_all(p);
 	while (p->slots)
 		slot_destroy(p->slots);
 	pthread_mutex_destroy(&p->mu);

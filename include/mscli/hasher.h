@@ -1,5 +1,5 @@
 /*
- * A thread that hashes partial files while they download.  The engine
+ * Threads that hash partial files while they download.  The engine
  * advances each file's "ready" watermark (bytes from offset 0 that are on
  * disk); the hasher maps them from the page cache and feeds the
  * digest, so verification costs little wall time once the last byte lands.
@@ -15,8 +15,14 @@
 struct ms_hasher_pool;
 struct ms_hash_slot;
 
-/* wake(arg) is called from the hasher thread when a digest is ready. */
-struct ms_hasher_pool *ms_hasher_pool_start(void (*wake)(void *), void *arg);
+#define MS_HASHER_MAX_THREADS 8
+
+/*
+ * nthreads threads (1..MS_HASHER_MAX_THREADS); a file is hashed by one at a time, in
+ * order, so more threads help only when several files have bytes waiting.  wake(arg)
+ * is called from a hasher thread when a digest is ready.
+ */
+struct ms_hasher_pool *ms_hasher_pool_start(int nthreads, void (*wake)(void *), void *arg);
 void ms_hasher_pool_stop(struct ms_hasher_pool *p);
 
 /* fd is duplicated; the caller keeps its own. */

@@ -140,7 +140,7 @@ void test_hash(void)
 	for (size_t i = 0; i < big; i++)
 		data[i] = (unsigned char)(i * 31 + (i >> 13));
 	{
-		struct ms_hasher_pool *pool = ms_hasher_pool_start(wake, NULL);
+		struct ms_hasher_pool *pool = ms_hasher_pool_start(2, wake, NULL);
 		struct ms_hash_slot *slot = ms_hash_slot_new(pool, fd, big, MS_HASH_SHA256);
 		char want[MS_HEX_MAX], got[MS_HEX_MAX];
 		int r = 0;
@@ -168,6 +168,38 @@ void test_hash(void)
 		CHECK(r == 1);
 		CHECK_STR(got, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 		ms_hash_slot_free(slot);
+
+		/* two files at once on two threads: each digest is its own file's */
+		{
+			char p2[] = "/tmp/mscli-hash2-XXXXXX", want2[MS_HEX_MAX], got2[MS_HEX_MAX];
+			int fd2 = mkstemp(p2), r2 = 0;
+			struct ms_hash_slot *a, *b2;
+
+			CHECK(fd2 >= 0);
+			CHECK(pwrite(fd, data, big, 0) == (ssize_t)big);
+			CHECK(pwrite(fd2, data + 1, big - 1, 0) == (ssize_t)(big - 1));
+			ms_sha256_hex(data + 1, big - 1, want2);
+			a = ms_hash_slot_new(pool, fd, big, MS_HASH_SHA256);
+			b2 = ms_hash_slot_new(pool, fd2, big - 1, MS_HASH_SHA256);
+			for (size_t off = 0; off <= big; off += big / 7) {
+				ms_hash_slot_advance(a, off);
+				ms_hash_slot_advance(b2, off);
+			}
+			ms_hash_slot_advance(a, big);
+			ms_hash_slot_advance(b2, big);
+			r = 0;
+			for (int i = 0; i < 2000 && ((r = ms_hash_slot_result(a, got)) == 0 ||
+			                             (r2 = ms_hash_slot_result(b2, got2)) == 0);
+			     i++)
+				ms_sleep(0.005);
+			CHECK(r == 1 && r2 == 1);
+			CHECK_STR(got, want);
+			CHECK_STR(got2, want2);
+			ms_hash_slot_free(a);
+			ms_hash_slot_free(b2);
+			close(fd2);
+			unlink(p2);
+		}
 
 		/* a file shorter than claimed is an error, not a hang */
 		CHECK(ftruncate(fd, 100) == 0);
