@@ -295,9 +295,19 @@ class Battery(Case):
             return list(hub_args) + ["--token", token, "upload", "--max-workers", "2",
                                      "alice/crash-%d" % i, src]
 
-        # a slow storage host: every PUT waits a little before its body is read
+        # a slow storage host: every PUT waits a little before its body is read; and a hub
+        # whose POSTs (create, batch, preupload, commit) take a while, so that kills land
+        # before the first object too, however fast the hashing (a release build hashes
+        # these 1.5 MB and sends its first PUT within ~15 ms of launch)
         hold = dict(server="cdn", method="PUT", seconds=0.15, times=None)
-        self.hub.fault("hold_upload", **hold)
+        hub_hold = dict(server="hub", method="POST", seconds=0.08, times=None)
+
+        def slow():
+            self.hub.clear_faults()
+            self.hub.fault("hold_upload", **hold)
+            self.hub.fault("hold_upload", **hub_hold)
+
+        slow()
         t0 = time.monotonic()
         self.ok(*upload_args(99, folder(99)))
         total = time.monotonic() - t0
@@ -305,8 +315,7 @@ class Battery(Case):
             why = self.where(i, delay)
             src, repo = folder(i), "alice/crash-%d" % i
             lfs = {sha256(d) for p, d in src_files[i].items() if p.endswith(".safetensors")}
-            self.hub.clear_faults()
-            self.hub.fault("hold_upload", **hold)
+            slow()
             rc, err = self.killed(upload_args(i, src), delay)
             self.assertIn(rc, (None, 0), "%s: %s" % (why, err))
             have = stored(repo) & lfs
