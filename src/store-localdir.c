@@ -317,28 +317,15 @@ static bool ld_needs_created_at(struct ms_store *st)
 static int ld_finish(struct ms_store *st, struct ms_error *err)
 {
 	struct store_localdir *s = (struct store_localdir *)st;
-	long created_at = s->listing ? s->listing->created_at : 0;
-	char *path, *mv = NULL;
-	int ret = 0;
+	int ret;
 
 	if (!s->fl->ms_index || !s->msc_loaded)
 		return 0; /* nothing there was looked at: nothing to say */
 	if (s->msc_dirty && (ret = ms_modelscope_write_msc(s->dir, &s->msc, err)) != 0)
 		return ret;
 	s->msc_dirty = false;
-	/* .mv: the revision (models: and its date; without the hub's date an existing .mv
-	 * of this revision stays as it is) */
-	if (s->type == MS_REPO_DATASET)
-		mv = xstrdup(s->rev);
-	else if (created_at || !ms_modelscope_mv_names(s->dir, s->rev))
-		mv = xasprintf("Revision:%s,CreatedAt:%ld", s->rev, created_at);
-	if (mv) {
-		path = ms_path_join(s->dir, ".mv");
-		ret = ms_write_file_if_changed(path, mv, strlen(mv), err);
-		free(path);
-		free(mv);
-	}
-	return ret;
+	return ms_modelscope_write_mv(s->dir, s->type, s->rev,
+	                              s->listing ? s->listing->created_at : 0, false, err);
 }
 
 static int ld_local_listing(struct ms_store *st, const char *commit, struct ms_listing *out)

@@ -68,6 +68,25 @@ bool ms_modelscope_mv_names(const char *dir, const char *rev)
 	return names;
 }
 
+int ms_modelscope_write_mv(const char *dir, enum ms_repo_type type, const char *rev,
+                           long created_at, bool stale, struct ms_error *err)
+{
+	char *path, *mv = NULL;
+	int ret = 0;
+
+	if (type == MS_REPO_DATASET)
+		mv = xstrdup(rev);
+	else if (created_at || stale || !ms_modelscope_mv_names(dir, rev))
+		mv = xasprintf("Revision:%s,CreatedAt:%ld", rev, created_at);
+	if (mv) {
+		path = ms_path_join(dir, ".mv");
+		ret = ms_write_file_if_changed(path, mv, strlen(mv), err);
+		free(path);
+		free(mv);
+	}
+	return ret;
+}
+
 const char *ms_store_ms_type_dir(enum ms_repo_type t)
 {
 	return t == MS_REPO_DATASET ? "datasets" : "models";
@@ -441,21 +460,15 @@ out:
 static int ms_finish(struct ms_store *st, struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;
-	char *mv = NULL;
 	int ret = 0;
 
 	drop_previous_revision(s);
 	if (s->msc_dirty)
 		ret = ms_store_ms_save_msc(s, err);
-	if (!ret && s->type == MS_REPO_MODEL && s->listing && s->listing->created_at)
-		mv = xasprintf("Revision:%s,CreatedAt:%ld", s->rev, s->listing->created_at);
-	else if (!ret && s->type == MS_REPO_MODEL && ms_needs_created_at(st))
-		mv = xasprintf("Revision:%s,CreatedAt:%ld", s->rev, 0L);
-	else if (!ret && s->type == MS_REPO_DATASET)
-		mv = xstrdup(s->rev);
-	if (mv)
-		ret = write_if_changed(s->repo_dir, ".mv", mv, strlen(mv), err);
-	free(mv);
+	if (!ret)
+		ret = ms_modelscope_write_mv(s->repo_dir, s->type, s->rev,
+		                             s->listing ? s->listing->created_at : 0,
+		                             s->installed_any, err);
 	if (s->locked) {
 		/* Leave no empty directories behind in the temp area. */
 		char *state_dir = ms_path_join(s->temp_dir, ".mscli-state");

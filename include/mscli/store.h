@@ -203,6 +203,13 @@ char *ms_hf_repo_folder(const struct ms_repo *repo);
 char *ms_modelscope_masked_name(const char *name);
 /* Whether dir/.mv (modelscope 1.37's model revision file) says "Revision:<rev>,...". */
 bool ms_modelscope_mv_names(const char *dir, const char *rev);
+/*
+ * dir/.mv as modelscope 1.37 writes it, only when it changes: a dataset's is the bare
+ * revision; a model's "Revision:<rev>,CreatedAt:<created_at>", left as it is when the
+ * hub's date is unknown (0) and it already names rev, unless stale (new files came).
+ */
+int ms_modelscope_write_mv(const char *dir, enum ms_repo_type type, const char *rev,
+                           long created_at, bool stale, struct ms_error *err);
 struct ms_msc;
 /* dir/.msc (modelscope 1.37's index) into out: false when it is there but unreadable (out
  * is then empty); a missing one is an empty index. */
