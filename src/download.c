@@ -367,17 +367,24 @@ static void release_cb(void *arg, struct ms_xfer_job *job)
 	job->lock_fd = -1;
 }
 
-/* Tuning knobs for benchmarks and tests (MSCLI_CHUNK_SIZE=1M ...). */
-static uint64_t env_size(const struct ms_download *d, const char *name, uint64_t def)
+/* Tuning knobs for benchmarks and tests (MSCLI_CHUNK_SIZE=1M, MSCLI_HASH_THREADS=1...):
+ * sizes, or plain counts when count is set. */
+static uint64_t env_knob(const struct ms_download *d, const char *name, uint64_t def, bool count)
 {
 	const char *v = ms_getenv(name);
 	uint64_t n;
 
-	if (v && ms_parse_size(v, &n) == 0)
+	if (v && (count ? ms_parse_u64(v, &n) : ms_parse_size(v, &n)) == 0)
 		return n;
 	if (v)
-		note(d, MS_NOTE_WARN, "ignoring %s='%s': not a size", name, v);
+		note(d, MS_NOTE_WARN, "ignoring %s='%s': not a %s", name, v,
+		     count ? "number" : "size");
 	return def;
+}
+
+static uint64_t env_size(const struct ms_download *d, const char *name, uint64_t def)
+{
+	return env_knob(d, name, def, false);
 }
 
 /* At the file's turn in the engine: where its partial goes (the store makes the folders). */
@@ -509,7 +516,7 @@ static int fetch_missing(struct ms_download *d, struct ms_error *err)
 	if (eo.chunk_size < 65536)
 		eo.chunk_size = 65536;
 	eo.write_buffer = (size_t)env_size(d, "MSCLI_WRITE_BUFFER", eo.write_buffer);
-	eo.hash_threads = (int)env_size(d, "MSCLI_HASH_THREADS", (uint64_t)eo.hash_threads);
+	eo.hash_threads = (int)env_knob(d, "MSCLI_HASH_THREADS", (uint64_t)eo.hash_threads, true);
 	eo.net = &d->sess->net;
 	eo.auth = &d->sess->auth;
 	eo.on_event = on_engine_event;

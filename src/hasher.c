@@ -135,16 +135,6 @@ static void *run(void *arg)
 	return NULL;
 }
 
-static void join_all(struct ms_hasher_pool *p)
-{
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < p->nthreads; i++)
-		pthread_join(p->threads[i], NULL);
-}
-
 struct ms_hasher_pool *ms_hasher_pool_start(int nthreads, void (*wake)(void *), void *arg)
 {
 	struct ms_hasher_pool *p = xcalloc(1, sizeof(*p));
@@ -175,7 +165,12 @@ void ms_hasher_pool_stop(struct ms_hasher_pool *p)
 {
 	if (!p)
 		return;
-	join_all(p);
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
 	while (p->slots)
 		slot_destroy(p->slots);
 	pthread_mutex_destroy(&p->mu);
