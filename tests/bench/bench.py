@@ -175,22 +175,20 @@ def clean(p):
     os.makedirs(p)
 
 
-def fs_type(path):
-    """The file system under path, as df names it (ext4, tmpfs...)."""
-    r = subprocess.run(["df", "--output=fstype", path], capture_output=True, text=True)
-    return r.stdout.split()[-1] if r.returncode == 0 and r.stdout.split() else "?"
+def mount_of(path):
+    """(device, file system type) of the mount path is on, e.g. ("/dev/vda", "ext4")."""
+    r = subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE", "-T", path],
+                       capture_output=True, text=True)
+    parts = r.stdout.split()
+    return (parts[0], parts[1]) if r.returncode == 0 and len(parts) >= 2 else ("?", "?")
 
 
 def ext4_without_journal(path):
     """True when path is on an ext4 mounted without a journal (as this VM's root is): ext4
     lists the device in /proc/fs/ext4, jbd2 lists only the journaled ones."""
-    r = subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE", "-T", path],
-                       capture_output=True, text=True)
-    parts = r.stdout.split()
-    if r.returncode != 0 or len(parts) < 2 or parts[1] != "ext4":
-        return False
-    dev = os.path.basename(parts[0])
-    return (os.path.isdir(os.path.join("/proc/fs/ext4", dev)) and
+    source, fstype = mount_of(path)
+    dev = os.path.basename(source)
+    return (fstype == "ext4" and os.path.isdir(os.path.join("/proc/fs/ext4", dev)) and
             not glob.glob(os.path.join("/proc/fs/jbd2", dev + "-*")))
 
 
@@ -211,7 +209,7 @@ class SmallFs:
         if not wanted:
             return
         if not ext4_without_journal(work):
-            self.note = "small files written to %s (%s)" % (self.where, fs_type(work))
+            self.note = "small files written to %s (%s)" % (self.where, mount_of(work)[1])
             return
         size = max(1 << 30, 4 * size_bytes + (256 << 20))
         subprocess.run(["umount", self.mnt], capture_output=True)
