@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mscli/alloc.h"
@@ -17,6 +18,8 @@
  * rounds); a mapping copies nothing.
  */
 #define HASH_BLOCK (4u << 20)
+/* ms_hasher_pool_speed needs this much hashed to say anything */
+#define HASH_SPEED_SAMPLE (16u << 20)
 
 struct ms_hash_slot {
 	struct ms_hash_slot *next;
@@ -45,7 +48,8 @@ struct ms_hasher_pool {
 	bool stop;
 	void (*wake)(void *);
 	void *wake_arg;
-	pthread_cond_t idle; /* a busy slot was let go */
+	pthread_cond_t idle;  /* a busy slot was let go */
+	uint64_t fed, fed_ns; /* bytes hashed, and the thread CPU time it took */
 };
 
 static void slot_destroy(struct ms_hash_slot *s)
@@ -83,6 +87,7 @@ static void *run(void *arg)
 		uint64_t from, len;
 		unsigned gen;
 		int64_t n = 0;
+		uint64_t cpu_ns = 0;
 		bool wake = false;
 
 		if (!s) {
@@ -103,10 +108,21 @@ static void *run(void *arg)
 			s->h_gen = gen;
 			s->h_init = true;
 		}
-		if (len)
+		if (len) {
+			struct timespec t0, t1;
+
+			clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 			n = ms_hasher_feed_fd(&s->h, 1, s->fd, from, len);
+			clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+			cpu_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec -
+			                    t0.tv_nsec);
+		}
 
 		pthread_mutex_lock(&p->mu);
+		if (n > 0) {
+			p->fed += (uint64_t)n;
+			p->fed_ns += cpu_ns;
+		}
 		s->busy = false;
 		pthread_cond_broadcast(&p->idle); /* a reset may wait for it (one per 4 MiB) */
 		if (s->detached) {
@@ -177,6 +193,17 @@ void ms_hasher_pool_stop(struct ms_hasher_pool *p)
 	pthread_cond_destroy(&p->cv);
 	pthread_cond_destroy(&p->idle);
 	free(p);
+}
+
+double ms_hasher_pool_speed(struct ms_hasher_pool *p)
+{
+	double v = 0;
+
+	pthread_mutex_lock(&p->mu);
+	if (p->fed >= HASH_SPEED_SAMPLE && p->fed_ns)
+		v = (double)p->fed * 1e9 / (double)p->fed_ns;
+	pthread_mutex_unlock(&p->mu);
+	return v;
 }
 
 struct ms_hash_slot *ms_hash_slot_new(struct ms_hasher_pool *p, int fd, uint64_t size,

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "mscli/alloc.h"
@@ -12,6 +13,7 @@
 
 struct ms_writer {
 	pthread_t thread;
+	pid_t tid;
 	pthread_mutex_t mu;
 	pthread_cond_t work, idle;
 	struct ms_write *head, *tail;           /* to write */
@@ -28,6 +30,8 @@ static void *run(void *arg)
 	struct ms_writer *w = arg;
 
 	pthread_mutex_lock(&w->mu);
+	w->tid = gettid();
+	pthread_cond_broadcast(&w->idle);
 	for (;;) {
 		struct ms_write *job = w->head;
 
@@ -89,6 +93,21 @@ struct ms_writer *ms_writer_start(size_t buffer_size, size_t max_buffers, void (
 		return NULL;
 	}
 	return w;
+}
+
+int ms_writer_renice(struct ms_writer *w, int inc)
+{
+	int nice;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->tid) /* the thread has not run yet */
+		pthread_cond_wait(&w->idle, &w->mu);
+	/* Linux: PRIO_PROCESS with a thread id sets that thread's nice value only */
+	nice = getpriority(PRIO_PROCESS, (id_t)w->tid) + inc;
+	setpriority(PRIO_PROCESS, (id_t)w->tid, nice);
+	nice = getpriority(PRIO_PROCESS, (id_t)w->tid);
+	pthread_mutex_unlock(&w->mu);
+	return nice;
 }
 
 void ms_writer_stop(struct ms_writer *w)

@@ -90,6 +90,11 @@ struct get {
 	size_t nfiles;
 	size_t first_open; /* files before it are done or failed, for good */
 	int active_files;
+	/* maybe_yield_to_hashing: the lone file being measured, from when and what it had */
+	struct xfile *yield_file;
+	uint64_t yield_from;
+	double yield_since, yield_check_at;
+	bool yielded;
 };
 
 void get_emit(struct get *g, enum ms_event_type type, struct xfile *xf, int attempt, double delay,

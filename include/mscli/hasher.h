@@ -24,6 +24,8 @@ struct ms_hash_slot;
  */
 struct ms_hasher_pool *ms_hasher_pool_start(int nthreads, void (*wake)(void *), void *arg);
 void ms_hasher_pool_stop(struct ms_hasher_pool *p);
+/* Bytes one thread hashes per second of its own CPU time (0: too little hashed yet). */
+double ms_hasher_pool_speed(struct ms_hasher_pool *p);
 
 /* fd is duplicated; the caller keeps its own. */
 struct ms_hash_slot *ms_hash_slot_new(struct ms_hasher_pool *p, int fd, uint64_t size,

@@ -32,6 +32,8 @@ struct ms_write {
 struct ms_writer *ms_writer_start(size_t buffer_size, size_t max_buffers, void (*wake)(void *),
                                   void *arg);
 void ms_writer_stop(struct ms_writer *w);
+/* Add inc to the writing thread's nice value (that thread's only); returns the new one. */
+int ms_writer_renice(struct ms_writer *w, int inc);
 /* A free buffer of buffer_size bytes (waits while all are in use). */
 unsigned char *ms_writer_buffer(struct ms_writer *w);
 void ms_writer_put_buffer(struct ms_writer *w, unsigned char *buf);

@@ -145,6 +145,7 @@ void test_hash(void)
 		char want[MS_HEX_MAX], got[MS_HEX_MAX];
 		int r = 0;
 
+		CHECK(ms_hasher_pool_speed(pool) == 0); /* nothing hashed: no figure */
 		ms_sha256_hex(data, big, want);
 		CHECK(pwrite(fd, data, 1 << 20, 0) == 1 << 20);
 		ms_hash_slot_advance(slot, 1 << 20);
@@ -197,6 +198,9 @@ void test_hash(void)
 			CHECK_STR(got2, want2);
 			ms_hash_slot_free(a);
 			ms_hash_slot_free(b2);
+			/* 28 MiB hashed by now: one thread's bytes per CPU second, plausibly */
+			CHECK(ms_hasher_pool_speed(pool) > 1e6 &&
+			      ms_hasher_pool_speed(pool) < 1e11);
 			close(fd2);
 			unlink(p2);
 		}
