@@ -109,8 +109,11 @@ class NginxCDN(Case):
         self.assertRegex(r.err, "(?i)certificate")
         self.ok("download", "acme/cdn", env=dict(RANGED, CURL_CA_BUNDLE=n.cert))
         self.check_files()
-        # a big file's ranges over HTTP/1.1 (a connection each), small files over HTTP/2
+        # the server offers HTTP/2 (ALPN); a big file's ranges and the small files go
+        # over HTTP/1.1, a kept connection per transfer: fewer connections than requests
         served = [r for r in n.access_log() if r[2] in (200, 206)]
-        self.assertEqual({r[6] for r in served if r[1].endswith("/w.bin")}, {"HTTP/1.1"})
+        self.assertEqual({r[6] for r in served}, {"HTTP/1.1"})
         self.assertTrue(any(r[2] == 206 for r in served if r[1].endswith("/w.bin")), served)
-        self.assertEqual({r[6] for r in served if r[1].endswith("/c.json")}, {"HTTP/2.0"})
+        self.assertTrue(any(r[1].endswith("/c.json") for r in served), served)
+        _, conns = n.conn_log()
+        self.assertLess(len({c for c, _ in conns}), len(conns))
