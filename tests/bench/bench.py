@@ -13,8 +13,8 @@ Workloads (--workloads): big (4 x 512 MiB shards and 3 small files), small
 (2000 x 64 KiB files in 20 directories, written to a journaled ext4 the bench
 makes when --dir is on an ext4 without a journal: see SmallFs) and huge (one
 2 GiB file), each over
-HTTP/1.1 and over TLS with HTTP/2 (--proto; nginx's certificate is signed by a
-CA the bench makes).  Tools alternate within each round and every timed run is
+HTTP/1.1 and over TLS, nginx offering HTTP/2 (--proto; its certificate is signed
+by a CA the bench makes).  Tools alternate within each round and every timed run is
 preceded by writing and deleting a scratch file of the same size (on this kind
 of VM the first writer into fresh memory is 5-10x slower), then a sync.  Per tool, medians
 over rounds: wall, MB/s, files/s, client CPU s, server CPU s (nginx and the hub
@@ -690,7 +690,7 @@ def markdown(paths):
         fl = leg["floor"]
         print("\n**%s over %s** (%s; floors: net %.0f MB/s, one core of SHA-256 %.0f, "
               "2-core verified %.0f)\n" % (
-                  w, "HTTP/1.1" if proto == "http" else "TLS + HTTP/2",
+                  w, "HTTP/1.1" if proto == "http" else "TLS (nginx offers HTTP/2)",
                   TITLES[w] % {"n": leg["files"], "mb": leg["bytes"] / MB},
                   fl["loopback_read"], fl["sha256_one_core"], fl["verified_floor"]))
         rate = "files/s" if w == "small" else "MB/s"
