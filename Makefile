@@ -37,6 +37,7 @@ REL_OBJS := $(SRCS:src/%.c=build/rel/%.o)
 SAN_OBJS := $(SRCS:src/%.c=build/san/%.o)
 SAN_LIB_OBJS := $(LIB_SRCS:src/%.c=build/san/%.o)
 VG_OBJS := $(SRCS:src/%.c=build/vg/%.o)
+VG_LIB_OBJS := $(LIB_SRCS:src/%.c=build/vg/%.o)
 
 .PHONY: all test check unit emulator e2e check-docs check-official fuzz valgrind bench demo deps lint \
 	format check-format install uninstall clean
@@ -72,6 +73,10 @@ build/vg/mscli: $(VG_OBJS)
 build/san/unit-tests: $(UNIT_SRCS) $(SAN_LIB_OBJS) $(HDRS) tests/unit/unit.h
 	@echo "  LD      $@"
 	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $(UNIT_SRCS) $(SAN_LIB_OBJS) $(LDLIBS)
+
+build/vg/unit-tests: $(UNIT_SRCS) $(VG_LIB_OBJS) $(HDRS) tests/unit/unit.h
+	@echo "  LD      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 -g -o $@ $(UNIT_SRCS) $(VG_LIB_OBJS) $(LDLIBS)
 
 build/rel build/san build/vg:
 	mkdir -p $@
@@ -126,7 +131,8 @@ check-official: mscli
 	bash tests/official/check-official-search.sh
 	bash tests/official/check-official-upload.sh
 
-valgrind: build/vg/mscli
+valgrind: build/vg/mscli build/vg/unit-tests
+	MSCLI_VALGRIND=1 valgrind -q --error-exitcode=9 --leak-check=full ./build/vg/unit-tests
 	MSCLI_BIN=$(CURDIR)/build/vg/mscli MSCLI_VALGRIND=1 \
 		$(PYTHON) -m unittest discover -s tests/e2e -t tests/e2e $(E2E_ARGS)
 

@@ -67,12 +67,20 @@ static bool ip_entry_match(const char *tok, size_t n, const unsigned char *addr,
 {
 	const char *slash = memchr(tok, '/', n);
 	unsigned char net[16];
-	unsigned long bits = len * 8;
-	char *end;
+	size_t bits = len * 8;
 
 	if (slash) {
-		bits = strtoul(slash + 1, &end, 10);
-		if (end != tok + n || end == slash + 1 || bits > len * 8)
+		/* tok is a slice, not a string: the prefix length is read up to its end only */
+		const char *d = slash + 1, *end = tok + n;
+
+		if (d == end || end - d > 3)
+			return false;
+		for (bits = 0; d < end; d++) {
+			if (*d < '0' || *d > '9')
+				return false;
+			bits = bits * 10 + (size_t)(*d - '0');
+		}
+		if (bits > len * 8)
 			return false;
 		n = (size_t)(slash - tok);
 	}

@@ -40,6 +40,12 @@ static void no_proxy(void)
 	        {"[::1]", "[::1]", true},
 	        {"fd00::/8", "[fd12:3456::1]", true},
 	        {"[fd00::]/8", "[fd12:3456::1]", true},
+	        /* the prefix length is read within the entry, digits only */
+	        {"[fd00::]/129", "[fd12:3456::1]", false},
+	        {"[fd12::]/16,x", "[fd12:3456::1]", true},
+	        {"[fd13::]/16", "[fd12:3456::1]", false},
+	        {"10.0.0.0/+8", "10.0.0.1", false},
+	        {"10.0.0.0/8x", "10.0.0.1", false},
 	        {"fd00::/8", "[fe80::1]", false},
 	        /* no resolution: a name never matches an address, nor the other way */
 	        {"localhost", "127.0.0.1", false},
