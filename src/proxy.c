@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "mscli/alloc.h"
+#include "mscli/parse.h"
 #include "mscli/proxy.h"
 #include "mscli/redact.h"
 
@@ -67,20 +68,18 @@ static bool ip_entry_match(const char *tok, size_t n, const unsigned char *addr,
 {
 	const char *slash = memchr(tok, '/', n);
 	unsigned char net[16];
-	size_t bits = len * 8;
+	uint64_t bits = len * 8;
 
 	if (slash) {
-		/* tok is a slice, not a string: the prefix length is read up to its end only */
-		const char *d = slash + 1, *end = tok + n;
+		/* tok is a slice, not a string: its prefix length is parsed from a copy */
+		char digits[4];
+		size_t dn = n - (size_t)(slash + 1 - tok);
 
-		if (d == end || end - d > 3)
+		if (dn >= sizeof(digits))
 			return false;
-		for (bits = 0; d < end; d++) {
-			if (*d < '0' || *d > '9')
-				return false;
-			bits = bits * 10 + (size_t)(*d - '0');
-		}
-		if (bits > len * 8)
+		memcpy(digits, slash + 1, dn);
+		digits[dn] = '\0';
+		if (ms_parse_u64(digits, &bits) < 0 || bits > len * 8)
 			return false;
 		n = (size_t)(slash - tok);
 	}
