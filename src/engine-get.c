@@ -483,8 +483,8 @@ static void get_transfer_done(struct engine *e, void *state, struct econn *c, CU
  * writer and the server, the download ends early and its hashing runs on alone.  So
  * once the last file still downloading is one such file, this thread and the writer
  * run at a lower priority (nice + 5, for good: an unprivileged process cannot take it
- * back), and the hashing keeps a whole core (one 2 GiB file over HTTP, 6 paired rounds:
- * 1.54-1.57 s against 1.68 s).  Over TLS the bytes arrive slower than they are hashed:
+ * back), and the hashing keeps a whole core (one 2 GiB file over HTTP, 8 paired rounds:
+ * 1.54 s against 1.76 s).  Over TLS the bytes arrive slower than they are hashed:
  * receiving is the critical path and nothing changes (a lag test alone fired there too,
  * and cost 8%).
  */
