@@ -217,8 +217,12 @@ static int write_synced(int fd, const void *data, size_t len, const char *name,
 	return 0;
 }
 
-/* Into an unnamed file, then named tmp: 0, a storage error, or 1 when that cannot be
- * done here (no O_TMPFILE, no /proc) and a named temporary must serve. */
+/*
+ * Into an unnamed file, then named: 2 when it took path itself (there was no file
+ * there: nothing named is ever left half-done), 0 when it is named tmp (to be renamed
+ * over the file there), a storage error, or 1 when that cannot be done here (no
+ * O_TMPFILE, no /proc) and a named temporary must serve.
+ */
 static int write_unnamed(const char *path, const char *tmp, const void *data, size_t len,
                          mode_t mode, struct ms_error *err)
 {
@@ -229,7 +233,9 @@ static int write_unnamed(const char *path, const char *tmp, const void *data, si
 		return 1;
 	ret = write_synced(fd, data, len, tmp, err);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (!ret && linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0)
+	if (!ret && linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+		ret = 2;
+	else if (!ret && linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0)
 		ret = 1;
 	if (close(fd) < 0 && !ret)
 		ret = storage_error(err, errno, "cannot write", tmp);
@@ -242,6 +248,10 @@ int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 	char *tmp = ms_temp_beside(path);
 	int fd, ret = write_unnamed(path, tmp, data, len, mode, err);
 
+	if (ret == 2) { /* a new file, in place */
+		ret = 0;
+		goto out;
+	}
 	if (ret == 1) {
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 		if (fd < 0) {
@@ -252,8 +262,8 @@ int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 		if (close(fd) < 0 && !ret)
 			ret = storage_error(err, errno, "cannot write", tmp);
 	}
-	/* the temporary has a name only from here to the rename: a killed run leaves one
-	 * behind only between these two calls */
+	/* replacing a file: the temporary has a name only from here to the rename, so a
+	 * killed run leaves one behind only between these two calls */
 	if (!ret && rename(tmp, path) < 0)
 		ret = storage_error(err, errno, "cannot rename to", path);
 	if (ret)

@@ -29,6 +29,7 @@ static void moves_and_atomic_writes(void)
 	char tmpl[] = "/tmp/mscli-unit-move-XXXXXX", *d = mkdtemp(tmpl);
 	char *from = ms_path_join(d, "stage/snap"), *to = ms_path_join(d, "cache"), *f;
 	char *data = NULL;
+	size_t len = 0;
 	struct stat st;
 	struct ms_error err;
 	ino_t ino;
@@ -45,6 +46,14 @@ static void moves_and_atomic_writes(void)
 	free(f);
 	f = ms_path_join(from, "a/b.txt");
 	CHECK(stat(f, &st) == 0 && (st.st_mode & 0777) == 0600);
+	/* over a file that is there (linked beside it, then renamed): replaced, nothing left */
+	CHECK(ms_write_file_atomic(f, "bb", 2, 0600, &err) == 0);
+	CHECK(ms_read_file(f, 16, &data, &len, &err) == 0 && len == 2 && !memcmp(data, "bb", 2));
+	free(data);
+	data = NULL;
+	free(f);
+	f = ms_path_join(from, "a");
+	CHECK(entries(f) == 1);
 	free(f);
 	CHECK(stat(from, &st) == 0);
 	ino = st.st_ino;
