@@ -12,6 +12,7 @@
 #include "mscli/alloc.h"
 #include "mscli/clock.h"
 #include "mscli/fs.h"
+#include "mscli/index.h"
 #include "mscli/strbuf.h"
 
 /* Writing into a local path failed: whatever errno says, that is local storage (exit 8). */
@@ -155,8 +156,10 @@ int ms_copy_file_atomic(const char *src, const char *dst, struct ms_error *err)
 
 	if (in < 0)
 		return ms_error_errno(err, errno, "cannot open", src);
-	tmp = ms_temp_beside(dst);
+	tmp = ms_temp_for(dst);
 	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0 && ms_temp_stale(tmp))
+		out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (out < 0) {
 		ret = storage_error(err, errno, "cannot create", tmp);
 		goto out;
@@ -188,6 +191,29 @@ char *ms_temp_beside(const char *path)
 	if (blen > NAME_MAX - 14) /* ".xxxxxxxx.tmp" and room to spare */
 		blen = NAME_MAX - 14;
 	return xasprintf("%.*s%.*s.%.8s.tmp", (int)dirlen, path, (int)blen, path + dirlen, rnd);
+}
+
+char *ms_temp_for(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t dirlen = base ? (size_t)(base - path) + 1 : 0, blen = strlen(path + dirlen);
+
+	if (blen <= NAME_MAX - strlen(MS_TEMP_SUFFIX))
+		return xasprintf("%s" MS_TEMP_SUFFIX, path);
+	/* cut: the hash keeps two long names that share a beginning apart */
+	return xasprintf("%.*s%.*s.%08x" MS_TEMP_SUFFIX, (int)dirlen, path,
+	                 (int)(NAME_MAX - 9 - strlen(MS_TEMP_SUFFIX)), path + dirlen,
+	                 (unsigned)(ms_str_hash(path + dirlen) & 0xffffffffu));
+}
+
+bool ms_temp_stale(const char *tmp)
+{
+	if (errno != EEXIST)
+		return false;
+	if (unlink(tmp) == 0)
+		return true;
+	errno = EEXIST;
+	return false;
 }
 
 /*
@@ -235,7 +261,9 @@ static int write_unnamed(const char *path, const char *tmp, const void *data, si
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (!ret && linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
 		ret = 2;
-	else if (!ret && linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0)
+	else if (!ret && linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0 &&
+	         (!ms_temp_stale(tmp) ||
+	          linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0))
 		ret = 1;
 	if (close(fd) < 0 && !ret)
 		ret = storage_error(err, errno, "cannot write", tmp);
@@ -245,7 +273,7 @@ static int write_unnamed(const char *path, const char *tmp, const void *data, si
 int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          struct ms_error *err)
 {
-	char *tmp = ms_temp_beside(path);
+	char *tmp = ms_temp_for(path);
 	int fd, ret = write_unnamed(path, tmp, data, len, mode, err);
 
 	if (ret == 2) { /* a new file, in place */
@@ -254,6 +282,8 @@ int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 	}
 	if (ret == 1) {
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (fd < 0 && ms_temp_stale(tmp))
+			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 		if (fd < 0) {
 			ret = storage_error(err, errno, "cannot create", tmp);
 			goto out;
@@ -263,7 +293,8 @@ int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 			ret = storage_error(err, errno, "cannot write", tmp);
 	}
 	/* replacing a file: the temporary has a name only from here to the rename, so a
-	 * killed run leaves one behind only between these two calls */
+	 * killed run leaves one behind only between these two calls, and the next write
+	 * of path takes it over (ms_temp_for) */
 	if (!ret && rename(tmp, path) < 0)
 		ret = storage_error(err, errno, "cannot rename to", path);
 	if (ret)

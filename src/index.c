@@ -8,7 +8,7 @@
 #include "mscli/alloc.h"
 #include "mscli/index.h"
 
-static size_t str_hash(const char *s)
+size_t ms_str_hash(const char *s)
 {
 	size_t h = 1469598103934665603u; /* FNV-1a */
 
@@ -23,7 +23,7 @@ static size_t *index_slot(const struct ms_index *x, const void *base, ms_index_k
 {
 	size_t m = x->cap - 1;
 
-	for (size_t i = str_hash(k) & m;; i = (i + 1) & m)
+	for (size_t i = ms_str_hash(k) & m;; i = (i + 1) & m)
 		if (!x->slots[i] || !strcmp(key(base, x->slots[i] - 1), k))
 			return &x->slots[i];
 }

@@ -63,12 +63,38 @@ static char *relative_blob(const char *path, const char *etag)
 	return ms_buf_detach(&b);
 }
 
+/*
+ * symlink(target, ptr), replacing what is at ptr: a new entry takes its name at once;
+ * another link there is replaced by one made beside it and renamed over it, so a reader
+ * sees the old link or the new one.  Only that second way has a name a kill could leave.
+ */
+static int place_link(const char *target, const char *ptr)
+{
+	char *tmp;
+	int r, e;
+
+	r = symlink(target, ptr);
+	if (r == 0 || errno != EEXIST)
+		return r;
+	tmp = ms_temp_for(ptr);
+	r = symlink(target, tmp);
+	if (r < 0 && ms_temp_stale(tmp))
+		r = symlink(target, tmp);
+	if (r == 0 && (r = rename(tmp, ptr)) < 0) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+	}
+	free(tmp);
+	return r;
+}
+
 /* Point snapshots/<commit>/<path> at the blob (atomic replace of any old link). */
 static int link_pointer(struct store_hf *s, const struct ms_file *f, struct ms_error *err)
 {
 	char *snap = xasprintf("%s/snapshots/%s", s->repo_dir, s->commit);
 	char *ptr = pointer_path(s, f->path), *blob = sub(s, "blobs", f->etag);
-	char *tmp = NULL, *target = NULL;
+	char *target = NULL;
 	int ret;
 
 	if (s->no_symlinks) {
@@ -78,18 +104,12 @@ static int link_pointer(struct store_hf *s, const struct ms_file *f, struct ms_e
 		goto out;
 	}
 	target = relative_blob(f->path, f->etag);
-	tmp = ms_temp_beside(ptr);
-	ret = ms_dirmemo_place(&s->dirs, snap, true, f->path, symlink, target, tmp,
+	ret = ms_dirmemo_place(&s->dirs, snap, true, f->path, place_link, target, ptr,
 	                       "cannot create symlink", err);
-	if (!ret && rename(tmp, ptr) < 0) {
-		ret = ms_error_errno(err, errno, "cannot rename to", ptr);
-		unlink(tmp);
-	}
 out:
 	free(snap);
 	free(ptr);
 	free(blob);
-	free(tmp);
 	free(target);
 	return ret;
 }

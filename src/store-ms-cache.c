@@ -176,8 +176,11 @@ static bool is_partial(const char *rel)
 {
 	size_t n = strlen(rel);
 
-	/* modelscope_hub writes <Path>.incomplete into a legacy folder it reuses */
-	return n > 11 && !strcmp(rel + n - 11, ".incomplete");
+	/* modelscope_hub writes <Path>.incomplete into a legacy folder it reuses; a run
+	 * killed while it replaced .msc can leave .msc's temporary (ms_temp_for) */
+	return (n > 11 && !strcmp(rel + n - 11, ".incomplete")) ||
+	       (n > strlen(MS_TEMP_SUFFIX) &&
+	        !strcmp(rel + n - strlen(MS_TEMP_SUFFIX), MS_TEMP_SUFFIX));
 }
 
 struct folder_walk {

@@ -36,6 +36,18 @@ int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct m
 /* A fresh name beside PATH for write-then-rename: "<name>.<random>.tmp", the name cut
  * so that the whole stays within NAME_MAX (a 250-byte file name is legal). */
 char *ms_temp_beside(const char *path);
+/*
+ * The one name beside PATH for replacing it through a rename: "<name>.mscli-tmp" (a name
+ * too long for that is cut and gets a hash of the whole).  A run killed between making it
+ * and the rename leaves it behind; the next writer of PATH finds it in its way (EEXIST)
+ * and takes it over with ms_temp_stale(), so one kill leaves one such file at most, and
+ * only until PATH is written again.  Writers of one path hold its repo's lock.
+ */
+char *ms_temp_for(const char *path);
+#define MS_TEMP_SUFFIX ".mscli-tmp"
+/* After making tmp failed: true when that was EEXIST and the stale tmp is now removed
+ * (try again), false otherwise (errno kept). */
+bool ms_temp_stale(const char *tmp);
 
 /* PATH can be created as a new file (-o PATH): its directory exists and is writable, and it
  * is not a directory itself.  MS_EUSAGE or MS_ESTORAGE otherwise. */

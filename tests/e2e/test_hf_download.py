@@ -424,6 +424,23 @@ class HF(Case):
                 self.assertEqual(os.listdir(blobs), [sha256(big)])
                 os.unlink(os.path.join(blobs, sha256(big)))
 
+    def test_a_killed_replacement_leaves_nothing_after_the_next_run(self):
+        # a new snapshot entry takes its name at once; replacing one goes through
+        # "<name>.mscli-tmp", which a kill could leave: the next replacement takes it over
+        self.ok("--hub", "hf", "download", "org/toy")
+        stale = [os.path.join(self.snap(), p + ".mscli-tmp") for p in ("config.json",
+                                                                     "onnx/deep/model.onnx.bin")]
+        os.symlink("../../blobs/gone", stale[0])
+        with open(stale[1], "wb") as f:
+            f.write(b"half")
+        self.ok("--hub", "hf", "download", "org/toy", "--force")
+        self.assert_snapshot()
+        for p in stale:
+            self.assertFalse(os.path.lexists(p), p)
+        left = [n for _, _, ns in os.walk(self.folder) for n in ns if "tmp" in n]
+        self.assertEqual(left, [])
+        self.ok("cache", "verify", "--hub", "hf")
+
     def test_partial_of_a_file_changed_upstream_is_removed(self):
         old, new = blob(6_000_000, 55), blob(6_000_000, 56)
         repo = self.hub.add_hf_repo("org/moving", files={"w.bin": old, "c.json": b"{}"},

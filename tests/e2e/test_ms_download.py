@@ -89,6 +89,32 @@ class Snapshot(Case):
         self.assertEqual(self.hub.body_bytes(), 0)
         self.assertEqual(stamp, {p: os.stat(os.path.join(d, p)).st_mtime_ns for p in FILES})
 
+    def test_a_killed_index_write_leaves_nothing_after_the_next_run(self):
+        # .msc is replaced through ".msc.mscli-tmp", which a kill between its two steps
+        # would leave; the next write of .msc takes it over
+        self.ok("download", "acme/Toy-1.5B.v2")
+        d = self.ms_repo_dir("acme/Toy-1.5B.v2")
+        stale = os.path.join(d, ".msc.mscli-tmp")
+        with open(stale, "wb") as f:
+            f.write(b"\x80\x02]")
+        self.ok("download", "acme/Toy-1.5B.v2", "--force")
+        self.assertFalse(os.path.exists(stale))
+        self.assertEqual(sorted(e["Path"] for e in self.read_pickle(os.path.join(d, ".msc"))),
+                         sorted(FILES))
+        self.assertEqual(sorted(n for n in os.listdir(d) if n.startswith(".")),
+                         [".mdl", ".msc", ".mv"])
+        self.ok("cache", "verify")
+        # until then the cache commands know it for what it is: a partial, not a file
+        with open(stale, "wb") as f:
+            f.write(b"\x80\x02]")
+        r = self.ok("--json", "cache", "ls")
+        self.assertTrue(json.loads(r.lines[0])["incomplete"], r.lines)
+        self.ok("cache", "verify")
+        self.ok("cache", "prune")
+        self.assertFalse(os.path.exists(stale))
+        r = self.ok("--json", "cache", "ls")
+        self.assertFalse(json.loads(r.lines[0])["incomplete"], r.lines)
+
     def test_offline_makes_no_request(self):
         self.ok("download", "acme/Toy-1.5B.v2")
         self.hub.clear_log()

@@ -1,5 +1,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -147,9 +148,56 @@ static void dirmemo_place(void)
 	ms_remove_tree(tmpl, &err);
 }
 
+/* A run killed between making the one temporary of a path and its rename left it: the
+ * next replacement of that path takes it over and nothing is left after. */
+static void stale_temporaries(void)
+{
+	char tmpl[] = "/tmp/mscli-unit-stale-XXXXXX", *d = mkdtemp(tmpl);
+	char *f = ms_path_join(d, "index"), *tmp = ms_temp_for(f), *src = ms_path_join(d, "src");
+	char name[300], *a, *b, *data = NULL;
+	struct ms_error err;
+
+	ms_error_clear(&err);
+	CHECK_STR(strrchr(tmp, '/'), "/index.mscli-tmp");
+	CHECK(ms_write_file_atomic(f, "old", 3, 0644, &err) == 0);
+	CHECK(ms_write_file_atomic(tmp, "stale", 5, 0644, &err) == 0);
+	CHECK(entries(d) == 2);
+	CHECK(ms_write_file_atomic(f, "new", 3, 0644, &err) == 0);
+	CHECK(ms_read_file(f, 16, &data, NULL, &err) == 0 && data && !strcmp(data, "new"));
+	free(data);
+	CHECK(entries(d) == 1 && access(tmp, F_OK) != 0);
+	/* the same for a streamed copy over a file */
+	CHECK(ms_write_file_atomic(tmp, "stale", 5, 0644, &err) == 0);
+	CHECK(ms_write_file_atomic(src, "copied", 6, 0644, &err) == 0);
+	CHECK(ms_copy_file_atomic(src, f, &err) == 0);
+	data = NULL;
+	CHECK(ms_read_file(f, 16, &data, NULL, &err) == 0 && data && !strcmp(data, "copied"));
+	free(data);
+	CHECK(entries(d) == 2 && access(tmp, F_OK) != 0);
+	/* a directory in the way is not stale bytes: it stays, and the write fails, named */
+	CHECK(mkdir(tmp, 0755) == 0);
+	CHECK(ms_write_file_atomic(f, "x", 1, 0644, &err) != 0 && strstr(err.msg, tmp));
+	CHECK(rmdir(tmp) == 0);
+	/* long names: cut to fit NAME_MAX, two that share a beginning kept apart */
+	memset(name, 'n', 299);
+	name[0] = '/';
+	name[256] = '\0';
+	a = ms_temp_for(name);
+	name[255] = 'm';
+	b = ms_temp_for(name);
+	CHECK(strlen(a) == 256 && strlen(b) == 256 && strcmp(a, b) != 0);
+	free(a);
+	free(b);
+	free(tmp);
+	free(f);
+	free(src);
+	ms_remove_tree(d, &err);
+}
+
 void test_pathsafe(void)
 {
 	moves_and_atomic_writes();
+	stale_temporaries();
 	dirmemo();
 	dirmemo_place();
 	char tmpl[] = "/tmp/mscli-unit-XXXXXX";
