@@ -329,6 +329,13 @@ static int open_partial(struct get *g, struct xfile *xf, uint64_t *chunk_size, u
 }
 
 /*
+ * Below this a file is not reserved: its first write fails as soon as a reservation
+ * would, having fetched no more than this.  (2000 files of 64 KiB: the fallocate
+ * calls were 4% of the CPU.)
+ */
+#define RESERVE_MIN (256u << 10)
+
+/*
  * Reserve the space now: a full disk fails here, before any byte is fetched.
  * One stream keeps the size so the length stays the progress.
  */
@@ -337,7 +344,7 @@ static int reserve(struct xfile *xf, uint64_t chunk_size, uint64_t have)
 	uint64_t size = xf->job->size;
 	int r;
 
-	if (size <= xf->on_disk)
+	if (size <= xf->on_disk || (size < RESERVE_MIN && !chunk_size))
 		return 0;
 	r = chunk_size ? fallocate(xf->fd, 0, 0, (off_t)size)
 	               : fallocate(xf->fd, FALLOC_FL_KEEP_SIZE, (off_t)have, (off_t)(size - have));

@@ -113,18 +113,44 @@ class OneCauseOneLine(Case):
         r = self.fails(6, "--hub", "hf", "--token", "hf_goodtoken", "download", "org/gated")
         self.assertEqual(len(r.errors), 1, r)
 
-    def test_full_disk_names_the_cause_once(self):
+    def nearly_full(self, repo, files):
+        """A 3 MiB tmpfs with 1.5 MB taken, and repo on the hub."""
         mnt = self.small_tmpfs("3m")
-        files = {"a%d.bin" % i: blob(400_000, 40 + i) for i in range(6)}
-        self.hub.add_ms_repo("acme/fits", files=files)
+        self.hub.add_ms_repo(repo, files=files)
         with open(os.path.join(mnt, "filler"), "wb") as f:
             f.write(b"\0" * 1_500_000)
+        return mnt
+
+    def test_full_disk_names_the_cause_once(self):
+        files = {"a%d.bin" % i: blob(400_000, 40 + i) for i in range(6)}
+        mnt = self.nearly_full("acme/fits", files)
         r = self.fails(8, "--cache-dir", mnt, "download", "acme/fits", "--max-workers", "1")
         errs = r.errors
         self.assertEqual(len(errs), 1, r)
         self.assertRegex(errs[0], "No space left|cannot allocate")
         for name in files:  # no "a0.bin: a0.bin: ..." any more
             self.assertNotIn("%s: %s" % (name, name), r.err)
+
+    def test_full_disk_with_small_files_is_exit_8_too(self):
+        # files under 256 KiB are not reserved: their first write meets the full disk
+        files = {"s%02d.json" % i: blob(100_000, 60 + i) for i in range(20)}
+        mnt = self.nearly_full("acme/small", files)
+        r = self.fails(8, "--cache-dir", mnt, "download", "acme/small")
+        self.assertEqual(len(r.errors), 1, r)
+        self.assertRegex(r.errors[0], "No space left")
+        self.assertEqual(r.out, "")
+        # what is in place is whole; the rest comes once there is room
+        d = self.ms_repo_dir("acme/small", root=mnt)
+        placed = [p for p in files if os.path.exists(os.path.join(d, p))]
+        self.assertLess(len(placed), len(files))
+        for p in placed:
+            with open(os.path.join(d, p), "rb") as f:
+                self.assertEqual(f.read(), files[p], p)
+        os.unlink(os.path.join(mnt, "filler"))
+        r = self.ok("--cache-dir", mnt, "download", "acme/small")
+        for p, data in files.items():
+            with open(os.path.join(d, p), "rb") as f:
+                self.assertEqual(f.read(), data, p)
 
 
 class ScriptInput(Case):
