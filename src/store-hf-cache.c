@@ -105,6 +105,10 @@ static int add_entry(void *arg, const char *rel, const struct stat *lst)
 
 	if (S_ISDIR(lst->st_mode))
 		return 0;
+	if (ms_hf_has_suffix(rel, MS_TEMP_SUFFIX)) {
+		sn->nleft++; /* a partial, not a file: cache prune removes it */
+		return 0;
+	}
 	full = ms_path_join(sn->dir, rel);
 	resolved = realpath(full, real) != NULL && stat(real, &st) == 0;
 	if (resolved && S_ISDIR(st.st_mode)) {
@@ -194,8 +198,9 @@ static int add_ref(void *arg, const char *rel, const struct stat *st)
 	struct ms_hf_refs *w = arg;
 	char *c;
 
-	if (!S_ISREG(st->st_mode) || !(c = ref_commit(w->s, rel)))
-		return 0;
+	if (!S_ISREG(st->st_mode) || ms_hf_has_suffix(rel, MS_TEMP_SUFFIX) ||
+	    !(c = ref_commit(w->s, rel)))
+		return 0; /* not a ref: what a killed update of one left */
 	ms_grow((void **)&w->names, &w->cap_names, w->n + 1, sizeof(*w->names));
 	ms_grow((void **)&w->commits, &w->cap_commits, w->n + 1, sizeof(*w->commits));
 	w->names[w->n] = xstrdup(rel);
@@ -420,6 +425,7 @@ int ms_store_hf_stat(struct ms_store *st, struct ms_cache_stat *out, struct ms_e
 	for (size_t i = 0; i < sc.n; i++) {
 		stat_revision(s, &sc.v[i], &refs, &out->revs[out->nrevs++], &out->nbroken);
 		total += sc.v[i].n;
+		out->npartials += sc.v[i].nleft;
 	}
 	all = xcalloc(total + 1, sizeof(*all));
 	for (size_t i = 0; i < sc.n; i++)

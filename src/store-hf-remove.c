@@ -318,6 +318,28 @@ int ms_store_hf_remove(struct ms_store *st, struct ms_cache_removal *r, struct m
 	return ret;
 }
 
+static bool is_leftover(const char *rel)
+{
+	return ms_hf_has_suffix(rel, MS_TEMP_SUFFIX);
+}
+
+/* What killed replacements left (ms_temp_for) in snapshots/, refs/ and trees/: a
+ * writer placing one meanwhile finds its temporary gone and places it again. */
+static int prune_leftovers(const struct store_hf *s, struct ms_cache_removal *r,
+                           struct ms_error *err)
+{
+	static const char *const dirs[] = {"snapshots", "refs", "trees"};
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs) && !ret; i++) {
+		char *top = ms_path_join(s->repo_dir, dirs[i]);
+
+		ret = ms_cache_removal_matching(r, top, is_leftover, err);
+		free(top);
+	}
+	return ret;
+}
+
 int ms_store_hf_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
                                struct ms_error *err)
 {
@@ -356,5 +378,5 @@ int ms_store_hf_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
 	}
 	ms_dir_names_free(names, n);
 	free(blobs);
-	return ret;
+	return ret ? ret : prune_leftovers(s, r, err);
 }

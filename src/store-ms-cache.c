@@ -606,31 +606,10 @@ out:
 	return ret;
 }
 
-struct partial_walk {
-	struct ms_cache_removal *r;
-	const char *top;
-	struct ms_error *err;
-};
-
-static int prune_in_folder(void *arg, const char *rel, const struct stat *st)
-{
-	struct partial_walk *w = arg;
-	char *p;
-	int ret;
-
-	if (!S_ISREG(st->st_mode) || !is_partial(rel))
-		return 0;
-	p = ms_path_join(w->top, rel);
-	ret = ms_cache_removal_path(w->r, p, w->err);
-	free(p);
-	return ret;
-}
-
 int ms_store_ms_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
                                struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;
-	struct partial_walk w = {r, s->repo_dir, err};
 	int fd, ret = repo_lock(s, r->dry_run ? MS_LOCK_PROBE : MS_LOCK_TRY, &fd, err);
 
 	if (ret == 1) {
@@ -641,7 +620,7 @@ int ms_store_ms_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
 		return ret;
 	ret = ms_cache_removal_path(r, s->temp_dir, err);
 	if (!ret)
-		ret = ms_walk_tree(s->repo_dir, prune_in_folder, &w);
+		ret = ms_cache_removal_matching(r, s->repo_dir, is_partial, err);
 	/* records of a repo whose folder is gone are abandoned too */
 	if (!ret && !ms_is_dir(s->repo_dir))
 		ret = ms_cache_removal_path(r, s->meta_dir, err);

@@ -104,3 +104,32 @@ int ms_cache_removal_path(struct ms_cache_removal *r, const char *path, struct m
 		ms_cache_removal_report(r, path, size);
 	return ret;
 }
+
+struct removal_walk {
+	struct ms_cache_removal *r;
+	const char *top;
+	bool (*match)(const char *rel);
+	struct ms_error *err;
+};
+
+static int remove_matching(void *arg, const char *rel, const struct stat *st)
+{
+	struct removal_walk *w = arg;
+	char *p;
+	int ret;
+
+	if (S_ISDIR(st->st_mode) || !w->match(rel))
+		return 0;
+	p = ms_path_join(w->top, rel);
+	ret = ms_cache_removal_path(w->r, p, w->err);
+	free(p);
+	return ret;
+}
+
+int ms_cache_removal_matching(struct ms_cache_removal *r, const char *top,
+                              bool (*match)(const char *rel), struct ms_error *err)
+{
+	struct removal_walk w = {r, top, match, err};
+
+	return ms_walk_tree(top, remove_matching, &w);
+}

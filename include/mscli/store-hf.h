@@ -69,6 +69,7 @@ struct ms_hf_snap {
 	double mtime;
 	struct ms_hf_entry *e;
 	size_t n, cap;
+	size_t nleft; /* below dir: what killed replacements of links left (ms_temp_for) */
 };
 
 struct ms_hf_scan {

@@ -440,6 +440,25 @@ class HF(Case):
         left = [n for _, _, ns in os.walk(self.folder) for n in ns if "tmp" in n]
         self.assertEqual(left, [])
         self.ok("cache", "verify", "--hub", "hf")
+        # until then the cache commands know them for what they are: partials, not files
+        os.symlink("../../blobs/gone", stale[0])
+        with open(stale[1], "wb") as f:
+            f.write(b"half")
+        stale.append(os.path.join(self.folder, "refs", "main.mscli-tmp"))
+        with open(stale[2], "w") as f:
+            f.write(self.repo.commit)
+        r = self.ok("--json", "cache", "ls", "--hub", "hf")
+        repo = json.loads(r.lines[0])
+        self.assertTrue(repo["incomplete"], r.lines)
+        self.assertEqual(repo["files"], len(FILES))
+        self.assertEqual([x["refs"] for x in repo["revisions"]], [["main"]])
+        self.ok("cache", "verify", "--hub", "hf")
+        self.ok("cache", "prune", "--hub", "hf")
+        for p in stale:
+            self.assertFalse(os.path.lexists(p), p)
+        self.assert_snapshot()
+        r = self.ok("--json", "cache", "ls", "--hub", "hf")
+        self.assertFalse(json.loads(r.lines[0])["incomplete"], r.lines)
 
     def test_partial_of_a_file_changed_upstream_is_removed(self):
         old, new = blob(6_000_000, 55), blob(6_000_000, 56)
