@@ -613,11 +613,11 @@ def targets(legs):
         if w == "big" and proto == "http":
             f = leg["floor"]["verified_floor"]
             add(name, ">= 90% of the 2-core verified floor",
-                "%.0f%% of %.0f MB/s" % (100 * m["mb_per_s"] / f, f), m["mb_per_s"] >= 0.9 * f)
+                "%.1f%% of %.0f MB/s" % (100 * m["mb_per_s"] / f, f), m["mb_per_s"] >= 0.9 * f)
         if w == "huge" and proto == "http":
             f = leg["floor"]["sha256_one_core"]
             add(name, "at the one-core SHA-256 floor (>= 95%)",
-                "%.0f%% of %.0f MB/s" % (100 * m["mb_per_s"] / f, f), m["mb_per_s"] >= 0.95 * f)
+                "%.1f%% of %.0f MB/s" % (100 * m["mb_per_s"] / f, f), m["mb_per_s"] >= 0.95 * f)
         if w == "small":
             for other in ("ms-hub", "hf"):
                 if other in t:
