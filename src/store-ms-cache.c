@@ -620,7 +620,7 @@ int ms_store_ms_prune_partials(struct ms_store *st, struct ms_cache_removal *r,
 		return ret;
 	ret = ms_cache_removal_path(r, s->temp_dir, err);
 	if (!ret)
-		ret = ms_cache_removal_matching(r, s->repo_dir, is_partial, err);
+		ret = ms_cache_removal_matching(r, s->repo_dir, is_partial, 0, err);
 	/* records of a repo whose folder is gone are abandoned too */
 	if (!ret && !ms_is_dir(s->repo_dir))
 		ret = ms_cache_removal_path(r, s->meta_dir, err);

@@ -1,10 +1,12 @@
 /* What every cache store's answers to the cache commands share (store.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sys/stat.h>
 
 #include "mscli/alloc.h"
+#include "mscli/clock.h"
 #include "mscli/fs.h"
 #include "mscli/parse.h"
 #include "mscli/store.h"
@@ -109,6 +111,7 @@ struct removal_walk {
 	struct ms_cache_removal *r;
 	const char *top;
 	bool (*match)(const char *rel);
+	double changed_before; /* epoch seconds */
 	struct ms_error *err;
 };
 
@@ -118,7 +121,8 @@ static int remove_matching(void *arg, const char *rel, const struct stat *st)
 	char *p;
 	int ret;
 
-	if (S_ISDIR(st->st_mode) || !w->match(rel))
+	if (S_ISDIR(st->st_mode) || !w->match(rel) ||
+	    ms_timespec_seconds(st->st_mtim) > w->changed_before)
 		return 0;
 	p = ms_path_join(w->top, rel);
 	ret = ms_cache_removal_path(w->r, p, w->err);
@@ -127,9 +131,13 @@ static int remove_matching(void *arg, const char *rel, const struct stat *st)
 }
 
 int ms_cache_removal_matching(struct ms_cache_removal *r, const char *top,
-                              bool (*match)(const char *rel), struct ms_error *err)
+                              bool (*match)(const char *rel), double min_age, struct ms_error *err)
 {
-	struct removal_walk w = {r, top, match, err};
+	struct removal_walk w = {r, top, match, 0, err};
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	w.changed_before = ms_timespec_seconds(now) - min_age;
 
 	return ms_walk_tree(top, remove_matching, &w);
 }

@@ -100,9 +100,11 @@ void ms_cache_removal_report(struct ms_cache_removal *r, const char *path, uint6
 /* path (a file, a link or a tree; links are never followed) removed unless r->dry_run, and
  * reported; nothing there is no error. */
 int ms_cache_removal_path(struct ms_cache_removal *r, const char *path, struct ms_error *err);
-/* Every file or link below top whose path there match() accepts, as ms_cache_removal_path. */
+/* Every file or link below top whose path there match() accepts and that was last changed
+ * min_age seconds ago or more (younger, it may be a writer's that holds no lock the
+ * remover can see), as ms_cache_removal_path. */
 int ms_cache_removal_matching(struct ms_cache_removal *r, const char *top,
-                              bool (*match)(const char *rel), struct ms_error *err);
+                              bool (*match)(const char *rel), double min_age, struct ms_error *err);
 
 enum ms_file_state {
 	MS_FILE_MISSING = 0,
