@@ -105,7 +105,7 @@ static int add_entry(void *arg, const char *rel, const struct stat *lst)
 
 	if (S_ISDIR(lst->st_mode))
 		return 0;
-	if (ms_hf_has_suffix(rel, MS_TEMP_SUFFIX)) {
+	if (ms_has_suffix(rel, MS_TEMP_SUFFIX)) {
 		sn->nleft++; /* a partial, not a file: cache prune removes it */
 		return 0;
 	}
@@ -198,7 +198,7 @@ static int add_ref(void *arg, const char *rel, const struct stat *st)
 	struct ms_hf_refs *w = arg;
 	char *c;
 
-	if (!S_ISREG(st->st_mode) || ms_hf_has_suffix(rel, MS_TEMP_SUFFIX) ||
+	if (!S_ISREG(st->st_mode) || ms_has_suffix(rel, MS_TEMP_SUFFIX) ||
 	    !(c = ref_commit(w->s, rel)))
 		return 0; /* not a ref: what a killed update of one left */
 	ms_grow((void **)&w->names, &w->cap_names, w->n + 1, sizeof(*w->names));
@@ -359,21 +359,14 @@ static void stat_revision(const struct store_hf *s, const struct ms_hf_snap *sn,
 	free(v);
 }
 
-bool ms_hf_has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n > k && !strcmp(s + n - k, suffix);
-}
-
 /* blobs/<etag>.incomplete (huggingface_hub's) or .mscli.incomplete (ours): the etag. */
 char *ms_hf_partial_etag(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (ms_hf_has_suffix(name, MS_HF_PARTIAL_SUFFIX))
+	if (ms_has_suffix(name, MS_HF_PARTIAL_SUFFIX))
 		return xstrndup(name, n - strlen(MS_HF_PARTIAL_SUFFIX));
-	if (ms_hf_has_suffix(name, ".incomplete"))
+	if (ms_has_suffix(name, ".incomplete"))
 		return xstrndup(name, n - strlen(".incomplete"));
 	return NULL;
 }
@@ -398,7 +391,7 @@ static void stat_partials(const struct store_hf *s, struct ms_cache_stat *out)
 	for (size_t i = 0; i < m; i++) {
 		char *p = ms_path_join(s->locks, state[i]);
 
-		if (ms_hf_has_suffix(state[i], MS_HF_RESUME_SUFFIX))
+		if (ms_has_suffix(state[i], MS_HF_RESUME_SUFFIX))
 			out->partial_size += ms_tree_size(p, NULL);
 		free(p);
 	}

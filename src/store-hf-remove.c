@@ -19,6 +19,7 @@
 #include "mscli/lock.h"
 #include "mscli/pathsafe.h"
 #include "mscli/store-hf.h"
+#include "mscli/strbuf.h"
 
 /* ---- import ---- */
 
@@ -173,7 +174,7 @@ static uint64_t remove_state(const struct store_hf *s, bool dry_run)
 	for (size_t i = 0; i < n; i++) {
 		char *p = ms_path_join(s->locks, names[i]);
 
-		if (ms_hf_has_suffix(names[i], MS_HF_RESUME_SUFFIX)) {
+		if (ms_has_suffix(names[i], MS_HF_RESUME_SUFFIX)) {
 			size += ms_tree_size(p, NULL);
 			if (!dry_run)
 				unlink(p);
@@ -320,7 +321,7 @@ int ms_store_hf_remove(struct ms_store *st, struct ms_cache_removal *r, struct m
 
 static bool is_leftover(const char *rel)
 {
-	return ms_hf_has_suffix(rel, MS_TEMP_SUFFIX);
+	return ms_has_suffix(rel, MS_TEMP_SUFFIX);
 }
 
 /*

@@ -286,7 +286,7 @@ static void sweep_stale_partials(struct store_hf *s)
 		char *etag, *lock, *part, *state;
 		int fd;
 
-		if (n <= k || strcmp(de->d_name + n - k, MS_HF_PARTIAL_SUFFIX))
+		if (!ms_has_suffix(de->d_name, MS_HF_PARTIAL_SUFFIX))
 			continue;
 		etag = xstrndup(de->d_name, n - k);
 		if (etag_listed(l, etag)) {

@@ -174,13 +174,9 @@ static bool bookkeeping(const char *rel)
 
 static bool is_partial(const char *rel)
 {
-	size_t n = strlen(rel);
-
 	/* modelscope_hub writes <Path>.incomplete into a legacy folder it reuses; a run
 	 * killed while it replaced .msc can leave .msc's temporary (ms_temp_for) */
-	return (n > 11 && !strcmp(rel + n - 11, ".incomplete")) ||
-	       (n > strlen(MS_TEMP_SUFFIX) &&
-	        !strcmp(rel + n - strlen(MS_TEMP_SUFFIX), MS_TEMP_SUFFIX));
+	return ms_has_suffix(rel, ".incomplete") || ms_has_suffix(rel, MS_TEMP_SUFFIX);
 }
 
 struct folder_walk {

@@ -98,13 +98,6 @@ int ms_store_mshub_walk(const struct ms_hub *hub, const char *root,
 
 /* ---- partials and locks ---- */
 
-static bool has_suffix(const char *s, size_t n, const char *suffix)
-{
-	size_t k = strlen(suffix);
-
-	return n > k && !strcmp(s + n - k, suffix);
-}
-
 /* "<path>_<start>_<end>": a range part (start on a MiB or a part boundary); the length of
  * <path>, else 0. */
 static size_t range_part(const char *rel, size_t n)
@@ -135,9 +128,9 @@ static char *partial_of(const char *rel)
 {
 	size_t n = strlen(rel), k;
 
-	if (has_suffix(rel, n, ".incomplete"))
+	if (ms_has_suffix(rel, ".incomplete"))
 		return xstrndup(rel, n - 11);
-	if (has_suffix(rel, n, ".parallel_tmp"))
+	if (ms_has_suffix(rel, ".parallel_tmp"))
 		return xstrndup(rel, n - 13);
 	if ((k = range_part(rel, n)) != 0)
 		return xstrndup(rel, k);
@@ -405,7 +398,7 @@ static void repo_locks(const struct store_mshub *s, struct ms_strlist *paths)
 		bool theirs = false;
 		char *p;
 
-		if (strncmp(v[i], mine, k) || !has_suffix(v[i], strlen(v[i]), ".lock"))
+		if (strncmp(v[i], mine, k) || !ms_has_suffix(v[i], ".lock"))
 			continue;
 		for (size_t j = 0; j < others.n && !theirs; j++)
 			theirs = !strncmp(v[i], others.v[j], strlen(others.v[j]));

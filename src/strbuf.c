@@ -75,3 +75,10 @@ void ms_strlist_release(struct ms_strlist *l)
 	l->v = NULL;
 	l->n = l->cap = 0;
 }
+
+bool ms_has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n > k && !strcmp(s + n - k, suffix);
+}

@@ -96,6 +96,5 @@ char *ms_hf_resolve(const struct store_hf *s, const char *rev);
 int ms_hf_not_cached(const struct store_hf *s, const char *rev, struct ms_error *err);
 /* The etag of a partial's name in blobs/ (huggingface_hub's or ours), else NULL. */
 char *ms_hf_partial_etag(const char *name);
-bool ms_hf_has_suffix(const char *s, const char *suffix);
 
 #endif

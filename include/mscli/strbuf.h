@@ -2,6 +2,7 @@
 #ifndef MSCLI_STRBUF_H
 #define MSCLI_STRBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common.h"
@@ -30,5 +31,8 @@ struct ms_strlist {
 
 void ms_strlist_add(struct ms_strlist *l, const char *s);
 void ms_strlist_release(struct ms_strlist *l);
+
+/* s ends with suffix, and is longer than it (a bare ".incomplete" names nothing). */
+bool ms_has_suffix(const char *s, const char *suffix);
 
 #endif
