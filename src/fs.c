@@ -216,6 +216,19 @@ bool ms_temp_stale(const char *tmp)
 	return false;
 }
 
+int ms_unlink_replaced(const char *path)
+{
+	char *tmp = ms_temp_for(path);
+	int r, e;
+
+	unlink(tmp);
+	r = unlink(path);
+	e = errno;
+	free(tmp);
+	errno = e;
+	return r;
+}
+
 /*
  * A file with no name yet in path's directory (O_TMPFILE): written and synced before
  * it gets one, a process that dies meanwhile leaves nothing behind.  -1 where the file

@@ -224,7 +224,7 @@ static int forget_stored(const char *stored, const char *token, struct ms_strlis
 		if (ini.n) {
 			ms_ini_write(&ini, &out);
 			ret = ms_write_file_atomic(stored, out.data, out.len, 0600, err);
-		} else if (unlink(stored) < 0 && errno != ENOENT) {
+		} else if (ms_unlink_replaced(stored) < 0 && errno != ENOENT) {
 			ret = ms_error_errno(err, errno, "cannot remove", stored);
 		}
 		if (!ret)
@@ -242,7 +242,7 @@ int hf_token_forget(struct ms_strlist *removed, struct ms_error *err)
 
 	if (ms_read_file(path, 4096, &buf, NULL, NULL) == 0)
 		token = hf_clean_token(buf);
-	if (unlink(path) == 0)
+	if (ms_unlink_replaced(path) == 0)
 		ms_strlist_add(removed, path);
 	else if (errno != ENOENT)
 		ret = ms_error_errno(err, errno, "cannot remove", path);

@@ -269,7 +269,7 @@ int modelscope_token_forget(struct ms_strlist *removed, struct ms_error *err)
 		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && !ret; k++) {
 			char *path = ms_path_join(dirs[i], names[k]);
 
-			if (unlink(path) == 0)
+			if (ms_unlink_replaced(path) == 0)
 				ms_strlist_add(removed, path);
 			else if (errno != ENOENT)
 				ret = ms_error_errno(err, errno, "cannot remove", path);

@@ -48,6 +48,9 @@ char *ms_temp_for(const char *path);
 /* After making tmp failed: true when that was EEXIST and the stale tmp is now removed
  * (try again), false otherwise (errno kept). */
 bool ms_temp_stale(const char *tmp);
+/* unlink(path), and the temporary a killed replacement of it may have left (ms_temp_for):
+ * what is erased (a token) leaves no copy behind.  unlink's result and errno for path. */
+int ms_unlink_replaced(const char *path);
 
 /* PATH can be created as a new file (-o PATH): its directory exists and is writable, and it
  * is not a directory itself.  MS_EUSAGE or MS_ESTORAGE otherwise. */

@@ -87,14 +87,19 @@ class TestHuggingFaceLogin(LoginCase):
         self.assertEqual(mode(token), 0o600)
         self.assertEqual(mode(stored), 0o600)
         self.assertEqual(mode(home), 0o700)
-        self.assertFalse([n for n in os.listdir(home) if n.endswith(".tmp")])
+        self.assertFalse([n for n in os.listdir(home) if n.endswith("tmp")])  # .mscli-tmp too
         r = self.hf("whoami")
         self.assertEqual((r.rc, r.out), (0, "alice\n"), r)
         self.assertIn("saved login", r.err)
+        # a login killed between writing its temporary and the rename left a copy: the
+        # logout erases that too
+        with open(token + ".mscli-tmp", "w") as f:
+            f.write("hf_goodtoken")
         r = self.hf("logout")
         self.assertEqual(r.rc, 0, r)
         self.assertFalse(os.path.exists(token))
         self.assertFalse(os.path.exists(stored))
+        self.assertEqual([n for n in os.listdir(home) if "tmp" in n], [])
         r = self.hf("whoami")
         self.assertEqual(r.rc, 6, r)
         self.assertIn("mscli login", r.err)
@@ -217,10 +222,13 @@ class TestModelScopeLogin(LoginCase):
             self.assertEqual(f.read(), "alice:alice@example.com")
         r = self.mscli("whoami")
         self.assertEqual((r.rc, r.out), (0, "alice\n"), r)
+        with open(git_token + ".mscli-tmp", "w") as f:  # what a killed login left
+            f.write("ms-goodtoken")
         r = self.mscli("logout")
         self.assertEqual(r.rc, 0, r)
         for p in (cookies, git_token, user):
             self.assertFalse(os.path.exists(p), p)
+        self.assertEqual(os.listdir(d), [])
         self.assertEqual(self.mscli("whoami").rc, 6)
 
     def test_both_credentials_folders_when_they_differ(self):
