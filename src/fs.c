@@ -149,21 +149,34 @@ int ms_copy_fd(int in, int out)
 	return 0;
 }
 
+/* A new file for ms_temp_make: its descriptor in fd. */
+struct excl {
+	int fd;
+	mode_t mode;
+};
+
+static int open_excl(const char *name, void *arg)
+{
+	struct excl *x = arg;
+
+	x->fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, x->mode);
+	return x->fd < 0 ? -1 : 0;
+}
+
 int ms_copy_file_atomic(const char *src, const char *dst, struct ms_error *err)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC), out, ret = 0, r;
+	struct excl x = {-1, 0644};
 	char *tmp;
 
 	if (in < 0)
 		return ms_error_errno(err, errno, "cannot open", src);
-	tmp = ms_temp_for(dst);
-	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (out < 0 && ms_temp_stale(tmp))
-		out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (out < 0) {
-		ret = storage_error(err, errno, "cannot create", tmp);
+	tmp = ms_temp_make(dst, open_excl, &x);
+	if (!tmp) {
+		ret = storage_error(err, errno, "cannot create a temporary beside", dst);
 		goto out;
 	}
+	out = x.fd;
 	r = ms_copy_fd(in, out);
 	if (r == -1)
 		ret = ms_error_errno(err, errno, "cannot read", src);
@@ -206,14 +219,37 @@ char *ms_temp_for(const char *path)
 	                 (unsigned)(ms_str_hash(path + dirlen) & 0xffffffffu));
 }
 
-bool ms_temp_stale(const char *tmp)
+/* What holds tmp is a leftover, and is gone now. */
+static bool take_over(const char *tmp)
 {
-	if (errno != EEXIST)
-		return false;
-	if (unlink(tmp) == 0)
-		return true;
-	errno = EEXIST;
-	return false;
+	struct stat st;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return lstat(tmp, &st) == 0 && !S_ISDIR(st.st_mode) &&
+	       ms_timespec_seconds(now) - ms_timespec_seconds(st.st_mtim) >= MS_TEMP_STALE_AGE &&
+	       unlink(tmp) == 0;
+}
+
+char *ms_temp_make(const char *path, int (*make)(const char *name, void *arg), void *arg)
+{
+	char *tmp = ms_temp_for(path);
+	int e;
+
+	if (make(tmp, arg) == 0)
+		return tmp;
+	if (errno == EEXIST && take_over(tmp) && make(tmp, arg) == 0)
+		return tmp;
+	if (errno == EEXIST) { /* another writer's, or not a file: leave it be */
+		free(tmp);
+		tmp = ms_temp_beside(path);
+		if (make(tmp, arg) == 0)
+			return tmp;
+	}
+	e = errno;
+	free(tmp);
+	errno = e;
+	return NULL;
 }
 
 int ms_unlink_replaced(const char *path)
@@ -256,61 +292,62 @@ static int write_synced(int fd, const void *data, size_t len, const char *name,
 	return 0;
 }
 
+static int link_proc(const char *name, void *arg)
+{
+	return linkat(AT_FDCWD, (const char *)arg, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+}
+
 /*
  * Into an unnamed file, then named: 2 when it took path itself (there was no file
- * there: nothing named is ever left half-done), 0 when it is named tmp (to be renamed
- * over the file there), a storage error, or 1 when that cannot be done here (no
+ * there: nothing named is ever left half-done), 0 when it is named *tmp (made here, to be
+ * renamed over the file there), a storage error, or 1 when that cannot be done here (no
  * O_TMPFILE, no /proc) and a named temporary must serve.
  */
-static int write_unnamed(const char *path, const char *tmp, const void *data, size_t len,
-                         mode_t mode, struct ms_error *err)
+static int write_unnamed(const char *path, char **tmp, const void *data, size_t len, mode_t mode,
+                         struct ms_error *err)
 {
 	int fd = open_unnamed(path, mode), ret;
 	char proc[64];
 
 	if (fd < 0)
 		return 1;
-	ret = write_synced(fd, data, len, tmp, err);
+	ret = write_synced(fd, data, len, path, err);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (!ret && linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
 		ret = 2;
-	else if (!ret && linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0 &&
-	         (!ms_temp_stale(tmp) ||
-	          linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0))
+	else if (!ret && !(*tmp = ms_temp_make(path, link_proc, proc)))
 		ret = 1;
 	if (close(fd) < 0 && !ret)
-		ret = storage_error(err, errno, "cannot write", tmp);
+		ret = storage_error(err, errno, "cannot write", path);
 	return ret;
 }
 
 int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          struct ms_error *err)
 {
-	char *tmp = ms_temp_for(path);
-	int fd, ret = write_unnamed(path, tmp, data, len, mode, err);
+	struct excl x = {-1, mode};
+	char *tmp = NULL;
+	int ret = write_unnamed(path, &tmp, data, len, mode, err);
 
 	if (ret == 2) { /* a new file, in place */
 		ret = 0;
 		goto out;
 	}
 	if (ret == 1) {
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-		if (fd < 0 && ms_temp_stale(tmp))
-			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-		if (fd < 0) {
-			ret = storage_error(err, errno, "cannot create", tmp);
+		if (!(tmp = ms_temp_make(path, open_excl, &x))) {
+			ret = storage_error(err, errno, "cannot create a temporary beside", path);
 			goto out;
 		}
-		ret = write_synced(fd, data, len, tmp, err);
-		if (close(fd) < 0 && !ret)
+		ret = write_synced(x.fd, data, len, tmp, err);
+		if (close(x.fd) < 0 && !ret)
 			ret = storage_error(err, errno, "cannot write", tmp);
 	}
 	/* replacing a file: the temporary has a name only from here to the rename, so a
 	 * killed run leaves one behind only between these two calls, and the next write
-	 * of path takes it over (ms_temp_for) */
+	 * of path takes it over (ms_temp_make) */
 	if (!ret && rename(tmp, path) < 0)
 		ret = storage_error(err, errno, "cannot rename to", path);
-	if (ret)
+	if (ret && tmp)
 		unlink(tmp);
 out:
 	free(tmp);

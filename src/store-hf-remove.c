@@ -326,11 +326,10 @@ static bool is_leftover(const char *rel)
 
 /*
  * What killed replacements left (ms_temp_for) in snapshots/, refs/ and trees/.  A
- * download writes them holding no lock of the repo (huggingface_hub locks blobs only),
- * for microseconds between making one and renaming it: one a minute old is a leftover,
- * a younger one may be a running download's, whose rename would fail without it.
+ * download writes them holding no lock of the repo (huggingface_hub locks blobs only):
+ * only one that is stale (MS_TEMP_STALE_AGE) is a leftover; a younger one may be a
+ * running download's, whose rename would fail without it.
  */
-#define LEFTOVER_MIN_AGE 60.0
 
 static int prune_leftovers(const struct store_hf *s, struct ms_cache_removal *r,
                            struct ms_error *err)
@@ -341,7 +340,7 @@ static int prune_leftovers(const struct store_hf *s, struct ms_cache_removal *r,
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs) && !ret; i++) {
 		char *top = ms_path_join(s->repo_dir, dirs[i]);
 
-		ret = ms_cache_removal_matching(r, top, is_leftover, LEFTOVER_MIN_AGE, err);
+		ret = ms_cache_removal_matching(r, top, is_leftover, MS_TEMP_STALE_AGE, err);
 		free(top);
 	}
 	return ret;

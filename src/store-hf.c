@@ -63,6 +63,11 @@ static char *relative_blob(const char *path, const char *etag)
 	return ms_buf_detach(&b);
 }
 
+static int make_link(const char *name, void *target)
+{
+	return symlink((const char *)target, name);
+}
+
 /*
  * symlink(target, ptr), replacing what is at ptr: a new entry takes its name at once;
  * another link there is replaced by one made beside it and renamed over it, so a reader
@@ -76,11 +81,9 @@ static int place_link(const char *target, const char *ptr)
 	r = symlink(target, ptr);
 	if (r == 0 || errno != EEXIST)
 		return r;
-	tmp = ms_temp_for(ptr);
-	r = symlink(target, tmp);
-	if (r < 0 && ms_temp_stale(tmp))
-		r = symlink(target, tmp);
-	if (r == 0 && (r = rename(tmp, ptr)) < 0) {
+	if (!(tmp = ms_temp_make(ptr, make_link, (void *)target)))
+		return -1;
+	if ((r = rename(tmp, ptr)) < 0) {
 		e = errno;
 		unlink(tmp);
 		errno = e;

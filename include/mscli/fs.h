@@ -39,15 +39,22 @@ char *ms_temp_beside(const char *path);
 /*
  * The one name beside PATH for replacing it through a rename: "<name>.mscli-tmp" (a name
  * too long for that is cut and gets a hash of the whole).  A run killed between making it
- * and the rename leaves it behind; the next writer of PATH finds it in its way (EEXIST)
- * and takes it over with ms_temp_stale(), so one kill leaves one such file at most, and
- * only until PATH is written again.  Writers of one path hold its repo's lock.
+ * and the rename leaves it behind; the next writer of PATH takes it over (ms_temp_make),
+ * so one kill leaves one such file at most, and only until PATH is written again.
  */
 char *ms_temp_for(const char *path);
 #define MS_TEMP_SUFFIX ".mscli-tmp"
-/* After making tmp failed: true when that was EEXIST and the stale tmp is now removed
- * (try again), false otherwise (errno kept). */
-bool ms_temp_stale(const char *tmp);
+/* A temporary not changed for this long is a leftover: no writer holds one that long
+ * without writing to it (a copy keeps changing it; a link or rename takes microseconds). */
+#define MS_TEMP_STALE_AGE 60.0
+/*
+ * Make a temporary beside path with make(name, arg), which fails with EEXIST when the name
+ * is taken: at ms_temp_for's name, taking it over when what is there is a leftover (no
+ * change for MS_TEMP_STALE_AGE), else at a fresh ms_temp_beside name, so that another
+ * writer's temporary is never touched (writers of one path need not hold a lock).  The
+ * name made (allocated), or NULL with errno.
+ */
+char *ms_temp_make(const char *path, int (*make)(const char *name, void *arg), void *arg);
 /* unlink(path), and the temporary a killed replacement of it may have left (ms_temp_for):
  * what is erased (a token) leaves no copy behind.  unlink's result and errno for path. */
 int ms_unlink_replaced(const char *path);

@@ -177,6 +177,12 @@ class Case(unittest.TestCase):
         return r
 
     # --- helpers for the ModelScope layout ---
+    def age(self, *paths, seconds=120):
+        """Date paths (links themselves) seconds back: what an earlier, killed run left."""
+        t = time.time() - seconds
+        for p in paths:
+            os.utime(p, (t, t), follow_symlinks=False)
+
     def ms_repo_dir(self, repo_id, kind="models", root=None):
         owner, name = repo_id.split("/")
         return os.path.join(root or self.cache, kind, owner, name.replace(".", "___"))

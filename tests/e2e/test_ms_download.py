@@ -97,6 +97,7 @@ class Snapshot(Case):
         stale = os.path.join(d, ".msc.mscli-tmp")
         with open(stale, "wb") as f:
             f.write(b"\x80\x02]")
+        self.age(stale)
         self.ok("download", "acme/Toy-1.5B.v2", "--force")
         self.assertFalse(os.path.exists(stale))
         self.assertEqual(sorted(e["Path"] for e in self.read_pickle(os.path.join(d, ".msc"))),
