@@ -101,6 +101,11 @@ class Ls(CacheCase):
     def test_nothing_cached(self):
         r = self.ok("cache", "ls")
         self.assertEqual(r.out, "")
+        # an empty answer says where it looked: both hubs' roots, or the one --cache-dir
+        self.assertIn("nothing cached in %s, %s" % (self.cache, self.hfcache), r.err)
+        self.assertIn("nothing cached in %s\n" % self.hfcache,
+                      self.ok("--hub", "hf", "cache", "ls").err)
+        self.assertEqual(self.ok("-q", "cache", "ls").err, "")
         self.assertEqual(self.ok("--json", "cache", "ls").out, "")
         self.assertFalse(os.path.exists(self.cache))  # looking creates nothing
         self.assertFalse(os.path.exists(self.hfcache))
