@@ -588,6 +588,24 @@ def cpu_model():
     return platform.processor() or "?"
 
 
+def page_reporting():
+    """'order N' when this VM hands its free memory back to the host (virtio-balloon
+    free page reporting, feature bit 5), else None.  There the first write into memory
+    freed a few seconds before waits for the host, so timings of fresh writes (nginx
+    taking uploads, every client writing what it fetched) move between identical runs."""
+    for d in glob.glob("/sys/bus/virtio/drivers/virtio_balloon/virtio*"):
+        try:
+            with open(os.path.join(d, "features")) as f:
+                on = f.read().strip()[5:6] == "1"
+            with open("/sys/module/page_reporting/parameters/page_reporting_order") as f:
+                order = f.read().strip()
+        except OSError:
+            continue
+        if on:
+            return "order %s" % order
+    return None
+
+
 def targets(legs):
     """Issue 10's targets, as ratios within this run: [(leg, target, value, met)]."""
     out = []
@@ -838,7 +856,9 @@ def main():
     tg = targets(legs)
     print("\nmscli benchmark, %d round(s), tools alternating; %s; %.0f s in all" %
           (a.rounds, " ".join(a.mscli_args) or "default options", time.monotonic() - started))
-    print("machine: %s, %d cores, %s" % (platform.platform(), os.cpu_count(), cpu_model()))
+    print("machine: %s, %d cores, %s%s" % (platform.platform(), os.cpu_count(), cpu_model(),
+                                           "; free page reporting to the host, %s"
+                                           % page_reporting() if page_reporting() else ""))
     print("server CPU (srv s) = nginx + the hub emulator; conns = CDN connections nginx saw; "
           "first = when the first CDN request started, from launch; warm = a re-run, cache "
           "full; mscli = how many times longer the tool took than mscli")
@@ -877,7 +897,7 @@ def main():
                                    "huge_mib": a.huge_mb, "rounds": a.rounds, "tools": tools,
                                    "mscli_args": a.mscli_args},
                         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                                    "cpu": cpu_model(),
+                                    "cpu": cpu_model(), "page_reporting": page_reporting(),
                                     "load_average": os.getloadavg()},
                         "skipped": skipped, "small_files_on": smallfs.note,
                         "legs": legs, "targets": tg}, **extra),

@@ -14,8 +14,9 @@ with a note.  Before each run a file of the folder's size is written and
 deleted where nginx writes (on this kind of VM the first writer into fresh
 memory is 5-10x slower; bench.py does the same).  The server's CPU seconds
 (nginx taking the PUTs, the hub emulator answering the API) are measured beside
-the client's: the two share the machine's cores.  modelscope 1.37 is not measured: it insists on a JSON answer
-to its blob PUT, which no storage host but ModelScope's own gives.
+the client's: the two share the machine's cores.  modelscope 1.37 is not
+measured: it insists on a JSON answer to its blob PUT, which no storage host
+but ModelScope's own gives.
 """
 import json
 import os
@@ -32,7 +33,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 sys.path.insert(0, HERE)
 from nginx import Nginx  # noqa: E402
-from bench import children, proc_cpu, scratch, write_shard  # noqa: E402  (bench.py imports this module in main)
+# bench.py imports this module in main
+from bench import children, page_reporting, proc_cpu, scratch, write_shard  # noqa: E402
 
 MB = 1000 * 1000
 PY = "/usr/bin/python3"
@@ -202,7 +204,8 @@ class UploadBench:
                 wall, cpu, rss, srv = self.one(t, r)
                 res[t].append((wall, cpu, rss, srv))
                 log("bench: upload round %d %-8s %7.0f MB/s  %6.2fs  cpu %6.2fs  srv %6.2fs  "
-                    "rss %6.1f MiB" % (r + 1, t, self.total / wall / MB, wall, cpu, srv, rss / 1024))
+                    "rss %6.1f MiB"
+                    % (r + 1, t, self.total / wall / MB, wall, cpu, srv, rss / 1024))
         return res
 
 
@@ -223,6 +226,9 @@ def main(a):
           "round(s); storage on nginx" % (a.upload_shards, a.upload_shard_mb, a.upload_small,
                                           b.nfiles, b.total / MB, a.rounds))
     print("server CPU (srv s) = nginx taking the PUTs + the hub emulator")
+    if page_reporting():
+        print("this VM reports free memory to its host (page reporting, %s): nginx's first "
+              "writes into it are slow, and vary" % page_reporting())
     print("%-9s %5s %9s %9s %9s %9s %9s %s" % ("tool", "hub", "MB/s", "seconds", "CPU s", "srv s",
                                                 "RSS MiB", "mscli is"))
     for t, s in summary.items():
