@@ -319,11 +319,12 @@ static void print_other_failures(const struct ms_download *d)
 			            causes[i]->err.msg, counts[i] - 1);
 		else
 			ms_ui_error("%s", causes[i]->err.msg);
-	if (stopped && d->first_failure && d->first_failure->status != MS_EINTR)
+	if (stopped && d->first_failure && d->first_failure->status == MS_ESTORAGE)
 		ms_info("%zu other file(s) were not finished; their partials are kept: run the "
-		        "same "
-		        "command again to resume",
+		        "same command again to resume",
 		        stopped);
+	else if (stopped && d->first_failure && d->first_failure->status != MS_EINTR)
+		ms_info("%zu other file(s) were stopped: they would fail the same way", stopped);
 }
 
 static int run(struct dl *dl, bool offline, struct ms_error *err)

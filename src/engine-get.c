@@ -236,10 +236,13 @@ static void on_transport_error(struct get *g, struct xfile *xf, const struct out
 		         g->e->o->net->stall_timeout);
 	else
 		snprintf(reason, sizeof(reason), "%s: %s", o->url, o->why.reason);
-	if (o->stalled || o->why.retry == MS_RETRY_YES)
+	if (o->stalled || o->why.retry == MS_RETRY_YES) {
 		chunk_failed(g, xf, o->chunk, MS_ENET, -1, reason);
-	else
-		get_file_fail(g, xf, o->why.code, "downloading '%s': %s", xf->job->name, reason);
+		return;
+	}
+	get_file_fail(g, xf, o->why.code, "downloading '%s': %s", xf->job->name, reason);
+	if (o->why.stops_all && !g->e->fatal)
+		g->e->fatal = o->why.code;
 }
 
 /* Every range of the file goes where the redirect points (a signed CDN URL). */
@@ -560,8 +563,11 @@ static void get_stop(struct engine *e, void *state, int code)
 		xf->job->stopped = true;
 		if (code == MS_ESTORAGE) /* the name is prefixed for storage errors */
 			get_file_fail(g, xf, code, "stopped after a storage error");
-		else
+		else if (code == MS_EINTR)
 			get_file_fail(g, xf, code, "%s: interrupted", xf->job->name);
+		else
+			get_file_fail(g, xf, code, "%s: stopped after a failure no file can escape",
+			              xf->job->name);
 	}
 }
 

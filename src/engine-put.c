@@ -234,10 +234,13 @@ static void transfer_done(struct put *p, struct pconn *c, CURLcode cc)
 			         p->e->o->net->stall_timeout);
 		else
 			snprintf(reason, sizeof(reason), "%s: %s", job->url, why.reason);
-		if (stalled || why.retry == MS_RETRY_YES)
+		if (stalled || why.retry == MS_RETRY_YES) {
 			retry_or_fail(p, pj, MS_ENET, -1, reason);
-		else
+		} else {
 			job_fail(p, pj, why.code, "uploading '%s': %s", job->name, reason);
+			if (why.stops_all && !p->e->fatal)
+				p->e->fatal = why.code; /* the same storage host and CAs for all */
+		}
 	} else {
 		ms_verbose("< %ld %s", resp.status, job->url);
 		on_status(p, pj, &resp, foreign);
@@ -397,6 +400,7 @@ static void put_stop(struct engine *e, void *state, int code)
 			continue;
 		if (pj->conn)
 			conn_free(p, pj->conn);
+		pj->job->stopped = true; /* not a cause of its own */
 		job_fail(p, pj, code, "%s: %s", pj->job->name,
 		         code == MS_EINTR ? "interrupted" : "stopped");
 	}

@@ -132,6 +132,7 @@ static void free_jobs(struct jobs *l)
 static int collect(struct ms_upload *u, struct jobs *l, size_t *expired, struct ms_error *err)
 {
 	int ret = 0;
+	bool from_stopped = false;
 
 	*expired = 0;
 	for (size_t i = 0; i < l->n; i++) {
@@ -147,10 +148,14 @@ static int collect(struct ms_upload *u, struct jobs *l, size_t *expired, struct 
 			f->put = NULL;
 			(*expired)++;
 		} else if (j->status) {
-			/* a file rewritten since it was hashed: say so, not the hub's refusal */
-			if (!ret && (ret = upload_still_same(f, err)) == 0) {
-				ret = j->status;
-				*err = j->err;
+			/* the first cause, not a file the run stopped for it; a file rewritten
+			 * since it was hashed: say so, not the hub's refusal */
+			if (!ret || (from_stopped && !j->stopped)) {
+				from_stopped = j->stopped;
+				if ((ret = upload_still_same(f, err)) == 0) {
+					ret = j->status;
+					*err = j->err;
+				}
 			}
 		} else {
 			if (t->nparts) {

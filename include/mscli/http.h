@@ -61,6 +61,8 @@ int ms_net_opts_check(const struct ms_net_opts *n, struct ms_error *err);
 struct ms_net_failure {
 	int retry; /* enum ms_retry_class */
 	int code;  /* MS_ENET; MS_EPROTO for an answer no client should take */
+	/* no other transfer of the run can do better (the CA set, the proxy): the run stops */
+	bool stops_all;
 	char reason[768];
 };
 

@@ -33,7 +33,7 @@ class ThroughAProxy(WithCA, Case):
     def setUp(self):
         super().setUp()
         self.files = {"w.bin": blob(3_000_000, 91), "config.json": b'{"p": 1}\n'}
-        root = write_files(os.path.join(self.tmp, "www"), self.files)
+        self.root = root = write_files(os.path.join(self.tmp, "www"), self.files)
         self.nginx = Nginx(root, http2=True, cert=self.cert)
         self.addCleanup(self.nginx.stop)
         self.hub.stop()
@@ -177,6 +177,24 @@ class ThroughAProxy(WithCA, Case):
         self.assertEqual(r.rc, 3, r)
         self.assertIn("cannot find proxy http://no-such-proxy.invalid:3128 (https_proxy)",
                       r.errors[0])
+
+    def test_a_proxy_that_is_down_stops_the_run(self):
+        """The hub reached directly, every file through a proxy that is down: the first
+        file's failure ends the run instead of one attempt per file."""
+        many = {"m/f%02d.bin" % i: blob(2000 + i, i) for i in range(30)}
+        write_files(self.root, many)
+        self.hub.add_ms_repo("acme/many", files={p: FileRef(os.path.join(self.root, p))
+                                                 for p in many})
+        down = "http://127.0.0.1:%d" % free_port()
+        self.hub.clear_log()
+        r = self.mscli("--cache-dir", os.path.join(self.tmp, "cache-many"), "download",
+                       "acme/many", "--max-workers", "2", env={"https_proxy": down},
+                       fast_retry=False)
+        self.assertEqual(r.rc, 3, r)
+        self.assertEqual(len(r.errors), 1, r)
+        self.assertIn("cannot connect to proxy %s (https_proxy)" % down, r.errors[0])
+        self.assertIn("other file(s) were stopped", r.err)
+        self.assertLessEqual(len([q for q in self.hub.log if q.file_path]), 4)  # not 30
 
     def test_proxy_that_refuses(self):
         # CONNECT only to port 443, as corporate proxies allow: the CDN's port is refused

@@ -14,7 +14,7 @@ CONF = """
 worker_processes 2;
 daemon off;
 pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
+error_log {prefix}/error.log {error_level};
 events {{ worker_connections 1024; }}
 http {{
     log_format bytes '$request_method $uri $status $body_bytes_sent "$http_range" "$http_authorization" $server_protocol';
@@ -74,7 +74,8 @@ class Nginx(Daemon):
     paths = ("nginx", "/usr/sbin/nginx")
     package = "nginx"
 
-    def __init__(self, root, tls=False, http2=False, upload_root=None, cert=None):
+    def __init__(self, root, tls=False, http2=False, upload_root=None, cert=None,
+                 error_level="warn"):
         self.prefix = tempfile.mkdtemp(prefix="mscli-nginx-")
         os.makedirs(os.path.join(self.prefix, "tmp"))
         self.port = free_port()
@@ -92,10 +93,19 @@ class Nginx(Daemon):
             upload = UPLOAD.format(upload_root=os.path.abspath(upload_root)) \
                 if upload_root else ""
             f.write(CONF.format(prefix=self.prefix, port=self.port, root=os.path.abspath(root),
-                                tls=tls_conf, listen_opts=opts, user=user, upload=upload))
+                                tls=tls_conf, listen_opts=opts, user=user, upload=upload,
+                                error_level=error_level))
         self.scheme = "https" if tls else "http"
         self.url = "%s://localhost:%d" % (self.scheme, self.port)
         self.start(["-p", self.prefix, "-c", os.path.join(self.prefix, "nginx.conf")])
+
+    def handshake_failures(self):
+        """TLS handshakes a client broke off (nginx logs them at error_level "info")."""
+        path = os.path.join(self.prefix, "error.log")
+        if not os.path.exists(path):
+            return 0
+        with open(path) as f:
+            return sum("SSL_do_handshake() failed" in line for line in f)
 
     def access_log(self):
         """[(method, uri, status, bytes, range, authorization, protocol)] so far."""
