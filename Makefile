@@ -7,7 +7,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= python3
 SHELL := /bin/bash
 
-LIBS_PC := libcurl libcjson libcrypto libzstd libarchive
+LIBS_PC := libcurl libcjson libssl libcrypto libzstd libarchive
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 
