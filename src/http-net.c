@@ -161,6 +161,8 @@ static CURLcode on_ssl_ctx(CURL *e, void *ssl_ctx, void *arg)
 static bool shared_ca_store(CURL *e, const struct ms_net_opts *net)
 {
 #if LIBCURL_VERSION_NUM >= 0x075400 /* CURLINFO_CAINFO, CURLINFO_CAPATH: 7.84 */
+	bool any;
+
 	pthread_mutex_lock(&cas.lock);
 	if (!cas.defaults_known) {
 		char *file = NULL, *dir = NULL;
@@ -171,8 +173,10 @@ static bool shared_ca_store(CURL *e, const struct ms_net_opts *net)
 		cas.def_dir = dir;
 		cas.defaults_known = true;
 	}
+	/* nothing to read: a libcurl built to fall back on OpenSSL's own default paths */
+	any = net->ca_file || net->ca_dir || cas.def_file || cas.def_dir;
 	pthread_mutex_unlock(&cas.lock);
-	if (curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK)
+	if (!any || curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK)
 		return false;
 	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, (void *)net);
 	curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L); /* no store of its own in between */
