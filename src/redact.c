@@ -76,6 +76,9 @@ static void redact_signed_urls(char *s)
 				continue;
 			}
 			end = v + 1 + strcspn(v + 1, "& \t\"'<>");
+			/* "URL: reason": the colon is the message's, not the value's */
+			if (end > v + 1 && end[-1] == ':' && (*end == ' ' || !*end))
+				end--;
 			if (signing_param(p, n) && end - (v + 1) > 3) {
 				memset(v + 1, '*', 3);
 				memmove(v + 4, end, strlen(end) + 1);

@@ -110,6 +110,10 @@ static void test_redact(void)
 	check_redacted(
 	        "'http://cdn/u/9?Expires=179&Signature=9be43488' and 'http://cdn/v?a&sig=ffff1'",
 	        "'http://cdn/u/9?Expires=179&Signature=***' and 'http://cdn/v?a&sig=***'");
+	/* a URL that ends the first half of "URL: reason" keeps the message's colon */
+	check_redacted(
+	        "uploading 'w': https://s/o?Expires=17&Signature=abcdef: the TLS certificate",
+	        "uploading 'w': https://s/o?Expires=17&Signature=***: the TLS certificate");
 	check_redacted("what? nothing=here, Signature=ab", "what? nothing=here, Signature=ab");
 	check_redacted("?", "?");
 	check_redacted("x?&&=&Signature=", "x?&&=&Signature=");
