@@ -238,9 +238,11 @@ char *ms_temp_make(const char *path, int (*make)(const char *name, void *arg), v
 
 	if (make(tmp, arg) == 0)
 		return tmp;
-	if (errno == EEXIST && take_over(tmp) && make(tmp, arg) == 0)
-		return tmp;
-	if (errno == EEXIST) { /* another writer's, or not a file: leave it be */
+	if (errno == EEXIST) {
+		if (take_over(tmp) && make(tmp, arg) == 0)
+			return tmp;
+		/* another writer's (which may be renamed away meanwhile), or not a file: leave
+		 * it be, whatever errno take_over's lstat left */
 		free(tmp);
 		tmp = ms_temp_beside(path);
 		if (make(tmp, arg) == 0)
@@ -250,6 +252,11 @@ char *ms_temp_make(const char *path, int (*make)(const char *name, void *arg), v
 	free(tmp);
 	errno = e;
 	return NULL;
+}
+
+bool ms_temp_named(const char *path)
+{
+	return ms_has_suffix(path, MS_TEMP_SUFFIX);
 }
 
 int ms_unlink_replaced(const char *path)

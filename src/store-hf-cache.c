@@ -105,7 +105,7 @@ static int add_entry(void *arg, const char *rel, const struct stat *lst)
 
 	if (S_ISDIR(lst->st_mode))
 		return 0;
-	if (ms_has_suffix(rel, MS_TEMP_SUFFIX)) {
+	if (ms_temp_named(rel)) {
 		sn->nleft++; /* a partial, not a file: cache prune removes it */
 		return 0;
 	}
@@ -198,8 +198,7 @@ static int add_ref(void *arg, const char *rel, const struct stat *st)
 	struct ms_hf_refs *w = arg;
 	char *c;
 
-	if (!S_ISREG(st->st_mode) || ms_has_suffix(rel, MS_TEMP_SUFFIX) ||
-	    !(c = ref_commit(w->s, rel)))
+	if (!S_ISREG(st->st_mode) || ms_temp_named(rel) || !(c = ref_commit(w->s, rel)))
 		return 0; /* not a ref: what a killed update of one left */
 	ms_grow((void **)&w->names, &w->cap_names, w->n + 1, sizeof(*w->names));
 	ms_grow((void **)&w->commits, &w->cap_commits, w->n + 1, sizeof(*w->commits));

@@ -319,18 +319,12 @@ int ms_store_hf_remove(struct ms_store *st, struct ms_cache_removal *r, struct m
 	return ret;
 }
 
-static bool is_leftover(const char *rel)
-{
-	return ms_has_suffix(rel, MS_TEMP_SUFFIX);
-}
-
 /*
  * What killed replacements left (ms_temp_for) in snapshots/, refs/ and trees/.  A
  * download writes them holding no lock of the repo (huggingface_hub locks blobs only):
  * only one that is stale (MS_TEMP_STALE_AGE) is a leftover; a younger one may be a
  * running download's, whose rename would fail without it.
  */
-
 static int prune_leftovers(const struct store_hf *s, struct ms_cache_removal *r,
                            struct ms_error *err)
 {
@@ -340,7 +334,7 @@ static int prune_leftovers(const struct store_hf *s, struct ms_cache_removal *r,
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs) && !ret; i++) {
 		char *top = ms_path_join(s->repo_dir, dirs[i]);
 
-		ret = ms_cache_removal_matching(r, top, is_leftover, MS_TEMP_STALE_AGE, err);
+		ret = ms_cache_removal_matching(r, top, ms_temp_named, MS_TEMP_STALE_AGE, err);
 		free(top);
 	}
 	return ret;

@@ -176,7 +176,7 @@ static bool is_partial(const char *rel)
 {
 	/* modelscope_hub writes <Path>.incomplete into a legacy folder it reuses; a run
 	 * killed while it replaced .msc can leave .msc's temporary (ms_temp_for) */
-	return ms_has_suffix(rel, ".incomplete") || ms_has_suffix(rel, MS_TEMP_SUFFIX);
+	return ms_has_suffix(rel, ".incomplete") || ms_temp_named(rel);
 }
 
 struct folder_walk {

@@ -44,6 +44,8 @@ char *ms_temp_beside(const char *path);
  */
 char *ms_temp_for(const char *path);
 #define MS_TEMP_SUFFIX ".mscli-tmp"
+/* path has ms_temp_for's form: in a cache, what a killed replacement left, not a file */
+bool ms_temp_named(const char *path);
 /* A temporary not changed for this long is a leftover: no writer holds one that long
  * without writing to it (a copy keeps changing it; a link or rename takes microseconds). */
 #define MS_TEMP_STALE_AGE 60.0
