@@ -136,6 +136,7 @@ static X509_STORE *ca_store(const struct ms_net_opts *net)
 	/* as libcurl's: the trusted store first, and an intermediate CA may anchor */
 	X509_STORE_set_flags(s, X509_V_FLAG_TRUSTED_FIRST | X509_V_FLAG_PARTIAL_CHAIN);
 	X509_STORE_free(cas.store); /* contexts made with it keep their own reference */
+	cas.why[0] = '\0';
 	free(cas.file);
 	free(cas.dir);
 	cas.store = s;
@@ -354,16 +355,21 @@ void ms_http_failure(void *easy, int cc, const char *url, const char *errbuf,
 		f->stops_all = true;
 		tls_failure(e, host, detail, net, f);
 	} else if (cc == CURLE_SSL_CACERT_BADFILE) {
+		char why[sizeof(cas.why)];
+
 		f->stops_all = true;
-		pthread_mutex_lock(&cas.lock);
-		if (cas.why[0]) /* what on_ssl_ctx met, not libcurl's "error signaled by ..." */
-			detail = cas.why;
+		pthread_mutex_lock(&cas.lock); /* what on_ssl_ctx met, not libcurl's "error
+		                                * signaled by ssl ctx callback" */
+		snprintf(why, sizeof(why), "%s", cas.why[0] ? cas.why : detail);
 		pthread_mutex_unlock(&cas.lock);
-		snprintf(f->reason, sizeof(f->reason), "cannot use the CAs of '%s' (%s): %s",
-		         net->ca_file  ? net->ca_file
-		         : net->ca_dir ? net->ca_dir
-		                       : "?",
-		         net->ca_file ? net->ca_from : "SSL_CERT_DIR", detail);
+		if (net->ca_file || net->ca_dir)
+			snprintf(f->reason, sizeof(f->reason),
+			         "cannot use the CAs of '%s' (%s): %s",
+			         net->ca_file ? net->ca_file : net->ca_dir,
+			         net->ca_file ? net->ca_from : "SSL_CERT_DIR", why);
+		else
+			snprintf(f->reason, sizeof(f->reason), "cannot use the system's CAs: %s",
+			         why);
 	} else if (cc == CURLE_SSL_CONNECT_ERROR) {
 		snprintf(f->reason, sizeof(f->reason), "TLS handshake with %s failed: %s", host,
 		         detail);
