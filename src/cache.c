@@ -145,6 +145,8 @@ int ms_cache_list(const struct ms_cache_scope *sc, const char *spec, struct ms_c
 			continue;
 		w.root = root = ms_cache_root(h, sc);
 		ret = h->cache_walk(root, on_repo, &w, err);
+		if (!out->roots.n || strcmp(out->roots.v[out->roots.n - 1], root))
+			ms_strlist_add(&out->roots, root); /* --cache-dir: one for both hubs */
 		free(root);
 		for (size_t k = 0; h->cache_layouts && h->cache_layouts[k] && !ret; k++) {
 			w.layout = h->cache_layouts[k];
@@ -171,6 +173,7 @@ void ms_cache_list_release(struct ms_cache_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		ms_cache_repo_release(&l->v[i]);
 	free(l->v);
+	ms_strlist_release(&l->roots);
 	memset(l, 0, sizeof(*l));
 }
 

@@ -237,23 +237,12 @@ static void ls_summary(const struct ms_cache_list *l)
 }
 
 /* "nothing cached in A, B": which roots were looked in, so an empty answer says where */
-static void note_empty(const struct ms_cache_scope *sc)
+static void note_empty(const struct ms_cache_list *l)
 {
 	struct ms_buf b = MS_BUF_INIT;
-	char *prev = NULL;
 
-	for (size_t i = 0; ms_hubs[i]; i++) {
-		char *root;
-
-		if ((sc->hub && sc->hub != ms_hubs[i]) || !ms_hubs[i]->cache_walk)
-			continue;
-		root = ms_cache_root(ms_hubs[i], sc);
-		if (!prev || strcmp(prev, root)) /* --cache-dir: one root for both */
-			ms_buf_addf(&b, "%s%s", b.len ? ", " : "", root);
-		free(prev);
-		prev = root;
-	}
-	free(prev);
+	for (size_t i = 0; i < l->roots.n; i++)
+		ms_buf_addf(&b, "%s%s", i ? ", " : "", l->roots.v[i]);
 	if (b.len)
 		ms_info("nothing cached in %s", b.data);
 	ms_buf_release(&b);
@@ -274,7 +263,7 @@ static int ls_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 	if (ctx->argc && !l.n) {
 		ret = ms_error_set(err, MS_EOFFLINE, "'%s' is not in the cache", ctx->argv[0]);
 	} else if (!l.n) {
-		note_empty(&sc);
+		note_empty(&l);
 	} else if (ctx->g->json) {
 		for (size_t i = 0; i < l.n; i++)
 			ls_json(&l.v[i]);

@@ -14,6 +14,7 @@
 
 #include "hub.h"
 #include "store.h"
+#include "strbuf.h"
 
 /* Which caches a command looks at. */
 struct ms_cache_scope {
@@ -34,6 +35,7 @@ struct ms_cache_repo {
 struct ms_cache_list {
 	struct ms_cache_repo *v;
 	size_t n, cap;
+	struct ms_strlist roots; /* the hubs' cache roots looked in, each once */
 };
 
 /* hub's cache root in scope, absolute (allocated). */
