@@ -856,9 +856,10 @@ def main():
     tg = targets(legs)
     print("\nmscli benchmark, %d round(s), tools alternating; %s; %.0f s in all" %
           (a.rounds, " ".join(a.mscli_args) or "default options", time.monotonic() - started))
+    reporting = page_reporting()
     print("machine: %s, %d cores, %s%s" % (platform.platform(), os.cpu_count(), cpu_model(),
-                                           "; free page reporting to the host, %s"
-                                           % page_reporting() if page_reporting() else ""))
+                                           "; free page reporting to the host, %s" % reporting
+                                           if reporting else ""))
     print("server CPU (srv s) = nginx + the hub emulator; conns = CDN connections nginx saw; "
           "first = when the first CDN request started, from launch; warm = a re-run, cache "
           "full; mscli = how many times longer the tool took than mscli")
@@ -897,7 +898,7 @@ def main():
                                    "huge_mib": a.huge_mb, "rounds": a.rounds, "tools": tools,
                                    "mscli_args": a.mscli_args},
                         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                                    "cpu": cpu_model(), "page_reporting": page_reporting(),
+                                    "cpu": cpu_model(), "page_reporting": reporting,
                                     "load_average": os.getloadavg()},
                         "skipped": skipped, "small_files_on": smallfs.note,
                         "legs": legs, "targets": tg}, **extra),

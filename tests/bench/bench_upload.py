@@ -226,9 +226,10 @@ def main(a):
           "round(s); storage on nginx" % (a.upload_shards, a.upload_shard_mb, a.upload_small,
                                           b.nfiles, b.total / MB, a.rounds))
     print("server CPU (srv s) = nginx taking the PUTs + the hub emulator")
-    if page_reporting():
+    reporting = page_reporting()
+    if reporting:
         print("this VM reports free memory to its host (page reporting, %s): nginx's first "
-              "writes into it are slow, and vary" % page_reporting())
+              "writes into it are slow, and vary" % reporting)
     print("%-9s %5s %9s %9s %9s %9s %9s %s" % ("tool", "hub", "MB/s", "seconds", "CPU s", "srv s",
                                                 "RSS MiB", "mscli is"))
     for t, s in summary.items():
