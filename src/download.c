@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mscli/alloc.h"
+#include "mscli/fs.h"
 #include "mscli/download.h"
 #include "mscli/env.h"
 #include "mscli/log.h"
@@ -220,10 +221,13 @@ static int select_files(struct ms_download *d, struct ms_error *err)
 /* Each selected file looked up; until_missing: stop at the first missing one (then 1). */
 static size_t lookup(struct ms_download *d, bool until_missing)
 {
+	struct ms_dirprobe probe;
 	size_t missing = 0;
 
 	if (!d->cached)
 		d->cached = xcalloc(d->sel.n + 1, sizeof(*d->cached));
+	ms_dirprobe_init(&probe);
+	d->st->probe = &probe;
 	for (size_t i = 0; i < d->sel.n; i++) {
 		d->cached[i] =
 		        !d->o.force && d->st->ops->lookup(d->st, d->sel.files[i]) == MS_FILE_CACHED;
@@ -231,6 +235,8 @@ static size_t lookup(struct ms_download *d, bool until_missing)
 		if (missing && until_missing)
 			break;
 	}
+	d->st->probe = NULL;
+	ms_dirprobe_release(&probe);
 	return missing;
 }
 

@@ -91,6 +91,50 @@ bool ms_file_has_size(const char *path, uint64_t size)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
 }
 
+void ms_dirprobe_init(struct ms_dirprobe *p)
+{
+	p->dir = NULL;
+	p->fd = -1;
+	p->err = 0;
+}
+
+void ms_dirprobe_release(struct ms_dirprobe *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->dir);
+	ms_dirprobe_init(p);
+}
+
+int ms_dirprobe_stat(struct ms_dirprobe *p, const char *path, bool follow, struct stat *st)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dlen;
+
+	if (!p || !slash || slash == path || !slash[1])
+		return follow ? stat(path, st) : lstat(path, st);
+	dlen = (size_t)(slash - path);
+	if (!p->dir || strlen(p->dir) != dlen || memcmp(p->dir, path, dlen)) {
+		ms_dirprobe_release(p);
+		p->dir = xstrndup(path, dlen);
+		p->fd = open(p->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		p->err = p->fd < 0 ? errno : 0;
+	}
+	if (p->fd < 0) {
+		errno = p->err;
+		return -1;
+	}
+	return fstatat(p->fd, slash + 1, st, follow ? 0 : AT_SYMLINK_NOFOLLOW);
+}
+
+bool ms_dirprobe_has_size(struct ms_dirprobe *p, const char *path, uint64_t size)
+{
+	struct stat st;
+
+	return ms_dirprobe_stat(p, path, true, &st) == 0 && S_ISREG(st.st_mode) &&
+	       (uint64_t)st.st_size == size;
+}
+
 int ms_write_all(int fd, const void *data, size_t len)
 {
 	for (size_t off = 0; off < len;) {

@@ -151,7 +151,7 @@ static enum ms_file_state hf_lookup(struct ms_store *st, const struct ms_file *f
 	if (!s->commit)
 		return MS_FILE_MISSING;
 	ptr = pointer_path(s, f->path);
-	if (ms_file_has_size(ptr, f->size)) {
+	if (ms_dirprobe_has_size(st->probe, ptr, f->size)) {
 		state = MS_FILE_CACHED;
 	} else if (st->adopt_unindexed && f->etag) {
 		/* the blob is there (another revision shares it): just link it */

@@ -227,7 +227,8 @@ static enum ms_file_state ld_lookup(struct ms_store *st, const struct ms_file *f
 	double ts = 0;
 	char hex[MS_HEX_MAX];
 
-	if (lstat(file, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != f->size)
+	if (ms_dirprobe_stat(st->probe, file, false, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size != f->size)
 		goto out;
 	/* valid while the file is not newer than its record (huggingface_hub's rule) */
 	if (read_metadata(s, f->path, &commit, &etag, &ts) == 0 && file_key(f) &&

@@ -324,7 +324,8 @@ static enum ms_file_state ms_lookup(struct ms_store *st, const struct ms_file *f
 
 	if (!s->msc_loaded)
 		ms_store_ms_load_msc(s);
-	if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != f->size)
+	if (ms_dirprobe_stat(st->probe, path, false, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size != f->size)
 		goto out;
 	e = ms_msc_find(&s->msc, f->path);
 	if (e && revision_matches(e->revision, f->revision)) {

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -16,6 +17,25 @@ int ms_mkdirs(const char *path, mode_t mode, struct ms_error *err);
 bool ms_is_dir(const char *path);
 /* A regular file (symlinks followed) of exactly size bytes. */
 bool ms_file_has_size(const char *path, uint64_t size);
+
+/*
+ * Files stat'ed one directory after another (a pass over a listing): each
+ * directory is opened once and its files looked up in it, and a directory
+ * that is not there answers for all its files (a cold run's 2000 lookups are
+ * then a few failed opens).  Valid for one pass: what the pass creates is not
+ * seen.  A NULL probe stats the path itself.
+ */
+struct ms_dirprobe {
+	char *dir;
+	int fd; /* -1: dir could not be opened, err says why */
+	int err;
+};
+void ms_dirprobe_init(struct ms_dirprobe *p);
+void ms_dirprobe_release(struct ms_dirprobe *p);
+/* stat(2) (follow) or lstat(2) of path, through p: 0, or -1 with errno. */
+int ms_dirprobe_stat(struct ms_dirprobe *p, const char *path, bool follow, struct stat *st);
+/* ms_file_has_size through p. */
+bool ms_dirprobe_has_size(struct ms_dirprobe *p, const char *path, uint64_t size);
 
 /* write(2) until all len bytes are out (EINTR retried); -1 with errno. */
 int ms_write_all(int fd, const void *data, size_t len);

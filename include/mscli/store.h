@@ -16,6 +16,8 @@
 #include "hash.h"
 #include "repo.h"
 
+struct ms_dirprobe;
+
 /* ---- what the cache commands see (stat, check_list, bundle_list, remove) ---- */
 
 /* One revision a cached repo holds. */
@@ -189,6 +191,8 @@ struct ms_store {
 	/* Something the user should know (a file kept, a layout repaired); may be NULL. */
 	void (*on_notice)(void *arg, const char *msg);
 	void *lock_wait_arg; /* the argument of both */
+	/* Set by the caller for a pass of lookup() over many files (fs.h); else NULL. */
+	struct ms_dirprobe *probe;
 };
 
 /* The constructors behind struct ms_hub's cache_store and local_store. */

@@ -1,6 +1,9 @@
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mscli/alloc.h"
@@ -86,6 +89,71 @@ static void test_absolute_path(void)
 	check_absolute(".", "");
 	check_absolute("././/z", "z");
 	check_absolute("../up", "../up");
+}
+
+/* The probe answers as stat(2) would, before and after what a pass does not see. */
+static void test_dirprobe(void)
+{
+	char tmpl[] = "/tmp/mscli-unit-probe-XXXXXX", *d = mkdtemp(tmpl);
+	char *sub, *file, *link, *missing, *other;
+	struct ms_dirprobe p;
+	struct stat st;
+	FILE *f;
+
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	sub = xasprintf("%s/a", d);
+	file = xasprintf("%s/a/f", d);
+	link = xasprintf("%s/a/l", d);
+	missing = xasprintf("%s/gone/f", d);
+	other = xasprintf("%s/a/g", d);
+	CHECK(mkdir(sub, 0755) == 0);
+	f = fopen(file, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("12345", f);
+		fclose(f);
+	}
+	CHECK(symlink("f", link) == 0);
+	ms_dirprobe_init(&p);
+	CHECK(ms_dirprobe_stat(&p, file, false, &st) == 0 && st.st_size == 5);
+	CHECK(ms_dirprobe_has_size(&p, file, 5));
+	CHECK(!ms_dirprobe_has_size(&p, file, 4));
+	/* the link: itself without follow, its target with */
+	CHECK(ms_dirprobe_stat(&p, link, false, &st) == 0 && S_ISLNK(st.st_mode));
+	CHECK(ms_dirprobe_has_size(&p, link, 5));
+	CHECK(ms_dirprobe_stat(&p, other, false, &st) == -1 && errno == ENOENT);
+	/* a directory that is not there answers for its files */
+	CHECK(ms_dirprobe_stat(&p, missing, false, &st) == -1 && errno == ENOENT);
+	CHECK(!ms_dirprobe_has_size(&p, missing, 0));
+	/* a file where a directory should be */
+	{
+		char *under = xasprintf("%s/a/f/x", d);
+
+		CHECK(ms_dirprobe_stat(&p, under, false, &st) == -1 && errno == ENOTDIR);
+		free(under);
+	}
+	/* back to the first directory: opened again, and what appeared since is seen */
+	f = fopen(other, "w");
+	if (f)
+		fclose(f);
+	CHECK(ms_dirprobe_stat(&p, other, false, &st) == 0 && st.st_size == 0);
+	/* no probe: the path itself */
+	CHECK(ms_dirprobe_stat(NULL, file, true, &st) == 0 && st.st_size == 5);
+	CHECK(ms_dirprobe_stat(NULL, missing, true, &st) == -1);
+	ms_dirprobe_release(&p);
+	CHECK(p.fd == -1 && p.dir == NULL);
+	unlink(link);
+	unlink(file);
+	unlink(other);
+	rmdir(sub);
+	rmdir(d);
+	free(sub);
+	free(file);
+	free(link);
+	free(missing);
+	free(other);
 }
 
 static void check_redacted(const char *in, const char *want)
@@ -231,4 +299,5 @@ void test_util(void)
 	ms_listing_release(&l);
 	ms_listing_release(&back);
 	test_redact();
+	test_dirprobe();
 }
