@@ -172,6 +172,22 @@ class MS(unittest.TestCase):
         self.assertEqual((r.status, r.json()["Code"]), (404, 404))
         self.assertIn("nope", r.json()["Message"])
 
+    def test_listing_follows_changes_made_after_it_was_served(self):
+        """The encoded listing is reused; what tests change on the repo still shows."""
+        url = self.api + "/repo/files?Revision=master&Recursive=True"
+        first = call(url).json()
+        again = call(url).json()
+        self.assertNotEqual(first["RequestId"], again["RequestId"])
+        self.assertEqual(first["Data"], again["Data"])
+        self.repo.sha256_override["config.json"] = "0" * 64
+        self.repo.extra_entries.append({"Path": "late.txt", "_content": b"late"})
+        files = {f["Path"]: f for f in call(url).json()["Data"]["Files"]}
+        self.assertEqual(files["config.json"]["Sha256"], "0" * 64)
+        self.assertEqual(files["late.txt"]["Size"], 4)
+        del self.repo.sha256_override["config.json"]
+        files = {f["Path"]: f for f in call(url).json()["Data"]["Files"]}
+        self.assertEqual(files["config.json"]["Sha256"], sha256(MS_FILES["config.json"]))
+
     def test_revisions_by_tag_commit_and_file_revision(self):
         old = self.repo.commit
         files = call(self.api + "/repo/files?Revision=master&Recursive=True").json()["Data"]["Files"]
