@@ -7,13 +7,16 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= python3
 SHELL := /bin/bash
 
-LIBS_PC := libcurl libcjson libssl libcrypto libzstd libarchive
-PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+LIBS_PC := libcurl libcjson libssl libcrypto libzstd
+PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) libarchive 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
+# libarchive is loaded when a bundle is made or read (include/mscli/archive-lib.h), by the
+# soname of the library its headers came with
+ARCHIVE_SONAME := $(shell objdump -p "$$($(PKG_CONFIG) --variable=libdir libarchive 2>/dev/null)/libarchive.so" 2>/dev/null | awk '$$1 == "SONAME" {print $$2}')
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers
-BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) $(PC_CFLAGS)
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) $(PC_CFLAGS) $(if $(ARCHIVE_SONAME),-DMS_LIBARCHIVE_SONAME=\"$(ARCHIVE_SONAME)\")
 # every object records the headers it read (build/*/%.d): a header change rebuilds its users
 DEPFLAGS = -MMD -MP
 CFLAGS ?= -O2 -g

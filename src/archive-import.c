@@ -13,10 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "mscli/alloc.h"
+#include "mscli/archive-lib.h"
 #include "mscli/archive-manifest.h"
 #include "mscli/clock.h"
 #include "mscli/fs.h"
@@ -112,7 +110,7 @@ static int stage_file(struct import *im, struct archive *a, struct ms_mentry *e,
 	}
 	ms_hasher_init(&hs, e->algo, e->size);
 	for (;;) {
-		la_ssize_t n = archive_read_data(a, im->buf, MS_BUNDLE_BLOCK);
+		la_ssize_t n = ms_archive()->archive_read_data(a, im->buf, MS_BUNDLE_BLOCK);
 
 		if (n == 0)
 			break;
@@ -153,12 +151,13 @@ static int stage_file(struct import *im, struct archive *a, struct ms_mentry *e,
 static int stage_entry(struct import *im, struct archive *a, struct archive_entry *ae,
                        struct ms_error *err)
 {
-	struct ms_bundle_entry be = {.path = archive_entry_pathname(ae),
-	                             .mode = archive_entry_mode(ae),
-	                             .symlink = archive_entry_symlink(ae),
-	                             .hardlink = archive_entry_hardlink(ae),
-	                             .size = archive_entry_size_is_set(ae) ? archive_entry_size(ae)
-	                                                                   : -1};
+	struct ms_bundle_entry be = {.path = ms_archive()->archive_entry_pathname(ae),
+	                             .mode = ms_archive()->archive_entry_mode(ae),
+	                             .symlink = ms_archive()->archive_entry_symlink(ae),
+	                             .hardlink = ms_archive()->archive_entry_hardlink(ae),
+	                             .size = ms_archive()->archive_entry_size_is_set(ae)
+	                                             ? ms_archive()->archive_entry_size(ae)
+	                                             : -1};
 	const char *why = NULL, *rel;
 	struct ms_mentry *e;
 	struct stage *s;
@@ -206,22 +205,24 @@ static int read_manifest(struct import *im, struct archive *a, struct ms_error *
 	char *json;
 	la_int64_t size;
 	la_ssize_t n;
-	int r = archive_read_next_header(a, &ae), ret;
+	int r = ms_archive()->archive_read_next_header(a, &ae), ret;
 
 	if (r == ARCHIVE_EOF)
 		return ms_error_set(err, MS_EFAIL, "the bundle is empty");
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 		return ms_archive_error(a, "cannot read the bundle", err);
-	size = archive_entry_size(ae);
-	if (!archive_entry_pathname(ae) || strcmp(archive_entry_pathname(ae), MS_BUNDLE_MANIFEST) ||
-	    archive_entry_filetype(ae) != AE_IFREG || size <= 0 || size > MANIFEST_MAX)
+	size = ms_archive()->archive_entry_size(ae);
+	if (!ms_archive()->archive_entry_pathname(ae) ||
+	    strcmp(ms_archive()->archive_entry_pathname(ae), MS_BUNDLE_MANIFEST) ||
+	    ms_archive()->archive_entry_filetype(ae) != AE_IFREG || size <= 0 ||
+	    size > MANIFEST_MAX)
 		return ms_error_set(
 		        err, MS_EFAIL,
 		        "not an mscli bundle: it does not start with %s (made by 'mscli "
 		        "cache export'?)",
 		        MS_BUNDLE_MANIFEST);
 	json = xmalloc((size_t)size + 1);
-	n = archive_read_data(a, json, (size_t)size);
+	n = ms_archive()->archive_read_data(a, json, (size_t)size);
 	if (n != size) {
 		free(json);
 		return n < 0 ? ms_archive_error(a, "cannot read the bundle", err)
@@ -249,7 +250,7 @@ static int read_entries(struct import *im, struct archive *a, const struct ms_bu
 		}
 	if (cb && cb->begin)
 		cb->begin(cb->arg, files, bytes);
-	while (!ret && (r = archive_read_next_header(a, &ae)) != ARCHIVE_EOF) {
+	while (!ret && (r = ms_archive()->archive_read_next_header(a, &ae)) != ARCHIVE_EOF) {
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 			ret = ms_archive_error(a, "cannot read the bundle", err);
 		else
@@ -298,13 +299,16 @@ int ms_bundle_import(int fd, const struct ms_cache_scope *sc, const struct ms_bu
                      struct ms_error *err)
 {
 	struct import im = {.sc = sc, .p = {.cb = cb}};
-	struct archive *a = archive_read_new();
-	int ret = 0;
+	struct archive *a;
+	int ret = ms_archive_load(err);
 
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
+	if (ret)
+		return ret;
+	a = ms_archive()->archive_read_new();
+	ms_archive()->archive_read_support_filter_all(a);
+	ms_archive()->archive_read_support_format_tar(a);
 	im.buf = xmalloc(MS_BUNDLE_BLOCK);
-	if (archive_read_open_fd(a, fd, MS_BUNDLE_BLOCK) != ARCHIVE_OK)
+	if (ms_archive()->archive_read_open_fd(a, fd, MS_BUNDLE_BLOCK) != ARCHIVE_OK)
 		ret = ms_archive_error(a, "cannot read the bundle", err);
 	if (!ret)
 		ret = read_manifest(&im, a, err);
@@ -313,7 +317,7 @@ int ms_bundle_import(int fd, const struct ms_cache_scope *sc, const struct ms_bu
 	if (!ret)
 		ret = commit(&im, cb, err);
 	stages_release(&im);
-	archive_read_free(a);
+	ms_archive()->archive_read_free(a);
 	ms_manifest_release(&im.m);
 	free(im.buf);
 	return ret;

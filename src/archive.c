@@ -19,11 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "mscli/alloc.h"
 #include "mscli/archive-manifest.h"
+#include "mscli/archive-lib.h"
 #include "mscli/archive.h"
 #include "mscli/clock.h"
 #include "mscli/hashfiles.h"
@@ -188,8 +186,8 @@ static int hash_unrecorded(struct ms_manifest *m, struct ms_error *err)
 
 int ms_archive_error(struct archive *a, const char *what, struct ms_error *err)
 {
-	const char *msg = archive_error_string(a);
-	int e = archive_errno(a);
+	const char *msg = ms_archive()->archive_error_string(a);
+	int e = ms_archive()->archive_errno(a);
 
 	/* libarchive's own errors are EILSEQ (format) and EINVAL (use); the rest are the
 	 * system's (a full disk, a closed pipe) */
@@ -203,28 +201,29 @@ int ms_archive_error(struct archive *a, const char *what, struct ms_error *err)
 
 static struct archive *writer_open(int fd, enum ms_bundle_format fmt, struct ms_error *err)
 {
-	struct archive *a = archive_write_new();
+	struct archive *a = ms_archive()->archive_write_new();
 	char threads[16];
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-	archive_write_set_format_pax_restricted(a);
+	ms_archive()->archive_write_set_format_pax_restricted(a);
 	/* no padding after the compressed stream, pipe or file: zeros after a zstd frame are
 	 * a corrupt frame to a reader, and the bytes would differ between -o - and -o FILE */
-	archive_write_set_bytes_in_last_block(a, 1);
+	ms_archive()->archive_write_set_bytes_in_last_block(a, 1);
 	if (fmt == MS_BUNDLE_TAR_ZST) {
-		archive_write_add_filter_zstd(a);
-		archive_write_set_filter_option(a, "zstd", "compression-level", "3");
+		ms_archive()->archive_write_add_filter_zstd(a);
+		ms_archive()->archive_write_set_filter_option(a, "zstd", "compression-level", "3");
 		/* zstd's output is the same for any number of workers from one up: always one
 		 * or more, so bundles are byte-identical across machines */
 		snprintf(threads, sizeof(threads), "%ld", cores < 1 ? 1 : cores > 8 ? 8 : cores);
-		archive_write_set_filter_option(a, "zstd", "threads", threads);
+		ms_archive()->archive_write_set_filter_option(a, "zstd", "threads", threads);
 	} else if (fmt == MS_BUNDLE_TAR_GZ) {
-		archive_write_add_filter_gzip(a);
-		archive_write_set_filter_option(a, "gzip", "timestamp", NULL); /* no time */
+		ms_archive()->archive_write_add_filter_gzip(a);
+		ms_archive()->archive_write_set_filter_option(a, "gzip", "timestamp",
+		                                              NULL); /* no time */
 	}
-	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+	if (ms_archive()->archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		ms_archive_error(a, "cannot write the bundle", err);
-		archive_write_free(a);
+		ms_archive()->archive_write_free(a);
 		return NULL;
 	}
 	return a;
@@ -233,17 +232,17 @@ static struct archive *writer_open(int fd, enum ms_bundle_format fmt, struct ms_
 /* Owners, times and modes fixed: the same cache gives the same bytes. */
 static struct archive_entry *header(const char *path, mode_t type, uint64_t size, const char *link)
 {
-	struct archive_entry *e = archive_entry_new();
+	struct archive_entry *e = ms_archive()->archive_entry_new();
 
-	archive_entry_set_pathname(e, path);
-	archive_entry_set_filetype(e, type);
-	archive_entry_set_perm(e, type == AE_IFLNK ? 0777 : 0644);
-	archive_entry_set_size(e, (la_int64_t)size);
-	archive_entry_set_mtime(e, 0, 0);
-	archive_entry_set_uid(e, 0);
-	archive_entry_set_gid(e, 0);
+	ms_archive()->archive_entry_set_pathname(e, path);
+	ms_archive()->archive_entry_set_filetype(e, type);
+	ms_archive()->archive_entry_set_perm(e, type == AE_IFLNK ? 0777 : 0644);
+	ms_archive()->archive_entry_set_size(e, (la_int64_t)size);
+	ms_archive()->archive_entry_set_mtime(e, 0, 0);
+	ms_archive()->archive_entry_set_uid(e, 0);
+	ms_archive()->archive_entry_set_gid(e, 0);
 	if (link)
-		archive_entry_set_symlink(e, link);
+		ms_archive()->archive_entry_set_symlink(e, link);
 	return e;
 }
 
@@ -265,12 +264,12 @@ static int write_file(struct archive *a, const struct ms_mentry *e, unsigned cha
 	int fd = open(e->disk, O_RDONLY | O_CLOEXEC), ret = 0;
 
 	if (fd < 0) {
-		archive_entry_free(h);
+		ms_archive()->archive_entry_free(h);
 		return ms_error_errno(err, errno, "cannot open", e->disk);
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	ms_hasher_init(&hs, e->algo, e->size);
-	if (archive_write_header(a, h) != ARCHIVE_OK)
+	if (ms_archive()->archive_write_header(a, h) != ARCHIVE_OK)
 		ret = ms_archive_error(a, "cannot write the bundle", err);
 	while (!ret && left) {
 		ssize_t n = read(fd, buf, left < MS_BUNDLE_BLOCK ? left : MS_BUNDLE_BLOCK);
@@ -284,7 +283,7 @@ static int write_file(struct archive *a, const struct ms_mentry *e, unsigned cha
 			break;
 		}
 		ms_hasher_update(&hs, buf, (size_t)n);
-		if (archive_write_data(a, buf, (size_t)n) != n)
+		if (ms_archive()->archive_write_data(a, buf, (size_t)n) != n)
 			ret = ms_archive_error(a, "cannot write the bundle", err);
 		left -= (uint64_t)n;
 		ms_bundle_advance(p, (uint64_t)n, false);
@@ -302,7 +301,7 @@ static int write_file(struct archive *a, const struct ms_mentry *e, unsigned cha
 	}
 	ms_bundle_advance(p, 0, true);
 	ms_hasher_release(&hs);
-	archive_entry_free(h);
+	ms_archive()->archive_entry_free(h);
 	close(fd);
 	return ret;
 }
@@ -315,10 +314,10 @@ static int write_bundle(struct archive *a, const struct ms_manifest *m, const ch
 	struct ms_bundle_progress p = {.cb = cb};
 	int ret = 0;
 
-	if (archive_write_header(a, h) != ARCHIVE_OK ||
-	    archive_write_data(a, json, strlen(json)) != (la_ssize_t)strlen(json))
+	if (ms_archive()->archive_write_header(a, h) != ARCHIVE_OK ||
+	    ms_archive()->archive_write_data(a, json, strlen(json)) != (la_ssize_t)strlen(json))
 		ret = ms_archive_error(a, "cannot write the bundle", err);
-	archive_entry_free(h);
+	ms_archive()->archive_entry_free(h);
 	for (size_t i = 0; i < m->n && !ret; i++) {
 		const struct ms_mentry *e = &m->e[i];
 
@@ -327,9 +326,9 @@ static int write_bundle(struct archive *a, const struct ms_manifest *m, const ch
 			continue;
 		}
 		h = header(e->path, AE_IFLNK, 0, e->link);
-		if (archive_write_header(a, h) != ARCHIVE_OK)
+		if (ms_archive()->archive_write_header(a, h) != ARCHIVE_OK)
 			ret = ms_archive_error(a, "cannot write the bundle", err);
-		archive_entry_free(h);
+		ms_archive()->archive_entry_free(h);
 	}
 	free(buf);
 	return ret;
@@ -355,9 +354,12 @@ int ms_bundle_export(const struct ms_export_repo *repos, size_t n, int fd,
 	char *json = NULL;
 	uint64_t bytes = 0;
 	size_t files = 0;
-	int ret = 0;
+	int ret = ms_archive_load(err);
+	const struct ms_export_repo **order;
 
-	const struct ms_export_repo **order = xcalloc(n + 1, sizeof(*order));
+	if (ret)
+		return ret;
+	order = xcalloc(n + 1, sizeof(*order));
 
 	/* the same repos in any order give the same bundle */
 	for (size_t i = 0; i < n; i++)
@@ -385,9 +387,9 @@ int ms_bundle_export(const struct ms_export_repo *repos, size_t n, int fd,
 		goto out;
 	}
 	ret = write_bundle(a, &m, json, cb, err);
-	if (archive_write_close(a) != ARCHIVE_OK && !ret)
+	if (ms_archive()->archive_write_close(a) != ARCHIVE_OK && !ret)
 		ret = ms_archive_error(a, "cannot write the bundle", err);
-	archive_write_free(a);
+	ms_archive()->archive_write_free(a);
 out:
 	free(json);
 	free(order);

@@ -25,7 +25,7 @@ MODULES = {
                    store-hf-tree store-hf-cache store-hf-remove store-localdir engine engine-kind
                    engine-get engine-get-file engine-get-conn engine-put writer hasher hashfiles
                    hashpool commit hub-hf-auth hub-hf-upload hub-ms-auth hub-ms-upload""",
-    "operations": """select download search info cache verify archive archive-manifest
+    "operations": """select download search info cache verify archive archive-lib archive-manifest
                      archive-import upload upload-walk upload-send account""",
     "render": "render render-download render-retry render-search render-upload progress output ui table",
     "commands": """cli cmd options setup cmd-download cmd-search cmd-info cmd-cache cmd-cache-verify cmd-cache-rm
