@@ -53,28 +53,39 @@ void ms_sleep(double seconds)
 		;
 }
 
-static uint64_t rng_state;
+/* Per thread, seeded from the kernel once: ids and jitter need spread, not secrecy. */
+static __thread uint64_t rng_state;
 
-double ms_random01(void)
+/* xorshift64* */
+static uint64_t rng_next(void)
 {
-	/* xorshift64*: jitter needs spread, not secrecy */
 	if (!rng_state) {
 		if (getrandom(&rng_state, sizeof(rng_state), 0) != sizeof(rng_state))
-			rng_state = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+			rng_state =
+			        (uint64_t)time(NULL) ^ (uint64_t)getpid() ^ (uint64_t)&rng_state;
 		rng_state |= 1;
 	}
 	rng_state ^= rng_state >> 12;
 	rng_state ^= rng_state << 25;
 	rng_state ^= rng_state >> 27;
-	return (double)((rng_state * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+	return rng_state * 2685821657736338717ULL;
 }
 
+double ms_random01(void)
+{
+	return (double)(rng_next() >> 11) / 9007199254740992.0;
+}
+
+/* A request id or a temporary's name: one getrandom(2) per thread, not per call (one
+ * per file was a system call per file of every download). */
 void ms_random_hex(char out[33])
 {
 	unsigned char b[16];
+	uint64_t hi = rng_next(), lo = rng_next();
 
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		for (size_t i = 0; i < sizeof(b); i++)
-			b[i] = (unsigned char)(ms_random01() * 256);
+	for (size_t i = 0; i < 8; i++) {
+		b[i] = (unsigned char)(hi >> (8 * i));
+		b[8 + i] = (unsigned char)(lo >> (8 * i));
+	}
 	ms_hex(b, sizeof(b), out);
 }

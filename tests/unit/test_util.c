@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "mscli/alloc.h"
+#include "mscli/clock.h"
 #include "mscli/env.h"
 #include "mscli/fs.h"
 #include "mscli/hub.h"
@@ -156,6 +158,28 @@ static void test_dirprobe(void)
 	free(other);
 }
 
+/* Ids differ call after call and thread after thread, without a system call each. */
+static void *random_id(void *arg)
+{
+	ms_random_hex(arg);
+	return NULL;
+}
+
+static void test_random_ids(void)
+{
+	char a[33], b[33], c[33];
+	pthread_t t;
+	double r = ms_random01();
+
+	ms_random_hex(a);
+	ms_random_hex(b);
+	CHECK(strlen(a) == 32 && strspn(a, "0123456789abcdef") == 32);
+	CHECK(strcmp(a, b) != 0);
+	CHECK(pthread_create(&t, NULL, random_id, c) == 0 && pthread_join(t, NULL) == 0);
+	CHECK(strlen(c) == 32 && strcmp(c, a) != 0 && strcmp(c, b) != 0);
+	CHECK(r >= 0 && r < 1);
+}
+
 static void check_redacted(const char *in, const char *want)
 {
 	char *s = xstrdup(in);
@@ -300,4 +324,5 @@ void test_util(void)
 	ms_listing_release(&back);
 	test_redact();
 	test_dirprobe();
+	test_random_ids();
 }
