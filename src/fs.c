@@ -1,5 +1,6 @@
 /* Files and paths. */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -332,13 +333,13 @@ static int open_unnamed(const char *path, mode_t mode)
 }
 
 /* data into fd, durable: 0 or a storage error naming name. */
-static int write_synced(int fd, const void *data, size_t len, const char *name,
+static int write_synced(int fd, const void *data, size_t len, const char *name, bool sync,
                         struct ms_error *err)
 {
 	if (ms_write_all(fd, data, len) < 0)
 		return storage_error(err, errno, "cannot write", name);
 	/* The data must be durable before the name points at it. */
-	if (fsync(fd) < 0)
+	if (sync && fsync(fd) < 0)
 		return storage_error(err, errno, "cannot sync", name);
 	return 0;
 }
@@ -355,14 +356,14 @@ static int link_proc(const char *name, void *arg)
  * O_TMPFILE, no /proc) and a named temporary must serve.
  */
 static int write_unnamed(const char *path, char **tmp, const void *data, size_t len, mode_t mode,
-                         struct ms_error *err)
+                         bool sync, struct ms_error *err)
 {
 	int fd = open_unnamed(path, mode), ret;
 	char proc[64];
 
 	if (fd < 0)
 		return 1;
-	ret = write_synced(fd, data, len, path, err);
+	ret = write_synced(fd, data, len, path, sync, err);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (!ret && linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
 		ret = 2;
@@ -373,12 +374,12 @@ static int write_unnamed(const char *path, char **tmp, const void *data, size_t 
 	return ret;
 }
 
-int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                         struct ms_error *err)
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+                        struct ms_error *err)
 {
 	struct excl x = {-1, mode};
 	char *tmp = NULL;
-	int ret = write_unnamed(path, &tmp, data, len, mode, err);
+	int ret = write_unnamed(path, &tmp, data, len, mode, sync, err);
 
 	if (ret == 2) { /* a new file, in place */
 		ret = 0;
@@ -389,7 +390,7 @@ int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 			ret = storage_error(err, errno, "cannot create a temporary beside", path);
 			goto out;
 		}
-		ret = write_synced(x.fd, data, len, tmp, err);
+		ret = write_synced(x.fd, data, len, tmp, sync, err);
 		if (close(x.fd) < 0 && !ret)
 			ret = storage_error(err, errno, "cannot write", tmp);
 	}
@@ -405,7 +406,14 @@ out:
 	return ret;
 }
 
-int ms_write_file_if_changed(const char *path, const void *data, size_t len, struct ms_error *err)
+int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         struct ms_error *err)
+{
+	return write_atomic(path, data, len, mode, true, err);
+}
+
+static int write_if_changed(const char *path, const void *data, size_t len, bool sync,
+                            struct ms_error *err)
 {
 	char *old = NULL;
 	size_t oldlen = 0;
@@ -413,9 +421,19 @@ int ms_write_file_if_changed(const char *path, const void *data, size_t len, str
 
 	if (ms_read_file(path, len + 1, &old, &oldlen, NULL) != 0 || oldlen != len || !old ||
 	    memcmp(old, data, len))
-		ret = ms_write_file_atomic(path, data, len, 0644, err);
+		ret = write_atomic(path, data, len, 0644, sync, err);
 	free(old);
 	return ret;
+}
+
+int ms_write_file_if_changed(const char *path, const void *data, size_t len, struct ms_error *err)
+{
+	return write_if_changed(path, data, len, true, err);
+}
+
+int ms_write_record_if_changed(const char *path, const void *data, size_t len, struct ms_error *err)
+{
+	return write_if_changed(path, data, len, false, err);
 }
 
 int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct ms_error *err)

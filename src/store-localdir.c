@@ -174,7 +174,7 @@ static int save_listing(const struct store_localdir *s, const struct ms_listing 
 		return l->commit ? ms_hf_tree_write(s->meta_dir, l, err) : 0;
 	path = listing_path(s, s->rev);
 	json = ms_listing_to_json(l);
-	ret = ms_write_file_if_changed(path, json, strlen(json), err);
+	ret = ms_write_record_if_changed(path, json, strlen(json), err);
 	free(json);
 	free(path);
 	return ret;

@@ -264,7 +264,7 @@ static int ms_lock(struct ms_store *st, struct ms_error *err)
 static int ms_begin(struct ms_store *st, const struct ms_listing *l, struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;
-	char *json, *rec;
+	char *json, *rec, *path;
 	int ret;
 
 	s->listing = l;
@@ -277,7 +277,9 @@ static int ms_begin(struct ms_store *st, const struct ms_listing *l, struct ms_e
 		return ret;
 	json = ms_listing_to_json(l);
 	rec = listing_record_name(s->rev);
-	ret = write_if_changed(s->meta_dir, rec, json, strlen(json), err);
+	path = ms_path_join(s->meta_dir, rec);
+	ret = ms_write_record_if_changed(path, json, strlen(json), err);
+	free(path);
 	free(json);
 	free(rec);
 	if (ret)

@@ -51,6 +51,14 @@ int ms_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
                          struct ms_error *err);
 /* The same, but only when the content would change (a warm run writes nothing). */
 int ms_write_file_if_changed(const char *path, const void *data, size_t len, struct ms_error *err);
+/*
+ * The same for a record mscli checks whenever it reads it (a listing: parsed,
+ * and ignored when it does not parse) and can make again: whole or absent
+ * after a crash (renamed into place), not synced, so that writing it before
+ * a download's first request does not wait for the disk.
+ */
+int ms_write_record_if_changed(const char *path, const void *data, size_t len,
+                               struct ms_error *err);
 /* Read a whole (small) file; fails with MS_EFAIL when larger than max. */
 int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct ms_error *err);
 /* A fresh name beside PATH for write-then-rename: "<name>.<random>.tmp", the name cut
