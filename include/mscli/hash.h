@@ -32,6 +32,8 @@ void ms_hasher_release(struct ms_hasher *h);
  * while it was read (the digests then saw part of it: start them over).
  */
 int64_t ms_hasher_feed_fd(struct ms_hasher *h, int nh, int fd, uint64_t off, uint64_t len);
+/* How ms_hasher_feed_fd reads from now on: 1 mapped, 2 copied, 0 learn it again (tests). */
+void ms_hash_read_way(int w);
 
 const char *ms_hash_name(enum ms_hash_algo algo);
 size_t ms_hash_hexlen(enum ms_hash_algo algo);
