@@ -87,9 +87,7 @@ bool ms_is_dir(const char *path)
 
 bool ms_file_has_size(const char *path, uint64_t size)
 {
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+	return ms_dirprobe_has_size(NULL, path, size);
 }
 
 void ms_dirprobe_init(struct ms_dirprobe *p)
@@ -332,7 +330,7 @@ static int open_unnamed(const char *path, mode_t mode)
 	return fd;
 }
 
-/* data into fd, durable: 0 or a storage error naming name. */
+/* data into fd, durable when sync asks: 0 or a storage error naming name. */
 static int write_synced(int fd, const void *data, size_t len, const char *name, bool sync,
                         struct ms_error *err)
 {

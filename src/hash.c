@@ -128,14 +128,14 @@ void ms_hash_read_way(int w)
 	pthread_mutex_unlock(&way_lock);
 }
 
-static enum read_way next_way(void)
+/* The way for the next window; *learning: it is to be timed (learnt()). */
+static enum read_way next_way(bool *learning)
 {
 	enum read_way w;
 
 	pthread_mutex_lock(&way_lock);
-	w = way != WAY_LEARNING                  ? way
-	    : learnt_bytes[0] <= learnt_bytes[1] ? WAY_MAPPED
-	                                         : WAY_COPIED;
+	*learning = way == WAY_LEARNING;
+	w = !*learning ? way : learnt_bytes[0] <= learnt_bytes[1] ? WAY_MAPPED : WAY_COPIED;
 	pthread_mutex_unlock(&way_lock);
 	return w;
 }
@@ -253,6 +253,7 @@ int64_t ms_hasher_feed_fd(struct ms_hasher *h, int nh, int fd, uint64_t off, uin
 	while (done < len) {
 		uint64_t at = off + done, start = at & ~(uint64_t)(page - 1), want = len - done, t0;
 		enum read_way w;
+		bool learning;
 		struct stat st;
 		void *m;
 
@@ -270,14 +271,15 @@ int64_t ms_hasher_feed_fd(struct ms_hasher *h, int nh, int fd, uint64_t off, uin
 			want = MAP_WINDOW;
 		if (want < MAP_MIN)
 			break; /* copied */
-		w = next_way();
-		t0 = thread_ns();
+		w = next_way(&learning);
+		t0 = learning ? thread_ns() : 0; /* a system call: only while learning */
 		if (w == WAY_COPIED) {
 			int64_t r = feed_copied(h, nh, fd, at, want);
 
 			if (r < 0)
 				return r;
-			learnt(w, thread_ns() - t0, (uint64_t)r);
+			if (learning)
+				learnt(w, thread_ns() - t0, (uint64_t)r);
 			done += (uint64_t)r;
 			if ((uint64_t)r < want) {
 				ended = true;
@@ -291,7 +293,8 @@ int64_t ms_hasher_feed_fd(struct ms_hasher *h, int nh, int fd, uint64_t off, uin
 			break; /* copied */
 		if (feed_mapped(h, nh, m, (size_t)(at - start + want), (size_t)(at - start)) < 0)
 			return -EIO;
-		learnt(w, thread_ns() - t0, want);
+		if (learning)
+			learnt(w, thread_ns() - t0, want);
 		done += want;
 	}
 	if (done < len && !ended) {
