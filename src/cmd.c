@@ -7,6 +7,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +262,17 @@ static int help(int argc, char **argv, bool lenient, struct ms_error *err)
 	return 0;
 }
 
+/* Standard output is a pipe whose reader has gone (the write failed with EPIPE, or the
+ * pipe reports an error to a writer: the failed write may not have been the last one). */
+static bool stdout_reader_gone(int e)
+{
+	struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+
+	if (e == EPIPE)
+		return true;
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 int ms_cli_main(int argc, char **argv)
 {
 	struct ms_global g;
@@ -303,8 +316,9 @@ int ms_cli_main(int argc, char **argv)
 		json_failure(&ctx, &err);
 	ms_ctx_release(&ctx);
 	ms_global_release(&g);
-	/* stdout was the result: not writing it (a full disk, /dev/full) is a storage error */
-	if ((fflush(stdout) != 0 || ferror(stdout)) && ret == 0) {
+	/* stdout was the result: not writing it (a full disk, /dev/full) is a storage error,
+	 * but a reader that had enough (| head) is not: as ms_copy_out says */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && ret == 0 && !stdout_reader_gone(errno)) {
 		ms_ui_error("cannot write to standard output: %s", strerror(errno));
 		ret = 8;
 	}

@@ -446,3 +446,31 @@ class SearchCap(SearchCase):
         reqs = self.search_requests("ms")
         self.assertEqual(len(reqs), 60)
         self.assertTrue(all(q.status == 200 for q in reqs))
+
+    def test_a_reader_that_had_enough_is_not_an_error(self):
+        # mscli search ... | head -1: the reader goes after one line of 2000 (more than a
+        # pipe holds), which is how such pipelines end; under `set -o pipefail` too
+        self.hub.add_repos("ms", 2000, owner="bulk")
+        for args in (("--author", "bulk", "--limit", "2000"),
+                     ("--json", "--author", "bulk", "--limit", "2000")):
+            with self.subTest(args=args):
+                p = self.spawn("search", *args)
+                first = p.stdout.readline()
+                p.stdout.close()
+                err = p.stderr.read().decode()
+                p.stderr.close()
+                rc = p.wait(60)
+                self.assertTrue(first.startswith(b"bulk/") or b'"bulk/' in first, first)
+                self.assertEqual(rc, 0, err)
+                self.assertNotIn("error", err)
+
+    def test_rate_limit_that_does_not_end_is_exit_3(self):
+        for hub, path in (("ms", "/openapi/v1/models"), ("hf", "/api/models")):
+            with self.subTest(hub=hub):
+                self.hub.clear_log()
+                self.hub.fault("status", path=path, code=429, times=100)
+                r = self.fails(3, *((HF if hub == "hf" else ()) +
+                                    ("--retries", "2", "search", "search-alpha")))
+                self.assertEqual(r.out, "")
+                self.assertIn("429", r.err)
+                self.assertEqual([q.status for q in self.search_requests(hub)], [429] * 3)
