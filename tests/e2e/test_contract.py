@@ -90,23 +90,47 @@ class FailFast(Case):
 
 
 class OneCauseOneLine(Case):
-    def test_a_failing_cdn_is_one_error_line_with_a_count(self):
+    def many_failing(self):
         files = {"f%02d.txt" % i: b"x" * (i + 1) for i in range(13)}
         self.hub.add_ms_repo("acme/many", files=files)
+        # every file on the CDN, as large files are
+        self.hub.add_hf_repo("org/many", files=files, lfs=lambda path, size: True)
         self.hub.fault("status", server="cdn", code=500, times=None)
-        r = self.fails(1, "--retries", "2", "download", "acme/many")
-        self.assertEqual(len(r.errors), 1, r)
-        self.assertIn("and 12 more file(s) failed the same way", r.err)
-        # retries of the 13 files for one cause are a line per round, not one per file
-        retries = [l for l in r.err.splitlines() if l.startswith("mscli: retrying")]
-        self.assertLess(len(retries), 13, r)
-        self.assertTrue(any("retrying 13 files" in l or "retrying" in l and "files" in l
-                            for l in retries), r)
-        # the per-file detail is there with -v, and in --json
-        r = self.fails(1, "-v", "--retries", "0", "download", "acme/many")
-        self.assertEqual(len([l for l in r.err.splitlines() if "failed: " in l]), 13, r)
-        r = self.fails(1, "--json", "--retries", "0", "download", "acme/many")
-        self.assertEqual(len([e for e in r.json() if e["event"] == "error"]), 13)
+        return (("modelscope", "acme/many"), ("hf", "org/many"))
+
+    @staticmethod
+    def retry_lines(r):
+        return [l for l in r.err.splitlines() if l.startswith("mscli: retrying")]
+
+    def test_a_failing_cdn_is_one_error_line_with_a_count(self):
+        for hub, repo in self.many_failing():
+            r = self.fails(1, "--hub", hub, "--retries", "2", "download", repo)
+            self.assertEqual(len(r.errors), 1, r)
+            self.assertIn("and 12 more file(s) failed the same way", r.err)
+            # the per-file detail is there with -v, and in --json
+            r = self.fails(1, "--hub", hub, "-v", "--retries", "0", "download", repo)
+            self.assertEqual(len([l for l in r.err.splitlines() if "failed: " in l]), 13, r)
+            r = self.fails(1, "--hub", hub, "--json", "--retries", "2", "download", repo)
+            events = r.json()
+            self.assertEqual(len([e for e in events if e["event"] == "error"]), 13)
+            self.assertEqual(len([e for e in events if e["event"] == "retry"]), 26)
+
+    def test_retries_of_one_cause_are_a_line_per_round_with_default_delays(self):
+        # the default delays carry jitter: the files of a round come back spread out
+        for hub, repo in self.many_failing():
+            r = self.fails(1, "--hub", hub, "--retries", "2", "download", repo,
+                           "--max-workers", "16", fast_retry=False)
+            lines = self.retry_lines(r)
+            self.assertGreaterEqual(len(lines), 1, r)
+            self.assertLessEqual(len(lines), 2, r)  # one per round at most
+            self.assertIn("retrying 13 files", r.err)
+            # the cause names the host, not one file's URL
+            for l in lines:
+                self.assertRegex(l, r"HTTP 500 from http://[^/ ]+$")
+            # files that wait for a worker are a later batch: one more line at most
+            r = self.fails(1, "--hub", hub, "--retries", "2", "download", repo,
+                           "--max-workers", "8", fast_retry=False)
+            self.assertLessEqual(len(self.retry_lines(r)), 3, r)
 
     def test_gated_repo_is_one_line(self):
         self.hub.add_hf_repo("org/gated", files=FILES, gated=True)
@@ -339,6 +363,35 @@ class Files(Case):
         self.assertIn("kept", r.err)
         self.assertEqual([e["Path"] for e in self.read_pickle(os.path.join(d, ".msc"))
                           if e["Path"] == "model-1.safetensors"], [])
+
+    def test_switching_revision_in_a_local_dir_drops_the_old_revisions_files(self):
+        v1 = {"config.json": b"{}", "model-1.safetensors": b"one", "model-2.safetensors": b"two"}
+        v2 = {"config.json": b'{"v": 2}', "model.safetensors": b"merged"}
+        self.hub.add_ms_repo("acme/sw", files=v1, tags={"v2": v2})
+        self.hub.add_hf_repo("org/sw", files=v1, tags={"v2": v2})
+        for hub, repo in (("modelscope", "acme/sw"), ("hf", "org/sw")):
+            d = os.path.join(self.tmp, "ld-" + hub)
+            self.ok("--hub", hub, "download", repo, "--local-dir", d)
+            with open(os.path.join(d, "model-2.safetensors"), "ab") as f:
+                f.write(b" edited")  # changed since it was downloaded: kept, and named
+            os.utime(os.path.join(d, "model-2.safetensors"),
+                     (time.time() + 5, time.time() + 5))
+            r = self.ok("--hub", hub, "download", repo, "--revision", "v2", "--local-dir", d)
+            self.assertEqual(r.lines, [d])
+            left = sorted(n for n in os.listdir(d) if not n.startswith("."))
+            self.assertEqual(left, ["config.json", "model-2.safetensors", "model.safetensors"],
+                             hub)
+            self.assertIn("model-2.safetensors", r.err)
+            self.assertIn("kept", r.err)
+            if hub == "modelscope":
+                paths = [e["Path"] for e in self.read_pickle(os.path.join(d, ".msc"))]
+                self.assertNotIn("model-1.safetensors", paths)
+                self.assertIn("model.safetensors", paths)
+            # and back: v1's files return, v2's lone file goes
+            self.ok("--hub", hub, "download", repo, "--local-dir", d)
+            left = sorted(n for n in os.listdir(d) if not n.startswith("."))
+            self.assertEqual(left, ["config.json", "model-1.safetensors",
+                                    "model-2.safetensors"], hub)
 
     def test_state_of_an_older_mscli_is_moved_out_of_the_folder(self):
         self.hub.add_ms_repo("acme/old", files=FILES)
