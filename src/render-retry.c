@@ -3,10 +3,10 @@
  * reason with each URL cut to its scheme and host (the paths differ per
  * file, the host is what the user can act on).  Per-file delays carry
  * jitter, so the files of one round come back spread over the backoff
- * window: a cause's line waits until its previous line's window has passed
- * and a file has reached a try no line has named yet (or a file no line
- * has named is retried), then counts every file retried since.  Files that
- * start together thus get at most one line per cause per retry round
+ * window: a cause's line waits until the files its previous line counted
+ * have all been tried again (and a moment for their answers), and a file has reached a try no line
+ * has named yet (or a file no line has named is retried), then counts every file retried since.
+ * Files that start together thus get at most one line per cause per retry round
  * (--retries N: N lines) however many share it, and a later batch (files
  * that waited for a free worker) one more; -v keeps a line per file (the
  * engine's) and --json a retry event per file.
@@ -19,8 +19,8 @@
 #include "mscli/ui.h"
 #include "mscli/render.h"
 
-/* The first retries of a round come back within a tick or two of each
- * other: a line waits this long after the first so it can count them. */
+/* The retries of a round come within a tick or two of each other once their
+ * wait is over: a line waits this long more so it can count them. */
 #define FIRST_GRACE 0.15
 
 /* The reason with "scheme://host[:port]/path?query" cut to "scheme://host[:port]". */
@@ -102,8 +102,8 @@ static void print_group(struct ms_retry_group *r, int tries, double now)
 		ms_info("retrying %zu files (%s, in up to %.1f s): %s", r->n, at, r->delay,
 		        r->reason);
 	r->shown = r->hi;
-	r->window = r->delay;
-	r->quiet_until = now + r->delay;
+	r->window = r->back > now ? r->back - now : 0;
+	r->quiet_until = r->back + FIRST_GRACE;
 	for (size_t i = 0; i < MS_RETRY_SEEN; i++)
 		if (r->seen[i])
 			set_add(r->named, r->seen[i]);
@@ -154,6 +154,7 @@ void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev)
 		snprintf(r->first, sizeof(r->first), "%s", ev->job->name);
 		r->lo = r->hi = ev->attempt;
 		r->delay = 0;
+		r->back = 0;
 		r->since = ms_now();
 	}
 	count_file(r, ev->job->name);
@@ -163,6 +164,8 @@ void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev)
 		r->hi = ev->attempt;
 	if (ev->delay > r->delay)
 		r->delay = ev->delay;
+	if (ms_now() + ev->delay > r->back)
+		r->back = ms_now() + ev->delay;
 }
 
 void ms_retry_notes_event(struct ms_retry_notes *rn, const struct ms_event *ev)

@@ -66,6 +66,7 @@ struct ms_retry_group {
 	int lo, hi;                    /* their attempts */
 	int shown;                     /* the highest attempt a line has named */
 	double delay;                  /* their longest wait */
+	double back;                   /* when the last of them is tried again */
 	double since;                  /* when the first of them came */
 	double quiet_until;            /* the end of the last line's window: no other line before */
 	double window;                 /* that window's length */

@@ -56,10 +56,11 @@ class FailFast(Case):
 
     def test_tls_to_a_plain_http_port_fails_at_once(self):
         https = self.hub.url.replace("http://", "https://")
-        r, secs = self.timed_fail(3, "--endpoint", https, "download", "acme/m",
-                                  fast_retry=False)
-        self.assertLess(secs, AT_ONCE)
-        self.assertNotIn("retrying", r.err)
+        for hub, repo in (("modelscope", "acme/m"), ("hf", "org/m")):
+            r, secs = self.timed_fail(3, "--hub", hub, "--endpoint", https, "download", repo,
+                                      fast_retry=False)
+            self.assertLess(secs, AT_ONCE, hub)
+            self.assertNotIn("retrying", r.err)
 
     def test_refused_connection_is_retried_with_a_line_each(self):
         url = "http://127.0.0.1:%d" % closed_port()
@@ -83,10 +84,14 @@ class FailFast(Case):
         self.assertIn("HTTP 503", r.err)
 
     def test_a_4xx_is_not_retried(self):
-        self.hub.fault("status", path="repo/files", code=400, times=None)
-        r = self.fails(1, "--retries", "3", "download", "acme/m")
-        self.assertNotIn("retrying", r.err)
-        self.assertEqual(len(self.hub.requests(path="repo/files")), 1)
+        for hub, repo, path in (("modelscope", "acme/m", "repo/files"),
+                                ("hf", "org/m", "api/models/org/m")):
+            self.hub.clear_faults()
+            self.hub.clear_log()
+            self.hub.fault("status", path=path, code=400, times=None)
+            r = self.fails(1, "--hub", hub, "--retries", "3", "download", repo)
+            self.assertNotIn("retrying", r.err)
+            self.assertEqual(len(self.hub.requests(path=path)), 1, hub)
 
 
 class OneCauseOneLine(Case):
@@ -155,6 +160,17 @@ class OneCauseOneLine(Case):
         for name in files:  # no "a0.bin: a0.bin: ..." any more
             self.assertNotIn("%s: %s" % (name, name), r.err)
 
+    def test_full_disk_names_the_cause_once_on_hf(self):
+        files = {"a%d.bin" % i: blob(400_000, 40 + i) for i in range(6)}
+        mnt = self.nearly_full("acme/fits", files)
+        self.hub.add_hf_repo("org/fits", files=files)
+        r = self.fails(8, "--hub", "hf", "--cache-dir", mnt, "download", "org/fits",
+                       "--max-workers", "1")
+        self.assertEqual(len(r.errors), 1, r)
+        self.assertRegex(r.errors[0], "No space left|cannot allocate")
+        for name in files:
+            self.assertNotIn("%s: %s" % (name, name), r.err)
+
     def test_full_disk_with_small_files_is_exit_8_too(self):
         # files under 256 KiB are not reserved: their first write meets the full disk
         files = {"s%02d.json" % i: blob(100_000, 60 + i) for i in range(20)}
@@ -205,6 +221,24 @@ class ScriptInput(Case):
         self.assertEqual(r.lines, [os.path.join(self.home, "ld")])
         r = self.ok("download", "acme/m", env={"MODELSCOPE_CACHE": "~/c2"})
         self.assertEqual(r.lines, [self.ms_repo_dir("acme/m", root=os.path.join(self.home, "c2"))])
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "~")))
+
+    def test_tilde_is_expanded_in_hf_options_and_variables(self):
+        self.hub.add_hf_repo("org/h", files=FILES)
+        r = self.ok("--hub", "hf", "download", "org/h", "--cache-dir=~/h1")
+        self.assertTrue(r.lines[0].startswith(os.path.join(self.home, "h1", "models--org--h")),
+                        r)
+        r = self.ok("--hub", "hf", "download", "org/h", "--local-dir=~/hld")
+        self.assertEqual(r.lines, [os.path.join(self.home, "hld")])
+        r = self.ok("--hub", "hf", "download", "org/h", "config.json", "-o", "~/c.json")
+        with open(os.path.join(self.home, "c.json"), "rb") as f:
+            self.assertEqual(f.read(), FILES["config.json"])
+        r = self.ok("--hub", "hf", "download", "org/h", env={"HF_HUB_CACHE": "~/h2"})
+        self.assertTrue(r.lines[0].startswith(os.path.join(self.home, "h2", "models--org--h")),
+                        r)
+        r = self.ok("--hub", "hf", "download", "org/h", env={"HF_HOME": "~/h3"})
+        self.assertTrue(r.lines[0].startswith(os.path.join(self.home, "h3", "hub",
+                                                           "models--org--h")), r)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "~")))
 
     def test_without_home_the_password_database_is_used(self):
@@ -286,6 +320,7 @@ class Exits(Case):
 
     def test_output_into_proc_is_local_storage(self):
         self.fails(8, "download", "acme/m", "config.json", "-o", "/proc/x.json")
+        self.fails(8, "--hub", "hf", "download", "org/h", "config.json", "-o", "/proc/x.json")
 
     def test_offline_revision_never_fetched_is_exit_7_naming_it(self):
         self.ok("download", "acme/m")
@@ -302,6 +337,16 @@ class Exits(Case):
         self.assertEqual(p.returncode, 8, p.stderr)
         self.assertIn(b"standard output", p.stderr)
 
+    def test_stdout_into_a_full_device_is_exit_8_in_every_mode(self):
+        for args in (["download", "acme/m"], ["download", "acme/m", "config.json", "-o", "-"],
+                     ["--hub", "hf", "download", "org/h"],
+                     ["--hub", "hf", "download", "org/h", "config.json", "-o", "-"]):
+            with open("/dev/full", "w") as full:
+                p = subprocess.run(command(args), env=self.env, stdout=full,
+                                   stderr=subprocess.PIPE)
+            self.assertEqual(p.returncode, 8, (args, p.stderr))
+            self.assertIn(b"standard output", p.stderr, args)
+
     def test_every_usage_error_with_json_ends_with_a_done_object(self):
         for args in (["--json", "download", "acme/m", "--bogus"],
                      ["download", "--json", "acme/m", "--type", "space"],
@@ -312,23 +357,28 @@ class Exits(Case):
             self.assertEqual((done["event"], done["code"], done["exit_code"]),
                              ("done", "usage", 2), args)
 
-    def interrupt(self, sig):
-        self.hub.add_ms_repo("acme/slow", files={"big.bin": blob(4_000_000, 7)})
+    def interrupt(self, sig, hub="modelscope"):
+        if hub == "hf":
+            self.hub.add_hf_repo("org/slow", files={"big.bin": blob(4_000_000, 7)})
+        else:
+            self.hub.add_ms_repo("acme/slow", files={"big.bin": blob(4_000_000, 7)})
         self.hub.clear_faults()
         self.hub.fault("trickle", path="big.bin", rate=400_000, times=None)
         self.hub.clear_log()
-        p = self.spawn("--json", "download", "acme/slow", "--force")
+        p = self.spawn("--hub", hub, "--json", "download",
+                       "org/slow" if hub == "hf" else "acme/slow", "--force")
         self.wait_for(lambda: self.hub.body_bytes() > 300_000, what="bytes to flow")
         p.send_signal(sig)
         out, err = p.communicate(timeout=60)
         return p.returncode, [json.loads(l) for l in out.decode().splitlines()], err.decode()
 
     def test_interrupted_run_reports_the_bytes_it_fetched(self):
-        rc, events, err = self.interrupt(signal.SIGINT)
-        self.assertEqual(rc, 130, err)
-        done = events[-1]
-        self.assertEqual(done["exit_code"], 130)
-        self.assertGreater(done["bytes_fetched"], 0)
+        for hub in ("modelscope", "hf"):
+            rc, events, err = self.interrupt(signal.SIGINT, hub)
+            self.assertEqual(rc, 130, err)
+            done = events[-1]
+            self.assertEqual(done["exit_code"], 130)
+            self.assertGreater(done["bytes_fetched"], 0, hub)
 
     def test_sigterm_and_sighup_say_how_to_resume(self):
         rc, _, err = self.interrupt(signal.SIGTERM)
@@ -407,10 +457,25 @@ class Files(Case):
 
     def test_endpoint_password_is_never_printed(self):
         self.hub.add_ms_repo("acme/p", files=FILES)
+        self.hub.add_hf_repo("org/p", files=FILES)
         url = self.hub.url.replace("http://", "http://user:s3cretpass@")
-        r = self.ok("-v", "--endpoint", url, "download", "acme/p")
+        for hub, repo in (("modelscope", "acme/p"), ("hf", "org/p")):
+            for verbose in (["-v"], []):
+                r = self.ok(*verbose, "--hub", hub, "--endpoint", url, "download", repo,
+                            "--force")
+                self.assertNotIn("s3cretpass", r.err + r.out)
+                self.assertIn("downloading", r.err)
+            r = self.ok("--json", "--hub", hub, "--endpoint", url, "download", repo, "--force")
+            self.assertNotIn("s3cretpass", r.err + r.out)
+            # in error lines, plain and --json
+            r = self.fails(5, "--hub", hub, "--endpoint", url, "download", repo + "-gone")
+            self.assertNotIn("s3cretpass", r.err + r.out)
+            r = self.fails(5, "--json", "--hub", hub, "--endpoint", url, "download",
+                           repo + "-gone")
+            self.assertNotIn("s3cretpass", r.err + r.out)
+        r = self.fails(3, "--endpoint", "http://user:s3cretpass@127.0.0.1:%d" % closed_port(),
+                       "--retries", "1", "download", "acme/p")
         self.assertNotIn("s3cretpass", r.err + r.out)
-        self.assertIn("downloading", r.err)
 
 
 class Terminal(Case):
