@@ -253,6 +253,43 @@ class ScriptInput(Case):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(done["path"].startswith(os.path.join(home, ".cache", "modelscope")), done)
 
+    def test_without_home_and_passwd_entry_the_error_says_so(self):
+        import pwd
+        uid = 54321
+        try:
+            pwd.getpwuid(uid)
+            self.skipTest("uid %d has a passwd entry here" % uid)
+        except KeyError:
+            pass
+        if os.getuid() != 0:
+            self.skipTest("needs root to run as another uid")
+        self.hub.add_hf_repo("org/h", files=FILES)
+        env = {k: v for k, v in self.env.items()
+               if k not in ("HOME", "MODELSCOPE_CACHE", "HF_HOME")}
+        os.chmod(self.tmp, 0o755)
+
+        def as_nobody():
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+
+        for hub, repo in (("modelscope", "acme/m"), ("hf", "org/h")):
+            p = subprocess.run(command(["--hub", hub, "download", repo, "--dry-run"]),
+                               env=env, capture_output=True, preexec_fn=as_nobody, cwd="/")
+            err = p.stderr.decode()
+            self.assertEqual(p.returncode, 2, err)
+            self.assertIn("HOME is not set and uid %d has no entry in the password database; "
+                          "set HOME or --cache-dir" % uid, err)
+            self.assertEqual(len([l for l in err.splitlines() if "error" in l]), 1, err)
+            # a cache named on the command line needs no home
+            cache = os.path.join(self.tmp, "c-" + hub)
+            os.makedirs(cache)
+            os.chown(cache, uid, uid)
+            p = subprocess.run(command(["--hub", hub, "--cache-dir", cache, "download", repo,
+                                        "--dry-run"]), env=env, capture_output=True,
+                               preexec_fn=as_nobody, cwd="/")
+            self.assertEqual(p.returncode, 0, p.stderr)
+
     def test_hub_names_in_any_case_and_urls_win_over_mscli_hub(self):
         self.hub.add_hf_repo("org/h", files=FILES)
         self.ok("download", "org/h", env={"MSCLI_HUB": "HF"})
