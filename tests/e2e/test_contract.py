@@ -214,6 +214,17 @@ class ScriptInput(Case):
         self.assertEqual(self.hub.log, [])
         self.assertEqual(os.listdir(self.tmp), ["home"])  # nothing written
 
+    def test_short_option_equals_value_is_the_value(self):
+        # "-o=x" is x, as argparse reads it; "-o=" is an empty value
+        r = self.fails(2, "download", "acme/m", "config.json", "-o=")
+        self.assertIn("empty", r.err)
+        self.assertEqual(self.hub.log, [])
+        out = os.path.join(self.tmp, "c.json")
+        self.ok("download", "acme/m", "config.json", "-o=" + out)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), FILES["config.json"])
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "=" + out)))
+
     def test_tilde_is_expanded_in_options_and_variables(self):
         r = self.ok("download", "acme/m", "--cache-dir=~/c1")
         self.assertEqual(r.lines, [self.ms_repo_dir("acme/m", root=os.path.join(self.home, "c1"))])
