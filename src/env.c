@@ -26,6 +26,9 @@ bool ms_env_true(const char *name)
 	             !strcasecmp(v, "true"));
 }
 
+/* Set when a path was made below "/" for want of a home (ms_home_missing). */
+static bool home_missing;
+
 /* $HOME, else the password database's entry for the user (as Python's expanduser). */
 static const char *home_dir(void)
 {
@@ -35,7 +38,23 @@ static const char *home_dir(void)
 	if (home)
 		return home;
 	pw = getpwuid(getuid());
-	return pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/";
+	if (pw && pw->pw_dir && *pw->pw_dir)
+		return pw->pw_dir;
+	home_missing = true;
+	return "/";
+}
+
+int ms_home_missing(struct ms_error *err)
+{
+	bool missing = home_missing;
+
+	home_missing = false;
+	if (!missing || !err)
+		return 0;
+	return ms_error_set(err, MS_EUSAGE,
+	                    "HOME is not set and uid %lu has no entry in the password database; "
+	                    "set HOME or --cache-dir",
+	                    (unsigned long)getuid());
 }
 
 char *ms_home_path(const char *rel)

@@ -504,6 +504,10 @@ int ms_cli_parse(struct ms_ctx *ctx, const struct ms_cmd *cmd, void *state, int 
 		bool own_word = o && optarg && optarg == argv[optind - 1];
 		const char *word = !o ? NULL : own_word ? argv[optind - 2] : argv[optind - 1];
 
+		/* "-o=x" is x, as argparse reads it (getopt would make it "=x"), and "-o=" empty */
+		if (o && optarg && !own_word && word[1] != '-' && optarg[0] == '=')
+			optarg++;
+
 		if (c == '?' && !where) {
 			ret = ms_error_set(err, MS_EUSAGE,
 			                   "unknown option '%s' (see 'mscli --help')",

@@ -143,7 +143,12 @@ static int setup_cache(struct ms_ctx *ctx, struct ms_error *err)
 
 	if (!ctx->hub && (ret = choose_hub(ctx, &given, err)) != 0)
 		return ret;
+	ms_home_missing(NULL);
 	root = ctx->g->cache_dir ? xstrdup(ctx->g->cache_dir) : ctx->hub->default_cache();
+	if ((ret = ms_home_missing(err)) != 0) {
+		free(root);
+		return ret;
+	}
 	/* printed paths work from any directory: "$(mscli download ...)" after a cd */
 	ctx->cache_root = ms_absolute_path(root);
 	free(root);

@@ -315,11 +315,101 @@ static bool ld_needs_created_at(struct ms_store *st)
 	       (s->msc_dirty || !ms_modelscope_mv_names(s->dir, s->rev));
 }
 
+/* The files another commit put here, by their metadata (both hubs write it). */
+struct other_commits {
+	struct store_localdir *s;
+	const char *now; /* what write_metadata() records for this run */
+	char *prev;      /* the first other commit met, for messages */
+	struct ms_listing files;
+};
+
+static int other_commit_file(void *arg, const char *rel, const struct stat *st)
+{
+	struct other_commits *oc = arg;
+	size_t n = strlen(rel), suffix = strlen(".metadata");
+	char *path, *commit = NULL, *etag = NULL;
+	double ts;
+
+	if (!S_ISREG(st->st_mode) || n <= suffix || strcmp(rel + n - suffix, ".metadata"))
+		return 0;
+	path = xstrndup(rel, n - suffix);
+	if (read_metadata(oc->s, path, &commit, &etag, &ts) == 0 && strcmp(commit, oc->now)) {
+		ms_listing_add(&oc->files)->path = path;
+		path = NULL;
+		if (!oc->prev) {
+			oc->prev = commit;
+			commit = NULL;
+		}
+	}
+	free(path);
+	free(commit);
+	free(etag);
+	return 0;
+}
+
+/* As downloaded: huggingface_hub's rule, the file is not newer than its metadata. */
+static bool ld_unchanged(void *arg, const struct ms_file *f, const char *path)
+{
+	struct store_localdir *s = arg;
+	char *commit = NULL, *etag = NULL;
+	struct stat sb;
+	double ts = 0;
+	bool same = lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	            read_metadata(s, f->path, &commit, &etag, &ts) == 0 &&
+	            (double)sb.st_mtime - 1 <= ts;
+
+	free(commit);
+	free(etag);
+	return same;
+}
+
+static void ld_dropped(void *arg, const struct ms_file *f)
+{
+	struct store_localdir *s = arg;
+	char *mp = meta_path(s, f->path, ".metadata"), *dir = file_path(s, f->path);
+
+	unlink(mp);
+	*strrchr(mp, '/') = '\0';
+	ms_rmdir_upwards(mp, s->download);
+	*strrchr(dir, '/') = '\0';
+	ms_rmdir_upwards(dir, s->dir);
+	if (s->fl->ms_index) {
+		msc_load(s);
+		if (ms_msc_find(&s->msc, f->path)) {
+			ms_msc_remove(&s->msc, f->path);
+			s->msc_dirty = true;
+		}
+	}
+	free(mp);
+	free(dir);
+}
+
+/* The folder switched revisions: the same rule as the caches (ms_store_drop_stale). */
+static void drop_other_commits(struct store_localdir *s)
+{
+	struct other_commits oc = {.s = s, .now = s->commit ? s->commit : s->rev};
+	struct ms_stale_files how = {.dir = s->dir,
+	                             .rev = s->rev,
+	                             .unchanged = ld_unchanged,
+	                             .dropped = ld_dropped,
+	                             .arg = s};
+
+	if (!s->listing || !s->listing->n)
+		return;
+	ms_walk_tree(s->download, other_commit_file, &oc);
+	how.prev_rev = oc.prev;
+	if (oc.files.n)
+		ms_store_drop_stale(&s->base, &how, &oc.files, s->listing);
+	free(oc.prev);
+	ms_listing_release(&oc.files);
+}
+
 static int ld_finish(struct ms_store *st, struct ms_error *err)
 {
 	struct store_localdir *s = (struct store_localdir *)st;
 	int ret;
 
+	drop_other_commits(s);
 	if (!s->fl->ms_index || !s->msc_loaded)
 		return 0; /* nothing there was looked at: nothing to say */
 	if (s->msc_dirty && (ret = ms_modelscope_write_msc(s->dir, &s->msc, err)) != 0)

@@ -400,8 +400,9 @@ static bool ms_needs_created_at(struct ms_store *st)
 }
 
 /* A file of the previous revision is as it was downloaded: its index entry and its bytes. */
-static bool unchanged(struct store_ms *s, const struct ms_file *f, const char *path)
+static bool unchanged(void *arg, const struct ms_file *f, const char *path)
 {
+	struct store_ms *s = arg;
 	struct ms_msc_entry *e = ms_msc_find(&s->msc, f->path);
 	char hex[MS_HEX_MAX];
 
@@ -411,52 +412,31 @@ static bool unchanged(struct store_ms *s, const struct ms_file *f, const char *p
 	       (ms_hash_file(path, f->algo, hex, NULL) == 0 && !strcmp(hex, f->digest));
 }
 
-/*
- * The folder switched revisions (one folder per repo in this layout): the files of the
- * previous revision that the new one does not have go, when they are as downloaded, so that
- * a loader globbing "*.safetensors" does not find stale shards; anything changed stays, named.
- */
+static void dropped(void *arg, const struct ms_file *f)
+{
+	struct store_ms *s = arg;
+
+	ms_msc_remove(&s->msc, f->path);
+	s->msc_dirty = true;
+}
+
+/* The folder switched revisions (one folder per repo in this layout): see ms_store_drop_stale. */
 static void drop_previous_revision(struct store_ms *s)
 {
 	struct ms_listing prev = {0};
-	struct ms_buf kept = MS_BUF_INIT;
-	size_t nkept = 0, ndropped = 0;
+	struct ms_stale_files how = {.dir = s->repo_dir,
+	                             .prev_rev = s->prev_rev,
+	                             .rev = s->rev,
+	                             .unchanged = unchanged,
+	                             .dropped = dropped,
+	                             .arg = s};
 
 	if (!s->locked || !s->listing || !s->prev_rev || !strcmp(s->prev_rev, s->rev) ||
 	    ms_store_ms_read_record(s, s->prev_rev, &prev) != 0)
 		goto out;
-	for (size_t i = 0; i < prev.n; i++) {
-		const struct ms_file *f = &prev.files[i];
-		char *path;
-
-		if (ms_listing_find(s->listing, f->path))
-			continue;
-		path = ms_path_join(s->repo_dir, f->path);
-		if (unchanged(s, f, path) && unlink(path) == 0) {
-			ms_msc_remove(&s->msc, f->path);
-			s->msc_dirty = true;
-			ndropped++;
-		} else if (access(path, F_OK) == 0 && nkept++ < 5) {
-			ms_buf_addf(&kept, "%s'%s'", nkept > 1 ? ", " : "", f->path);
-		}
-		free(path);
-	}
-	if (ndropped)
-		ms_verbose("removed %zu file(s) of '%s' that '%s' does not have", ndropped,
-		           s->prev_rev, s->rev);
-	if (nkept && s->base.on_notice) {
-		char *msg =
-		        xasprintf("%s: kept %zu file(s) of revision '%s' that '%s' does not have, "
-		                  "because they changed since they were downloaded: %s%s",
-		                  s->repo_dir, nkept, s->prev_rev, s->rev, kept.data,
-		                  nkept > 5 ? " and more" : "");
-
-		s->base.on_notice(s->base.lock_wait_arg, msg);
-		free(msg);
-	}
+	ms_store_drop_stale(&s->base, &how, &prev, s->listing);
 	ms_prune_empty_dirs(s->repo_dir);
 out:
-	ms_buf_release(&kept);
 	ms_listing_release(&prev);
 }
 

@@ -2,14 +2,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sys/stat.h>
 
 #include "mscli/alloc.h"
 #include "mscli/clock.h"
 #include "mscli/fs.h"
+#include "mscli/log.h"
 #include "mscli/parse.h"
 #include "mscli/store.h"
+#include "mscli/strbuf.h"
 
 void ms_cache_stat_release(struct ms_cache_stat *s)
 {
@@ -140,4 +143,41 @@ int ms_cache_removal_matching(struct ms_cache_removal *r, const char *top,
 	w.changed_before = ms_timespec_seconds(now) - min_age;
 
 	return ms_walk_tree(top, remove_matching, &w);
+}
+
+void ms_store_drop_stale(const struct ms_store *st, const struct ms_stale_files *how,
+                         const struct ms_listing *prev, const struct ms_listing *now)
+{
+	struct ms_buf kept = MS_BUF_INIT;
+	size_t nkept = 0, ndropped = 0;
+
+	for (size_t i = 0; i < prev->n; i++) {
+		const struct ms_file *f = &prev->files[i];
+		char *path;
+
+		if (ms_listing_find(now, f->path))
+			continue;
+		path = ms_path_join(how->dir, f->path);
+		if (how->unchanged(how->arg, f, path) && unlink(path) == 0) {
+			if (how->dropped)
+				how->dropped(how->arg, f);
+			ndropped++;
+		} else if (access(path, F_OK) == 0 && nkept++ < 5) {
+			ms_buf_addf(&kept, "%s'%s'", nkept > 1 ? ", " : "", f->path);
+		}
+		free(path);
+	}
+	if (ndropped)
+		ms_verbose("removed %zu file(s) of '%s' that '%s' does not have", ndropped,
+		           how->prev_rev, how->rev);
+	if (nkept && st->on_notice) {
+		char *msg = xasprintf("%s: kept %zu file(s) of revision '%s' that '%s' does not "
+		                      "have, because they changed since they were downloaded: %s%s",
+		                      how->dir, nkept, how->prev_rev, how->rev, kept.data,
+		                      nkept > 5 ? " and more" : "");
+
+		st->on_notice(st->lock_wait_arg, msg);
+		free(msg);
+	}
+	ms_buf_release(&kept);
 }

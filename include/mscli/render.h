@@ -54,26 +54,36 @@ void ms_json_error(struct ms_json *j, int status, const struct ms_error *err);
 /* The engine's own events as JSON lines (start, progress, retry, error). */
 void ms_json_engine_event(FILE *out, const struct ms_event *ev);
 
-/* Retry lines (render-retry.c): retries with one cause in one pass of the engine are one
- * line, printed at the next tick or other event.  tries: attempts in all (retries + 1). */
+/* Retry lines (render-retry.c): the retries that share a cause (the reason, its URLs cut
+ * to their host) are one line per retry round, not one per file.  tries: attempts in all
+ * (retries + 1).  Times are ms_now()'s: a download may run the engine more than once. */
 #define MS_RETRY_GROUPS 8
+#define MS_RETRY_SEEN   256
 struct ms_retry_group {
-	char key[256]; /* the reason without its URLs, and the attempt */
-	char reason[512];
-	const char *first; /* the first file's name (the engine's job: valid until the tick) */
-	size_t n;
-	int attempt;
-	double delay;
+	char reason[512];              /* the cause: the key */
+	char first[256];               /* the first file retried since the last line */
+	size_t n;                      /* files retried since the last line */
+	int lo, hi;                    /* their attempts */
+	int shown;                     /* the highest attempt a line has named */
+	double delay;                  /* their longest wait */
+	double back;                   /* when the last of them is tried again */
+	double since;                  /* when the first of them came */
+	double quiet_until;            /* the end of the last line's window: no other line before */
+	double window;                 /* that window's length */
+	bool fresh;                    /* one of them is in no line yet */
+	uint32_t seen[MS_RETRY_SEEN];  /* hashes of their names */
+	uint32_t named[MS_RETRY_SEEN]; /* hashes of the names lines have counted */
 };
 struct ms_retry_notes {
 	struct ms_retry_group groups[MS_RETRY_GROUPS];
 	size_t n;
 	int tries;
 };
-/* A retry event is kept; any other event (but a file's progress) prints what was kept. */
+/* A retry event is counted; a tick prints what is due; FINISH prints what is left. */
 void ms_retry_notes_event(struct ms_retry_notes *rn, const struct ms_event *ev);
 void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev);
-void ms_retry_notes_flush(struct ms_retry_notes *rn);
+/* all: print every cause that has a try no line has named, due or not. */
+void ms_retry_notes_flush(struct ms_retry_notes *rn, double now, bool all);
 
 /* A download's results (render-download.c). */
 struct ms_download;

@@ -206,6 +206,22 @@ struct ms_store *ms_store_localdir_new(const char *dir, const struct ms_repo *re
 struct ms_store *ms_store_localdir_ms_new(const char *dir, const struct ms_repo *repo,
                                           const char *rev, const char *commit);
 
+/*
+ * A folder switched revisions: the files of the previous listing that the new one lacks
+ * go when they are as downloaded (so a loader globbing "*.safetensors" finds no stale
+ * shards), anything changed stays and is named through st->on_notice.  unchanged() says
+ * whether a file is as downloaded; dropped() (may be NULL) forgets a removed one.
+ */
+struct ms_stale_files {
+	const char *dir;            /* where the files are */
+	const char *prev_rev, *rev; /* for the messages */
+	bool (*unchanged)(void *arg, const struct ms_file *f, const char *path);
+	void (*dropped)(void *arg, const struct ms_file *f);
+	void *arg;
+};
+void ms_store_drop_stale(const struct ms_store *st, const struct ms_stale_files *how,
+                         const struct ms_listing *prev, const struct ms_listing *now);
+
 /* "models--org--name" (huggingface_hub's repo_folder_name). */
 char *ms_hf_repo_folder(const struct ms_repo *repo);
 /* Owner/name with every '.' of the name replaced by "___" (OLD client's masking). */

@@ -56,10 +56,11 @@ class FailFast(Case):
 
     def test_tls_to_a_plain_http_port_fails_at_once(self):
         https = self.hub.url.replace("http://", "https://")
-        r, secs = self.timed_fail(3, "--endpoint", https, "download", "acme/m",
-                                  fast_retry=False)
-        self.assertLess(secs, AT_ONCE)
-        self.assertNotIn("retrying", r.err)
+        for hub, repo in (("modelscope", "acme/m"), ("hf", "org/m")):
+            r, secs = self.timed_fail(3, "--hub", hub, "--endpoint", https, "download", repo,
+                                      fast_retry=False)
+            self.assertLess(secs, AT_ONCE, hub)
+            self.assertNotIn("retrying", r.err)
 
     def test_refused_connection_is_retried_with_a_line_each(self):
         url = "http://127.0.0.1:%d" % closed_port()
@@ -83,30 +84,58 @@ class FailFast(Case):
         self.assertIn("HTTP 503", r.err)
 
     def test_a_4xx_is_not_retried(self):
-        self.hub.fault("status", path="repo/files", code=400, times=None)
-        r = self.fails(1, "--retries", "3", "download", "acme/m")
-        self.assertNotIn("retrying", r.err)
-        self.assertEqual(len(self.hub.requests(path="repo/files")), 1)
+        for hub, repo, path in (("modelscope", "acme/m", "repo/files"),
+                                ("hf", "org/m", "api/models/org/m")):
+            self.hub.clear_faults()
+            self.hub.clear_log()
+            self.hub.fault("status", path=path, code=400, times=None)
+            r = self.fails(1, "--hub", hub, "--retries", "3", "download", repo)
+            self.assertNotIn("retrying", r.err)
+            self.assertEqual(len(self.hub.requests(path=path)), 1, hub)
 
 
 class OneCauseOneLine(Case):
-    def test_a_failing_cdn_is_one_error_line_with_a_count(self):
+    def many_failing(self):
         files = {"f%02d.txt" % i: b"x" * (i + 1) for i in range(13)}
         self.hub.add_ms_repo("acme/many", files=files)
+        # every file on the CDN, as large files are
+        self.hub.add_hf_repo("org/many", files=files, lfs=lambda path, size: True)
         self.hub.fault("status", server="cdn", code=500, times=None)
-        r = self.fails(1, "--retries", "2", "download", "acme/many")
-        self.assertEqual(len(r.errors), 1, r)
-        self.assertIn("and 12 more file(s) failed the same way", r.err)
-        # retries of the 13 files for one cause are a line per round, not one per file
-        retries = [l for l in r.err.splitlines() if l.startswith("mscli: retrying")]
-        self.assertLess(len(retries), 13, r)
-        self.assertTrue(any("retrying 13 files" in l or "retrying" in l and "files" in l
-                            for l in retries), r)
-        # the per-file detail is there with -v, and in --json
-        r = self.fails(1, "-v", "--retries", "0", "download", "acme/many")
-        self.assertEqual(len([l for l in r.err.splitlines() if "failed: " in l]), 13, r)
-        r = self.fails(1, "--json", "--retries", "0", "download", "acme/many")
-        self.assertEqual(len([e for e in r.json() if e["event"] == "error"]), 13)
+        return (("modelscope", "acme/many"), ("hf", "org/many"))
+
+    @staticmethod
+    def retry_lines(r):
+        return [l for l in r.err.splitlines() if l.startswith("mscli: retrying")]
+
+    def test_a_failing_cdn_is_one_error_line_with_a_count(self):
+        for hub, repo in self.many_failing():
+            r = self.fails(1, "--hub", hub, "--retries", "2", "download", repo)
+            self.assertEqual(len(r.errors), 1, r)
+            self.assertIn("and 12 more file(s) failed the same way", r.err)
+            # the per-file detail is there with -v, and in --json
+            r = self.fails(1, "--hub", hub, "-v", "--retries", "0", "download", repo)
+            self.assertEqual(len([l for l in r.err.splitlines() if "failed: " in l]), 13, r)
+            r = self.fails(1, "--hub", hub, "--json", "--retries", "2", "download", repo)
+            events = r.json()
+            self.assertEqual(len([e for e in events if e["event"] == "error"]), 13)
+            self.assertEqual(len([e for e in events if e["event"] == "retry"]), 26)
+
+    def test_retries_of_one_cause_are_a_line_per_round_with_default_delays(self):
+        # the default delays carry jitter: the files of a round come back spread out
+        for hub, repo in self.many_failing():
+            r = self.fails(1, "--hub", hub, "--retries", "2", "download", repo,
+                           "--max-workers", "16", fast_retry=False)
+            lines = self.retry_lines(r)
+            self.assertGreaterEqual(len(lines), 1, r)
+            self.assertLessEqual(len(lines), 2, r)  # one per round at most
+            self.assertIn("retrying 13 files", r.err)
+            # the cause names the host, not one file's URL
+            for l in lines:
+                self.assertRegex(l, r"HTTP 500 from http://[^/ ]+$")
+            # files that wait for a worker are a later batch: one more line at most
+            r = self.fails(1, "--hub", hub, "--retries", "2", "download", repo,
+                           "--max-workers", "8", fast_retry=False)
+            self.assertLessEqual(len(self.retry_lines(r)), 3, r)
 
     def test_gated_repo_is_one_line(self):
         self.hub.add_hf_repo("org/gated", files=FILES, gated=True)
@@ -129,6 +158,17 @@ class OneCauseOneLine(Case):
         self.assertEqual(len(errs), 1, r)
         self.assertRegex(errs[0], "No space left|cannot allocate")
         for name in files:  # no "a0.bin: a0.bin: ..." any more
+            self.assertNotIn("%s: %s" % (name, name), r.err)
+
+    def test_full_disk_names_the_cause_once_on_hf(self):
+        files = {"a%d.bin" % i: blob(400_000, 40 + i) for i in range(6)}
+        mnt = self.nearly_full("acme/fits", files)
+        self.hub.add_hf_repo("org/fits", files=files)
+        r = self.fails(8, "--hub", "hf", "--cache-dir", mnt, "download", "org/fits",
+                       "--max-workers", "1")
+        self.assertEqual(len(r.errors), 1, r)
+        self.assertRegex(r.errors[0], "No space left|cannot allocate")
+        for name in files:
             self.assertNotIn("%s: %s" % (name, name), r.err)
 
     def test_full_disk_with_small_files_is_exit_8_too(self):
@@ -174,6 +214,17 @@ class ScriptInput(Case):
         self.assertEqual(self.hub.log, [])
         self.assertEqual(os.listdir(self.tmp), ["home"])  # nothing written
 
+    def test_short_option_equals_value_is_the_value(self):
+        # "-o=x" is x, as argparse reads it; "-o=" is an empty value
+        r = self.fails(2, "download", "acme/m", "config.json", "-o=")
+        self.assertIn("empty", r.err)
+        self.assertEqual(self.hub.log, [])
+        out = os.path.join(self.tmp, "c.json")
+        self.ok("download", "acme/m", "config.json", "-o=" + out)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), FILES["config.json"])
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "=" + out)))
+
     def test_tilde_is_expanded_in_options_and_variables(self):
         r = self.ok("download", "acme/m", "--cache-dir=~/c1")
         self.assertEqual(r.lines, [self.ms_repo_dir("acme/m", root=os.path.join(self.home, "c1"))])
@@ -181,6 +232,24 @@ class ScriptInput(Case):
         self.assertEqual(r.lines, [os.path.join(self.home, "ld")])
         r = self.ok("download", "acme/m", env={"MODELSCOPE_CACHE": "~/c2"})
         self.assertEqual(r.lines, [self.ms_repo_dir("acme/m", root=os.path.join(self.home, "c2"))])
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "~")))
+
+    def test_tilde_is_expanded_in_hf_options_and_variables(self):
+        self.hub.add_hf_repo("org/h", files=FILES)
+        r = self.ok("--hub", "hf", "download", "org/h", "--cache-dir=~/h1")
+        self.assertTrue(r.lines[0].startswith(os.path.join(self.home, "h1", "models--org--h")),
+                        r)
+        r = self.ok("--hub", "hf", "download", "org/h", "--local-dir=~/hld")
+        self.assertEqual(r.lines, [os.path.join(self.home, "hld")])
+        r = self.ok("--hub", "hf", "download", "org/h", "config.json", "-o", "~/c.json")
+        with open(os.path.join(self.home, "c.json"), "rb") as f:
+            self.assertEqual(f.read(), FILES["config.json"])
+        r = self.ok("--hub", "hf", "download", "org/h", env={"HF_HUB_CACHE": "~/h2"})
+        self.assertTrue(r.lines[0].startswith(os.path.join(self.home, "h2", "models--org--h")),
+                        r)
+        r = self.ok("--hub", "hf", "download", "org/h", env={"HF_HOME": "~/h3"})
+        self.assertTrue(r.lines[0].startswith(os.path.join(self.home, "h3", "hub",
+                                                           "models--org--h")), r)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "~")))
 
     def test_without_home_the_password_database_is_used(self):
@@ -194,6 +263,43 @@ class ScriptInput(Case):
         home = pwd.getpwuid(os.getuid()).pw_dir
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(done["path"].startswith(os.path.join(home, ".cache", "modelscope")), done)
+
+    def test_without_home_and_passwd_entry_the_error_says_so(self):
+        import pwd
+        uid = 54321
+        try:
+            pwd.getpwuid(uid)
+            self.skipTest("uid %d has a passwd entry here" % uid)
+        except KeyError:
+            pass
+        if os.getuid() != 0:
+            self.skipTest("needs root to run as another uid")
+        self.hub.add_hf_repo("org/h", files=FILES)
+        env = {k: v for k, v in self.env.items()
+               if k not in ("HOME", "MODELSCOPE_CACHE", "HF_HOME")}
+        os.chmod(self.tmp, 0o755)
+
+        def as_nobody():
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+
+        for hub, repo in (("modelscope", "acme/m"), ("hf", "org/h")):
+            p = subprocess.run(command(["--hub", hub, "download", repo, "--dry-run"]),
+                               env=env, capture_output=True, preexec_fn=as_nobody, cwd="/")
+            err = p.stderr.decode()
+            self.assertEqual(p.returncode, 2, err)
+            self.assertIn("HOME is not set and uid %d has no entry in the password database; "
+                          "set HOME or --cache-dir" % uid, err)
+            self.assertEqual(len([l for l in err.splitlines() if "error" in l]), 1, err)
+            # a cache named on the command line needs no home
+            cache = os.path.join(self.tmp, "c-" + hub)
+            os.makedirs(cache)
+            os.chown(cache, uid, uid)
+            p = subprocess.run(command(["--hub", hub, "--cache-dir", cache, "download", repo,
+                                        "--dry-run"]), env=env, capture_output=True,
+                               preexec_fn=as_nobody, cwd="/")
+            self.assertEqual(p.returncode, 0, p.stderr)
 
     def test_hub_names_in_any_case_and_urls_win_over_mscli_hub(self):
         self.hub.add_hf_repo("org/h", files=FILES)
@@ -262,6 +368,7 @@ class Exits(Case):
 
     def test_output_into_proc_is_local_storage(self):
         self.fails(8, "download", "acme/m", "config.json", "-o", "/proc/x.json")
+        self.fails(8, "--hub", "hf", "download", "org/h", "config.json", "-o", "/proc/x.json")
 
     def test_offline_revision_never_fetched_is_exit_7_naming_it(self):
         self.ok("download", "acme/m")
@@ -278,6 +385,16 @@ class Exits(Case):
         self.assertEqual(p.returncode, 8, p.stderr)
         self.assertIn(b"standard output", p.stderr)
 
+    def test_stdout_into_a_full_device_is_exit_8_in_every_mode(self):
+        for args in (["download", "acme/m"], ["download", "acme/m", "config.json", "-o", "-"],
+                     ["--hub", "hf", "download", "org/h"],
+                     ["--hub", "hf", "download", "org/h", "config.json", "-o", "-"]):
+            with open("/dev/full", "w") as full:
+                p = subprocess.run(command(args), env=self.env, stdout=full,
+                                   stderr=subprocess.PIPE)
+            self.assertEqual(p.returncode, 8, (args, p.stderr))
+            self.assertIn(b"standard output", p.stderr, args)
+
     def test_every_usage_error_with_json_ends_with_a_done_object(self):
         for args in (["--json", "download", "acme/m", "--bogus"],
                      ["download", "--json", "acme/m", "--type", "space"],
@@ -288,23 +405,28 @@ class Exits(Case):
             self.assertEqual((done["event"], done["code"], done["exit_code"]),
                              ("done", "usage", 2), args)
 
-    def interrupt(self, sig):
-        self.hub.add_ms_repo("acme/slow", files={"big.bin": blob(4_000_000, 7)})
+    def interrupt(self, sig, hub="modelscope"):
+        if hub == "hf":
+            self.hub.add_hf_repo("org/slow", files={"big.bin": blob(4_000_000, 7)})
+        else:
+            self.hub.add_ms_repo("acme/slow", files={"big.bin": blob(4_000_000, 7)})
         self.hub.clear_faults()
         self.hub.fault("trickle", path="big.bin", rate=400_000, times=None)
         self.hub.clear_log()
-        p = self.spawn("--json", "download", "acme/slow", "--force")
+        p = self.spawn("--hub", hub, "--json", "download",
+                       "org/slow" if hub == "hf" else "acme/slow", "--force")
         self.wait_for(lambda: self.hub.body_bytes() > 300_000, what="bytes to flow")
         p.send_signal(sig)
         out, err = p.communicate(timeout=60)
         return p.returncode, [json.loads(l) for l in out.decode().splitlines()], err.decode()
 
     def test_interrupted_run_reports_the_bytes_it_fetched(self):
-        rc, events, err = self.interrupt(signal.SIGINT)
-        self.assertEqual(rc, 130, err)
-        done = events[-1]
-        self.assertEqual(done["exit_code"], 130)
-        self.assertGreater(done["bytes_fetched"], 0)
+        for hub in ("modelscope", "hf"):
+            rc, events, err = self.interrupt(signal.SIGINT, hub)
+            self.assertEqual(rc, 130, err)
+            done = events[-1]
+            self.assertEqual(done["exit_code"], 130)
+            self.assertGreater(done["bytes_fetched"], 0, hub)
 
     def test_sigterm_and_sighup_say_how_to_resume(self):
         rc, _, err = self.interrupt(signal.SIGTERM)
@@ -340,6 +462,35 @@ class Files(Case):
         self.assertEqual([e["Path"] for e in self.read_pickle(os.path.join(d, ".msc"))
                           if e["Path"] == "model-1.safetensors"], [])
 
+    def test_switching_revision_in_a_local_dir_drops_the_old_revisions_files(self):
+        v1 = {"config.json": b"{}", "model-1.safetensors": b"one", "model-2.safetensors": b"two"}
+        v2 = {"config.json": b'{"v": 2}', "model.safetensors": b"merged"}
+        self.hub.add_ms_repo("acme/sw", files=v1, tags={"v2": v2})
+        self.hub.add_hf_repo("org/sw", files=v1, tags={"v2": v2})
+        for hub, repo in (("modelscope", "acme/sw"), ("hf", "org/sw")):
+            d = os.path.join(self.tmp, "ld-" + hub)
+            self.ok("--hub", hub, "download", repo, "--local-dir", d)
+            with open(os.path.join(d, "model-2.safetensors"), "ab") as f:
+                f.write(b" edited")  # changed since it was downloaded: kept, and named
+            os.utime(os.path.join(d, "model-2.safetensors"),
+                     (time.time() + 5, time.time() + 5))
+            r = self.ok("--hub", hub, "download", repo, "--revision", "v2", "--local-dir", d)
+            self.assertEqual(r.lines, [d])
+            left = sorted(n for n in os.listdir(d) if not n.startswith("."))
+            self.assertEqual(left, ["config.json", "model-2.safetensors", "model.safetensors"],
+                             hub)
+            self.assertIn("model-2.safetensors", r.err)
+            self.assertIn("kept", r.err)
+            if hub == "modelscope":
+                paths = [e["Path"] for e in self.read_pickle(os.path.join(d, ".msc"))]
+                self.assertNotIn("model-1.safetensors", paths)
+                self.assertIn("model.safetensors", paths)
+            # and back: v1's files return, v2's lone file goes
+            self.ok("--hub", hub, "download", repo, "--local-dir", d)
+            left = sorted(n for n in os.listdir(d) if not n.startswith("."))
+            self.assertEqual(left, ["config.json", "model-1.safetensors",
+                                    "model-2.safetensors"], hub)
+
     def test_state_of_an_older_mscli_is_moved_out_of_the_folder(self):
         self.hub.add_ms_repo("acme/old", files=FILES)
         self.ok("download", "acme/old")
@@ -354,10 +505,25 @@ class Files(Case):
 
     def test_endpoint_password_is_never_printed(self):
         self.hub.add_ms_repo("acme/p", files=FILES)
+        self.hub.add_hf_repo("org/p", files=FILES)
         url = self.hub.url.replace("http://", "http://user:s3cretpass@")
-        r = self.ok("-v", "--endpoint", url, "download", "acme/p")
+        for hub, repo in (("modelscope", "acme/p"), ("hf", "org/p")):
+            for verbose in (["-v"], []):
+                r = self.ok(*verbose, "--hub", hub, "--endpoint", url, "download", repo,
+                            "--force")
+                self.assertNotIn("s3cretpass", r.err + r.out)
+                self.assertIn("downloading", r.err)
+            r = self.ok("--json", "--hub", hub, "--endpoint", url, "download", repo, "--force")
+            self.assertNotIn("s3cretpass", r.err + r.out)
+            # in error lines, plain and --json
+            r = self.fails(5, "--hub", hub, "--endpoint", url, "download", repo + "-gone")
+            self.assertNotIn("s3cretpass", r.err + r.out)
+            r = self.fails(5, "--json", "--hub", hub, "--endpoint", url, "download",
+                           repo + "-gone")
+            self.assertNotIn("s3cretpass", r.err + r.out)
+        r = self.fails(3, "--endpoint", "http://user:s3cretpass@127.0.0.1:%d" % closed_port(),
+                       "--retries", "1", "download", "acme/p")
         self.assertNotIn("s3cretpass", r.err + r.out)
-        self.assertIn("downloading", r.err)
 
 
 class Terminal(Case):
