@@ -382,7 +382,8 @@ static int dl_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 		dop.files = &ctx->repo.file;
 		dop.nfiles = 1;
 	}
-	if ((ret = check_options(&dl, &dop, err)) != 0)
+	if ((ret = check_options(&dl, &dop, err)) != 0 ||
+	    (!o->local_dir && (ret = ms_ctx_need_cache(ctx, err)) != 0))
 		goto out;
 	if (o->local_dir)
 		dop.local_dir = local_dir = ms_absolute_path(o->local_dir);

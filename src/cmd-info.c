@@ -52,6 +52,8 @@ static int info_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 		                    "offline: info needs the hub (the cache: mscli --offline "
 		                    "download --dry-run %s)",
 		                    ctx->repo_spec);
+	if ((ret = ms_ctx_need_cache(ctx, err)) != 0)
+		return ret;
 	ret = ms_info_load(&in, &ctx->sess, &ctx->repo, ctx->rev, ctx->cache_root, ctx->type >= 0,
 	                   err);
 	if (!ret)

@@ -44,13 +44,16 @@ static const char *home_dir(void)
 	return "/";
 }
 
-int ms_home_missing(struct ms_error *err)
+bool ms_home_missing(void)
 {
 	bool missing = home_missing;
 
 	home_missing = false;
-	if (!missing || !err)
-		return 0;
+	return missing;
+}
+
+int ms_home_error(struct ms_error *err)
+{
 	return ms_error_set(err, MS_EUSAGE,
 	                    "HOME is not set and uid %lu has no entry in the password database; "
 	                    "set HOME or --cache-dir",

@@ -143,11 +143,12 @@ static int setup_cache(struct ms_ctx *ctx, struct ms_error *err)
 
 	if (!ctx->hub && (ret = choose_hub(ctx, &given, err)) != 0)
 		return ret;
-	ms_home_missing(NULL);
+	ms_home_missing();
 	root = ctx->g->cache_dir ? xstrdup(ctx->g->cache_dir) : ctx->hub->default_cache();
-	if ((ret = ms_home_missing(err)) != 0) {
+	if (ms_home_missing()) {
+		/* no cache, said when one is needed: a --local-dir needs none */
 		free(root);
-		return ret;
+		return 0;
 	}
 	/* printed paths work from any directory: "$(mscli download ...)" after a cd */
 	ctx->cache_root = ms_absolute_path(root);
@@ -173,6 +174,11 @@ int ms_cli_setup(struct ms_ctx *ctx, const void *state, struct ms_error *err)
 	if (!ret && (cmd->setup & MS_SETUP_CACHE))
 		ret = setup_cache(ctx, err);
 	return ret;
+}
+
+int ms_ctx_need_cache(const struct ms_ctx *ctx, struct ms_error *err)
+{
+	return ctx->cache_root ? 0 : ms_home_error(err);
 }
 
 bool ms_ctx_offline(const struct ms_ctx *ctx)

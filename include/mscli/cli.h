@@ -104,7 +104,7 @@ struct ms_ctx {
 	const struct ms_hub *hub;
 	struct ms_session sess;
 	bool have_sess;
-	/* MS_SETUP_CACHE */
+	/* MS_SETUP_CACHE; NULL when no home gives one (ms_ctx_need_cache) */
 	char *cache_root;
 	/* the arguments left for the command */
 	int argc;
@@ -141,6 +141,8 @@ extern const struct ms_cmd ms_cmd_search;
 extern const struct ms_cmd ms_cmd_info;
 extern const struct ms_cmd ms_cmd_upload, ms_cmd_login, ms_cmd_logout, ms_cmd_whoami;
 
+/* 0 when the cache root is set up, else the usage error that says why not (no home). */
+int ms_ctx_need_cache(const struct ms_ctx *ctx, struct ms_error *err);
 /* --offline, or the hub's own offline variable (HF_HUB_OFFLINE), is in force. */
 bool ms_ctx_offline(const struct ms_ctx *ctx);
 

@@ -300,6 +300,21 @@ class ScriptInput(Case):
                                         "--dry-run"]), env=env, capture_output=True,
                                preexec_fn=as_nobody, cwd="/")
             self.assertEqual(p.returncode, 0, p.stderr)
+            # a --local-dir needs no cache, so no home either (a container's random uid)
+            local = os.path.join(self.tmp, "l-" + hub)
+            os.makedirs(local)
+            os.chown(local, uid, uid)
+            p = subprocess.run(command(["--hub", hub, "download", repo, "--local-dir", local]),
+                               env=env, capture_output=True, preexec_fn=as_nobody, cwd="/")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertTrue(os.path.isfile(os.path.join(local, "config.json")), p.stderr)
+            self.assertFalse(os.path.exists("/.cache/" + ("huggingface" if hub == "hf"
+                                                          else "modelscope")))
+            # info plans against the cache: it says so too
+            p = subprocess.run(command(["--hub", hub, "info", repo]), env=env,
+                               capture_output=True, preexec_fn=as_nobody, cwd="/")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(b"HOME is not set", p.stderr)
 
     def test_hub_names_in_any_case_and_urls_win_over_mscli_hub(self):
         self.hub.add_hf_repo("org/h", files=FILES)
