@@ -216,7 +216,8 @@ class ScriptInput(Case):
 
     def test_short_option_equals_value_is_the_value(self):
         # "-o=x" is x, as argparse reads it; "-o=" is an empty value
-        r = self.fails(2, "download", "acme/m", "config.json", "-o=")
+        # (in the test's own directory: a binary without the fix writes a file named "=")
+        r = self.fails(2, "download", "acme/m", "config.json", "-o=", cwd=self.tmp)
         self.assertIn("empty", r.err)
         self.assertEqual(self.hub.log, [])
         out = os.path.join(self.tmp, "c.json")
