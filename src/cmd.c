@@ -116,6 +116,10 @@ static int run_cmd(struct ms_ctx *ctx, const struct ms_cmd *cmd, const char *par
 	int rest, ret;
 
 	ctx->cmd = cmd;
+	ctx->parent = parent;
+	/* a nested verb is named with its parent, as its help does: "mscli cache rm" */
+	snprintf(ctx->cmd_name, sizeof(ctx->cmd_name), "%s%s%s", parent ? parent : "",
+	         parent ? " " : "", cmd->name);
 	ret = ms_cli_parse(ctx, cmd, state, argc, argv, &rest, err);
 	if (ret == MS_SHOW_HELP || ret == MS_SHOW_VERSION) {
 		if (ret == MS_SHOW_HELP)

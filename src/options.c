@@ -492,7 +492,7 @@ int ms_cli_parse(struct ms_ctx *ctx, const struct ms_cmd *cmd, void *state, int 
 {
 	struct parser p;
 	int c, ret = MS_PARSED, type;
-	const char *where = cmd ? cmd->name : NULL;
+	const char *where = cmd ? ctx->cmd_name : NULL;
 	char **after;
 
 	parser_init(&p, cmd ? cmd->opts : NULL, !cmd);
