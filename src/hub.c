@@ -8,6 +8,7 @@
 
 #include "mscli/alloc.h"
 #include "mscli/common.h"
+#include "mscli/env.h"
 #include "mscli/hub.h"
 #include "mscli/index.h"
 #include "mscli/pathsafe.h"
@@ -58,6 +59,16 @@ const char *ms_hub_names(void)
 			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
 			         i ? (ms_hubs[i + 1] ? ", " : " or ") : "", ms_hubs[i]->name);
 	return names;
+}
+
+int ms_hub_from_env(const struct ms_hub **hub, struct ms_error *err)
+{
+	const char *v = ms_getenv("MSCLI_HUB");
+
+	*hub = NULL;
+	if (v && !(*hub = ms_hub_find(v)))
+		return ms_error_set(err, MS_EUSAGE, "MSCLI_HUB is '%s', not %s", v, ms_hub_names());
+	return 0;
 }
 
 /* Repo name segments: what both hubs allow, and what is safe in cache paths. */

@@ -17,7 +17,6 @@
 #include <openssl/crypto.h>
 #include "mscli/alloc.h"
 #include "mscli/cli.h"
-#include "mscli/env.h"
 #include "mscli/fs.h"
 #include "mscli/log.h"
 #include "mscli/parse.h"
@@ -30,18 +29,17 @@
 /* --hub, else MSCLI_HUB, else the default hub. */
 static int choose_hub(struct ms_ctx *ctx, enum ms_hub_choice *how, struct ms_error *err)
 {
-	const char *v;
+	int ret;
 
 	*how = MS_CHOSEN_BY_OPTION;
 	if (ctx->g->hub) {
 		ctx->hub = ctx->g->hub;
 		return 0;
 	}
-	if ((v = ms_getenv("MSCLI_HUB")) != NULL) {
+	if ((ret = ms_hub_from_env(&ctx->hub, err)) != 0)
+		return ret;
+	if (ctx->hub) {
 		*how = MS_CHOSEN_BY_ENV;
-		if (!(ctx->hub = ms_hub_find(v)))
-			return ms_error_set(err, MS_EUSAGE, "MSCLI_HUB is '%s', not %s", v,
-			                    ms_hub_names());
 		return 0;
 	}
 	*how = MS_CHOSEN_DEFAULT;

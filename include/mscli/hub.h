@@ -205,6 +205,8 @@ size_t ms_hub_index(const struct ms_hub *h);
 const struct ms_hub *ms_hub_find(const char *name);
 /* "modelscope or hf", for messages. */
 const char *ms_hub_names(void);
+/* The hub MSCLI_HUB names (*hub NULL when it is not set); MS_EUSAGE when it names none. */
+int ms_hub_from_env(const struct ms_hub **hub, struct ms_error *err);
 
 /* How the hub passed to ms_repo_parse was chosen. */
 enum ms_hub_choice {

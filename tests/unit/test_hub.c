@@ -31,6 +31,23 @@ static void test_registry(void)
 	CHECK(!strcmp(ms->default_revision, "master") && !strcmp(hf->default_revision, "main"));
 }
 
+/* MSCLI_HUB, read in one place for every command */
+static void test_hub_from_env(void)
+{
+	const struct ms_hub *h = ms_hub_default();
+	struct ms_error err;
+
+	ms_error_clear(&err);
+	unsetenv("MSCLI_HUB");
+	CHECK(ms_hub_from_env(&h, &err) == 0 && h == NULL);
+	setenv("MSCLI_HUB", "HuggingFace", 1); /* an alias, any case */
+	CHECK(ms_hub_from_env(&h, &err) == 0 && h == ms_hub_find("hf"));
+	setenv("MSCLI_HUB", "github", 1);
+	CHECK(ms_hub_from_env(&h, &err) == MS_EUSAGE && h == NULL);
+	CHECK_STR(err.msg, "MSCLI_HUB is 'github', not modelscope or hf");
+	unsetenv("MSCLI_HUB");
+}
+
 static void test_sessions(void)
 {
 	const struct ms_hub *ms = ms_hub_find("modelscope"), *hf = ms_hub_find("hf");
@@ -105,5 +122,6 @@ static void test_sessions(void)
 void test_hub(void)
 {
 	test_registry();
+	test_hub_from_env();
 	test_sessions();
 }
