@@ -29,6 +29,10 @@ static void test_registry(void)
 	CHECK(ms_hub_find("github") == NULL);
 	CHECK_STR(ms_hub_names(), "modelscope or hf");
 	CHECK(!strcmp(ms->default_revision, "master") && !strcmp(hf->default_revision, "main"));
+	/* what generic code builds its text from (--help, messages): every hub has it */
+	for (size_t i = 0; ms_hubs[i]; i++)
+		CHECK(ms_hubs[i]->title && ms_hubs[i]->help_endpoint_env &&
+		      ms_hubs[i]->help_cache_env && ms_hubs[i]->token_env);
 }
 
 /* MSCLI_HUB, read in one place for every command */
