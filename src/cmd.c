@@ -1,8 +1,7 @@
 /*
- * The one table of commands, and what every command shares: option parsing
- * (global options before or after COMMAND; getopt_long permutes), --help
- * made from the option tables, the set-up a command's entry asks for, and
- * the one place where errors become exit codes.
+ * The one table of commands, and running one: its options parsed
+ * (options.c), its nested verb found, the set-up its entry asks for done
+ * (setup.c), `mscli help`; and the one place where errors become exit codes.
  */
 #include <ctype.h>
 #include <errno.h>

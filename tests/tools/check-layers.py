@@ -9,7 +9,8 @@ code to it:
   4. nothing outside the hub and store modules names a hub (no hub branch):
      not its symbol, not its name compared with a string ("hf"), not its place
      in the registry (ms_hubs[1]);
-  5. only the render layer and the commands write to stdout or stderr.
+  5. only the render layer and the commands write to stdout or stderr;
+  6. README's Design section names every module in the row of its layer.
 
 Run from the project root: python3 tests/tools/check-layers.py
 (--self-test: check that planted violations of 4 are found, then exit)
@@ -86,6 +87,25 @@ def strip_comments(text, keep_strings=False):
             return "\n" * t.count("\n")
         return t if keep_strings or t.startswith("'") else '""'
     return TOKENS.sub(blank, text)
+
+
+def design_rows(readme="README.md"):
+    """6: the modules each layer's row of README's Design table names ({layer: set})."""
+    text = open(readme).read()
+    start = text.find("\n## Design")
+    end = text.find("\n## ", start + 1)
+    rows = {}
+    for line in text[start:end if end > 0 else None].split("\n"):
+        cells = line.split("|")
+        if start >= 0 and len(cells) > 3 and cells[1].strip() in LAYERS:
+            rows[cells[1].strip()] = {re.sub(r"\.[ch]$", "", n)
+                                      for n in re.findall(r"`([\w.-]+)`", cells[2])}
+    return rows
+
+
+def design_errors(rows):
+    return ["README.md: the Design section does not name module '%s' in the %s row" %
+            (m, layer) for m, layer in sorted(LAYER_OF.items()) if m not in rows.get(layer, ())]
 
 
 def add_dep(deps, module, inc):
@@ -195,11 +215,18 @@ def self_test():
     found = cycles(deps)
     if found != ["include cycle: archive -> archive-manifest -> archive"]:
         errors.append("self-test: the planted cycles give %r" % found)
+    # a module README does not name, or names in another layer's row
+    rows = {layer: set(LAYER_OF) for layer in LAYERS}
+    rows["services"] = rows["services"] - {"proxy"}
+    rows["base"] = rows["base"] - {"common"}
+    found = design_errors(rows)
+    if len(found) != 2 or "'common'" not in found[0] or "'proxy'" not in found[1]:
+        errors.append("self-test: the planted README gaps give %r" % found)
     for e in errors:
         print(e)
     if not errors:
-        print("ok   layers self-test: %d planted hub branches and a cycle found, no false "
-              "alarm" % len(want))
+        print("ok   layers self-test: %d planted hub branches, a cycle and README gaps found, "
+              "no false alarm" % len(want))
     return 1 if errors else 0
 
 
@@ -241,11 +268,13 @@ def main():
                     errors.append("%s:%d: prints outside the render layer: %s" %
                                   (path, n, line.strip()))
     errors += cycles(deps)
+    errors += design_errors(design_rows())
     for e in errors:
         print(e)
     if not errors:
         print("ok   layers: %d modules in %d layers, no cycle, no hub branch outside "
-              "hub-*/store-*, no printing below render" % (len(LAYER_OF), len(LAYERS)))
+              "hub-*/store-*, no printing below render, each named in README's Design" %
+              (len(LAYER_OF), len(LAYERS)))
     return 1 if errors else 0
 
 
