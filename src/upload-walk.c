@@ -66,10 +66,13 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
-static bool in_list(const char *const *list, const char *rel, const char *base)
+/* rel has a segment in list (segments), or its file name is in list. */
+static bool listed(const char *const *list, const char *rel, bool segments)
 {
+	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+
 	for (; list && *list; list++)
-		if (rel ? has_segment(rel, *list) : !strcmp(base, *list))
+		if (segments ? has_segment(rel, *list) : !strcmp(base, *list))
 			return true;
 	return false;
 }
@@ -80,13 +83,13 @@ bool ms_upload_never_publish(const char *rel)
 	static const char *const dirs[] = {".git", ".mscli", NULL};
 	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
 
-	if (in_list(dirs, rel, NULL))
+	if (listed(dirs, rel, true))
 		return true;
 	/* what any hub's clients keep: a folder from one hub may go to another */
 	for (size_t i = 0; ms_hubs[i]; i++) {
 		const struct ms_hub *h = ms_hubs[i];
 
-		if (in_list(h->private_dirs, rel, NULL) || in_list(h->private_names, NULL, base))
+		if (listed(h->private_dirs, rel, true) || listed(h->private_names, rel, false))
 			return true;
 		for (const char *const *x = h->private_suffixes; x && *x; x++)
 			if (ends_with(base, *x))
