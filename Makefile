@@ -150,6 +150,7 @@ deps:
 
 # cppcheck, clang-tidy, and the layers of DESIGN.md (tests/tools/check-layers.py)
 lint:
+	$(Q)$(PYTHON) tests/tools/check-layers.py --self-test
 	$(Q)$(PYTHON) tests/tools/check-layers.py
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude src tests/unit

@@ -16,6 +16,7 @@
 #include "mscli/alloc.h"
 #include "mscli/archive-lib.h"
 #include "mscli/archive-manifest.h"
+#include "mscli/archive.h"
 #include "mscli/clock.h"
 #include "mscli/fs.h"
 #include "mscli/lock.h"

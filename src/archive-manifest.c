@@ -10,6 +10,7 @@
 #include "mscli/json.h"
 #include "mscli/parse.h"
 #include "mscli/pathsafe.h"
+#include "mscli/strbuf.h"
 
 #define BUNDLE_FORMAT "mscli-bundle"
 
@@ -243,6 +244,43 @@ static bool in_repo(const struct ms_manifest *m, char **sorted, size_t *owner, c
 
 	free(dir);
 	return yes;
+}
+
+char *ms_bundle_resolve_link(const char *path, const char *target)
+{
+	struct ms_buf b = MS_BUF_INIT;
+	char *dir, *copy, *save = NULL;
+	bool bad = false;
+
+	if (!*target || target[0] == '/')
+		return NULL;
+	dir = xstrdup(path);
+	*(strrchr(dir, '/') ? strrchr(dir, '/') : dir) = '\0';
+	ms_buf_adds(&b, dir);
+	copy = xstrdup(target);
+	for (char *seg = strtok_r(copy, "/", &save); seg && !bad;
+	     seg = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(seg, "."))
+			continue;
+		if (!strcmp(seg, "..")) {
+			char *slash = b.len ? strrchr(b.data, '/') : NULL;
+
+			if (!b.len)
+				bad = true; /* above the top of the bundle */
+			b.len = slash ? (size_t)(slash - b.data) : 0;
+			if (b.data)
+				b.data[b.len] = '\0';
+			continue;
+		}
+		ms_buf_addf(&b, "%s%s", b.len ? "/" : "", seg);
+	}
+	free(copy);
+	free(dir);
+	if (bad || !b.len) {
+		ms_buf_release(&b);
+		return NULL;
+	}
+	return ms_buf_detach(&b);
 }
 
 /*

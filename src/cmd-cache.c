@@ -13,7 +13,6 @@
 
 #include "mscli/alloc.h"
 #include "mscli/cmd-cache.h"
-#include "mscli/env.h"
 #include "mscli/parse.h"
 #include "mscli/render.h"
 #include "mscli/strbuf.h"
@@ -22,14 +21,10 @@
 
 int ms_cache_cmd_scope(const struct ms_ctx *ctx, struct ms_cache_scope *sc, struct ms_error *err)
 {
-	const char *v = ms_getenv("MSCLI_HUB");
-
 	sc->hub = ctx->g->hub;
 	sc->cache_dir = ctx->g->cache_dir;
 	sc->type = ctx->type;
-	if (!sc->hub && v && !(sc->hub = ms_hub_find(v)))
-		return ms_error_set(err, MS_EUSAGE, "MSCLI_HUB is '%s', not %s", v, ms_hub_names());
-	return 0;
+	return sc->hub ? 0 : ms_hub_from_env(&sc->hub, err);
 }
 
 /* --revision against the spec's "@rev": *rev the one that holds, NULL when none. */

@@ -274,7 +274,6 @@ static int report(struct dl *dl, int status, struct ms_error *err)
 	const struct ms_download *d = &dl->op;
 	const char *out = dl->o->output;
 	char *where = NULL;
-	char sz[32];
 	int ret = status;
 
 	dl->ctx->reported = true;
@@ -287,14 +286,8 @@ static int report(struct dl *dl, int status, struct ms_error *err)
 		}
 	}
 	ms_render_download_done(d, dl->ctx->g->json, where, ms_now() - dl->t0, ret, err);
-	if (!ret && d->sel.n) { /* nothing selected: the warning said so */
-		ms_format_size(d->fetched, sz, sizeof(sz));
-		if (d->ndownloaded)
-			ms_info("%zu file(s) downloaded (%s in %.1fs), %zu cached", d->ndownloaded,
-			        sz, ms_now() - dl->t0, d->ncached);
-		else
-			ms_info("all %zu file(s) cached", d->ncached);
-	}
+	if (!ret)
+		ms_render_download_summary(d, ms_now() - dl->t0);
 	free(where);
 	return ret;
 }
@@ -304,27 +297,6 @@ static int print_plan(struct dl *dl, bool offline, int status, const struct ms_e
 	ms_render_download_plan(&dl->op, dl->ctx->g->json, offline, status, err);
 	dl->ctx->reported = true;
 	return status;
-}
-
-/* After a failed transfer: each other cause once, with how many files it stopped. */
-static void print_other_failures(const struct ms_download *d)
-{
-	const struct ms_xfer_job *causes[8];
-	size_t counts[8], n = ms_download_other_failures(d, causes, counts, 8);
-	size_t stopped = ms_download_stopped(d);
-
-	for (size_t i = 0; i < n; i++)
-		if (counts[i] > 1)
-			ms_ui_error("%s (and %zu more file(s) failed the same way)",
-			            causes[i]->err.msg, counts[i] - 1);
-		else
-			ms_ui_error("%s", causes[i]->err.msg);
-	if (stopped && d->first_failure && d->first_failure->status == MS_ESTORAGE)
-		ms_info("%zu other file(s) were not finished; their partials are kept: run the "
-		        "same command again to resume",
-		        stopped);
-	else if (stopped && d->first_failure && d->first_failure->status != MS_EINTR)
-		ms_info("%zu other file(s) were stopped: they would fail the same way", stopped);
 }
 
 static int run(struct dl *dl, bool offline, struct ms_error *err)
@@ -345,7 +317,7 @@ static int run(struct dl *dl, bool offline, struct ms_error *err)
 		return print_plan(dl, false, 0, err);
 	ret = ms_download_fetch(d, err);
 	if (ret)
-		print_other_failures(d);
+		ms_render_download_failures(d);
 	return report(dl, ret, err);
 }
 

@@ -1,8 +1,7 @@
 /*
- * The one table of commands, and what every command shares: option parsing
- * (global options before or after COMMAND; getopt_long permutes), --help
- * made from the option tables, the set-up a command's entry asks for, and
- * the one place where errors become exit codes.
+ * The one table of commands, and running one: its options parsed
+ * (options.c), its nested verb found, the set-up its entry asks for done
+ * (setup.c), `mscli help`; and the one place where errors become exit codes.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -118,6 +117,10 @@ static int run_cmd(struct ms_ctx *ctx, const struct ms_cmd *cmd, const char *par
 	int rest, ret;
 
 	ctx->cmd = cmd;
+	ctx->parent = parent;
+	/* a nested verb is named with its parent, as its help does: "mscli cache rm" */
+	snprintf(ctx->cmd_name, sizeof(ctx->cmd_name), "%s%s%s", parent ? parent : "",
+	         parent ? " " : "", cmd->name);
 	ret = ms_cli_parse(ctx, cmd, state, argc, argv, &rest, err);
 	if (ret == MS_SHOW_HELP || ret == MS_SHOW_VERSION) {
 		if (ret == MS_SHOW_HELP)

@@ -632,8 +632,13 @@ static const struct ms_hub_host hf_hosts[] = {
         {NULL, NULL},
 };
 
+/* the records of a --local-dir (huggingface_hub's); mscli's partials and resume state */
+static const char *const hf_private_dirs[] = {".cache/huggingface", NULL};
+static const char *const hf_private_suffixes[] = {MS_HF_PARTIAL_SUFFIX, MS_HF_RESUME_SUFFIX, NULL};
+
 const struct ms_hub ms_hub_hf = {
         .name = "hf",
+        .title = "Hugging Face",
         .aliases = hf_aliases,
         .prefixes = hf_prefixes,
         .hosts = hf_hosts,
@@ -649,11 +654,16 @@ const struct ms_hub ms_hub_hf = {
                            "a gated repo also needs access granted on the hub)",
         .hint_no_token = " (no token was sent: run 'mscli login --hub hf', give --token or set "
                          "HF_TOKEN)",
+        .help_endpoint_env = "HF_ENDPOINT",
+        .help_cache_env = "HF_HUB_CACHE, HF_HOME",
+        .help_offline_env = "HF_HUB_OFFLINE=1",
         .cache_store = hf_cache_store,
         .local_store = ms_store_localdir_new,
         .cache_walk = hf_cache_walk,
         .cache_layout = "huggingface",
         .cache_scratch = ms_store_hf_scratch,
+        .private_dirs = hf_private_dirs,
+        .private_suffixes = hf_private_suffixes,
         .resolve = hf_resolve,
         .list = hf_list,
         .stat_file = hf_stat_file,

@@ -723,8 +723,15 @@ static const struct ms_hub_host ms_hosts[] = {
         {NULL, NULL},
 };
 
+/* the client's partials, mscli's --local-dir records; the index (.msc .mv .mdl) and
+ * modelscope_hub's upload state */
+static const char *const ms_private_dirs[] = {"._____temp", ".cache/modelscope", NULL};
+static const char *const ms_private_names[] = {
+        ".msc", ".mv", ".mdl", ".ms_upload_cache", ".ms_upload_progress", NULL};
+
 const struct ms_hub ms_hub_modelscope = {
         .name = "modelscope",
+        .title = "ModelScope",
         .aliases = ms_aliases,
         .prefixes = ms_prefixes,
         .hosts = ms_hosts,
@@ -739,12 +746,16 @@ const struct ms_hub ms_hub_modelscope = {
                            "login)",
         .hint_no_token = " (no token was sent: run 'mscli login', give --token or set "
                          "MODELSCOPE_API_TOKEN)",
+        .help_endpoint_env = "MODELSCOPE_ENDPOINT, MODELSCOPE_DOMAIN",
+        .help_cache_env = "MODELSCOPE_CACHE",
         .cache_store = ms_cache_store,
         .local_store = ms_store_localdir_ms_new,
         .cache_walk = ms_cache_walk,
         .cache_layout = "modelscope",
         .cache_layouts = ms_layouts,
         .cache_scratch = ms_store_ms_scratch,
+        .private_dirs = ms_private_dirs,
+        .private_names = ms_private_names,
         .list = ms_list,
         .file_url = ms_file_url,
         .exists = ms_exists,

@@ -8,10 +8,12 @@
 
 #include "mscli/alloc.h"
 #include "mscli/common.h"
+#include "mscli/env.h"
 #include "mscli/hub.h"
 #include "mscli/index.h"
 #include "mscli/pathsafe.h"
 #include "mscli/redact.h"
+#include "mscli/strbuf.h"
 
 /* The hubs (hub-*.c); nothing else names them: generic code goes through the registry. */
 extern const struct ms_hub ms_hub_modelscope, ms_hub_hf;
@@ -58,6 +60,16 @@ const char *ms_hub_names(void)
 			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
 			         i ? (ms_hubs[i + 1] ? ", " : " or ") : "", ms_hubs[i]->name);
 	return names;
+}
+
+int ms_hub_from_env(const struct ms_hub **hub, struct ms_error *err)
+{
+	const char *v = ms_getenv("MSCLI_HUB");
+
+	*hub = NULL;
+	if (v && !(*hub = ms_hub_find(v)))
+		return ms_error_set(err, MS_EUSAGE, "MSCLI_HUB is '%s', not %s", v, ms_hub_names());
+	return 0;
 }
 
 /* Repo name segments: what both hubs allow, and what is safe in cache paths. */
@@ -118,6 +130,36 @@ static char *url_segment(const char *s, size_t n)
 	return out;
 }
 
+/* "'URL' is not a ModelScope or Hugging Face URL (for a mirror, add --hub hf or --hub
+ * modelscope)": the hubs of the registry, the mirror's choices the other hubs first (the
+ * default one is what a plain owner/name gets anyway). */
+static int not_a_hub_url(const char *spec, struct ms_error *err)
+{
+	struct ms_buf titles = MS_BUF_INIT, choices = MS_BUF_INIT;
+	size_t n = 0;
+	int ret;
+
+	while (ms_hubs[n])
+		n++;
+	for (size_t i = 0; i < n; i++) {
+		ms_buf_addf(&titles, "%s%s",
+		            !i          ? ""
+		            : i + 1 < n ? ", "
+		                        : " or ",
+		            ms_hubs[i]->title);
+		ms_buf_addf(&choices, "%s--hub %s",
+		            !i          ? ""
+		            : i + 1 < n ? ", "
+		                        : " or ",
+		            ms_hubs[n - 1 - i]->name);
+	}
+	ret = ms_error_set(err, MS_EUSAGE, "'%s' is not a %s URL (for a mirror, add %s)", spec,
+	                   titles.data, choices.data);
+	ms_buf_release(&titles);
+	ms_buf_release(&choices);
+	return ret;
+}
+
 /*
  * A hub URL: https://huggingface.co/o/n, .../datasets/o/n, .../tree/<rev>,
  * .../resolve/<rev>/<file> and .../blob/<rev>/<file>; https://modelscope.cn/models/o/n
@@ -158,10 +200,7 @@ static int parse_url(const char *spec, const struct ms_hub **hub, enum ms_hub_ch
 		out->endpoint = port ? xasprintf("%s://%s:%s", scheme, host, port)
 		                     : xasprintf("%s://%s", scheme, host);
 	} else {
-		ret = ms_error_set(err, MS_EUSAGE,
-		                   "'%s' is not a ModelScope or Hugging Face URL (for a mirror, "
-		                   "add --hub hf or --hub modelscope)",
-		                   spec);
+		ret = not_a_hub_url(spec, err);
 		goto out;
 	}
 	rest = p + strspn(p, "/");

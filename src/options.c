@@ -48,22 +48,19 @@ enum {
 	G_CACERT,
 };
 
+/* What the global options say of the hubs, made from the registry (registry_help): the
+ * table holds these buffers, filled before anything reads it. */
+static char hub_arg[64], hub_help[96], endpoint_help[256], token_help[192], cache_help[192],
+        offline_help[256];
+
 const struct ms_opt ms_global_opts[] = {
-        {"hub", 0, G_HUB, MS_OPT_VALUE, "modelscope|hf",
-         "which hub (default modelscope; env MSCLI_HUB)", MS_COMPLETE_HUB, NULL},
-        {"endpoint", 0, G_ENDPOINT, MS_OPT_VALUE, "URL",
-         "hub or mirror base URL (env MODELSCOPE_ENDPOINT,\nMODELSCOPE_DOMAIN; HF_ENDPOINT for hf)",
-         0, NULL},
-        {"token", 0, G_TOKEN, MS_OPT_VALUE, "TOKEN",
-         "access token (env MODELSCOPE_API_TOKEN; HF_TOKEN for hf)", 0, NULL},
-        {"cache-dir", 0, G_CACHE_DIR, MS_OPT_VALUE, "DIR",
-         "cache root (env MODELSCOPE_CACHE; HF_HUB_CACHE, HF_HOME)", MS_COMPLETE_DIR, NULL},
+        {"hub", 0, G_HUB, MS_OPT_VALUE, hub_arg, hub_help, MS_COMPLETE_HUB, NULL},
+        {"endpoint", 0, G_ENDPOINT, MS_OPT_VALUE, "URL", endpoint_help, 0, NULL},
+        {"token", 0, G_TOKEN, MS_OPT_VALUE, "TOKEN", token_help, 0, NULL},
+        {"cache-dir", 0, G_CACHE_DIR, MS_OPT_VALUE, "DIR", cache_help, MS_COMPLETE_DIR, NULL},
         {"cache_dir", 0, G_CACHE_DIR, MS_OPT_VALUE | MS_OPT_HIDDEN, "DIR", NULL, MS_COMPLETE_DIR,
          NULL}, /* modelscope's CLI spells it so */
-        {"offline", 0, G_OFFLINE, 0, NULL,
-         "no network; answer from the cache (env MSCLI_OFFLINE=1;\nfor Hugging Face also "
-         "HF_HUB_OFFLINE=1)",
-         0, NULL},
+        {"offline", 0, G_OFFLINE, 0, NULL, offline_help, 0, NULL},
         {"json", 0, G_JSON, 0, NULL, "JSON lines on stdout", 0, NULL},
         {"format", 0, G_FORMAT, MS_OPT_VALUE, "json|text",
          "--format json is --json (hf's spelling)", MS_COMPLETE_WORDS, "json text"},
@@ -91,8 +88,90 @@ const struct ms_opt ms_global_opts[] = {
         {NULL, 0, 0, 0, NULL, NULL, 0, NULL},
 };
 
+static const char *endpoint_env(const struct ms_hub *h)
+{
+	return h->help_endpoint_env;
+}
+
+static const char *token_env(const struct ms_hub *h)
+{
+	return h->token_env;
+}
+
+static const char *cache_env(const struct ms_hub *h)
+{
+	return h->help_cache_env;
+}
+
+/* "env A, B; C for hf": each hub's variables, the default hub's first; the others' named by
+ * their hub when name_others. */
+static void env_list(struct ms_buf *b, const char *(*pick)(const struct ms_hub *), bool name_others)
+{
+	for (size_t i = 0, k = 0; ms_hubs[i]; i++) {
+		const char *v = pick(ms_hubs[i]);
+
+		if (!v)
+			continue;
+		ms_buf_addf(b, "%s%s", k++ ? "; " : "env ", v);
+		if (i && name_others)
+			ms_buf_addf(b, " for %s", ms_hubs[i]->name);
+	}
+}
+
+/* b's text into dst, broken into lines of at most 58 columns after the help column (the
+ * width the hand-written help lines keep). */
+static void set_help(char *dst, size_t size, struct ms_buf *b)
+{
+	size_t line = 0, last_space = 0;
+
+	snprintf(dst, size, "%s", b->data ? b->data : "");
+	for (size_t i = 0; dst[i]; i++) {
+		if (dst[i] == ' ')
+			last_space = i;
+		if (i - line >= 58 && last_space > line) {
+			dst[last_space] = '\n';
+			line = last_space + 1;
+		}
+	}
+	ms_buf_release(b);
+}
+
+/* The global options' help about hubs, from the registry: a new hub adds its own. */
+static void registry_help(void)
+{
+	struct ms_buf b = MS_BUF_INIT;
+
+	if (hub_arg[0])
+		return;
+	for (size_t i = 0; ms_hubs[i]; i++)
+		ms_buf_addf(&b, "%s%s", i ? "|" : "", ms_hubs[i]->name);
+	set_help(hub_arg, sizeof(hub_arg), &b);
+	ms_buf_addf(&b, "which hub (default %s; env MSCLI_HUB)", ms_hub_default()->name);
+	set_help(hub_help, sizeof(hub_help), &b);
+	ms_buf_adds(&b, "hub or mirror base URL (");
+	env_list(&b, endpoint_env, true);
+	ms_buf_adds(&b, ")");
+	set_help(endpoint_help, sizeof(endpoint_help), &b);
+	ms_buf_adds(&b, "access token (");
+	env_list(&b, token_env, true);
+	ms_buf_adds(&b, ")");
+	set_help(token_help, sizeof(token_help), &b);
+	ms_buf_adds(&b, "cache root (");
+	env_list(&b, cache_env, false);
+	ms_buf_adds(&b, ")");
+	set_help(cache_help, sizeof(cache_help), &b);
+	ms_buf_adds(&b, "no network; answer from the cache (env MSCLI_OFFLINE=1");
+	for (size_t i = 0; ms_hubs[i]; i++)
+		if (ms_hubs[i]->help_offline_env)
+			ms_buf_addf(&b, "; for %s also %s", ms_hubs[i]->title,
+			            ms_hubs[i]->help_offline_env);
+	ms_buf_adds(&b, ")");
+	set_help(offline_help, sizeof(offline_help), &b);
+}
+
 void ms_global_init(struct ms_global *g)
 {
+	registry_help();
 	memset(g, 0, sizeof(*g));
 	g->progress = -1;
 	ms_net_opts_init(&g->net);
@@ -492,7 +571,7 @@ int ms_cli_parse(struct ms_ctx *ctx, const struct ms_cmd *cmd, void *state, int 
 {
 	struct parser p;
 	int c, ret = MS_PARSED, type;
-	const char *where = cmd ? cmd->name : NULL;
+	const char *where = cmd ? ctx->cmd_name : NULL;
 	char **after;
 
 	parser_init(&p, cmd ? cmd->opts : NULL, !cmd);

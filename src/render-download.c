@@ -5,6 +5,7 @@
 #include "mscli/download.h"
 #include "mscli/parse.h"
 #include "mscli/render.h"
+#include "mscli/ui.h"
 
 void ms_render_download_file(const struct ms_download *d, const struct ms_file *f,
                              const char *status, const char *actual)
@@ -110,4 +111,39 @@ void ms_render_download_plan(const struct ms_download *d, bool json, bool offlin
 	} else {
 		printf("[dry-run] would download %zu of %zu files (%s)\n", n, d->sel.n, sz);
 	}
+}
+
+void ms_render_download_summary(const struct ms_download *d, double seconds)
+{
+	char sz[32];
+
+	if (!d->sel.n) /* nothing selected: the warning said so */
+		return;
+	ms_format_size(d->fetched, sz, sizeof(sz));
+	if (d->ndownloaded)
+		ms_info("%zu file(s) downloaded (%s in %.1fs), %zu cached", d->ndownloaded, sz,
+		        seconds, d->ncached);
+	else
+		ms_info("all %zu file(s) cached", d->ncached);
+}
+
+/* After a failed transfer: each other cause once, with how many files it stopped. */
+void ms_render_download_failures(const struct ms_download *d)
+{
+	const struct ms_xfer_job *causes[8];
+	size_t counts[8], n = ms_download_other_failures(d, causes, counts, 8);
+	size_t stopped = ms_download_stopped(d);
+
+	for (size_t i = 0; i < n; i++)
+		if (counts[i] > 1)
+			ms_ui_error("%s (and %zu more file(s) failed the same way)",
+			            causes[i]->err.msg, counts[i] - 1);
+		else
+			ms_ui_error("%s", causes[i]->err.msg);
+	if (stopped && d->first_failure && d->first_failure->status == MS_ESTORAGE)
+		ms_info("%zu other file(s) were not finished; their partials are kept: run the "
+		        "same command again to resume",
+		        stopped);
+	else if (stopped && d->first_failure && d->first_failure->status != MS_EINTR)
+		ms_info("%zu other file(s) were stopped: they would fail the same way", stopped);
 }

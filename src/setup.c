@@ -17,7 +17,6 @@
 #include <openssl/crypto.h>
 #include "mscli/alloc.h"
 #include "mscli/cli.h"
-#include "mscli/env.h"
 #include "mscli/fs.h"
 #include "mscli/log.h"
 #include "mscli/parse.h"
@@ -30,23 +29,30 @@
 /* --hub, else MSCLI_HUB, else the default hub. */
 static int choose_hub(struct ms_ctx *ctx, enum ms_hub_choice *how, struct ms_error *err)
 {
-	const char *v;
+	int ret;
 
 	*how = MS_CHOSEN_BY_OPTION;
 	if (ctx->g->hub) {
 		ctx->hub = ctx->g->hub;
 		return 0;
 	}
-	if ((v = ms_getenv("MSCLI_HUB")) != NULL) {
+	if ((ret = ms_hub_from_env(&ctx->hub, err)) != 0)
+		return ret;
+	if (ctx->hub) {
 		*how = MS_CHOSEN_BY_ENV;
-		if (!(ctx->hub = ms_hub_find(v)))
-			return ms_error_set(err, MS_EUSAGE, "MSCLI_HUB is '%s', not %s", v,
-			                    ms_hub_names());
 		return 0;
 	}
 	*how = MS_CHOSEN_DEFAULT;
 	ctx->hub = ms_hub_default();
 	return 0;
+}
+
+/* The command's usage line as the user types it: "cache rm REPO ...", not "rm REPO ...". */
+static const char *usage_line(const struct ms_ctx *ctx, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s", ctx->parent ? ctx->parent : "", ctx->parent ? " " : "",
+	         ctx->cmd->usage);
+	return buf;
 }
 
 static int setup_repo(struct ms_ctx *ctx, const void *state, struct ms_error *err)
@@ -55,6 +61,7 @@ static int setup_repo(struct ms_ctx *ctx, const void *state, struct ms_error *er
 	const char *spec = ctx->cmd->repo_arg ? ctx->cmd->repo_arg(state, &type) : NULL;
 	const char *why;
 	enum ms_hub_choice hub_given;
+	char usage[256];
 	int ret;
 
 	if (type >= 0)
@@ -65,8 +72,8 @@ static int setup_repo(struct ms_ctx *ctx, const void *state, struct ms_error *er
 		ctx->argv++;
 	}
 	if (!spec)
-		return ms_error_set(err, MS_EUSAGE, "%s: which repo? (mscli %s)", ctx->cmd->name,
-		                    ctx->cmd->usage);
+		return ms_error_set(err, MS_EUSAGE, "%s: which repo? (mscli %s)", ctx->cmd_name,
+		                    usage_line(ctx, usage, sizeof(usage)));
 	ctx->repo_spec = spec;
 	if ((ret = choose_hub(ctx, &hub_given, err)) != 0 ||
 	    (ret = ms_repo_parse(spec, ctx->hub, hub_given, ctx->type, &ctx->repo, err)) != 0)
@@ -159,16 +166,18 @@ static int setup_cache(struct ms_ctx *ctx, struct ms_error *err)
 int ms_cli_setup(struct ms_ctx *ctx, const void *state, struct ms_error *err)
 {
 	const struct ms_cmd *cmd = ctx->cmd;
+	char usage[256];
 	int ret = 0;
 
 	if (cmd->setup & MS_SETUP_REPO)
 		ret = setup_repo(ctx, state, err);
 	if (!ret && ctx->argc < cmd->min_args)
-		ret = ms_error_set(err, MS_EUSAGE, "%s: too few arguments (mscli %s)", cmd->name,
-		                   cmd->usage);
+		ret = ms_error_set(err, MS_EUSAGE, "%s: too few arguments (mscli %s)",
+		                   ctx->cmd_name, usage_line(ctx, usage, sizeof(usage)));
 	if (!ret && cmd->max_args >= 0 && ctx->argc > cmd->max_args)
 		ret = ms_error_set(err, MS_EUSAGE, "%s: unexpected argument '%s' (mscli %s)",
-		                   cmd->name, ctx->argv[cmd->max_args], cmd->usage);
+		                   ctx->cmd_name, ctx->argv[cmd->max_args],
+		                   usage_line(ctx, usage, sizeof(usage)));
 	if (!ret && (cmd->setup & MS_SETUP_SESSION))
 		ret = setup_session(ctx, err);
 	if (!ret && (cmd->setup & MS_SETUP_CACHE))

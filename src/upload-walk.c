@@ -66,25 +66,36 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
-bool ms_upload_never_publish(const char *rel)
+/* rel has a segment in list (segments), or its file name is in list. */
+static bool listed(const char *const *list, const char *rel, bool segments)
 {
-	/* whole folders: git's, the ModelScope client's partials, mscli's listings, and the
-	 * records a --local-dir keeps (huggingface_hub's, and mscli's for ModelScope) */
-	static const char *const dirs[] = {".git", "._____temp", ".mscli", ".cache/huggingface",
-	                                   ".cache/modelscope"};
-	/* single files: ModelScope's index (.msc .mv .mdl), modelscope_hub's upload state */
-	static const char *const names[] = {".msc", ".mv", ".mdl", ".ms_upload_cache",
-	                                    ".ms_upload_progress"};
 	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (has_segment(rel, dirs[i]))
+	for (; list && *list; list++)
+		if (segments ? has_segment(rel, *list) : !strcmp(base, *list))
 			return true;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(base, names[i]))
+	return false;
+}
+
+bool ms_upload_never_publish(const char *rel)
+{
+	/* git's, and mscli's listings in a ModelScope cache */
+	static const char *const dirs[] = {".git", ".mscli", NULL};
+	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+
+	if (listed(dirs, rel, true))
+		return true;
+	/* what any hub's clients keep: a folder from one hub may go to another */
+	for (size_t i = 0; ms_hubs[i]; i++) {
+		const struct ms_hub *h = ms_hubs[i];
+
+		if (listed(h->private_dirs, rel, true) || listed(h->private_names, rel, false))
 			return true;
-	/* mscli's partials and resume state in a Hugging Face cache */
-	return ends_with(base, ".mscli.incomplete") || ends_with(base, ".mscli-resume");
+		for (const char *const *x = h->private_suffixes; x && *x; x++)
+			if (ends_with(base, *x))
+				return true;
+	}
+	return false;
 }
 
 struct walk {

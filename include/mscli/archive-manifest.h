@@ -9,13 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "archive.h"
 #include "cache.h"
 
 #define MS_BUNDLE_BLOCK (1u << 20) /* bytes read or written at once */
 
 struct archive;
 struct cJSON;
+struct ms_bundle_cb;
 
 struct ms_mentry {
 	char *path; /* in the bundle: <hub>/<rel> */
@@ -66,6 +66,9 @@ char *ms_manifest_to_json(const struct ms_manifest *m);
 int ms_manifest_from_json(const char *json, size_t len, const struct ms_cache_scope *sc,
                           struct ms_manifest *m, struct ms_error *err);
 void ms_manifest_release(struct ms_manifest *m);
+/* Where the symlink at path pointing to target leads, as a path in the bundle (lexically);
+ * NULL when it leaves the bundle (absolute, or ".." above its top).  Allocated. */
+char *ms_bundle_resolve_link(const char *path, const char *target);
 
 /* libarchive's last error as ours (system errors keep their exit code). */
 int ms_archive_error(struct archive *a, const char *what, struct ms_error *err);

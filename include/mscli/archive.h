@@ -76,8 +76,5 @@ struct ms_bundle_entry {
  * link, device, FIFO or socket; no set-id bits.  0, or MS_EUNSAFE with *why.
  */
 int ms_bundle_check_entry(const struct ms_bundle_entry *e, const char **why);
-/* Where the symlink at path pointing to target leads, as a path in the bundle (lexically);
- * NULL when it leaves the bundle (absolute, or ".." above its top).  Allocated. */
-char *ms_bundle_resolve_link(const char *path, const char *target);
 
 #endif

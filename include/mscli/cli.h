@@ -94,6 +94,8 @@ enum ms_setup {
 struct ms_ctx {
 	struct ms_global *g;
 	const struct ms_cmd *cmd;
+	const char *parent;   /* a nested verb's command ("cache"), else NULL */
+	char cmd_name[64];    /* how messages name it: "download", "cache rm" */
 	int type;             /* --type: enum ms_repo_type, or -1 */
 	const char *revision; /* --revision, or NULL */
 	/* MS_SETUP_REPO */

@@ -69,6 +69,7 @@ struct ms_hub_host {
 
 struct ms_hub {
 	const char *name;            /* "modelscope", "hf": --hub, MSCLI_HUB, messages */
+	const char *title;           /* "Hugging Face": how prose names it */
 	const char *const *aliases;  /* other names --hub accepts; NULL-terminated */
 	const char *const *prefixes; /* repo prefixes ("hf:", "hf://"); NULL-terminated */
 	const struct ms_hub_host *hosts;
@@ -93,6 +94,9 @@ struct ms_hub {
 	/* Headers the hub wants on requests to its own origin (after the bearer token). */
 	struct curl_slist *(*extra_headers)(const struct ms_auth *auth, struct curl_slist *list);
 	const char *hint_token_sent, *hint_no_token;
+	/* The variables --help names for --endpoint, --cache-dir and --offline ("HF_ENDPOINT",
+	 * "HF_HUB_CACHE, HF_HOME", "HF_HUB_OFFLINE=1"); NULL when there is none. */
+	const char *help_endpoint_env, *help_cache_env, *help_offline_env;
 
 	/* --- where files go --- */
 	/* The cache layout at root for repo at rev (commit when known). */
@@ -109,6 +113,10 @@ struct ms_hub {
 	const char *cache_layout;
 	/* Other layouts of the hub's cache (NULL-terminated; NULL when none). */
 	const struct ms_cache_layout *const *cache_layouts;
+	/* What its clients and mscli keep for it inside a folder (a cache, a --local-dir, a
+	 * download left there), never published by an upload to any hub: folders (matched as
+	 * path segments), file names and endings of file names; NULL-terminated or NULL. */
+	const char *const *private_dirs, *const *private_names, *const *private_suffixes;
 	/* A directory inside root where mscli stages temporaries (imports), out of the way
 	 * of the official clients' scanners (created when create); allocated. */
 	char *(*cache_scratch)(const char *root, bool create, struct ms_error *err);
@@ -205,6 +213,8 @@ size_t ms_hub_index(const struct ms_hub *h);
 const struct ms_hub *ms_hub_find(const char *name);
 /* "modelscope or hf", for messages. */
 const char *ms_hub_names(void);
+/* The hub MSCLI_HUB names (*hub NULL when it is not set); MS_EUSAGE when it names none. */
+int ms_hub_from_env(const struct ms_hub **hub, struct ms_error *err);
 
 /* How the hub passed to ms_repo_parse was chosen. */
 enum ms_hub_choice {

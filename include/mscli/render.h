@@ -97,6 +97,11 @@ void ms_render_download_done(const struct ms_download *d, bool json, const char 
 /* --dry-run: each file and what a real run would do (offline: what is missing). */
 void ms_render_download_plan(const struct ms_download *d, bool json, bool offline, int status,
                              const struct ms_error *err);
+/* On stderr after a download: "N file(s) downloaded (SIZE in Ts), M cached". */
+void ms_render_download_summary(const struct ms_download *d, double seconds);
+/* On stderr after a failed transfer: each other cause once, with how many files it stopped,
+ * and whether the partials are kept. */
+void ms_render_download_failures(const struct ms_download *d);
 
 /* Search results and repo info (render-search.c). */
 struct ms_search_results;

@@ -16,7 +16,7 @@ static const struct {
         {"util", test_util},         {"repo", test_repo},     {"writer", test_writer},
         {"select", test_select},     {"store", test_store},   {"hub", test_hub},
         {"table", test_table},       {"search", test_search}, {"cache", test_cache},
-        {"upload", test_upload},     {"proxy", test_proxy},
+        {"upload", test_upload},     {"proxy", test_proxy},   {"store-cache", test_store_cache},
 };
 
 int main(int argc, char **argv)

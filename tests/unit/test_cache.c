@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "mscli/alloc.h"
+#include "mscli/archive-manifest.h"
 #include "mscli/archive.h"
 #include "mscli/cache.h"
 #include "mscli/hashfiles.h"

@@ -29,6 +29,27 @@ static void test_registry(void)
 	CHECK(ms_hub_find("github") == NULL);
 	CHECK_STR(ms_hub_names(), "modelscope or hf");
 	CHECK(!strcmp(ms->default_revision, "master") && !strcmp(hf->default_revision, "main"));
+	/* what generic code builds its text from (--help, messages): every hub has it */
+	for (size_t i = 0; ms_hubs[i]; i++)
+		CHECK(ms_hubs[i]->title && ms_hubs[i]->help_endpoint_env &&
+		      ms_hubs[i]->help_cache_env && ms_hubs[i]->token_env);
+}
+
+/* MSCLI_HUB, read in one place for every command */
+static void test_hub_from_env(void)
+{
+	const struct ms_hub *h = ms_hub_default();
+	struct ms_error err;
+
+	ms_error_clear(&err);
+	unsetenv("MSCLI_HUB");
+	CHECK(ms_hub_from_env(&h, &err) == 0 && h == NULL);
+	setenv("MSCLI_HUB", "HuggingFace", 1); /* an alias, any case */
+	CHECK(ms_hub_from_env(&h, &err) == 0 && h == ms_hub_find("hf"));
+	setenv("MSCLI_HUB", "github", 1);
+	CHECK(ms_hub_from_env(&h, &err) == MS_EUSAGE && h == NULL);
+	CHECK_STR(err.msg, "MSCLI_HUB is 'github', not modelscope or hf");
+	unsetenv("MSCLI_HUB");
 }
 
 static void test_sessions(void)
@@ -105,5 +126,6 @@ static void test_sessions(void)
 void test_hub(void)
 {
 	test_registry();
+	test_hub_from_env();
 	test_sessions();
 }

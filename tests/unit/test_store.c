@@ -32,64 +32,84 @@ static bool file_is(const char *path, const char *content)
 	return same;
 }
 
-static void put(const char *path, const char *content)
+void unit_put(const char *path, const char *content)
 {
 	struct ms_error err;
 
 	ms_write_file_atomic(path, content, strlen(content), 0644, &err);
 }
 
-static void digest_of_hello(struct ms_file *f)
+struct ms_file *unit_add_file(struct ms_listing *l, const char *path, const char *content,
+                              bool git_sha1)
 {
+	struct ms_file *f = ms_listing_add(l);
 	struct ms_hasher h = {0};
+	size_t n = strlen(content);
 
-	ms_hasher_init(&h, f->algo, 5);
-	ms_hasher_update(&h, "hello", 5);
+	f->path = xstrdup(path);
+	f->size = n;
+	f->algo = git_sha1 ? MS_HASH_GITSHA1 : MS_HASH_SHA256;
+	ms_hasher_init(&h, f->algo, n);
+	ms_hasher_update(&h, content, n);
 	ms_hasher_final(&h, f->digest);
 	ms_hasher_release(&h);
+	f->revision = xstrdup("c1");
+	f->etag = xstrdup(f->digest);
+	f->oid = git_sha1 ? xstrdup(f->digest) : NULL;
+	return f;
 }
 
 /* One file "dir/w.txt" with content "hello", hashed as the hub would give it. */
 static void one_file(struct ms_listing *l, const char *rev, bool git_sha1)
 {
-	struct ms_file *f = ms_listing_add(l);
-
 	l->revision = xstrdup(rev);
 	l->commit = xstrdup(COMMIT);
-	f->path = xstrdup("dir/w.txt");
-	f->size = 5;
-	f->algo = git_sha1 ? MS_HASH_GITSHA1 : MS_HASH_SHA256;
-	digest_of_hello(f);
-	f->revision = xstrdup("c1");
-	f->etag = xstrdup(f->digest);
-	f->oid = git_sha1 ? xstrdup(f->digest) : NULL;
+	unit_add_file(l, "dir/w.txt", "hello", git_sha1);
 }
 
-/* Download "hello" into st as the download operation would. */
-static int fetch_into(struct ms_store *st, const struct ms_listing *l)
+/* One file of l into st as the download operation would: skipped when the store has it. */
+static int fetch_one(struct ms_store *st, const struct ms_file *f, const char *content,
+                     struct ms_error *err)
+{
+	char *part = NULL, *state = NULL;
+	int lock_fd = -1, ret, got = 0;
+
+	if (st->ops->lookup(st, f) == MS_FILE_CACHED)
+		return 0;
+	if ((ret = st->ops->prepare(st, f, &part, &state, err)))
+		return ret;
+	if (st->ops->acquire)
+		got = st->ops->acquire(st, f, &lock_fd, err);
+	CHECK(got == 0 || got == 2);
+	/* 2: the blob is there already (another revision's): install only links it */
+	if (got == 0)
+		unit_put(part, content);
+	ret = st->ops->install(st, f, part, err);
+	if (st->ops->release)
+		st->ops->release(st, f, lock_fd);
+	CHECK(access(part, F_OK) != 0); /* the partial moved into place */
+	free(part);
+	free(state);
+	return ret;
+}
+
+int unit_fetch(struct ms_store *st, const struct ms_listing *l, const char *const *contents)
 {
 	struct ms_error err;
-	char *part = NULL, *state = NULL;
-	int lock_fd = -1, ret;
+	int ret;
 
 	ms_error_clear(&err);
 	if ((ret = st->ops->lock(st, &err)) || (ret = st->ops->begin(st, l, &err)))
 		return ret;
 	CHECK(st->ops->lookup(st, &l->files[0]) == MS_FILE_MISSING);
-	if ((ret = st->ops->prepare(st, &l->files[0], &part, &state, &err)))
-		return ret;
-	if (st->ops->acquire)
-		CHECK(st->ops->acquire(st, &l->files[0], &lock_fd, &err) == 0);
-	put(part, "hello");
-	ret = st->ops->install(st, &l->files[0], part, &err);
-	if (st->ops->release)
-		st->ops->release(st, &l->files[0], lock_fd);
-	if (!ret)
-		ret = st->ops->finish(st, &err);
-	CHECK(access(part, F_OK) != 0); /* the partial moved into place */
-	free(part);
-	free(state);
-	return ret;
+	for (size_t i = 0; i < l->n && !ret; i++)
+		ret = fetch_one(st, &l->files[i], contents ? contents[i] : "hello", &err);
+	return ret ? ret : st->ops->finish(st, &err);
+}
+
+static int fetch_into(struct ms_store *st, const struct ms_listing *l)
+{
+	return unit_fetch(st, l, NULL);
 }
 
 static void test_ms_store(const char *root)

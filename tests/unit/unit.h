@@ -3,6 +3,7 @@
 #define MSCLI_UNIT_H
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,5 +59,16 @@ void test_search(void);
 void test_cache(void);
 void test_upload(void);
 void test_proxy(void);
+void test_store_cache(void);
+
+/* test_store.c's helpers: a file of a listing as a hub gives it (content hashed), written
+ * (unit_put) or downloaded into a store as the download operation does (contents[i] of
+ * files[i]; NULL: "hello"). */
+struct ms_listing;
+struct ms_store;
+struct ms_file *unit_add_file(struct ms_listing *l, const char *path, const char *content,
+                              bool git_sha1);
+void unit_put(const char *path, const char *content);
+int unit_fetch(struct ms_store *st, const struct ms_listing *l, const char *const *contents);
 
 #endif
