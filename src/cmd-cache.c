@@ -13,18 +13,37 @@
 
 #include "mscli/alloc.h"
 #include "mscli/cmd-cache.h"
+#include "mscli/env.h"
+#include "mscli/hub.h"
 #include "mscli/parse.h"
 #include "mscli/render.h"
 #include "mscli/strbuf.h"
 #include "mscli/table.h"
 #include "mscli/ui.h"
 
+/* Without --cache-dir the caches are found from a home: none (a container's arbitrary uid
+ * with HOME unset) is a usage error, not a cache below "/". */
+static int scope_home(const struct ms_cache_scope *sc, struct ms_error *err)
+{
+	if (sc->cache_dir)
+		return 0;
+	ms_home_missing();
+	for (size_t i = 0; ms_hubs[i]; i++)
+		if (!sc->hub || sc->hub == ms_hubs[i])
+			free(ms_hubs[i]->default_cache());
+	return ms_home_missing() ? ms_home_error(err) : 0;
+}
+
 int ms_cache_cmd_scope(const struct ms_ctx *ctx, struct ms_cache_scope *sc, struct ms_error *err)
 {
+	int ret;
+
 	sc->hub = ctx->g->hub;
 	sc->cache_dir = ctx->g->cache_dir;
 	sc->type = ctx->type;
-	return sc->hub ? 0 : ms_hub_from_env(&sc->hub, err);
+	if (!sc->hub && (ret = ms_hub_from_env(&sc->hub, err)) != 0)
+		return ret;
+	return scope_home(sc, err);
 }
 
 /* --revision against the spec's "@rev": *rev the one that holds, NULL when none. */

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include "mscli/alloc.h"
 #include "mscli/cli.h"
+#include "mscli/env.h"
 #include "mscli/fs.h"
 #include "mscli/log.h"
 #include "mscli/parse.h"

@@ -316,6 +316,11 @@ class ScriptInput(Case):
                                capture_output=True, preexec_fn=as_nobody, cwd="/")
             self.assertEqual(p.returncode, 2, p.stderr)
             self.assertIn(b"HOME is not set", p.stderr)
+            # and so do the cache commands, unless --cache-dir names the cache
+            for args in (["cache", "ls"], ["--cache-dir", cache, "cache", "ls"]):
+                p = subprocess.run(command(["--hub", hub] + args), env=env,
+                                   capture_output=True, preexec_fn=as_nobody, cwd="/")
+                self.assertEqual(p.returncode, 0 if "--cache-dir" in args else 2, p.stderr)
 
     def test_hub_names_in_any_case_and_urls_win_over_mscli_hub(self):
         self.hub.add_hf_repo("org/h", files=FILES)
