@@ -14,6 +14,7 @@ The kill moments come from a fixed seed, printed with the results; replay a fail
 with MSCLI_CRASH_SEED=<seed> (and MSCLI_CRASH_KILLS=<n> for more or fewer kills).
 """
 import collections
+import shutil
 import os
 import random
 import signal
@@ -22,7 +23,7 @@ import sys
 import time
 
 import official
-from support import SLOW, VALGRIND, Case, blob, sha256, write_files
+from support import SLOW, VALGRIND, Case, blob, command, sha256, write_files
 
 SEED = int(os.environ.get("MSCLI_CRASH_SEED", "1414"))
 # under valgrind (make valgrind) each run is ~20x slower: a few kills check the normal
@@ -520,3 +521,111 @@ class Battery(Case):
                 for p_, data in files.items():
                     with open(os.path.join(r.lines[0], p_), "rb") as f:
                         self.assertEqual(f.read(), data)
+
+    # --- cache import over an older copy ---
+    # `cache import` over a cache that holds an older copy of the same repo (same
+    # revision name, other bytes): killed at random moments, and at each rename it makes
+    # (strace injects the SIGKILL there), the repo stays entirely the old copy or becomes
+    # entirely the new one -- by bytes, and as `--offline download` and `cache verify` say
+    # -- and the next import completes it.
+    RID = "org/m.v"  # a dotted name: the folder is m___v, with a link beside it
+
+    def two_bundles(self):
+        self.v = {}
+        for n in (1, 2):
+            self.v[n] = {"w%d.safetensors" % k: blob(900_000, 100 * n + k) for k in range(3)}
+            self.v[n]["config.json"] = b'{"v": %d}\n' % n
+            self.hub.add_ms_repo(self.RID, files=self.v[n])
+            src = os.path.join(self.tmp, "src-%d" % n)
+            self.ok("download", self.RID, env={"MODELSCOPE_CACHE": src})
+            self.ok("cache", "export", self.RID, "-o", self.over_bundle(n),
+                    env={"MODELSCOPE_CACHE": src})
+
+    def over_bundle(self, n):
+        return os.path.join(self.tmp, "v%d.tar" % n)
+
+    def over_fresh(self, name):
+        """A cache holding v1, imported."""
+        env = {"MODELSCOPE_CACHE": os.path.join(self.tmp, name, "ms"),
+               "HF_HUB_CACHE": os.path.join(self.tmp, name, "hf")}
+        self.ok("cache", "import", self.over_bundle(1), env=env)
+        return env
+
+    def over_which(self, env, why):
+        """1 or 2: the version the repo is, whole; and every reader says so."""
+        folder = self.ms_repo_dir(self.RID, root=env["MODELSCOPE_CACHE"])
+        have = {}
+        for r, _, names in os.walk(folder):
+            for n in names:
+                rel = os.path.relpath(os.path.join(r, n), folder)
+                if rel not in (".msc", ".mdl", ".mv"):
+                    with open(os.path.join(r, n), "rb") as f:
+                        have[rel] = f.read()
+        got = [n for n in (1, 2) if have == self.v[n]]
+        self.assertEqual(len(got), 1, "%s: mixed: %s" % (why, {p: [
+            n for n in (1, 2) if self.v[n].get(p) == d] for p, d in have.items()}))
+        link = os.path.join(os.path.dirname(folder), "m.v")
+        self.assertEqual(os.readlink(link), "m___v", why)
+        self.hub.clear_log()
+        r = self.mscli("--offline", "download", self.RID, env=env)
+        self.assertEqual((r.rc, r.lines), (0, [folder]), "%s\n%r" % (why, r))
+        r = self.mscli("cache", "verify", env=env)
+        self.assertEqual(r.rc, 0, "%s\n%r" % (why, r))
+        self.assertEqual(self.hub.log, [], why)
+        return got[0]
+
+    def over_completes(self, env, why):
+        self.ok("cache", "import", self.over_bundle(2), env=env)
+        self.assertEqual(self.over_which(env, why + ", then imported"), 2)
+
+    def test_import_over_older_killed_at_random(self):
+        self.two_bundles()
+        env = self.over_fresh("calibrate")
+        t0 = time.monotonic()
+        self.ok("cache", "import", self.over_bundle(2), env=env)
+        total = time.monotonic() - t0
+        caches = []
+        for i, delay in enumerate(kill_moments(self.rng, total, KILLS)):
+            why = self.where(i, delay)
+            env = self.over_fresh("imp-%d" % i)
+            rc, err = self.killed(["cache", "import", self.over_bundle(2)], delay, env=env)
+            self.assertIn(rc, (None, 0), "%s: %s" % (why, err))
+            self.record.append(({"v%d" % self.over_which(env, why)}, delay))
+            self.over_completes(env, why)
+            caches.append(env["MODELSCOPE_CACHE"])
+        self.report("cache import over v1")
+        self.official_read_offline_ms(self.RID, caches, self.v[2])
+
+    def test_import_over_older_killed_at_each_rename(self):
+        if not shutil.which("strace") or VALGRIND:
+            self.skipTest("strace injects the kills")
+        self.two_bundles()
+        # each rename(2), each renameat2(2) (the exchanges); and each rename(2) of a
+        # filesystem without RENAME_EXCHANGE, where the old folder is moved aside first
+        for call, extra in (("rename", []), ("renameat2", []),
+                            ("rename", ["-e", "inject=renameat2:error=EINVAL"])):
+            for n in range(1, 100):
+                why = "killed at %s %d%s" % (call, n, " (no exchange)" if extra else "")
+                env = self.over_fresh("at-%s-%d-%d" % (call, n, len(extra)))
+                # LeakSanitizer does not run under ptrace
+                e = dict(self.env, LSAN_OPTIONS="detect_leaks=0", **env)
+                p = subprocess.run(["strace", "-f", "-qq", "-o", os.devnull, "-e",
+                                    "trace=rename,renameat2", "-e",
+                                    "inject=%s:signal=KILL:when=%d" % (call, n)] + extra +
+                                   command(["cache", "import", self.over_bundle(2)]), env=e,
+                                   capture_output=True, timeout=120 * SLOW)
+                if p.returncode == 0:
+                    break   # fewer calls than n: every one was a kill point
+                self.assertIn(p.returncode, (-signal.SIGKILL, 128 + signal.SIGKILL),
+                              (why, p.stderr))
+                folder = self.ms_repo_dir(self.RID, root=env["MODELSCOPE_CACHE"])
+                if extra and not os.path.isdir(folder):
+                    state = "aside"  # the next run under the repo's lock puts it back
+                else:
+                    state = "v%d" % self.over_which(env, why)
+                self.record.append(({state}, "%s %d" % (call, n)))
+                self.over_completes(env, why)
+        self.report("cache import over v1, at each rename")
+        landed = collections.Counter(next(iter(s)) for s, _ in self.record)
+        self.assertGreaterEqual(landed["v1"], 4, self.record)
+        self.assertGreaterEqual(landed["v2"], 2, self.record)
