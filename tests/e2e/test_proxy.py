@@ -157,7 +157,10 @@ class ThroughAProxy(WithCA, Case):
                 self.assertIn(proxy.url, r.errors[0])
                 self.assertNotIn("wrong-pw", r.err + r.out)
         r = self.download("badfwd", "-v", env={"http_proxy": bad})
-        self.assertIn("HTTP 401 through proxy %s" % proxy.url, r.errors[0])
+        self.assertEqual(r.rc, 3, r)
+        self.assertIn("HTTP 401 through proxy %s, from the proxy itself: it wants credentials"
+                      % proxy.url, r.errors[0])
+        self.assertNotIn("login", r.err)
         self.assertNotIn("wrong-pw", r.err + r.out)
 
     def test_proxy_down(self):
@@ -209,8 +212,15 @@ class ThroughAProxy(WithCA, Case):
                 self.assertEqual(len(r.errors), 1, r)
                 self.assertIn("proxy %s (HTTPS_PROXY) refused to connect to %s (HTTP 403 to "
                               "CONNECT)" % (proxy.url, self.cdn_hostport), r.errors[0])
-        # the API forwarded by a proxy that answers 403 itself: the proxy is named
-        r = self.download("fwd", env={"HTTP_PROXY": refuses_all.url}, fast_retry=False)
-        self.assertNotEqual(r.rc, 0, r)
-        self.assertEqual(len(r.errors), 1, r)
-        self.assertIn("HTTP 403 through proxy %s" % refuses_all.url, r.errors[0])
+        # the API forwarded by a proxy that answers 403 itself: a proxy failure (exit 3)
+        # that names the proxy, not the hub refusing a token
+        for hub in ("ms", "hf"):
+            with self.subTest(forwarded=hub):
+                r = self.download("fwd" + hub, env={"HTTP_PROXY": refuses_all.url},
+                                  fast_retry=False, hub=hub)
+                self.assertEqual(r.rc, 3, r)
+                self.assertEqual(len(r.errors), 1, r)
+                self.assertIn("HTTP 403 through proxy %s, from the proxy itself" %
+                              refuses_all.url, r.errors[0])
+                self.assertNotIn("login", r.err)
+                self.assertNotIn("token", r.err)
