@@ -193,6 +193,26 @@ class PrivateCA(WithCA, Case):
         r = self.download("dirs-none", env={"SSL_CERT_DIR": other + ":" + self.tmp})
         self.assert_clean_failure(r, "does not verify", "SSL_CERT_DIR " + other)
 
+    def test_the_hub_api_over_https(self):
+        """The hub itself over HTTPS with the private CA (the emulator behind nginx), as
+        every real hub is: the listing, the API and the files all verify with it."""
+        self.serve(self.good)
+        api = Nginx(self.root, cert=self.good, proxy_to=self.hub.url)
+        self.addCleanup(api.stop)
+        env = {"MODELSCOPE_ENDPOINT": api.url, "HF_ENDPOINT": api.url}
+        for hub in ("ms", "hf"):
+            with self.subTest(hub=hub):
+                r = self.download("api-" + hub, "--cacert", self.ca.cert, env=env, hub=hub)
+                self.assertEqual(r.rc, 0, r)
+                self.check_files(r.lines[0])
+        asked = [l for l in api.access_log() if l[2] == 200]
+        self.assertTrue(any(l[1].startswith("/api/") for l in asked), asked)
+        r = self.download("api-none", env=env)
+        self.assertEqual(r.rc, 3, r)
+        self.assertEqual(len(r.errors), 1, r)
+        self.assertIn("localhost:%d" % api.port, r.errors[0])
+        self.assertIn("does not verify", r.errors[0])
+
     def test_a_handshake_that_never_finishes(self):
         """A CDN that takes the connection and never says a word of TLS: exit 3 within
         --connect-timeout (the handshake is part of connecting), the host named."""
