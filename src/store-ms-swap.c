@@ -51,13 +51,17 @@ static bool is_inode(const char *path, uint64_t dev, uint64_t ino)
 
 static int read_ids(const char *p, struct swap_ids *ids)
 {
-	char *path = ms_path_join(p, "ids"), *data = NULL;
-	int ret = -1;
+	char *path = ms_path_join(p, "ids"), *data = NULL, *q, *end;
+	uint64_t *v[] = {&ids->dev, &ids->folder, &ids->records};
+	int ret = ms_read_file(path, 256, &data, NULL, NULL) == 0 ? 0 : -1;
 
-	if (ms_read_file(path, 256, &data, NULL, NULL) == 0 &&
-	    sscanf(data, "%" SCNu64 " %" SCNu64 " %" SCNu64, &ids->dev, &ids->folder,
-	           &ids->records) == 3)
-		ret = 0;
+	for (size_t i = 0; i < 3 && !ret; i++) {
+		q = i ? end : data;
+		errno = 0;
+		*v[i] = strtoull(q, &end, 10);
+		if (end == q || errno)
+			ret = -1;
+	}
 	free(data);
 	free(path);
 	return ret;
@@ -161,7 +165,7 @@ static int decide(struct store_ms *s, const char *q, struct ms_error *err)
 {
 	char *folder = ms_path_join(q, "folder"), *records = ms_path_join(q, "records");
 	char *ids_path = ms_path_join(q, "ids"), *p = swap_dir(s, ""), *ids = NULL;
-	struct stat fst, rst;
+	struct stat fst = {0}, rst = {0};
 	int ret = 0;
 
 	if (lstat(folder, &fst) < 0 || lstat(records, &rst) < 0)
