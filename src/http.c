@@ -51,7 +51,10 @@ void ms_http_response_release(struct ms_http_response *r)
 	                   &r->x_linked_size,
 	                   &r->content_length,
 	                   &r->link,
-	                   &r->content_encoding};
+	                   &r->content_encoding,
+	                   &r->server,
+	                   &r->x_squid_error,
+	                   &r->proxy_authenticate};
 
 	for (size_t i = 0; i < MS_ARRAY_SIZE(fields); i++) {
 		free(*fields[i]);
@@ -246,6 +249,9 @@ int ms_http_capture_header(struct ms_http_response *r, const char *line, size_t 
 	        F("content-length", content_length),
 	        F("link", link),
 	        F("content-encoding", content_encoding),
+	        F("server", server),
+	        F("x-squid-error", x_squid_error),
+	        F("proxy-authenticate", proxy_authenticate),
 #undef F
 	};
 	const char *colon = memchr(line, ':', len);
@@ -589,14 +595,52 @@ static const char *auth_hint(const struct ms_auth *auth)
 	return hint ? hint : " (check the token: --token)";
 }
 
+/*
+ * A plain http:// request is forwarded, not tunnelled: a 401/403 may be the proxy's own
+ * refusal, and curl cannot tell.  The hubs answer in JSON or with their X-Error headers;
+ * a proxy's own page says who made it (Server: tinyproxy/..., squid/..., X-Squid-Error),
+ * and a 407 or a Proxy-Authenticate is always the proxy's.
+ */
+static bool from_the_proxy(const struct ms_http_response *r)
+{
+	if (!r->proxy)
+		return false;
+	if (r->status == 407 || r->proxy_authenticate)
+		return true;
+	if ((r->status != 401 && r->status != 403) || r->x_error_code || r->x_error_message ||
+	    (r->content_type && strstr(r->content_type, "json")))
+		return false;
+	return r->x_squid_error ||
+	       (r->server && (strcasestr(r->server, "proxy") || strcasestr(r->server, "squid")));
+}
+
+/* The proxy's own refusal: a network failure (exit 3) that names it, not the hub's. */
+static int proxy_status_error(const struct ms_http_response *r, const char *what,
+                              struct ms_error *err)
+{
+	char *shown = ms_proxy_display(r->proxy);
+	bool creds = r->status == 407 || r->status == 401 || r->proxy_authenticate;
+
+	ms_error_set(err, MS_ENET, "%s: %s: HTTP %ld through proxy %s, from the proxy itself: %s",
+	             what, r->url ? r->url : "?", r->status, shown,
+	             creds ? "it wants credentials: give them in its URL, "
+	                     "http://user:password@host:port"
+	                   : "it refused to forward the request (its rules, not the hub's)");
+	err->http_status = r->status;
+	free(shown);
+	return MS_ENET;
+}
+
 int ms_http_status_error(const struct ms_auth *auth, const struct ms_http_response *r,
                          const char *what, struct ms_error *err)
 {
-	char *msg = server_message(r);
+	char *msg, via[300] = "";
 	int code;
 	const char *hint = "";
-	char via[300] = "";
 
+	if (from_the_proxy(r))
+		return proxy_status_error(r, what, err);
+	msg = server_message(r);
 	if (r->status == 404 || r->status == 410)
 		code = MS_ENOTFOUND;
 	else if (r->status == 401 || r->status == 403) {
@@ -612,7 +656,7 @@ int ms_http_status_error(const struct ms_auth *auth, const struct ms_http_respon
 		code = MS_EFAIL;
 	}
 	if (r->proxy) {
-		/* forwarded, not tunnelled: the proxy may have given this answer itself */
+		/* forwarded, and the hub's own answer: the way it came is still worth saying */
 		char *shown = ms_proxy_display(r->proxy);
 
 		snprintf(via, sizeof(via), " through proxy %s", shown);

@@ -441,6 +441,11 @@ static int repo_lock(struct store_ms *s, enum ms_lock_mode mode, int *fd, struct
 	if (!ret)
 		ret = ms_lock_take(file, mode, s->base.on_lock_wait, s->base.lock_wait_arg, fd,
 		                   err);
+	/* an import killed midway is finished by whoever holds the lock next */
+	if (!ret && mode != MS_LOCK_PROBE && (ret = ms_store_ms_recover(s, err)) != 0) {
+		ms_lock_release(*fd);
+		*fd = -1;
+	}
 	free(dir);
 	free(file);
 	return ret;
@@ -451,88 +456,106 @@ static enum ms_lock_mode lock_mode(const struct ms_cache_removal *r)
 	return r->dry_run ? MS_LOCK_PROBE : r->wait ? MS_LOCK_WAIT : MS_LOCK_TRY;
 }
 
-/* The .msc entries of the folder before the import whose files are still there. */
-static void merge_index(struct store_ms *s, const struct ms_msc *before, struct ms_error *err)
+/* What stays of the repo's old files and records when an import replaces them. */
+struct keep {
+	const char *from, *to; /* the cache's directory, its staged replacement */
+	const char *skip;      /* a record the bundle's one replaces, even when absent */
+	const struct ms_msc *old;
+	struct ms_msc *msc; /* the staged .msc, to vouch for what stays */
+	bool changed;
+	struct ms_error *err;
+};
+
+/* A file of from that to lacks, linked into to (the same filesystem: nothing copied). */
+static int keep_file(void *arg, const char *rel, const struct stat *st)
 {
-	bool changed = false;
+	struct keep *k = arg;
+	const struct ms_msc_entry *e;
+	char *src, *dst;
+	struct stat sb;
+	int ret;
 
-	ms_store_ms_load_msc(s);
-	for (size_t i = 0; i < before->n; i++) {
-		char *p = ms_path_join(s->repo_dir, before->v[i].path);
-
-		if (!ms_msc_find(&s->msc, before->v[i].path) && access(p, F_OK) == 0) {
-			ms_msc_set(&s->msc, before->v[i].path, before->v[i].revision);
-			changed = true;
-		}
-		free(p);
+	if (S_ISDIR(st->st_mode) || (k->msc && (bookkeeping(rel) || is_partial(rel))) ||
+	    (k->skip && !strcmp(rel, k->skip)))
+		return 0;
+	dst = ms_path_join(k->to, rel);
+	if (lstat(dst, &sb) == 0) {
+		free(dst);
+		return 0; /* the bundle's wins */
 	}
-	if (changed)
-		ms_store_ms_save_msc(s, err);
+	src = ms_path_join(k->from, rel);
+	ret = ms_mkparents_beneath(k->to, rel, k->err);
+	if (!ret && link(src, dst) < 0)
+		ret = ms_error_errno(k->err, errno, "cannot link", dst);
+	if (!ret && k->msc && (e = ms_msc_find(k->old, rel)) != NULL) {
+		ms_msc_set(k->msc, rel, e->revision);
+		k->changed = true;
+	}
+	free(src);
+	free(dst);
+	return ret;
 }
 
-static int import_locked(struct store_ms *s, const char *staged, const char *rel,
-                         struct ms_error *err)
+/*
+ * The staged folder and records made whole before the swap: with the same revision, the
+ * files of the folder the bundle does not have stay, .msc vouching for them as before;
+ * records of other revisions stay.  The listing of the bundle's revision is the
+ * bundle's, or none: one recorded for other bytes would call the new ones corrupt.
+ */
+static int keep_old(struct store_ms *s, const char *folder, const char *records, const char *theirs,
+                    struct ms_error *err)
 {
-	char *from = ms_path_join(staged, rel), *theirs, *ours = ms_store_ms_recorded_revision(s);
-	struct store_ms tmp = *s;
-	struct ms_msc before = {0};
+	char *ours = ms_store_ms_recorded_revision(s);
+	struct ms_msc msc = {0};
+	struct keep k = {s->repo_dir, folder, NULL, &s->msc, &msc, false, err};
 	int ret = 0;
 
-	/* the bundle's revision, from its .mv */
-	tmp.repo_dir = from;
-	theirs = ms_store_ms_recorded_revision(&tmp);
-	if (ms_is_dir(s->repo_dir) && ours && theirs && strcmp(ours, theirs)) {
-		/* one folder holds one revision: the other one makes way, as on a switch */
-		ret = ms_remove_tree(s->repo_dir, err);
-	} else if (ms_is_dir(s->repo_dir)) {
+	if (ms_is_dir(s->repo_dir) && (!ours || !theirs || !strcmp(ours, theirs))) {
 		ms_store_ms_load_msc(s);
-		before = s->msc;
-		memset(&s->msc, 0, sizeof(s->msc));
+		ms_modelscope_read_msc(folder, &msc);
+		ret = ms_walk_tree(s->repo_dir, keep_file, &k);
+		if (!ret && k.changed)
+			ret = ms_modelscope_write_msc(folder, &msc, err);
 	}
-	/* a new folder appears whole, in one rename */
-	if (!ret)
-		ret = ms_move_beneath(from, s->root, rel, err);
-	if (!ret)
-		merge_index(s, &before, err);
-	ms_msc_release(&before);
-	free(from);
+	if (!ret && theirs && ms_is_dir(s->meta_dir) && !(ret = ms_mkdirs(records, 0755, err))) {
+		k = (struct keep){s->meta_dir, records, ms_store_ms_record_name(theirs), NULL, NULL,
+		                  false,       err};
+		ret = ms_walk_tree(s->meta_dir, keep_file, &k);
+		free((char *)k.skip);
+	}
+	ms_msc_release(&msc);
 	free(ours);
-	free(theirs);
 	return ret;
 }
 
 int ms_store_ms_import(struct ms_store *st, const char *staged, struct ms_error *err)
 {
-	struct store_ms *s = (struct store_ms *)st;
+	struct store_ms *s = (struct store_ms *)st, tmp = *s;
 	const char *td = ms_store_ms_type_dir(s->type);
 	char *masked = ms_modelscope_masked_name(s->name);
-	char *rel = xasprintf("%s/%s/%s", td, s->owner, masked);
-	char *state = xasprintf(".mscli/%s/%s/%s", td, s->owner, s->name);
-	char *from = ms_path_join(staged, state), *link = NULL, *staged_link = NULL;
-	struct stat st_link;
+	char *folder = xasprintf("%s/%s/%s/%s", staged, td, s->owner, masked);
+	char *records = xasprintf("%s/.mscli/%s/%s/%s", staged, td, s->owner, s->name);
+	char *link = xasprintf("%s/%s/%s/%s", staged, td, s->owner, s->name), *theirs;
 	int fd, ret = 0;
 
-	if (!ms_is_dir(staged_link = ms_path_join(staged, rel)))
+	/* the bundle's revision, from its .mv */
+	tmp.repo_dir = folder;
+	theirs = ms_store_ms_recorded_revision(&tmp);
+	if (!ms_is_dir(folder))
 		goto out;
+	/* the lock a download takes, so that none writes into either folder meanwhile */
 	if ((ret = repo_lock(s, MS_LOCK_WAIT, &fd, err)) != 0)
 		goto out;
-	ret = import_locked(s, staged, rel, err);
-	if (!ret && ms_is_dir(from))
-		ret = ms_move_beneath(from, s->root, state, err);
-	free(staged_link);
-	staged_link = xasprintf("%s/%s/%s/%s", staged, td, s->owner, s->name);
-	link = xasprintf("%s/%s/%s/%s", s->root, td, s->owner, s->name);
-	if (!ret && lstat(staged_link, &st_link) == 0 && S_ISLNK(st_link.st_mode) &&
-	    lstat(link, &st_link) < 0 && rename(staged_link, link) < 0)
-		ret = ms_error_errno(err, errno, "cannot move into place", link);
+	ret = keep_old(s, folder, records, theirs, err);
+	if (!ret)
+		ret = ms_store_ms_swap_in(s, folder, records, link, err);
 	ms_lock_release(fd);
 out:
 	free(masked);
-	free(rel);
-	free(state);
-	free(from);
+	free(folder);
+	free(records);
 	free(link);
-	free(staged_link);
+	free(theirs);
 	return ret;
 }
 

@@ -152,7 +152,7 @@ static int write_if_changed(const char *dir, const char *name, const void *data,
 	return ret;
 }
 
-static char *listing_record_name(const char *rev)
+char *ms_store_ms_record_name(const char *rev)
 {
 	char *q = ms_url_quote_path(rev, false), *name = xasprintf("listing-%s.json", q);
 
@@ -199,8 +199,8 @@ static void migrate_state(struct store_ms *s)
 /* The listing recorded for rev (here, or where mscli before 0.2 kept it). */
 int ms_store_ms_read_record(const struct store_ms *s, const char *rev, struct ms_listing *out)
 {
-	char *rec = listing_record_name(rev), *data = NULL, *old = NULL;
-	char *path = ms_path_join(s->meta_dir, rec);
+	char *rec = ms_store_ms_record_name(rev), *data = NULL, *old = NULL;
+	char *dir = ms_store_ms_records_dir(s), *path = ms_path_join(dir, rec);
 	size_t len;
 	int ret = -1;
 
@@ -212,6 +212,7 @@ int ms_store_ms_read_record(const struct store_ms *s, const char *rev, struct ms
 	ret = ms_listing_from_json(data, len, out);
 out:
 	free(data);
+	free(dir);
 	free(path);
 	free(old);
 	free(rec);
@@ -256,6 +257,9 @@ static int ms_lock(struct ms_store *st, struct ms_error *err)
 		return ret;
 	s->lock_fd = ret;
 	s->locked = true;
+	/* an import killed midway is finished before anything is written beside it */
+	if (ret != MS_LOCK_NONE && (ret = ms_store_ms_recover(s, err)) != 0)
+		return ret;
 	/* Another process may have finished files while we waited. */
 	ms_store_ms_load_msc(s);
 	return 0;
@@ -276,7 +280,7 @@ static int ms_begin(struct ms_store *st, const struct ms_listing *l, struct ms_e
 	if ((ret = ms_mkdirs(s->meta_dir, 0755, err)) || (ret = ms_mkdirs(s->repo_dir, 0755, err)))
 		return ret;
 	json = ms_listing_to_json(l);
-	rec = listing_record_name(s->rev);
+	rec = ms_store_ms_record_name(s->rev);
 	path = ms_path_join(s->meta_dir, rec);
 	ret = ms_write_record_if_changed(path, json, strlen(json), err);
 	free(path);

@@ -74,6 +74,8 @@ struct ms_http_response {
 	char *location, *retry_after, *ratelimit, *content_range, *content_type;
 	char *x_error_code, *x_error_message, *x_repo_commit, *etag, *x_linked_etag, *x_linked_size,
 	        *content_length, *link, *content_encoding;
+	/* Who made the answer, when a proxy may have: its Server, Squid's error header. */
+	char *server, *x_squid_error, *proxy_authenticate;
 	/* The proxy a plain http:// request was forwarded by (borrowed), NULL otherwise. */
 	const char *proxy;
 	size_t header_bytes;    /* of every response so far (1xx included) */

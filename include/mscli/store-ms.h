@@ -37,6 +37,18 @@ int ms_store_ms_save_msc(struct store_ms *s, struct ms_error *err);
 int ms_store_ms_read_record(const struct store_ms *s, const char *rev, struct ms_listing *out);
 /* The revision .mv names, or NULL (allocated). */
 char *ms_store_ms_recorded_revision(const struct store_ms *s);
+/* "listing-<rev quoted>.json": the record of rev's listing in meta_dir (allocated). */
+char *ms_store_ms_record_name(const char *rev);
+
+/* Imports over a repo the cache has, swapped in whole (store-ms-swap.c). */
+/* Where the records that go with the folder are: meta_dir, or an unfinished import's. */
+char *ms_store_ms_records_dir(const struct store_ms *s);
+/* Under the repo's lock: an import killed midway, finished. */
+int ms_store_ms_recover(struct store_ms *s, struct ms_error *err);
+/* Under the repo's lock: the staged folder, records and dotted-name link (when staged)
+ * in place of the cache's, whole: a reader sees the old ones or the new ones. */
+int ms_store_ms_swap_in(struct store_ms *s, const char *folder, const char *records,
+                        const char *link, struct ms_error *err);
 
 /* The cache commands' side of the store (store-ms-cache.c). */
 int ms_store_ms_walk(const struct ms_hub *hub, const char *root,

@@ -5,9 +5,13 @@ stretch the run; each kill's aftermath on disk says where it landed) -- each fol
 by a normal run: every time, the final cache is complete and correct (byte for byte,
 `cache verify`, an offline run that makes no request), the official clients read it
 offline, and the bytes fetched twice stay within what was in flight when the process
-died.  The same for `upload` (the branch ends with every file, in one commit; no
-stored object is sent again) and `cache import` (a killed import leaves every repo
-as it was or whole, and the next one completes).  SIGINT and SIGTERM exit 130 / 143
+died.  Moments too short for a timer to land in -- the rename of a verified file into
+place, the index write (.mv, refs/main), each rename of an import -- are hit on
+purpose: strace (when installed) injects the SIGKILL at that system call.  The same
+for `upload` (the branch ends with every file, in one commit; no stored object is sent
+again) and `cache import` (a killed import leaves every repo as it was or whole, and
+the next one completes; one over an older copy leaves it entirely old or entirely
+new).  SIGINT and SIGTERM exit 130 / 143
 with the partials kept, and the next run resumes them.
 
 The kill moments come from a fixed seed, printed with the results; replay a failure
@@ -16,13 +20,14 @@ with MSCLI_CRASH_SEED=<seed> (and MSCLI_CRASH_KILLS=<n> for more or fewer kills)
 import collections
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
 import official
-from support import SLOW, VALGRIND, Case, blob, sha256, write_files
+from support import SLOW, VALGRIND, Case, blob, command, sha256, write_files
 
 SEED = int(os.environ.get("MSCLI_CRASH_SEED", "1414"))
 # under valgrind (make valgrind) each run is ~20x slower: a few kills check the normal
@@ -86,6 +91,21 @@ class Battery(Case):
         # what it had sent is answered (and logged) before anything is counted
         self.assertTrue(self.hub.wait_idle(30 * SLOW), "the hub's connections stay open")
         return rc, err.decode("utf-8", "replace")
+
+    def killed_at(self, args, path, env=None):
+        """Run mscli and SIGKILL it as it is about to rename path or link a file onto it
+        (strace injects the signal: a moment too short for a timer to hit): its exit
+        code (None when it was killed) and stderr."""
+        calls = "rename,renameat,renameat2,link,linkat"
+        # LeakSanitizer does not run under ptrace
+        e = dict(self.env, LSAN_OPTIONS="detect_leaks=0", **(env or {}))
+        p = subprocess.run(["strace", "-f", "-qq", "-o", os.devnull, "-P", path,
+                            "-e", "trace=" + calls, "-e", "inject=%s:signal=KILL" % calls] +
+                           command(["--retry-delay", "0.05"] + list(args)), env=e,
+                           capture_output=True, timeout=120 * SLOW)
+        self.assertTrue(self.hub.wait_idle(30 * SLOW), "the hub's connections stay open")
+        killed = p.returncode in (-signal.SIGKILL, 128 + signal.SIGKILL)
+        return None if killed else p.returncode, p.stderr.decode("utf-8", "replace")
 
     def where(self, i, delay):
         return "kill %d at %.3f s (MSCLI_CRASH_SEED=%d)" % (i, delay, SEED)
@@ -186,18 +206,18 @@ class Battery(Case):
         self.ok(*args, env=env_for(os.path.join(self.tmp, "calibrate")))
         total = time.monotonic() - t0
         caches, refetched = [], []
-        for i, delay in enumerate(kill_moments(self.rng, total, KILLS)):
-            why = self.where(i, delay)
-            cache = os.path.join(self.tmp, "cache-%d" % i)
+
+        def kill_and_rerun(i, why, kill):
+            cache = os.path.join(self.tmp, "cache-%s" % i)
             self.hub.clear_faults()
             self.slow_down(listing)
             self.hub.clear_log()
-            rc, err = self.killed(args, delay, env=env_for(cache))
+            rc, err = kill(cache)
             self.assertIn(rc, (None, 0), "%s: %s" % (why, err))
             first = self.hub.body_bytes()
             state = (self.ms_state(cache, files) if hub == "ms"
                      else self.hf_state(cache, files, repo.commit))
-            self.record.append((state, delay))
+            self.record.append((state, why))
             state = "+".join(sorted(state))
             self.hub.clear_faults()
             self.hub.clear_log()
@@ -211,10 +231,33 @@ class Battery(Case):
             self.assertLessEqual(twice, IN_FLIGHT, "%s (%s): %d bytes fetched twice" %
                                  (why, state, twice))
             caches.append(cache)
+
+        for i, delay in enumerate(kill_moments(self.rng, total, KILLS)):
+            kill_and_rerun(i, self.where(i, delay), lambda cache: self.killed(
+                args, delay, env=env_for(cache)))
+        # moments too short for a timer to hit, each on purpose: a file renamed into
+        # place after its verification (strace matches a rename by its first path: the
+        # partial), and the index (.mv, refs/main) written
+        big = sha256(files["big-0.safetensors"])
+        deliberate = {
+            "install": lambda c: (os.path.join(c, "models", "._____temp", "acme", "crash",
+                                               "big-0.safetensors") if hub == "ms" else
+                                  os.path.join(c, "models--acme--crash", "blobs",
+                                               big + ".mscli.incomplete")),
+            "index": lambda c: (os.path.join(folder_of(c), ".mv") if hub == "ms" else
+                                os.path.join(c, "models--acme--crash", "refs", "main"))}
+        if not shutil.which("strace") or VALGRIND:
+            deliberate = {}
+        for what, path in deliberate.items():
+            kill_and_rerun(what, "killed at the %s" % what, lambda cache, path=path:
+                           self.killed_at(args, path(cache), env=env_for(cache)))
         self.report("%s download" % hub, "; at most %d KiB fetched twice" %
                     (max(refetched) // KIB))
         landed = set().union(*(s for s, _ in self.record))
-        if KILLS >= 10:     # the kills are spread: they hit the main phases
+        if KILLS >= 10 and deliberate:  # every moment the issue names ("install": the rename)
+            self.assertLessEqual({"listing", "transfer", "verify", "install", "index"}, landed,
+                                 self.record)
+        elif KILLS >= 10:  # the kills are spread: they hit the main phases
             self.assertLessEqual({"listing", "transfer", "install"}, landed, self.record)
         self.official_read_offline(hub, caches, files)
 
@@ -350,31 +393,39 @@ class Battery(Case):
         self.upload_battery("hf", "hf_goodtoken", ("--hub", "hf"))
 
     def test_upload_sigint_and_sigterm(self):
-        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
-            with self.subTest(signal=sig.name):
-                files = {"w%d.safetensors" % k: blob(300_000, 50 + k + code) for k in range(4)}
-                src = write_files(os.path.join(self.tmp, "sig-up-%d" % code), files)
-                repo = "alice/sig-%d" % code
-                args = ["--token", "ms-goodtoken", "upload", "--max-workers", "1", repo, src]
-                self.hub.fault("hold_upload", server="cdn", method="PUT", seconds=0.4,
-                               times=None)
-                p = self.spawn(*args)
-                self.wait_for(lambda: any(u.complete for u in self.hub.lfs_uploads(
-                    kind="ms", repo=repo)), 60, "an object stored")
-                p.send_signal(sig)
-                out, err = p.communicate(timeout=60 * SLOW)
-                self.assertEqual(p.returncode, code, err)
-                self.assertTrue(self.hub.wait_idle(30 * SLOW))
-                have = {u.oid for u in self.hub.lfs_uploads(kind="ms", repo=repo)
-                        if u.complete}
-                self.assertTrue(have)
-                self.hub.clear_faults()
-                self.hub.clear_log()
-                self.ok(*args)
-                sent = {q.file_path for q in self.hub.requests(server="cdn", method="PUT")}
-                self.assertEqual(sent, {sha256(d) for d in files.values()} - have)
-                for p_, data in files.items():
-                    self.assertEqual(self.hub.file_bytes("ms", repo, p_), data)
+        for kind, token, hub_args in (("ms", "ms-goodtoken", []),
+                                      ("hf", "hf_goodtoken", ["--hub", "hf"])):
+            for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+                with self.subTest(hub=kind, signal=sig.name):
+                    self.upload_signalled(kind, token, hub_args, sig, code)
+
+    def upload_signalled(self, kind, token, hub_args, sig, code):
+        """Stopped by sig once an object is stored: exit code, and the next run sends
+        only what the hub lacks."""
+        files = {"w%d.safetensors" % k: blob(300_000, 50 + k + code) for k in range(4)}
+        src = write_files(os.path.join(self.tmp, "sig-up-%s-%d" % (kind, code)), files)
+        repo = "alice/sig-%d" % code
+        args = hub_args + ["--token", token, "upload", "--max-workers", "1", repo, src]
+        self.hub.clear_faults()
+        self.hub.fault("hold_upload", server="cdn", method="PUT", seconds=0.4, times=None)
+        p = self.spawn(*args)
+        self.wait_for(lambda: any(u.complete for u in self.hub.lfs_uploads(
+            kind=kind, repo=repo)), 60, "an object stored")
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=60 * SLOW)
+        self.assertEqual(p.returncode, code, err)
+        self.assertTrue(self.hub.wait_idle(30 * SLOW))
+        have = {u.oid for u in self.hub.lfs_uploads(kind=kind, repo=repo) if u.complete}
+        self.assertTrue(have)
+        self.assertEqual(self.hub.upload_commits(kind=kind, repo=repo), [])
+        self.hub.clear_faults()
+        self.hub.clear_log()
+        self.ok(*args)
+        sent = {q.file_path for q in self.hub.requests(server="cdn", method="PUT")}
+        self.assertEqual(sent, {sha256(d) for d in files.values()} - have)
+        self.assertEqual(len(self.hub.upload_commits(kind=kind, repo=repo)), 1)
+        for p_, data in files.items():
+            self.assertEqual(self.hub.file_bytes(kind, repo, p_), data)
 
     # --- cache import ---
     def visible(self, env):
@@ -520,3 +571,111 @@ class Battery(Case):
                 for p_, data in files.items():
                     with open(os.path.join(r.lines[0], p_), "rb") as f:
                         self.assertEqual(f.read(), data)
+
+    # --- cache import over an older copy ---
+    # `cache import` over a cache that holds an older copy of the same repo (same
+    # revision name, other bytes): killed at random moments, and at each rename it makes
+    # (strace injects the SIGKILL there), the repo stays entirely the old copy or becomes
+    # entirely the new one -- by bytes, and as `--offline download` and `cache verify` say
+    # -- and the next import completes it.
+    RID = "org/m.v"  # a dotted name: the folder is m___v, with a link beside it
+
+    def two_bundles(self):
+        self.v = {}
+        for n in (1, 2):
+            self.v[n] = {"w%d.safetensors" % k: blob(900_000, 100 * n + k) for k in range(3)}
+            self.v[n]["config.json"] = b'{"v": %d}\n' % n
+            self.hub.add_ms_repo(self.RID, files=self.v[n])
+            src = os.path.join(self.tmp, "src-%d" % n)
+            self.ok("download", self.RID, env={"MODELSCOPE_CACHE": src})
+            self.ok("cache", "export", self.RID, "-o", self.over_bundle(n),
+                    env={"MODELSCOPE_CACHE": src})
+
+    def over_bundle(self, n):
+        return os.path.join(self.tmp, "v%d.tar" % n)
+
+    def over_fresh(self, name):
+        """A cache holding v1, imported."""
+        env = {"MODELSCOPE_CACHE": os.path.join(self.tmp, name, "ms"),
+               "HF_HUB_CACHE": os.path.join(self.tmp, name, "hf")}
+        self.ok("cache", "import", self.over_bundle(1), env=env)
+        return env
+
+    def over_which(self, env, why):
+        """1 or 2: the version the repo is, whole; and every reader says so."""
+        folder = self.ms_repo_dir(self.RID, root=env["MODELSCOPE_CACHE"])
+        have = {}
+        for r, _, names in os.walk(folder):
+            for n in names:
+                rel = os.path.relpath(os.path.join(r, n), folder)
+                if rel not in (".msc", ".mdl", ".mv"):
+                    with open(os.path.join(r, n), "rb") as f:
+                        have[rel] = f.read()
+        got = [n for n in (1, 2) if have == self.v[n]]
+        self.assertEqual(len(got), 1, "%s: mixed: %s" % (why, {p: [
+            n for n in (1, 2) if self.v[n].get(p) == d] for p, d in have.items()}))
+        link = os.path.join(os.path.dirname(folder), "m.v")
+        self.assertEqual(os.readlink(link), "m___v", why)
+        self.hub.clear_log()
+        r = self.mscli("--offline", "download", self.RID, env=env)
+        self.assertEqual((r.rc, r.lines), (0, [folder]), "%s\n%r" % (why, r))
+        r = self.mscli("cache", "verify", env=env)
+        self.assertEqual(r.rc, 0, "%s\n%r" % (why, r))
+        self.assertEqual(self.hub.log, [], why)
+        return got[0]
+
+    def over_completes(self, env, why):
+        self.ok("cache", "import", self.over_bundle(2), env=env)
+        self.assertEqual(self.over_which(env, why + ", then imported"), 2)
+
+    def test_import_over_older_killed_at_random(self):
+        self.two_bundles()
+        env = self.over_fresh("calibrate")
+        t0 = time.monotonic()
+        self.ok("cache", "import", self.over_bundle(2), env=env)
+        total = time.monotonic() - t0
+        caches = []
+        for i, delay in enumerate(kill_moments(self.rng, total, KILLS)):
+            why = self.where(i, delay)
+            env = self.over_fresh("imp-%d" % i)
+            rc, err = self.killed(["cache", "import", self.over_bundle(2)], delay, env=env)
+            self.assertIn(rc, (None, 0), "%s: %s" % (why, err))
+            self.record.append(({"v%d" % self.over_which(env, why)}, delay))
+            self.over_completes(env, why)
+            caches.append(env["MODELSCOPE_CACHE"])
+        self.report("cache import over v1")
+        self.official_read_offline_ms(self.RID, caches, self.v[2])
+
+    def test_import_over_older_killed_at_each_rename(self):
+        if not shutil.which("strace") or VALGRIND:
+            self.skipTest("strace injects the kills")
+        self.two_bundles()
+        # each rename(2), each renameat2(2) (the exchanges); and each rename(2) of a
+        # filesystem without RENAME_EXCHANGE, where the old folder is moved aside first
+        for call, extra in (("rename", []), ("renameat2", []),
+                            ("rename", ["-e", "inject=renameat2:error=EINVAL"])):
+            for n in range(1, 100):
+                why = "killed at %s %d%s" % (call, n, " (no exchange)" if extra else "")
+                env = self.over_fresh("at-%s-%d-%d" % (call, n, len(extra)))
+                # LeakSanitizer does not run under ptrace
+                e = dict(self.env, LSAN_OPTIONS="detect_leaks=0", **env)
+                p = subprocess.run(["strace", "-f", "-qq", "-o", os.devnull, "-e",
+                                    "trace=rename,renameat2", "-e",
+                                    "inject=%s:signal=KILL:when=%d" % (call, n)] + extra +
+                                   command(["cache", "import", self.over_bundle(2)]), env=e,
+                                   capture_output=True, timeout=120 * SLOW)
+                if p.returncode == 0:
+                    break   # fewer calls than n: every one was a kill point
+                self.assertIn(p.returncode, (-signal.SIGKILL, 128 + signal.SIGKILL),
+                              (why, p.stderr))
+                folder = self.ms_repo_dir(self.RID, root=env["MODELSCOPE_CACHE"])
+                if extra and not os.path.isdir(folder):
+                    state = "aside"  # the next run under the repo's lock puts it back
+                else:
+                    state = "v%d" % self.over_which(env, why)
+                self.record.append(({state}, "%s %d" % (call, n)))
+                self.over_completes(env, why)
+        self.report("cache import over v1, at each rename")
+        landed = collections.Counter(next(iter(s)) for s, _ in self.record)
+        self.assertGreaterEqual(landed["v1"], 4, self.record)
+        self.assertGreaterEqual(landed["v2"], 2, self.record)

@@ -161,3 +161,29 @@ class Hostile(Case):
                                                              "w.bin")))
         self.hub.clear_faults()
         self.ok("download", "acme/h")
+
+    def test_content_length_larger_than_the_listing_hf(self):
+        """The same for Hugging Face: the tree's size against the CDN's Content-Length."""
+        size = len(FILES["w.bin"])
+        folder = os.path.join(self.tmp, "hf", "models--org--h")
+        for length in (size + 1, 10 ** 12):
+            with self.subTest(length=length):
+                self.hub.clear_faults()
+                self.hub.clear_log()
+                self.hub.fault("lying_length", path="w.bin", length=length, times=None)
+                line = self.one_error(4, "--hub", "hf", "download", "org/h", took=30,
+                                      env={"HF_HUB_CACHE": os.path.join(self.tmp, "hf")})
+                self.assertIn("size mismatch for 'w.bin'", line)
+                self.assertIn("Content-Length %d" % length, line)
+                self.assertLess(self.hub.body_bytes("w.bin"), 8 * size)
+                # no blob, no link: at most a partial no larger than the file
+                snap = os.path.join(folder, "snapshots", self.hf.commit, "w.bin")
+                self.assertFalse(os.path.lexists(snap))
+                blobs = os.path.join(folder, "blobs")
+                for n in os.listdir(blobs) if os.path.isdir(blobs) else []:
+                    self.assertLessEqual(os.path.getsize(os.path.join(blobs, n)), size, n)
+                    if os.path.getsize(os.path.join(blobs, n)) >= size:
+                        self.assertTrue(n.endswith(".incomplete"), n)
+        self.hub.clear_faults()
+        self.ok("--hub", "hf", "download", "org/h", env={"HF_HUB_CACHE": os.path.join(
+            self.tmp, "hf")})

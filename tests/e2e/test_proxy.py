@@ -5,6 +5,7 @@ forms say; NO_PROXY; credentials in the proxy's URL that never reach the output;
 proxy that is down or refuses: exit 3 at once, one line that names the proxy."""
 import os
 import shutil
+import socket
 import sys
 import time
 import unittest
@@ -75,7 +76,8 @@ class ThroughAProxy(WithCA, Case):
         proxy = self.proxy()
         for name, env in (("upper", {"HTTPS_PROXY": proxy.url, "HTTP_PROXY": proxy.url}),
                           ("lower", {"https_proxy": proxy.url, "http_proxy": proxy.url}),
-                          ("all", {"ALL_PROXY": proxy.url})):
+                          ("all", {"ALL_PROXY": proxy.url}),
+                          ("all-lower", {"all_proxy": proxy.url})):
             for hub in ("ms", "hf"):
                 with self.subTest(vars=name, hub=hub):
                     before = len(proxy.requests())
@@ -97,7 +99,44 @@ class ThroughAProxy(WithCA, Case):
         # over HTTP/1.1 (a kept connection per transfer), small and big alike
         self.assertEqual({l[6] for l in served}, {"HTTP/1.1"})
         self.assertTrue(any(l[1].endswith("/config.json") for l in served), served)
-        self.assertEqual(len(served), 6 * len(self.files))
+        self.assertEqual(len(served), 8 * len(self.files))
+
+    def test_lower_case_wins(self):
+        """Both cases set to different proxies: the lower-case one is used (curl's rule),
+        the upper-case one (down) never tried."""
+        proxy = self.proxy()
+        down = "http://127.0.0.1:%d" % free_port()
+        env = {"https_proxy": proxy.url, "HTTPS_PROXY": down, "http_proxy": proxy.url,
+               "HTTP_PROXY": down, "all_proxy": proxy.url, "ALL_PROXY": down}
+        for hub in ("ms", "hf"):
+            with self.subTest(hub=hub):
+                r = self.download("lower" + hub, "-v", env=env, hub=hub)
+                self.assertEqual(r.rc, 0, r)
+                self.check_files(r.lines[0])
+                self.assertIn("through proxy %s (http_proxy): http://" % proxy.url, r.err)
+                self.assertIn("through proxy %s (https_proxy): https://" % proxy.url, r.err)
+                self.assertNotIn(down, r.err)
+        self.assertIn(self.cdn_hostport, self.tunnels(proxy))
+
+    def test_no_proxy_network_range(self):
+        """NO_PROXY with a CIDR range: the hub (127.0.0.1) is in it and reached directly;
+        the CDN, named localhost, is not an address in the range and goes through."""
+        proxy = self.proxy()
+        both = {"HTTPS_PROXY": proxy.url, "HTTP_PROXY": proxy.url}
+        for var in ("NO_PROXY", "no_proxy"):
+            with self.subTest(var=var):
+                before = len(proxy.requests())
+                r = self.download("cidr" + var, env=dict(both, **{var: "10.0.0.0/8,127.0.0.0/8"}))
+                self.assertEqual(r.rc, 0, r)
+                self.check_files(r.lines[0])
+                asked = proxy.requests()[before:]
+                self.assertEqual([t for m, t in asked if m != "CONNECT"], [])
+                self.assertIn(("CONNECT", self.cdn_hostport), asked)
+        # a range that does not hold the hub: the API is forwarded
+        before = len(proxy.requests())
+        r = self.download("cidr-out", env=dict(both, NO_PROXY="127.1.0.0/16"))
+        self.assertEqual(r.rc, 0, r)
+        self.assertTrue(any(m == "GET" for m, _ in proxy.requests()[before:]))
 
     def test_no_proxy(self):
         proxy = self.proxy()
@@ -157,7 +196,10 @@ class ThroughAProxy(WithCA, Case):
                 self.assertIn(proxy.url, r.errors[0])
                 self.assertNotIn("wrong-pw", r.err + r.out)
         r = self.download("badfwd", "-v", env={"http_proxy": bad})
-        self.assertIn("HTTP 401 through proxy %s" % proxy.url, r.errors[0])
+        self.assertEqual(r.rc, 3, r)
+        self.assertIn("HTTP 401 through proxy %s, from the proxy itself: it wants credentials"
+                      % proxy.url, r.errors[0])
+        self.assertNotIn("login", r.err)
         self.assertNotIn("wrong-pw", r.err + r.out)
 
     def test_proxy_down(self):
@@ -177,6 +219,25 @@ class ThroughAProxy(WithCA, Case):
         self.assertEqual(r.rc, 3, r)
         self.assertIn("cannot find proxy http://no-such-proxy.invalid:3128 (https_proxy)",
                       r.errors[0])
+
+    def test_proxy_that_accepts_and_hangs(self):
+        """A proxy that takes the connection and never answers (CONNECT or a forwarded
+        request): exit 3 within the timeouts, one line naming the proxy."""
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        self.addCleanup(s.close)
+        url = "http://127.0.0.1:%d" % s.getsockname()[1]
+        for var, hub in (("HTTPS_PROXY", "ms"), ("https_proxy", "hf"), ("HTTP_PROXY", "ms")):
+            with self.subTest(var=var, hub=hub):
+                t0 = time.monotonic()
+                r = self.download("hang" + var + hub, "--connect-timeout", "2",
+                                  "--stall-timeout", "2", "--retries", "1",
+                                  env={var: url}, hub=hub, fast_retry=True)
+                self.assertEqual(r.rc, 3, r)
+                self.assertLess(time.monotonic() - t0, 20 * SLOW)
+                self.assertEqual(len(r.errors), 1, r)
+                self.assertIn(url, r.errors[0])
 
     def test_a_proxy_that_is_down_stops_the_run(self):
         """The hub reached directly, every file through a proxy that is down: the first
@@ -209,8 +270,15 @@ class ThroughAProxy(WithCA, Case):
                 self.assertEqual(len(r.errors), 1, r)
                 self.assertIn("proxy %s (HTTPS_PROXY) refused to connect to %s (HTTP 403 to "
                               "CONNECT)" % (proxy.url, self.cdn_hostport), r.errors[0])
-        # the API forwarded by a proxy that answers 403 itself: the proxy is named
-        r = self.download("fwd", env={"HTTP_PROXY": refuses_all.url}, fast_retry=False)
-        self.assertNotEqual(r.rc, 0, r)
-        self.assertEqual(len(r.errors), 1, r)
-        self.assertIn("HTTP 403 through proxy %s" % refuses_all.url, r.errors[0])
+        # the API forwarded by a proxy that answers 403 itself: a proxy failure (exit 3)
+        # that names the proxy, not the hub refusing a token
+        for hub in ("ms", "hf"):
+            with self.subTest(forwarded=hub):
+                r = self.download("fwd" + hub, env={"HTTP_PROXY": refuses_all.url},
+                                  fast_retry=False, hub=hub)
+                self.assertEqual(r.rc, 3, r)
+                self.assertEqual(len(r.errors), 1, r)
+                self.assertIn("HTTP 403 through proxy %s, from the proxy itself" %
+                              refuses_all.url, r.errors[0])
+                self.assertNotIn("login", r.err)
+                self.assertNotIn("token", r.err)

@@ -8,6 +8,7 @@ import ctypes
 import os
 import re
 import shutil
+import socket
 import struct
 import sys
 import time
@@ -178,6 +179,64 @@ class PrivateCA(WithCA, Case):
         # a directory adds to the file: the right CA in either is enough
         r = self.download("dir", env={"SSL_CERT_FILE": other, "SSL_CERT_DIR": self.ca_dir})
         self.assertEqual(r.rc, 0, r)
+
+    def test_ssl_cert_dir_with_two_directories(self):
+        """SSL_CERT_DIR is a list, as OpenSSL reads it: the right CA in either directory
+        is enough, in neither is a clean failure."""
+        self.serve(self.good)
+        other = self.other_ca.hashed_dir(os.path.join(self.tmp, "other-hashed"))
+        for name, dirs in (("first", [self.ca_dir, other]), ("second", [other, self.ca_dir])):
+            with self.subTest(order=name):
+                r = self.download("dirs-" + name, env={"SSL_CERT_DIR": ":".join(dirs)})
+                self.assertEqual(r.rc, 0, r)
+                self.check_files(r.lines[0])
+        r = self.download("dirs-none", env={"SSL_CERT_DIR": other + ":" + self.tmp})
+        self.assert_clean_failure(r, "does not verify", "SSL_CERT_DIR " + other)
+
+    def test_the_hub_api_over_https(self):
+        """The hub itself over HTTPS with the private CA (the emulator behind nginx), as
+        every real hub is: the listing, the API and the files all verify with it."""
+        self.serve(self.good)
+        api = Nginx(self.root, cert=self.good, proxy_to=self.hub.url)
+        self.addCleanup(api.stop)
+        env = {"MODELSCOPE_ENDPOINT": api.url, "HF_ENDPOINT": api.url}
+        for hub in ("ms", "hf"):
+            with self.subTest(hub=hub):
+                r = self.download("api-" + hub, "--cacert", self.ca.cert, env=env, hub=hub)
+                self.assertEqual(r.rc, 0, r)
+                self.check_files(r.lines[0])
+        asked = [l for l in api.access_log() if l[2] == 200]
+        self.assertTrue(any(l[1].startswith("/api/") for l in asked), asked)
+        r = self.download("api-none", env=env)
+        self.assertEqual(r.rc, 3, r)
+        self.assertEqual(len(r.errors), 1, r)
+        self.assertIn("localhost:%d" % api.port, r.errors[0])
+        self.assertIn("does not verify", r.errors[0])
+
+    def test_a_handshake_that_never_finishes(self):
+        """A CDN that takes the connection and never says a word of TLS: exit 3 within
+        --connect-timeout (the handshake is part of connecting), the host named."""
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        self.addCleanup(s.close)
+        host = "localhost:%d" % s.getsockname()[1]
+        self.hub.stop()
+        from hubemu import Hub
+        self.hub = Hub(cdn_base="https://" + host)
+        self.addCleanup(self.hub.stop)
+        self.env["MODELSCOPE_ENDPOINT"] = self.env["HF_ENDPOINT"] = self.hub.url
+        self.hub.add_ms_repo("acme/tls", files=self.files)
+        self.hub.add_hf_repo("org/tls", files=self.files, lfs=lambda path, size: True)
+        for hub in ("ms", "hf"):
+            with self.subTest(hub=hub):
+                t0 = time.monotonic()
+                r = self.download("mute-" + hub, "--connect-timeout", "2", "--retries", "1",
+                                  "--cacert", self.ca.cert, hub=hub)
+                self.assertEqual(r.rc, 3, r)
+                self.assertLess(time.monotonic() - t0, 20 * SLOW)
+                self.assertEqual(len(r.errors), 1, r)
+                self.assertIn(host, r.errors[0])
 
     def test_without_the_ca(self):
         self.serve(self.good)

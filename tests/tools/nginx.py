@@ -36,7 +36,7 @@ http {{
         listen 127.0.0.1:{port}{listen_opts};
         server_name localhost;
         {tls}
-        location / {{ root {root}; }}
+        location / {{ {location} }}
         {upload}
     }}
 }}
@@ -67,15 +67,22 @@ UPLOAD = """location /lfs-upload/ {{
         }}"""
 
 
+# in front of another server (the hub emulator over TLS): every request passed on as it
+# came, the answers not held back
+PROXY = ("proxy_pass {to}; proxy_set_header Host $http_host; proxy_http_version 1.1; "
+         "proxy_buffering off; proxy_request_buffering off; client_max_body_size 0;")
+
+
 class Nginx(Daemon):
     """cert: (certificate, key) to serve, e.g. from certs.CA.issue(); the default over
-    TLS is a self-signed certificate for localhost (self.cert)."""
+    TLS is a self-signed certificate for localhost (self.cert).  proxy_to: a URL that
+    every request is passed on to, instead of serving root."""
 
     paths = ("nginx", "/usr/sbin/nginx")
     package = "nginx"
 
     def __init__(self, root, tls=False, http2=False, upload_root=None, cert=None,
-                 error_level="warn"):
+                 error_level="warn", proxy_to=None):
         self.prefix = tempfile.mkdtemp(prefix="mscli-nginx-")
         os.makedirs(os.path.join(self.prefix, "tmp"))
         self.port = free_port()
@@ -92,7 +99,9 @@ class Nginx(Daemon):
             user = "user root;" if os.geteuid() == 0 else ""
             upload = UPLOAD.format(upload_root=os.path.abspath(upload_root)) \
                 if upload_root else ""
-            f.write(CONF.format(prefix=self.prefix, port=self.port, root=os.path.abspath(root),
+            location = (PROXY.format(to=proxy_to) if proxy_to else
+                        "root %s;" % os.path.abspath(root))
+            f.write(CONF.format(prefix=self.prefix, port=self.port, location=location,
                                 tls=tls_conf, listen_opts=opts, user=user, upload=upload,
                                 error_level=error_level))
         self.scheme = "https" if tls else "http"

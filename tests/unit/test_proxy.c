@@ -1,6 +1,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "mscli/alloc.h"
+#include "mscli/err.h"
 #include "mscli/http.h"
 #include "mscli/proxy.h"
 #include "unit.h"
@@ -146,10 +149,45 @@ static void redirects_and_headers(void)
 	ms_http_response_release(&r);
 }
 
+/* A 403 forwarded by a proxy: the proxy's own refusal is a network failure, the hub's
+ * (JSON, its headers) stays an auth one. */
+static void whose_refusal(void)
+{
+	static const char *const proxy_made[][2] = {
+	        {"Server: tinyproxy/1.11.1\r\n", "Content-Type: text/html\r\n"},
+	        {"Server: squid/5.7\r\n", "X-Squid-Error: ERR_ACCESS_DENIED 0\r\n"},
+	};
+	static const char *const hub_made[][2] = {
+	        {"Server: tinyproxy/1.11.1\r\n", "Content-Type: application/json\r\n"},
+	        {"Server: nginx\r\n", "Content-Type: text/html\r\n"},
+	};
+	struct ms_error err;
+
+	for (int hub = 0; hub < 2; hub++)
+		for (size_t i = 0; i < 2; i++) {
+			const char *const *h = hub ? hub_made[i] : proxy_made[i];
+			struct ms_http_response r = {0};
+
+			ms_http_capture_header(&r, "HTTP/1.1 403 Forbidden\r\n", 24);
+			ms_http_capture_header(&r, h[0], strlen(h[0]));
+			ms_http_capture_header(&r, h[1], strlen(h[1]));
+			r.url = xstrdup("http://hub/api/x");
+			r.status = 403;
+			r.proxy = "http://u:pw@px:3128";
+			CHECK(ms_http_status_error(NULL, &r, "listing", &err) ==
+			      (hub ? MS_EAUTH : MS_ENET));
+			CHECK(strstr(err.msg, "through proxy http://px:3128") != NULL);
+			CHECK(!strstr(err.msg, "pw"));
+			CHECK((strstr(err.msg, "from the proxy itself") == NULL) == (hub == 1));
+			ms_http_response_release(&r);
+		}
+}
+
 void test_proxy(void)
 {
 	no_proxy();
 	choice();
 	display();
 	redirects_and_headers();
+	whose_refusal();
 }
