@@ -22,6 +22,8 @@ if [ "$what" = test ] || [ "$what" = check ]; then
 	# nginx plays the CDN in the TLS/HTTP2 tests; openssl makes their certificate
 	have nginx || [ -x /usr/sbin/nginx ] || pkgs+=(nginx)
 	have openssl || pkgs+=(openssl)
+	# strace puts the crash battery's kills on exact system calls (the rename, the index write)
+	have strace || pkgs+=(strace)
 	# tinyproxy is the forward proxy of the proxy tests
 	have tinyproxy || [ -x /usr/bin/tinyproxy ] || [ -x /usr/sbin/tinyproxy ] || pkgs+=(tinyproxy)
 	# the completions are checked in every shell they are written for
