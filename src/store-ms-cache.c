@@ -501,6 +501,37 @@ static int import_locked(struct store_ms *s, const char *staged, const char *rel
 	return ret;
 }
 
+int ms_store_ms_import_check(struct ms_store *st, const char *staged,
+                             const struct ms_cache_items *items, struct ms_error *err)
+{
+	struct store_ms *s = (struct store_ms *)st;
+	const char *td = ms_store_ms_type_dir(s->type);
+	char *masked = ms_modelscope_masked_name(s->name);
+	/* the folder, mscli's records of it, and the dotted-name link: nothing else */
+	char *mine[] = {xasprintf("%s/%s/%s/", td, s->owner, masked),
+	                xasprintf(".mscli/%s/%s/%s/", td, s->owner, s->name),
+	                xasprintf("%s/%s/%s", td, s->owner, s->name)};
+	int ret = 0;
+
+	(void)staged;
+	for (size_t i = 0; i < items->n && !ret; i++) {
+		const char *rel = items->v[i].rel;
+
+		if (strncmp(rel, mine[0], strlen(mine[0])) &&
+		    strncmp(rel, mine[1], strlen(mine[1])) &&
+		    (!strcmp(masked, s->name) || strcmp(rel, mine[2]) ||
+		     items->v[i].kind != MS_ITEM_LINK))
+			ret = ms_error_set(err, MS_EUNSAFE,
+			                   "refusing the bundle: '%s' is outside the folder of its "
+			                   "repo (%s)",
+			                   rel, mine[0]);
+	}
+	for (size_t i = 0; i < sizeof(mine) / sizeof(*mine); i++)
+		free(mine[i]);
+	free(masked);
+	return ret;
+}
+
 int ms_store_ms_import(struct ms_store *st, const char *staged, struct ms_error *err)
 {
 	struct store_ms *s = (struct store_ms *)st;

@@ -169,6 +169,15 @@ struct ms_store_ops {
 	 * rel below the cache root, digests where recorded; partials never. */
 	int (*bundle_list)(struct ms_store *st, const char *rev, struct ms_cache_items *out,
 	                   struct ms_error *err);
+	/*
+	 * Before any repo of a bundle moves in: items are the repo's entries of the manifest
+	 * (rel below the cache root; digests are what staging computed), staged below staged.
+	 * Refuses an entry outside the repo's own folders, and what the layout would take on
+	 * trust from the bundle (HF: a blob not named by its hash, a blob the cache holds
+	 * with other bytes, a ref that names no commit of the bundle).  May be NULL.
+	 */
+	int (*import_check)(struct ms_store *st, const char *staged,
+	                    const struct ms_cache_items *items, struct ms_error *err);
 	/* Move the repo's files staged below staged (a tree shaped like the cache root) into
 	 * the cache, under the locks a download takes; other revisions stay. */
 	int (*import)(struct ms_store *st, const char *staged, struct ms_error *err);

@@ -195,7 +195,9 @@ def write_bundle(path, members, manifest=None, extra=(), lie_all=False, **lie):
             t.addfile(ti, f)
 
 
-class Hostile(CacheCase):
+class HostileCase(CacheCase):
+    """A cache holding org/toy that no refused bundle may change."""
+
     def setUp(self):
         super().setUp()
         self.ok("--hub", "hf", "download", "org/toy")  # a cache that must stay as it is
@@ -215,6 +217,8 @@ class Hostile(CacheCase):
         self.assertNotIn(("hf", "model", "evil/repo"), self.ls())
         return r
 
+
+class Hostile(HostileCase):
     def test_a_good_bundle_of_this_kind_is_taken(self):
         write_bundle(self.bundle, good_members())
         self.ok("cache", "import", self.bundle)
@@ -324,3 +328,116 @@ class Hostile(CacheCase):
         os.unlink(self.bundle)
         self.bundle += ".zst"
         self.refused(4)
+
+
+TOY_FOLDER = "hf/models--org--toy"
+
+
+def toy_members(blob_name, data, ref=COMMIT.encode(), path="config.json"):
+    """A bundle for org/toy itself: one blob named blob_name holding data, a snapshot
+    linking to it and refs/main holding ref."""
+    return [member("%s/blobs/%s" % (TOY_FOLDER, blob_name), data),
+            member("%s/refs/main" % TOY_FOLDER, ref),
+            member("%s/snapshots/%s/%s" % (TOY_FOLDER, COMMIT, path), kind=tarfile.SYMTYPE,
+                   link="../../blobs/" + blob_name)]
+
+
+def toy_manifest(members, algo="sha256"):
+    m = manifest_for(members)
+    m["repos"][0]["id"] = "org/toy"
+    for e in m["repos"][0]["entries"]:
+        if "sha256" in e and algo != "sha256":
+            ti, f = next(x for x in members if x[0].name == e["path"])
+            del e["sha256"]
+            e[algo] = git_sha1(f.getvalue())
+    return m
+
+
+class HostileToOtherRevisions(HostileCase):
+    """Bundles that would replace what the cache holds of other repos or revisions: a
+    blob's name is the hash of its bytes, a blob is never replaced, a ref names a commit
+    the bundle carries, and a repo's entries stay in its own folder."""
+
+    def refused_and_cache_intact(self, code, *want):
+        self.refused(code, *want)
+        self.ok("cache", "verify")
+        self.ok("--hub", "hf", "--offline", "download", "org/toy")
+
+    def test_a_blob_whose_name_is_not_the_hash_of_its_bytes(self):
+        shared = etag("config.json", HF_MAIN["config.json"])  # main and v1 both use it
+        self.ok("--hub", "hf", "download", "org/toy", "--revision", "v1")
+        for algo in ("sha256", "git-sha1"):  # the manifest tells the truth either way
+            ms = toy_members(shared, b'{"model_type": "evil!!"}\n')
+            write_bundle(self.bundle, ms, manifest=toy_manifest(ms, algo))
+            self.refused_and_cache_intact(4, shared, "not named by the hash")
+
+    def test_a_cached_blob_is_never_replaced(self):
+        # the bundle is right; the cache's copy of the same blob is not: refused, kept
+        shared = etag("config.json", HF_MAIN["config.json"])
+        ms = toy_members(shared, HF_MAIN["config.json"])
+        write_bundle(self.bundle, ms, manifest=toy_manifest(ms, "git-sha1"))
+        blob = os.path.join(self.hf_folder(), "blobs", shared)
+        self.flip_byte(blob, 3)
+        self.refused(4, blob)
+        # the same blob, intact in the cache: the import takes the rest and keeps it
+        self.ok("cache", "verify", "--repair")
+        before = os.stat(blob)
+        self.ok("cache", "import", self.bundle)
+        self.assertEqual(os.stat(blob).st_ino, before.st_ino)
+        self.ok("cache", "verify")
+
+    def test_a_ref_that_is_not_a_commit_of_the_bundle(self):
+        for ref in (b"../../../../../../etc/passwd", b"../snapshots/" + COMMIT.encode(),
+                    b"f" * 40, b""):
+            ms = good_members()
+            ms[1] = member("%s/refs/main" % HUB_FOLDER, ref)
+            write_bundle(self.bundle, ms)
+            self.refused(1, "refs/main", "commit")
+
+    def test_an_entry_in_another_repos_folder(self):
+        # evil/repo's manifest carries a file of org/toy's: refused, not skipped
+        ms = good_members() + [member("%s/blobs/%s" % (TOY_FOLDER, "a" * 64), b"x")]
+        write_bundle(self.bundle, ms)
+        self.refused(1, "models--org--toy/blobs", "outside the folder of its repo")
+        ms = good_members() + [member("hf/.locks/models--org--toy/x.lock", b"x")]
+        write_bundle(self.bundle, ms)
+        self.refused(1, "outside the folder of its repo")
+
+    def test_a_file_outside_the_layout(self):
+        ms = good_members() + [member("%s/hooks/post" % HUB_FOLDER, b"#!/bin/sh\n")]
+        write_bundle(self.bundle, ms)
+        self.refused(1, "not a part of")
+        ms = good_members() + [member("%s/snapshots/main/w.bin" % HUB_FOLDER, b"x")]
+        write_bundle(self.bundle, ms)
+        self.refused(1, "snapshot of a commit")
+
+
+class HostileModelScope(HostileCase):
+    """The same checks on bundles of the ModelScope layout."""
+
+    def ms_bundle(self, members, **lie):
+        m = manifest_for(members, **lie)
+        m["repos"][0].update(hub="modelscope", id="evil/repo")
+        write_bundle(self.bundle, members, manifest=m)
+
+    def refused(self, code, *want):
+        r = super().refused(code, *want)
+        self.assertFalse(os.path.exists(self.ms_repo_dir("evil/repo")))
+        return r
+
+    def test_good_then_escapes_and_a_wrong_hash(self):
+        good = [member("modelscope/models/evil/repo/w.bin", b"weights\n")]
+        self.ms_bundle(good)
+        self.ok("cache", "import", self.bundle)
+        self.ok("cache", "rm", "-y", "evil/repo")
+        self.ms_bundle(good + [member("modelscope/models/evil/../../../x", b"x")])
+        self.refused(1, "unsafe path")
+        self.ms_bundle(good + [member("modelscope/models/org/toy/w.bin", b"x")])
+        self.refused(1, "outside the folder of its repo")
+        self.ms_bundle(good + [member("modelscope/.lock/evil___repo", b"x")])
+        self.refused(1, "outside the folder of its repo")
+        self.ms_bundle(good + [member("modelscope/models/evil/repo/l", kind=tarfile.SYMTYPE,
+                                      link="../../../../etc/passwd")])
+        self.refused(1, "symlink")
+        self.ms_bundle(good, sha256="0" * 64)
+        self.refused(4, "corrupt")
