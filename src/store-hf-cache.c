@@ -541,6 +541,15 @@ int ms_store_hf_check_list(struct ms_store *st, const char *rev, struct ms_cache
 			check_entry(&sc.v[i], &sc.v[i].e[j],
 			            have_tree ? ms_listing_find(&tree, sc.v[i].e[j].path) : NULL,
 			            have_tree, &ix, out);
+		if (have_tree) {
+			ms_cache_items_add_missing(out, &tree, sc.v[i].dir, sc.v[i].commit,
+			                           "the snapshot's tree lists it");
+		} else { /* hf_hub_download's caches: what the snapshot lacks cannot be known */
+			struct ms_cache_item *it = ms_cache_items_add(out, MS_ITEM_UNLISTED);
+
+			it->disk = xstrdup(sc.v[i].dir);
+			it->rev = xstrdup(sc.v[i].commit);
+		}
 		ms_listing_release(&tree);
 	}
 	if (!ret && !rev)

@@ -70,6 +70,31 @@ struct ms_cache_item *ms_cache_items_add(struct ms_cache_items *l, enum ms_cache
 	return it;
 }
 
+size_t ms_cache_items_add_missing(struct ms_cache_items *out, const struct ms_listing *l,
+                                  const char *dir, const char *rev, const char *source)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		char *disk = ms_path_join(dir, l->files[i].path);
+		struct ms_cache_item *it;
+		struct stat st;
+
+		if (lstat(disk, &st) == 0) { /* a link to a lost blob is the caller's */
+			free(disk);
+			continue;
+		}
+		it = ms_cache_items_add(out, MS_ITEM_MISSING);
+		it->disk = disk;
+		it->path = xstrdup(l->files[i].path);
+		it->rev = xstrdup(rev);
+		it->size = l->files[i].size;
+		it->source = source;
+		n++;
+	}
+	return n;
+}
+
 void ms_cache_items_release(struct ms_cache_items *l)
 {
 	for (size_t i = 0; i < l->n; i++) {

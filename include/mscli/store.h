@@ -59,6 +59,9 @@ enum ms_cache_item_kind {
 	MS_ITEM_LINK,    /* a symlink of the layout (bundles): target */
 	MS_ITEM_MISSING, /* the cache says it holds path, but it is not there */
 	MS_ITEM_UNEXPECTED, /* in the repo's folder, but no record of the cache knows it */
+	/* check_list: revision rev (its snapshot: disk) has no file list the cache recorded,
+	 * so a file lost from it cannot be seen (HF caches of hf_hub_download) */
+	MS_ITEM_UNLISTED,
 };
 
 /* One file a cache command looks at. */
@@ -83,6 +86,10 @@ struct ms_cache_items {
 
 struct ms_cache_item *ms_cache_items_add(struct ms_cache_items *l, enum ms_cache_item_kind kind);
 void ms_cache_items_release(struct ms_cache_items *l);
+/* The files of listing l that are not below dir, the revision rev's files, as
+ * MS_ITEM_MISSING (source says who lists them); how many. */
+size_t ms_cache_items_add_missing(struct ms_cache_items *out, const struct ms_listing *l,
+                                  const char *dir, const char *rev, const char *source);
 
 /* A removal (rm, prune) and what it did. */
 struct ms_cache_removal {

@@ -91,6 +91,39 @@ class Verify(CacheCase):
         self.assertIn("model.safetensors", r.out)
         self.assertIn("the blob's name", r.out)
 
+    def test_a_file_lost_from_a_snapshot_with_a_tree(self):
+        self.ok("--hub", "hf", "download", "org/toy")
+        link = os.path.join(self.hf_snap(self.hf_model.commit), "tok/vocab.txt")
+        os.unlink(link)
+        r = self.fails(4, "cache", "verify")
+        self.assertEqual([l.split()[:3] for l in r.lines if "unexpected" not in l],
+                         [["missing", "hf:org/toy", "tok/vocab.txt"]])  # its blob: unused
+        self.ok("cache", "verify", "--repair")
+        with open(link, "rb") as f:
+            self.assertEqual(f.read(), HF_MAIN["tok/vocab.txt"])
+        self.ok("cache", "verify")
+
+    def test_huggingface_hub_cache_without_trees(self):
+        # hf_hub_download / transformers write no trees/: a lost file is not seen offline,
+        # and verify says so; --online lists the revision and finds it; --repair fetches it
+        commit = self.hf_model.commit
+        self.make_hf_official("org/toy", HF_MAIN, commit)
+        os.unlink(os.path.join(self.hf_snap(commit), "README.md"))
+        self.hub.clear_log()
+        r = self.ok("cache", "verify")
+        self.assertRegex(r.err, r"hf:org/toy: revision %s: completeness could not be "
+                                r"checked.*--online" % commit[:7])
+        self.assertEqual(self.hub.log, [])
+        r = self.fails(4, "cache", "verify", "--online")
+        self.assertEqual([l.split()[:3] for l in r.lines if "unexpected" not in l],
+                         [["missing", "hf:org/toy", "README.md"]])
+        self.assertNotIn("completeness", r.err)
+        self.assertEqual([q.path for q in self.hub.log if "/tree/" in q.path],
+                         [q.path for q in self.hub.log][-1:])  # one listing, no file data
+        self.ok("cache", "verify", "--online", "--repair")
+        with open(os.path.join(self.hf_snap(commit), "README.md"), "rb") as f:
+            self.assertEqual(f.read(), HF_MAIN["README.md"])
+
     def test_modelscope_cache_of_another_client(self):
         d = self.make_ms_official("org/tiny.v1", MS_FILES)
         self.hub.clear_log()
