@@ -111,6 +111,43 @@ class Ls(CacheCase):
         self.assertFalse(os.path.exists(self.hfcache))
 
 
+LONG_ID = "some-organisation/" + "a-rather-long-model-name-with-a-suffix-" * 2 + "instruct-v2"
+
+
+class LsOnATerminal(CacheCase):
+    """The table fitted to the terminal: a long id is shortened before the facts beside it
+    go, STATUS is the last to go, REVISIONS is whole when there is room."""
+
+    def table(self, cols):
+        rc, out, err = self.tty_run("cache", "ls", cols=cols, stream="stdout")
+        self.assertEqual(rc, 0, err)
+        lines = out.decode().replace("\r\n", "\n").splitlines()
+        for l in lines:
+            self.assertLessEqual(len(l), cols, l)
+        return lines
+
+    def test_long_id_at_80_100_200_columns(self):
+        self.ok("--hub", "hf", "download", "org/toy")
+        self.ok("--hub", "hf", "download", "org/toy", "--revision", "v1")
+        folder = self.make_hf_official(LONG_ID, HF_MAIN, "c" * 40)
+        os.unlink(os.path.join(folder, "blobs", etag("README.md", HF_MAIN["README.md"])))
+        revs = "main@%s v1@%s" % (self.hf_model.commit[:7], self.hf_model.branches["v1"][:7])
+        for cols in (80, 100, 200):
+            with self.subTest(cols=cols):
+                head, toy, long = self.table(cols)
+                for c in ("REPO", "HUB", "TYPE", "REVISIONS", "FILES", "SIZE", "STATUS"):
+                    self.assertIn(c, head.split())
+                self.assertTrue(long.rstrip().endswith("1 broken"), long)
+                if cols == 200:
+                    self.assertIn("LAST USED", head)
+                    self.assertTrue(long.startswith(LONG_ID + "  "), long)
+                else:
+                    self.assertRegex(long, r"^some-organisation/a-rat.*\.\.\.  hf ")
+                if cols >= 100:
+                    self.assertIn("LAST USED", head)
+                    self.assertIn(revs, toy)  # REVISIONS takes the room left
+
+
 class Path(CacheCase):
     def test_path_is_what_download_prints_with_no_request(self):
         self.fill()
