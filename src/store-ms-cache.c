@@ -389,6 +389,40 @@ static int bundle_file(void *arg, const char *rel, const struct stat *st)
 	return 0;
 }
 
+/*
+ * Files of the folder (from..out->n) with no hash the cache recorded (a cache of another
+ * client, a file whose size is not the recorded one): the export would certify whatever
+ * bytes are there, so it stops and says how to get them checked.
+ */
+static int unrecorded(const struct store_ms *s, const struct ms_cache_items *out, size_t from,
+                      const char *rel_top, struct ms_error *err)
+{
+	struct ms_buf names = MS_BUF_INIT;
+	size_t n = 0, top = strlen(rel_top) + 1;
+	int ret = 0;
+
+	for (size_t i = from; i < out->n; i++) {
+		const char *rel = out->v[i].rel + top;
+
+		if (out->v[i].kind != MS_ITEM_FILE || out->v[i].algo != MS_HASH_NONE ||
+		    bookkeeping(rel))
+			continue;
+		if (n++ < 3)
+			ms_buf_addf(&names, "%s'%s'", n > 1 ? ", " : "", rel);
+	}
+	if (n)
+		ret = ms_error_set(
+		        err, MS_EUSAGE,
+		        "cache export: %zu file(s) of %s have no hash the cache recorded "
+		        "(%s%s), so the bundle cannot vouch for them: 'mscli download "
+		        "%s%s' checks them against the hub and records their hashes "
+		        "('mscli cache verify --online' checks them only)",
+		        n, s->id, names.data, n > 3 ? ", ..." : "",
+		        s->type == MS_REPO_DATASET ? "--type dataset " : "", s->id);
+	ms_buf_release(&names);
+	return ret;
+}
+
 int ms_store_ms_bundle_list(struct ms_store *st, const char *rev, struct ms_cache_items *out,
                             struct ms_error *err)
 {
@@ -399,13 +433,18 @@ int ms_store_ms_bundle_list(struct ms_store *st, const char *rev, struct ms_cach
 	int ret = folder_revision(s, rev, &have, err);
 	struct bundle_walk w = {s->repo_dir, NULL, &rec, out};
 	ssize_t n;
+	size_t from;
 
 	if (ret)
 		goto out;
 	ms_store_ms_read_record(s, have, &rec);
 	w.rel_top = rel = xasprintf("%s/%s/%s", td, s->owner, masked);
+	from = out->n;
 	ms_walk_tree(s->repo_dir, bundle_file, &w);
+	ret = unrecorded(s, out, from, rel, err);
 	free(rel);
+	if (ret)
+		goto out;
 	w = (struct bundle_walk){s->meta_dir, NULL, NULL, out};
 	w.rel_top = rel = xasprintf(".mscli/%s/%s/%s", td, s->owner, s->name);
 	ms_walk_tree(s->meta_dir, bundle_file, &w);

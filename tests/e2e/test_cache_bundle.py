@@ -139,6 +139,21 @@ class Roundtrip(CacheCase):
         self.assertIn("verify --repair", r.err)
         self.assertEqual([n for n in os.listdir(self.tmp) if n.startswith("x.tar")], [])
 
+    def test_export_refuses_files_with_no_recorded_hash(self):
+        # the old modelscope client's layout records no hashes: a corrupt file would be
+        # bundled and certified by the manifest
+        d = self.make_ms_official("org/tiny.v1", MS_FILES)
+        self.flip_byte(os.path.join(d, "model.safetensors"), 99)
+        out = os.path.join(self.tmp, "x.tar.zst")
+        r = self.fails(2, "cache", "export", "org/tiny.v1", "-o", out)
+        self.assertIn("4 file(s) of org/tiny.v1 have no hash", r.err)
+        self.assertIn("'model.safetensors'", r.err)
+        self.assertIn("'mscli download org/tiny.v1'", r.err)
+        self.assertEqual([n for n in os.listdir(self.tmp) if n.startswith("x.tar")], [])
+        # mscli download checks them against the hub (fetching the bad one) and records
+        self.ok("download", "org/tiny.v1")
+        self.ok("cache", "export", "org/tiny.v1", "-o", out)
+
 
 # ---- hostile bundles ----
 
