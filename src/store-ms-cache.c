@@ -238,6 +238,18 @@ static void stat_revision(struct store_ms *s, struct ms_cache_stat *out)
 			r->complete = ms_file_has_size(p, rec.files[i].size);
 			free(p);
 		}
+	} else { /* another client's cache: what its index lists must be there (as for path) */
+		ms_store_ms_load_msc(s);
+		for (size_t i = 0; i < s->msc.n && r->complete; i++) {
+			const char *why;
+			char *p;
+
+			if (ms_path_check(s->msc.v[i].path, &why))
+				continue;
+			p = ms_path_join(s->repo_dir, s->msc.v[i].path);
+			r->complete = access(p, F_OK) == 0;
+			free(p);
+		}
 	}
 	ms_listing_release(&rec);
 }

@@ -98,6 +98,19 @@ class Ls(CacheCase):
         self.assertEqual(ms["size"], sum(len(v) for v in MS_FILES.values()))
         self.assertFalse(ms["revisions"][0]["listed"])
 
+    def test_old_modelscope_client_cache_with_a_file_gone(self):
+        # what .msc lists must be there: ls agrees with path and verify
+        d = self.make_ms_official("org/tiny.v1", MS_FILES)
+        self.assertFalse(self.ls()[("modelscope", "model", "org/tiny.v1")]["incomplete"])
+        self.ok("cache", "path", "org/tiny.v1")
+        os.unlink(os.path.join(d, "sub/vocab.txt"))
+        o = self.ls()[("modelscope", "model", "org/tiny.v1")]
+        self.assertTrue(o["incomplete"])
+        self.assertFalse(o["revisions"][0]["complete"])
+        self.assertIn("incomplete", self.ok("cache", "ls").out)
+        self.fails(7, "cache", "path", "org/tiny.v1")
+        self.fails(4, "cache", "verify", "org/tiny.v1")
+
     def test_nothing_cached(self):
         r = self.ok("cache", "ls")
         self.assertEqual(r.out, "")
