@@ -27,8 +27,19 @@
 struct stage {
 	const struct ms_hub *hub;
 	char *root, *dir;
+	char *existed; /* the deepest folder above the staging directory that was there */
 	int lock_fd;
 };
+
+/* The deepest folder of path's that exists (allocated). */
+static char *deepest_existing(const char *path)
+{
+	char *p = xstrdup(path), *slash;
+
+	while (!ms_is_dir(p) && (slash = strrchr(p, '/')) && slash != p)
+		*slash = '\0';
+	return p;
+}
 
 struct import {
 	const struct ms_cache_scope *sc;
@@ -53,8 +64,12 @@ static struct stage *stage_for(struct import *im, const struct ms_hub *hub, stru
 	s->hub = hub;
 	s->root = ms_cache_root(hub, im->sc);
 	s->lock_fd = -1;
+	scratch = hub->cache_scratch(s->root, false, err);
+	s->existed = deepest_existing(scratch);
+	free(scratch);
 	if (ms_mkdirs(s->root, 0755, err) || !(scratch = hub->cache_scratch(s->root, true, err))) {
 		free(s->root);
+		free(s->existed);
 		return NULL;
 	}
 	tmpl = xasprintf("%s/import-XXXXXX", scratch);
@@ -63,6 +78,7 @@ static struct stage *stage_for(struct import *im, const struct ms_hub *hub, stru
 		ms_error_errno(err, errno, "cannot create a directory in", tmpl);
 		free(tmpl);
 		free(s->root);
+		free(s->existed);
 		return NULL;
 	}
 	s->dir = tmpl;
@@ -82,9 +98,12 @@ static void stages_release(struct import *im)
 		ms_remove_tree(parent, &e);
 		ms_lock_release(im->stages[i].lock_fd);
 		*strrchr(parent, '/') = '\0';
-		rmdir(parent); /* the scratch directory, when no other import uses it */
+		/* the scratch directory, and the folders made for it (a failed import into an
+		 * empty cache leaves it empty), when no other import uses them */
+		ms_rmdir_upwards(parent, im->stages[i].existed);
 		free(im->stages[i].dir);
 		free(im->stages[i].root);
+		free(im->stages[i].existed);
 	}
 	im->nstages = 0;
 }

@@ -335,6 +335,30 @@ class Hostile(HostileCase):
             write_bundle(self.bundle, good_members(), manifest=m)
             self.refused(1, "manifest")
 
+    def test_names_beyond_name_max_or_path_max(self):
+        long_name = "%s/snapshots/%s/%s" % (HUB_FOLDER, COMMIT, "n" * 256)
+        deep = "%s/snapshots/%s/%s/f" % (HUB_FOLDER, COMMIT, "/".join(["d" * 200] * 21))
+        for name in (long_name, deep):
+            with self.subTest(len=len(name)):
+                ms = good_members() + [member(name, b"x")]
+                write_bundle(self.bundle, ms, manifest=manifest_for(good_members()))
+                self.refused(1, "refusing the bundle")
+                write_bundle(self.bundle, ms)  # in the manifest too
+                self.refused(1, "unsafe path")
+
+    def test_a_refused_bundle_leaves_an_empty_cache_empty(self):
+        home = os.path.join(self.tmp, "home2")
+        os.makedirs(home)
+        env = {"HOME": home, "MODELSCOPE_CACHE": os.path.join(home, "ms"),
+               "HF_HUB_CACHE": os.path.join(home, "hf"), "HF_HOME": os.path.join(home, "hfh")}
+        for lie in ({"sha256": "0" * 64}, {}):
+            ms = good_members()
+            if not lie:  # staged whole, refused at the end: a ref to no commit of it
+                ms[1] = member("%s/refs/main" % HUB_FOLDER, b"f" * 40)
+            write_bundle(self.bundle, ms, **lie)
+            self.fails(4 if lie else 1, "cache", "import", self.bundle, env=env)
+            self.assertEqual(os.listdir(home), [])
+
     def test_a_zstd_bundle_is_checked_the_same(self):
         if not shutil.which("zstd"):
             self.skipTest("no zstd command")
