@@ -8,10 +8,17 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
+import unittest
 
 from cache_helpers import HF_MAIN, HF_V1, MS_FILES, CacheCase, etag
-from support import command, git_sha1, sha256
+from support import BIN, VALGRIND, command, git_sha1, sha256
+
+# A wrapper whose only child is mscli: RUSAGE_CHILDREN's ru_maxrss is mscli's peak (KiB).
+PEAK = ("import resource, subprocess, sys\n"
+        "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+        "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
 
 
 class Roundtrip(CacheCase):
@@ -153,6 +160,42 @@ class Roundtrip(CacheCase):
         # mscli download checks them against the hub (fetching the bad one) and records
         self.ok("download", "org/tiny.v1")
         self.ok("cache", "export", "org/tiny.v1", "-o", out)
+
+
+@unittest.skipIf(VALGRIND, "valgrind's own memory would be measured")
+class Memory(CacheCase):
+    """Export and import stream: a bundle of a few hundred MiB within 64 MiB of resident
+    memory (under AddressSanitizer, whose shadow memory and redzones come on top, twice
+    that)."""
+
+    def peak_mib(self, *args, env=None):
+        p = subprocess.run([sys.executable, "-c", PEAK] + command(list(args)),
+                           env=dict(self.env, **(env or {})), capture_output=True, timeout=300)
+        rc, kib = map(int, p.stdout.split())
+        self.assertEqual(rc, 0, p.stderr.decode())
+        return kib / 1024
+
+    def test_export_and_import_of_256_mib_within_64_mib(self):
+        with open(BIN, "rb") as f:
+            ceiling = 128 if b"__asan_init" in f.read() else 64
+        chunk = os.urandom(1 << 20)  # incompressible, as weights are; 256 distinct MiB
+        self.make_hf_official("org/big", {"w.safetensors": b"".join(
+            bytes([i]) + chunk[1:] for i in range(256))}, "d" * 40)
+        home = os.path.join(self.tmp, "home2")
+        for ext in (".tar.zst", ".tar"):
+            with self.subTest(ext=ext):
+                bundle = os.path.join(self.tmp, "b" + ext)
+                peak = self.peak_mib("cache", "export", "hf:org/big", "-o", bundle)
+                self.assertLess(peak, ceiling, "export%s: peak RSS %.1f MiB" % (ext, peak))
+                shutil.rmtree(home, ignore_errors=True)
+                peak = self.peak_mib("cache", "import", bundle,
+                                     env={"HF_HUB_CACHE": os.path.join(home, "hf"),
+                                          "MODELSCOPE_CACHE": os.path.join(home, "ms")})
+                self.assertLess(peak, ceiling, "import%s: peak RSS %.1f MiB" % (ext, peak))
+                self.assertEqual(os.path.getsize(os.path.join(
+                    home, "hf", "models--org--big", "snapshots", "d" * 40, "w.safetensors")),
+                    256 << 20)
+                os.unlink(bundle)
 
 
 # ---- hostile bundles ----
