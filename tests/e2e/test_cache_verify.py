@@ -2,6 +2,7 @@
 and unexpected files named; exit 4; --repair downloads exactly what is bad; caches of
 the official clients checked by what their layout records, or with --online."""
 import os
+import re
 
 from cache_helpers import HF_MAIN, HF_V1, MS_FILES, CacheCase, etag
 
@@ -139,6 +140,25 @@ class Verify(CacheCase):
         self.ok("cache", "verify", "--online", "--repair")
         with open(os.path.join(d, "config.json"), "rb") as f:
             self.assertEqual(f.read(), MS_FILES["config.json"])
+
+    def test_progress_bar_on_a_terminal_only(self):
+        self.fill()
+        rc, err, out = self.tty_run("cache", "verify", cols=80, stream="stderr")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, b"")
+        text = re.sub(rb"\x1b\[[0-9;]*[A-Za-z]", b"", err).replace(b"\r", b"\n").decode()
+        bars = [l for l in text.split("\n") if l.startswith("verify ")]
+        self.assertTrue(bars, text)
+        m = re.match(r"^verify (\d+)/(\d+) files .*100% .*MiB/", bars[-1])
+        self.assertTrue(m and m.group(1) == m.group(2), bars[-1])
+        for l in bars:
+            self.assertLess(len(l.rstrip()), 80, repr(l))
+        self.assertIn("%s ok, 0 corrupt" % m.group(1), text)
+        # not with --no-progress, not into a pipe
+        rc, err, out = self.tty_run("--no-progress", "cache", "verify", cols=80)
+        self.assertNotIn(b"\x1b[", err)
+        self.assertNotIn(b"verify %s/" % m.group(1).encode(), err)
+        self.assertNotIn("\x1b[", self.ok("cache", "verify").err)
 
     def test_one_revision(self):
         self.ok("--hub", "hf", "download", "org/toy")
