@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sys/stat.h>
 
@@ -70,8 +71,23 @@ struct ms_cache_item *ms_cache_items_add(struct ms_cache_items *l, enum ms_cache
 	return it;
 }
 
+/* Is f's content in by_digest (named by its digest)? */
+static bool held(const char *by_digest, const struct ms_file *f)
+{
+	char *p;
+	bool yes;
+
+	if (!f->digest[0])
+		return false;
+	p = ms_path_join(by_digest, f->digest);
+	yes = access(p, F_OK) == 0;
+	free(p);
+	return yes;
+}
+
 size_t ms_cache_items_add_missing(struct ms_cache_items *out, const struct ms_listing *l,
-                                  const char *dir, const char *rev, const char *source)
+                                  const char *dir, const char *rev, const char *source,
+                                  const char *by_digest, size_t *absent)
 {
 	size_t n = 0;
 
@@ -81,6 +97,11 @@ size_t ms_cache_items_add_missing(struct ms_cache_items *out, const struct ms_li
 		struct stat st;
 
 		if (lstat(disk, &st) == 0) { /* a link to a lost blob is the caller's */
+			free(disk);
+			continue;
+		}
+		if (by_digest && !held(by_digest, &l->files[i])) {
+			*absent += 1;
 			free(disk);
 			continue;
 		}

@@ -59,10 +59,10 @@ static void take_unlisted(struct ms_verify_repo *r)
 			r->items.v[m++] = *it;
 			continue;
 		}
-		r->unlisted[r->nunlisted++] = (struct ms_verify_unlisted){it->rev, it->disk, false};
+		r->unlisted[r->nunlisted++] =
+		        (struct ms_verify_unlisted){it->rev, it->disk, it->target, false, 0};
 		free(it->path);
 		free(it->rel);
-		free(it->target);
 	}
 	r->items.n = m;
 }
@@ -232,10 +232,19 @@ static int online_revision(struct ms_verify *v, struct ms_verify_repo *r, const 
 			continue;
 		r->unlisted[u].listed = true;
 		if (ms_cache_items_add_missing(&r->items, &l, r->unlisted[u].dir, rev,
-		                               "the hub's listing has it"))
+		                               "the hub's listing has it, its blob is there",
+		                               r->unlisted[u].blobs, &r->unlisted[u].absent))
 			grow_results(r, from);
 		for (size_t k = from; k < r->items.n; k++)
 			r->status[k] = MS_VERIFY_MISSING;
+		/* hf_hub_download fetches some files of a revision: not a fault, but said */
+		if (r->unlisted[u].absent)
+			note(cb, MS_NOTE_INFO,
+			     "%s: %zu file(s) of the hub's listing of %.7s were never downloaded "
+			     "(or went with their blobs): 'mscli download' of that revision "
+			     "fetches "
+			     "them",
+			     r->repo.repo.id, r->unlisted[u].absent, rev);
 	}
 	ms_listing_release(&l);
 	for (size_t k = 0; k < r->items.n && !ret; k++)
@@ -458,6 +467,7 @@ void ms_verify_release(struct ms_verify *v)
 		for (size_t u = 0; u < r->nunlisted; u++) {
 			free(r->unlisted[u].rev);
 			free(r->unlisted[u].dir);
+			free(r->unlisted[u].blobs);
 		}
 		free(r->unlisted);
 		free(r->rev);

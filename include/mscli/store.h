@@ -60,7 +60,8 @@ enum ms_cache_item_kind {
 	MS_ITEM_MISSING, /* the cache says it holds path, but it is not there */
 	MS_ITEM_UNEXPECTED, /* in the repo's folder, but no record of the cache knows it */
 	/* check_list: revision rev (its snapshot: disk) has no file list the cache recorded,
-	 * so a file lost from it cannot be seen (HF caches of hf_hub_download) */
+	 * so a file lost from it cannot be seen (HF caches of hf_hub_download); target: the
+	 * folder of its files' contents named by their digests (HF blobs/), or NULL */
 	MS_ITEM_UNLISTED,
 };
 
@@ -86,10 +87,16 @@ struct ms_cache_items {
 
 struct ms_cache_item *ms_cache_items_add(struct ms_cache_items *l, enum ms_cache_item_kind kind);
 void ms_cache_items_release(struct ms_cache_items *l);
-/* The files of listing l that are not below dir, the revision rev's files, as
- * MS_ITEM_MISSING (source says who lists them); how many. */
+/*
+ * The files of listing l that are not below dir, the revision rev's files, as
+ * MS_ITEM_MISSING (source says who lists them); how many.  With by_digest (HF blobs/),
+ * only those whose content is still there under its digest: evidence that the cache held
+ * them (a listing also has what a download filtered out); the others are counted in
+ * *absent.
+ */
 size_t ms_cache_items_add_missing(struct ms_cache_items *out, const struct ms_listing *l,
-                                  const char *dir, const char *rev, const char *source);
+                                  const char *dir, const char *rev, const char *source,
+                                  const char *by_digest, size_t *absent);
 
 /* A removal (rm, prune) and what it did. */
 struct ms_cache_removal {

@@ -27,9 +27,11 @@ enum ms_verify_status {
 
 /* A revision whose file list the cache did not record: a file lost from it is unseen. */
 struct ms_verify_unlisted {
-	char *rev;   /* its commit */
-	char *dir;   /* its snapshot */
-	bool listed; /* --online: the hub's listing said what it lacks */
+	char *rev;     /* its commit */
+	char *dir;     /* its snapshot */
+	char *blobs;   /* its files' contents by digest (HF blobs/), or NULL */
+	bool listed;   /* --online: the hub's listing said what it lacks */
+	size_t absent; /* --online: listed, never downloaded (or gone with their blobs) */
 };
 
 /* One cached repo being verified. */

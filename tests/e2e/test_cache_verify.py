@@ -103,13 +103,18 @@ class Verify(CacheCase):
         with open(link, "rb") as f:
             self.assertEqual(f.read(), HF_MAIN["tok/vocab.txt"])
         self.ok("cache", "verify")
+        # what a download filtered out is not lost: no blob of it was ever there
+        self.ok("cache", "rm", "-y", "hf:org/toy")
+        self.ok("--hub", "hf", "download", "org/toy", "--include", "*.json")
+        self.assertEqual(self.ok("cache", "verify").out, "")
 
     def test_huggingface_hub_cache_without_trees(self):
         # hf_hub_download / transformers write no trees/: a lost file is not seen offline,
         # and verify says so; --online lists the revision and finds it; --repair fetches it
         commit = self.hf_model.commit
-        self.make_hf_official("org/toy", HF_MAIN, commit)
-        os.unlink(os.path.join(self.hf_snap(commit), "README.md"))
+        self.make_hf_official("org/toy", {p: d for p, d in HF_MAIN.items()
+                                          if p != "tok/vocab.txt"}, commit)
+        os.unlink(os.path.join(self.hf_snap(commit), "README.md"))  # its blob stays
         self.hub.clear_log()
         r = self.ok("cache", "verify")
         self.assertRegex(r.err, r"hf:org/toy: revision %s: completeness could not be "
@@ -119,11 +124,17 @@ class Verify(CacheCase):
         self.assertEqual([l.split()[:3] for l in r.lines if "unexpected" not in l],
                          [["missing", "hf:org/toy", "README.md"]])
         self.assertNotIn("completeness", r.err)
+        # a file hf_hub_download never fetched is said, not a fault
+        self.assertIn("1 file(s) of the hub's listing of %s were never downloaded" % commit[:7],
+                      r.err)
         self.assertEqual([q.path for q in self.hub.log if "/tree/" in q.path],
                          [q.path for q in self.hub.log][-1:])  # one listing, no file data
+        self.hub.clear_log()
         self.ok("cache", "verify", "--online", "--repair")
         with open(os.path.join(self.hf_snap(commit), "README.md"), "rb") as f:
             self.assertEqual(f.read(), HF_MAIN["README.md"])
+        self.assertEqual({q.file_path for q in self.hub.log if q.file_path}, {"README.md"})
+        self.assertFalse(os.path.exists(os.path.join(self.hf_snap(commit), "tok/vocab.txt")))
 
     def test_modelscope_cache_of_another_client(self):
         d = self.make_ms_official("org/tiny.v1", MS_FILES)
