@@ -28,8 +28,19 @@
 struct stage {
 	const struct ms_hub *hub;
 	char *root, *dir;
+	char *existed; /* the deepest folder above the staging directory that was there */
 	int lock_fd;
 };
+
+/* The deepest folder of path's that exists (allocated). */
+static char *deepest_existing(const char *path)
+{
+	char *p = xstrdup(path), *slash;
+
+	while (!ms_is_dir(p) && (slash = strrchr(p, '/')) && slash != p)
+		*slash = '\0';
+	return p;
+}
 
 struct import {
 	const struct ms_cache_scope *sc;
@@ -54,8 +65,12 @@ static struct stage *stage_for(struct import *im, const struct ms_hub *hub, stru
 	s->hub = hub;
 	s->root = ms_cache_root(hub, im->sc);
 	s->lock_fd = -1;
+	scratch = hub->cache_scratch(s->root, false, err);
+	s->existed = deepest_existing(scratch);
+	free(scratch);
 	if (ms_mkdirs(s->root, 0755, err) || !(scratch = hub->cache_scratch(s->root, true, err))) {
 		free(s->root);
+		free(s->existed);
 		return NULL;
 	}
 	tmpl = xasprintf("%s/import-XXXXXX", scratch);
@@ -64,6 +79,7 @@ static struct stage *stage_for(struct import *im, const struct ms_hub *hub, stru
 		ms_error_errno(err, errno, "cannot create a directory in", tmpl);
 		free(tmpl);
 		free(s->root);
+		free(s->existed);
 		return NULL;
 	}
 	s->dir = tmpl;
@@ -83,9 +99,12 @@ static void stages_release(struct import *im)
 		ms_remove_tree(parent, &e);
 		ms_lock_release(im->stages[i].lock_fd);
 		*strrchr(parent, '/') = '\0';
-		rmdir(parent); /* the scratch directory, when no other import uses it */
+		/* the scratch directory, and the folders made for it (a failed import into an
+		 * empty cache leaves it empty), when no other import uses them */
+		ms_rmdir_upwards(parent, im->stages[i].existed);
 		free(im->stages[i].dir);
 		free(im->stages[i].root);
+		free(im->stages[i].existed);
 	}
 	im->nstages = 0;
 }
@@ -266,6 +285,58 @@ static int read_entries(struct import *im, struct archive *a, const struct ms_bu
 	return ret;
 }
 
+/* The stage of repo i, or NULL when it has nothing to move in (--hub left it out, no files). */
+static struct stage *repo_stage(struct import *im, size_t i)
+{
+	for (size_t k = 0; k < im->nstages && !im->m.repos[i].skip; k++)
+		if (im->stages[k].hub == im->m.repos[i].repo.hub)
+			return &im->stages[k];
+	return NULL;
+}
+
+/* The entries of repo i as its store sees them: paths below the cache root. */
+static void repo_items(const struct import *im, size_t i, struct ms_cache_items *out)
+{
+	size_t skip = strlen(im->m.repos[i].repo.hub->name) + 1;
+
+	for (size_t k = 0; k < im->m.n; k++) {
+		const struct ms_mentry *e = &im->m.e[k];
+		struct ms_cache_item *it;
+
+		if (e->repo != i)
+			continue;
+		it = ms_cache_items_add(out, e->link ? MS_ITEM_LINK : MS_ITEM_FILE);
+		it->rel = xstrdup(e->path + skip);
+		it->target = e->link ? xstrdup(e->link) : NULL;
+		it->size = e->size;
+		it->algo = e->algo;
+		strcpy(it->digest, e->digest);
+	}
+}
+
+/* Every repo's store checks what it would take, before any of them moves in. */
+static int check_repos(struct import *im, struct ms_error *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < im->m.nrepos && !ret; i++) {
+		const struct ms_repo *repo = &im->m.repos[i].repo;
+		struct stage *s = repo_stage(im, i);
+		struct ms_cache_items items = {0};
+		struct ms_store *st;
+
+		if (!s)
+			continue;
+		st = repo->hub->cache_store(s->root, repo, repo->hub->default_revision, NULL);
+		repo_items(im, i, &items);
+		if (st->ops->import_check)
+			ret = st->ops->import_check(st, s->dir, &items, err);
+		ms_cache_items_release(&items);
+		st->ops->free(st);
+	}
+	return ret;
+}
+
 /* Everything is staged and verified: each repo moves in under its store's locks. */
 static int commit(struct import *im, const struct ms_bundle_cb *cb, struct ms_error *err)
 {
@@ -273,14 +344,11 @@ static int commit(struct import *im, const struct ms_bundle_cb *cb, struct ms_er
 
 	for (size_t i = 0; i < im->m.nrepos && !ret; i++) {
 		const struct ms_repo *repo = &im->m.repos[i].repo;
-		struct stage *s = NULL;
+		struct stage *s = repo_stage(im, i);
 		struct ms_store *st;
 
-		for (size_t k = 0; k < im->nstages; k++)
-			if (im->stages[k].hub == repo->hub)
-				s = &im->stages[k];
-		if (!s || im->m.repos[i].skip)
-			continue; /* --hub left it out, or it has no files */
+		if (!s)
+			continue;
 		st = repo->hub->cache_store(s->root, repo, repo->hub->default_revision, NULL);
 		ret = st->ops->import(st, s->dir, err);
 		if (!ret && cb && cb->imported) {
@@ -315,6 +383,8 @@ int ms_bundle_import(int fd, const struct ms_cache_scope *sc, const struct ms_bu
 		ret = read_manifest(&im, a, err);
 	if (!ret)
 		ret = read_entries(&im, a, cb, err);
+	if (!ret)
+		ret = check_repos(&im, err);
 	if (!ret)
 		ret = commit(&im, cb, err);
 	stages_release(&im);

@@ -176,8 +176,10 @@ static struct archive *writer_open(int fd, enum ms_bundle_format fmt, struct ms_
 		ms_archive()->archive_write_add_filter_zstd(a);
 		ms_archive()->archive_write_set_filter_option(a, "zstd", "compression-level", "3");
 		/* zstd's output is the same for any number of workers from one up: always one
-		 * or more, so bundles are byte-identical across machines */
-		snprintf(threads, sizeof(threads), "%ld", cores < 1 ? 1 : cores > 8 ? 8 : cores);
+		 * or more, so bundles are byte-identical across machines.  Two at most: each
+		 * holds ~20 MiB of job buffers, and the export keeps within 64 MiB on any
+		 * machine (at level 3 two workers outrun the SHA-256 the export does anyway) */
+		snprintf(threads, sizeof(threads), "%ld", cores < 1 ? 1 : cores > 2 ? 2 : cores);
 		ms_archive()->archive_write_set_filter_option(a, "zstd", "threads", threads);
 	} else if (fmt == MS_BUNDLE_TAR_GZ) {
 		ms_archive()->archive_write_add_filter_gzip(a);

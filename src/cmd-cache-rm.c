@@ -111,7 +111,10 @@ static void on_lock_wait(void *arg, const char *path)
 	ms_info("waiting for a download to finish with '%s'", path);
 }
 
-/* What would go (every layout that holds the repo), then the question. */
+/*
+ * What would go (every layout that holds the repo), then the question: 0 yes, 1 no (not an
+ * error: the user chose, as hf cache rm exits 0), <0 an error.
+ */
 static int confirm(const struct ms_cache_list *l, const char *rev, struct ms_error *err)
 {
 	struct ms_cache_removal plan = {.rev = rev, .dry_run = true, .removed = on_planned};
@@ -143,7 +146,7 @@ static int confirm(const struct ms_cache_list *l, const char *rev, struct ms_err
 	yes = ms_ui_confirm(q);
 	free(q);
 	free(name);
-	return yes ? 0 : ms_error_set(err, MS_EFAIL, "cache rm: nothing removed");
+	return yes ? 0 : 1;
 }
 
 /* With a revision, only the layouts that hold it (the first says why when none does). */
@@ -179,8 +182,12 @@ static int rm_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 		return ret;
 	keep_revision(&l, rev);
 	rm.rev = rev;
-	if (!o->yes && !o->dry_run)
-		ret = confirm(&l, rev, err);
+	if (!o->yes && !o->dry_run && (ret = confirm(&l, rev, err)) == 1) {
+		ms_info("nothing removed");
+		ctx->reported = true;
+		ret = 0;
+		goto out;
+	}
 	for (size_t i = 0; i < l.n && !ret; i++) {
 		struct ms_store *st = ms_cache_repo_store(&l.v[i], NULL);
 
@@ -205,6 +212,7 @@ static int rm_exec(struct ms_ctx *ctx, void *state, struct ms_error *err)
 		show_total(&sh, NULL, 0);
 		ctx->reported = true;
 	}
+out:
 	free(rev);
 	ms_cache_list_release(&l);
 	return ret;

@@ -154,12 +154,23 @@ static void show_unchecked(const struct ms_verify *v, bool online)
 		const char *src;
 		char *name;
 
+		name = ms_cache_cmd_name(&r->repo.repo);
+		for (size_t u = 0; u < r->nunlisted; u++)
+			if (!r->unlisted[u].listed)
+				ms_warn("%s: revision %.7s: completeness could not be checked: the "
+				        "cache "
+				        "recorded no list of its files (written by another "
+				        "client?), so "
+				        "a file lost from it is not seen%s",
+				        name, r->unlisted[u].rev,
+				        online ? "" : "; --online asks the hub for its listing");
 		for (size_t k = 0; k < r->items.n; k++)
 			if (r->status[k] == MS_VERIFY_UNCHECKED && !n++)
 				first = k;
-		if (!n)
+		if (!n) {
+			free(name);
 			continue;
-		name = ms_cache_cmd_name(&r->repo.repo);
+		}
 		src = r->items.v[first].source;
 		ms_warn("%s: %zu file(s) could not be checked ('%s'%s): %s%s", name, n,
 		        r->items.v[first].path, n > 1 ? ", ..." : "",
@@ -194,6 +205,7 @@ static void show_results(struct run *run, const struct ms_verify *v, int status,
 		ms_json_num(j, "missing", (double)v->nmissing);
 		ms_json_num(j, "unexpected", (double)v->nunexpected);
 		ms_json_num(j, "unchecked", (double)v->nunchecked);
+		ms_json_num(j, "unlisted_revisions", (double)v->nunlisted);
 		ms_json_num(j, "unreadable", (double)v->nunreadable);
 		ms_json_num(j, "repaired", (double)v->nrepaired);
 		ms_json_num(j, "seconds", ms_now() - run->t0);
@@ -303,9 +315,10 @@ const struct ms_cmd ms_cmd_cache_verify = {
                  "listings, the blob names and huggingface_hub's trees.  Corrupt, missing and\n"
                  "unexpected files are named on stdout; files nothing recorded a hash of (a\n"
                  "ModelScope cache of another client, all of modelscope_hub's layout) are\n"
-                 "counted, or checked against the hub's listing with --online; --repair leaves\n"
-                 "modelscope_hub's to 'ms download --force'.  Exit 4 while a file is corrupt or\n"
-                 "missing.\n",
+                 "counted, or checked against the hub's listing with --online; so is a\n"
+                 "Hugging Face revision with no tree (hf_hub_download's caches), whose lost\n"
+                 "files only the listing shows.  --repair leaves modelscope_hub's to 'ms\n"
+                 "download --force'.  Exit 4 while a file is corrupt or missing.\n",
         .examples = "  mscli cache verify\n"
                     "  mscli cache verify hf:openai-community/gpt2 --repair\n"
                     "  mscli cache verify Qwen/Qwen2.5-0.5B-Instruct --online\n",

@@ -114,12 +114,14 @@ static const struct ms_opt ls_opts[] = {
 
 enum { C_ID, C_HUB, C_TYPE, C_REVS, C_FILES, C_SIZE, C_USED, C_STATUS, C_PATH, C_LAYOUT, NCOLS };
 
+/* Too wide: LAYOUT and PATH go, then a long id is shortened, then REVISIONS, and only
+ * then do the facts go, STATUS last; REVISIONS takes the width left over. */
 static const struct ms_column ls_cols[NCOLS] = {
-        [C_ID] = {"REPO", false, 0, 24},       [C_HUB] = {"HUB", false, 2, 0},
-        [C_TYPE] = {"TYPE", false, 3, 0},      [C_REVS] = {"REVISIONS", false, 5, 14},
-        [C_FILES] = {"FILES", true, 4, 0},     [C_SIZE] = {"SIZE", true, 0, 0},
-        [C_USED] = {"LAST USED", false, 6, 0}, [C_STATUS] = {"STATUS", false, 1, 0},
-        [C_PATH] = {"PATH", false, 7, 0},      [C_LAYOUT] = {"LAYOUT", false, 8, 0},
+        [C_ID] = {"REPO", false, 0, 24, 8},       [C_HUB] = {"HUB", false, 2, 0, 0},
+        [C_TYPE] = {"TYPE", false, 3, 0, 0},      [C_REVS] = {"REVISIONS", false, 5, 14, 7},
+        [C_FILES] = {"FILES", true, 4, 0, 0},     [C_SIZE] = {"SIZE", true, 0, 0, 0},
+        [C_USED] = {"LAST USED", false, 6, 0, 0}, [C_STATUS] = {"STATUS", false, 1, 0, 0},
+        [C_PATH] = {"PATH", false, 9, 0, 0},      [C_LAYOUT] = {"LAYOUT", false, 10, 0, 0},
 };
 
 /* "main,v1@1a2b3c4 5d6e7f8": refs at a short commit; ModelScope: the revision */

@@ -531,6 +531,8 @@ int ms_store_hf_check_list(struct ms_store *st, const char *rev, struct ms_cache
 	struct store_hf *s = (struct store_hf *)st;
 	struct ms_hf_scan sc = {0};
 	struct ms_index ix = {0};
+	char *blobs = ms_path_join(s->repo_dir, "blobs");
+	size_t absent = 0; /* filtered out by the download: ls says incomplete */
 	int ret = select_snapshots(s, rev, &sc, err);
 
 	for (size_t i = 0; !ret && i < sc.n; i++) {
@@ -541,10 +543,22 @@ int ms_store_hf_check_list(struct ms_store *st, const char *rev, struct ms_cache
 			check_entry(&sc.v[i], &sc.v[i].e[j],
 			            have_tree ? ms_listing_find(&tree, sc.v[i].e[j].path) : NULL,
 			            have_tree, &ix, out);
+		if (have_tree) { /* lost, not filtered out: its blob is still there */
+			ms_cache_items_add_missing(
+			        out, &tree, sc.v[i].dir, sc.v[i].commit,
+			        "the snapshot's tree lists it, its blob is there", blobs, &absent);
+		} else { /* hf_hub_download's caches: what the snapshot lacks cannot be known */
+			struct ms_cache_item *it = ms_cache_items_add(out, MS_ITEM_UNLISTED);
+
+			it->disk = xstrdup(sc.v[i].dir);
+			it->rev = xstrdup(sc.v[i].commit);
+			it->target = xstrdup(blobs);
+		}
 		ms_listing_release(&tree);
 	}
 	if (!ret && !rev)
 		check_orphans(s, &ix, out);
+	free(blobs);
 	ms_index_release(&ix);
 	ms_hf_scan_release(&sc);
 	return ret;

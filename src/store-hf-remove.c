@@ -16,7 +16,9 @@
 
 #include "mscli/alloc.h"
 #include "mscli/fs.h"
+#include "mscli/hashfiles.h"
 #include "mscli/lock.h"
+#include "mscli/parse.h"
 #include "mscli/pathsafe.h"
 #include "mscli/store-hf.h"
 #include "mscli/strbuf.h"
@@ -43,7 +45,130 @@ static enum ms_lock_mode lock_mode(const struct ms_cache_removal *r)
 	return r->dry_run ? MS_LOCK_PROBE : r->wait ? MS_LOCK_WAIT : MS_LOCK_TRY;
 }
 
-/* Blobs first, each under its lock; one already here (same name, same size) stays. */
+/* The path of rel below the repo's folder, or NULL when rel is not in it. */
+static const char *below_folder(const struct store_hf *s, const char *rel)
+{
+	size_t n = strlen(s->folder);
+
+	return strncmp(rel, s->folder, n) || rel[n] != '/' ? NULL : rel + n + 1;
+}
+
+/* A blob's name is the hash of its bytes: the manifest's digest, which staging checked. */
+static int check_blob(const struct ms_cache_item *it, const char *name, struct ms_error *err)
+{
+	if (it->kind == MS_ITEM_FILE && it->algo != MS_HASH_NONE &&
+	    ms_hash_algo_for_hex(name) == it->algo && !strcmp(name, it->digest))
+		return 0;
+	return ms_error_set(err, MS_EINTEGRITY,
+	                    "refusing the bundle: blob '%s' is not named by the hash of its "
+	                    "bytes (%s %s)",
+	                    it->rel, ms_hash_name(it->algo), it->digest);
+}
+
+/* A ref holds the 40-hex commit of a snapshot the bundle carries. */
+static int check_ref(const struct store_hf *s, const char *staged,
+                     const struct ms_cache_items *items, const struct ms_cache_item *it,
+                     struct ms_error *err)
+{
+	char *path = ms_path_join(staged, it->rel), *text = NULL, *snap = NULL;
+	size_t len = 0;
+	bool found = false;
+
+	if (it->kind == MS_ITEM_FILE && !ms_read_file(path, 64, &text, &len, err)) {
+		if (len == 41 && text[40] == '\n')
+			text[--len] = '\0';
+		if (len == 40 && ms_is_hex(text, 40))
+			snap = xasprintf("%s/snapshots/%s/", s->folder, text);
+	}
+	for (size_t i = 0; snap && i < items->n && !found; i++)
+		found = !strncmp(items->v[i].rel, snap, strlen(snap));
+	free(path);
+	free(text);
+	free(snap);
+	if (found)
+		return 0;
+	return ms_error_set(err, MS_EUNSAFE,
+	                    "refusing the bundle: ref '%s' does not name a commit of the bundle",
+	                    it->rel);
+}
+
+/* Blobs the cache holds already must be the bundle's bytes: hashed, they match their name. */
+static int check_cached_blobs(const struct store_hf *s, const struct ms_cache_items *items,
+                              struct ms_error *err)
+{
+	struct ms_hashfile *files = xcalloc(items->n + 1, sizeof(*files));
+	size_t n = 0;
+	int ret;
+
+	for (size_t i = 0; i < items->n; i++) {
+		const char *sub = below_folder(s, items->v[i].rel);
+		char *dst;
+
+		if (strncmp(sub, "blobs/", 6))
+			continue;
+		dst = ms_path_join(s->repo_dir, sub);
+		if (access(dst, F_OK) == 0) {
+			files[n].path = dst;
+			files[n++].algo = items->v[i].algo;
+		} else {
+			free(dst);
+		}
+	}
+	ret = ms_hash_files(files, n, NULL);
+	for (size_t i = 0; i < n && !ret; i++)
+		if (files[i].status || strcmp(files[i].hex, strrchr(files[i].path, '/') + 1))
+			ret = ms_error_set(
+			        err, MS_EINTEGRITY,
+			        "refusing the bundle: the cache's '%s' is not what its name "
+			        "says ('mscli cache verify --repair' mends it)",
+			        files[i].path);
+	if (ret == MS_EINTR)
+		ms_error_set(err, ret, "interrupted; nothing was imported");
+	for (size_t i = 0; i < n; i++)
+		free((char *)files[i].path);
+	free(files);
+	return ret;
+}
+
+int ms_store_hf_import_check(struct ms_store *st, const char *staged,
+                             const struct ms_cache_items *items, struct ms_error *err)
+{
+	struct store_hf *s = (struct store_hf *)st;
+	int ret = 0;
+
+	for (size_t i = 0; i < items->n && !ret; i++) {
+		const struct ms_cache_item *it = &items->v[i];
+		const char *sub = below_folder(s, it->rel);
+
+		if (!sub)
+			ret = ms_error_set(err, MS_EUNSAFE,
+			                   "refusing the bundle: '%s' is outside the folder of its "
+			                   "repo (%s)",
+			                   it->rel, s->folder);
+		else if (!strncmp(sub, "blobs/", 6))
+			ret = check_blob(it, sub + 6, err);
+		else if (!strncmp(sub, "refs/", 5))
+			ret = check_ref(s, staged, items, it, err);
+		else if (!strncmp(sub, "snapshots/", 10) &&
+		         (strspn(sub + 10, "0123456789abcdef") != 40 || sub[50] != '/'))
+			ret = ms_error_set(err, MS_EUNSAFE,
+			                   "refusing the bundle: '%s' is not in the snapshot of a "
+			                   "commit",
+			                   it->rel);
+		else if (strncmp(sub, "snapshots/", 10) && strncmp(sub, "trees/", 6) &&
+		         strncmp(sub, ".no_exist/", 10))
+			ret = ms_error_set(err, MS_EUNSAFE,
+			                   "refusing the bundle: '%s' is not a part of the Hugging "
+			                   "Face cache's layout",
+			                   it->rel);
+	}
+	return ret ? ret : check_cached_blobs(s, items, err);
+}
+
+/*
+ * Blobs first, each under its lock.  One already here stays: import_check found it to be
+ * the bundle's bytes, and a blob is never replaced (another revision may be reading it).
+ */
 static int import_blobs(struct store_hf *s, const char *from, struct ms_error *err)
 {
 	char *dst_dir = ms_path_join(s->repo_dir, "blobs");
@@ -57,7 +182,7 @@ static int import_blobs(struct store_hf *s, const char *from, struct ms_error *e
 		int fd;
 
 		if ((ret = blob_lock(s, names[i], MS_LOCK_WAIT, &fd, err)) == 0) {
-			if (lstat(src, &st) == 0 && ms_file_has_size(dst, (uint64_t)st.st_size))
+			if (lstat(dst, &st) == 0)
 				unlink(src);
 			else if (rename(src, dst) < 0)
 				ret = ms_error_errno(err, errno, "cannot move into place", dst);

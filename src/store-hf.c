@@ -453,6 +453,7 @@ static const struct ms_store_ops store_hf_ops = {
         .stat = ms_store_hf_stat,
         .check_list = ms_store_hf_check_list,
         .bundle_list = ms_store_hf_bundle_list,
+        .import_check = ms_store_hf_import_check,
         .import = ms_store_hf_import,
         .remove = ms_store_hf_remove,
         .prune_partials = ms_store_hf_prune_partials,

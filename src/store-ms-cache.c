@@ -238,6 +238,18 @@ static void stat_revision(struct store_ms *s, struct ms_cache_stat *out)
 			r->complete = ms_file_has_size(p, rec.files[i].size);
 			free(p);
 		}
+	} else { /* another client's cache: what its index lists must be there (as for path) */
+		ms_store_ms_load_msc(s);
+		for (size_t i = 0; i < s->msc.n && r->complete; i++) {
+			const char *why;
+			char *p;
+
+			if (ms_path_check(s->msc.v[i].path, &why))
+				continue;
+			p = ms_path_join(s->repo_dir, s->msc.v[i].path);
+			r->complete = access(p, F_OK) == 0;
+			free(p);
+		}
 	}
 	ms_listing_release(&rec);
 }
@@ -389,6 +401,40 @@ static int bundle_file(void *arg, const char *rel, const struct stat *st)
 	return 0;
 }
 
+/*
+ * Files of the folder (from..out->n) with no hash the cache recorded (a cache of another
+ * client, a file whose size is not the recorded one): the export would certify whatever
+ * bytes are there, so it stops and says how to get them checked.
+ */
+static int unrecorded(const struct store_ms *s, const struct ms_cache_items *out, size_t from,
+                      const char *rel_top, struct ms_error *err)
+{
+	struct ms_buf names = MS_BUF_INIT;
+	size_t n = 0, top = strlen(rel_top) + 1;
+	int ret = 0;
+
+	for (size_t i = from; i < out->n; i++) {
+		const char *rel = out->v[i].rel + top;
+
+		if (out->v[i].kind != MS_ITEM_FILE || out->v[i].algo != MS_HASH_NONE ||
+		    bookkeeping(rel))
+			continue;
+		if (n++ < 3)
+			ms_buf_addf(&names, "%s'%s'", n > 1 ? ", " : "", rel);
+	}
+	if (n)
+		ret = ms_error_set(
+		        err, MS_EUSAGE,
+		        "cache export: %zu file(s) of %s have no hash the cache recorded "
+		        "(%s%s), so the bundle cannot vouch for them: 'mscli download "
+		        "%s%s' checks them against the hub and records their hashes "
+		        "('mscli cache verify --online' checks them only)",
+		        n, s->id, names.data, n > 3 ? ", ..." : "",
+		        s->type == MS_REPO_DATASET ? "--type dataset " : "", s->id);
+	ms_buf_release(&names);
+	return ret;
+}
+
 int ms_store_ms_bundle_list(struct ms_store *st, const char *rev, struct ms_cache_items *out,
                             struct ms_error *err)
 {
@@ -399,13 +445,18 @@ int ms_store_ms_bundle_list(struct ms_store *st, const char *rev, struct ms_cach
 	int ret = folder_revision(s, rev, &have, err);
 	struct bundle_walk w = {s->repo_dir, NULL, &rec, out};
 	ssize_t n;
+	size_t from;
 
 	if (ret)
 		goto out;
 	ms_store_ms_read_record(s, have, &rec);
 	w.rel_top = rel = xasprintf("%s/%s/%s", td, s->owner, masked);
+	from = out->n;
 	ms_walk_tree(s->repo_dir, bundle_file, &w);
+	ret = unrecorded(s, out, from, rel, err);
 	free(rel);
+	if (ret)
+		goto out;
 	w = (struct bundle_walk){s->meta_dir, NULL, NULL, out};
 	w.rel_top = rel = xasprintf(".mscli/%s/%s/%s", td, s->owner, s->name);
 	ms_walk_tree(s->meta_dir, bundle_file, &w);
@@ -525,6 +576,37 @@ static int keep_old(struct store_ms *s, const char *folder, const char *records,
 	}
 	ms_msc_release(&msc);
 	free(ours);
+	return ret;
+}
+
+int ms_store_ms_import_check(struct ms_store *st, const char *staged,
+                             const struct ms_cache_items *items, struct ms_error *err)
+{
+	struct store_ms *s = (struct store_ms *)st;
+	const char *td = ms_store_ms_type_dir(s->type);
+	char *masked = ms_modelscope_masked_name(s->name);
+	/* the folder, mscli's records of it, and the dotted-name link: nothing else */
+	char *mine[] = {xasprintf("%s/%s/%s/", td, s->owner, masked),
+	                xasprintf(".mscli/%s/%s/%s/", td, s->owner, s->name),
+	                xasprintf("%s/%s/%s", td, s->owner, s->name)};
+	int ret = 0;
+
+	(void)staged;
+	for (size_t i = 0; i < items->n && !ret; i++) {
+		const char *rel = items->v[i].rel;
+
+		if (strncmp(rel, mine[0], strlen(mine[0])) &&
+		    strncmp(rel, mine[1], strlen(mine[1])) &&
+		    (!strcmp(masked, s->name) || strcmp(rel, mine[2]) ||
+		     items->v[i].kind != MS_ITEM_LINK))
+			ret = ms_error_set(err, MS_EUNSAFE,
+			                   "refusing the bundle: '%s' is outside the folder of its "
+			                   "repo (%s)",
+			                   rel, mine[0]);
+	}
+	for (size_t i = 0; i < sizeof(mine) / sizeof(*mine); i++)
+		free(mine[i]);
+	free(masked);
 	return ret;
 }
 

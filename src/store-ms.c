@@ -578,6 +578,7 @@ static const struct ms_store_ops store_ms_ops = {
         .stat = ms_store_ms_stat,
         .check_list = ms_store_ms_check_list,
         .bundle_list = ms_store_ms_bundle_list,
+        .import_check = ms_store_ms_import_check,
         .import = ms_store_ms_import,
         .remove = ms_store_ms_remove,
         .prune_partials = ms_store_ms_prune_partials,

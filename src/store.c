@@ -73,6 +73,51 @@ struct ms_cache_item *ms_cache_items_add(struct ms_cache_items *l, enum ms_cache
 	return it;
 }
 
+/* Is f's content in by_digest (named by its digest)? */
+static bool held(const char *by_digest, const struct ms_file *f)
+{
+	char *p;
+	bool yes;
+
+	if (!f->digest[0])
+		return false;
+	p = ms_path_join(by_digest, f->digest);
+	yes = access(p, F_OK) == 0;
+	free(p);
+	return yes;
+}
+
+size_t ms_cache_items_add_missing(struct ms_cache_items *out, const struct ms_listing *l,
+                                  const char *dir, const char *rev, const char *source,
+                                  const char *by_digest, size_t *absent)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		char *disk = ms_path_join(dir, l->files[i].path);
+		struct ms_cache_item *it;
+		struct stat st;
+
+		if (lstat(disk, &st) == 0) { /* a link to a lost blob is the caller's */
+			free(disk);
+			continue;
+		}
+		if (by_digest && !held(by_digest, &l->files[i])) {
+			*absent += 1;
+			free(disk);
+			continue;
+		}
+		it = ms_cache_items_add(out, MS_ITEM_MISSING);
+		it->disk = disk;
+		it->path = xstrdup(l->files[i].path);
+		it->rev = xstrdup(rev);
+		it->size = l->files[i].size;
+		it->source = source;
+		n++;
+	}
+	return n;
+}
+
 void ms_cache_items_release(struct ms_cache_items *l)
 {
 	for (size_t i = 0; i < l->n; i++) {

@@ -1,4 +1,5 @@
 /* Tables fitted to the terminal, or tab-separated for pipes (table.h). */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,21 +160,72 @@ static int print_tsv(const struct ms_table *t, FILE *out)
 	return ferror(out) ? -1 : 0;
 }
 
-static void drop_columns(const struct ms_table *t, int width, const size_t *widths, bool *shown,
+/* Column c shortened by what the table is too wide, down to its shrink_to. */
+static void shorten(const struct ms_table *t, size_t c, int width, size_t *widths, size_t *total)
+{
+	size_t min = (size_t)t->cols[c].shrink_to, over = *total - (size_t)width;
+	size_t cut = widths[c] <= min ? 0 : over < widths[c] - min ? over : widths[c] - min;
+
+	widths[c] -= cut;
+	*total -= cut;
+}
+
+/* Drops, and the shortenings ranked among them (shrink_rank), highest rank first. */
+static void drop_columns(const struct ms_table *t, int width, size_t *widths, bool *shown,
                          size_t *total)
 {
-	while (*total > (size_t)width) {
-		size_t drop = t->ncols;
+	bool *shortened = xcalloc(t->ncols, sizeof(*shortened));
+	size_t *natural = xcalloc(t->ncols, sizeof(*natural));
 
-		for (size_t c = 0; c < t->ncols; c++)
-			if (shown[c] && t->cols[c].drop &&
-			    (drop == t->ncols || t->cols[c].drop > t->cols[drop].drop))
-				drop = c;
-		if (drop == t->ncols)
-			return; /* nothing more may go */
-		shown[drop] = false;
-		*total -= widths[drop] + 2;
+	memcpy(natural, widths, t->ncols * sizeof(*widths));
+
+	while (*total > (size_t)width) {
+		size_t best = t->ncols;
+		int rank = 0;
+		bool drop = false;
+
+		for (size_t c = 0; c < t->ncols; c++) {
+			if (!shown[c])
+				continue;
+			if (t->cols[c].drop > rank) {
+				best = c;
+				rank = t->cols[c].drop;
+				drop = true;
+			}
+			if (t->cols[c].shrink_rank > rank && !shortened[c]) {
+				best = c;
+				rank = t->cols[c].shrink_rank;
+				drop = false;
+			}
+		}
+		if (best == t->ncols)
+			break; /* nothing more may go */
+		if (drop) {
+			shown[best] = false;
+			*total -= widths[best] + 2;
+		} else {
+			shortened[best] = true;
+			shorten(t, best, width, widths, total);
+		}
 	}
+	/* a drop after a shortening may leave room: the first shortened get it back first */
+	for (int rank = INT_MAX; *total < (size_t)width;) {
+		size_t c = t->ncols, more;
+
+		for (size_t k = 0; k < t->ncols; k++)
+			if (shortened[k] && shown[k] && t->cols[k].shrink_rank < rank &&
+			    (c == t->ncols || t->cols[k].shrink_rank > t->cols[c].shrink_rank))
+				c = k;
+		if (c == t->ncols)
+			break;
+		rank = t->cols[c].shrink_rank;
+		more = natural[c] - widths[c];
+		more = more < (size_t)width - *total ? more : (size_t)width - *total;
+		widths[c] += more;
+		*total += more;
+	}
+	free(natural);
+	free(shortened);
 }
 
 /* Which columns show and how wide, for a terminal of width columns. */
@@ -214,16 +266,11 @@ static void fit(const struct ms_table *t, int width, size_t *widths, bool *shown
 			continue;
 		}
 		for (size_t k = t->ncols; k-- > 0 && total > (size_t)width;) {
-			size_t c = pass == 0 ? by_drop[k] : k, min = (size_t)t->cols[c].shrink_to,
-			       cut;
+			size_t c = pass == 0 ? by_drop[k] : k;
 
-			if (!min || !shown[c] || widths[c] <= min ||
-			    (pass == 0) != (t->cols[c].drop != 0))
-				continue;
-			cut = total - (size_t)width < widths[c] - min ? total - (size_t)width
-			                                              : widths[c] - min;
-			widths[c] -= cut;
-			total -= cut;
+			if (t->cols[c].shrink_to && !t->cols[c].shrink_rank && shown[c] &&
+			    (pass == 0) == (t->cols[c].drop != 0))
+				shorten(t, c, width, widths, &total);
 		}
 	}
 	free(by_drop);

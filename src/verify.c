@@ -46,6 +46,44 @@ static void note(const struct ms_verify_cb *cb, enum ms_note kind, const char *f
 	cb->note(cb->arg, kind, msg);
 }
 
+/* The store's MS_ITEM_UNLISTED markers move out of the items into r->unlisted. */
+static void take_unlisted(struct ms_verify_repo *r)
+{
+	size_t m = 0;
+
+	r->unlisted = xcalloc(r->items.n + 1, sizeof(*r->unlisted));
+	for (size_t k = 0; k < r->items.n; k++) {
+		struct ms_cache_item *it = &r->items.v[k];
+
+		if (it->kind != MS_ITEM_UNLISTED) {
+			r->items.v[m++] = *it;
+			continue;
+		}
+		r->unlisted[r->nunlisted++] =
+		        (struct ms_verify_unlisted){it->rev, it->disk, it->target, false, 0};
+		free(it->path);
+		free(it->rel);
+	}
+	r->items.n = m;
+}
+
+/* Room for the per-item results of items from..items.n (added after the plan). */
+static void grow_results(struct ms_verify_repo *r, size_t from)
+{
+	size_t n = r->items.n + 1;
+
+	r->status = xrealloc(r->status, n * sizeof(*r->status));
+	r->actual = xrealloc(r->actual, n * sizeof(*r->actual));
+	r->actual_size = xrealloc(r->actual_size, n * sizeof(*r->actual_size));
+	r->errnum = xrealloc(r->errnum, n * sizeof(*r->errnum));
+	for (size_t k = from; k < n; k++) {
+		r->status[k] = MS_VERIFY_OK;
+		r->actual[k][0] = '\0';
+		r->actual_size[k] = 0;
+		r->errnum[k] = 0;
+	}
+}
+
 int ms_verify_plan(struct ms_verify *v, struct ms_error *err)
 {
 	int ret = 0;
@@ -56,10 +94,8 @@ int ms_verify_plan(struct ms_verify *v, struct ms_error *err)
 
 		ret = st->ops->check_list(st, r->rev, &r->items, err);
 		st->ops->free(st);
-		r->status = xcalloc(r->items.n + 1, sizeof(*r->status));
-		r->actual = xcalloc(r->items.n + 1, sizeof(*r->actual));
-		r->actual_size = xcalloc(r->items.n + 1, sizeof(*r->actual_size));
-		r->errnum = xcalloc(r->items.n + 1, sizeof(*r->errnum));
+		take_unlisted(r);
+		grow_results(r, 0);
 		for (size_t k = 0; k < r->items.n; k++) {
 			const struct ms_cache_item *it = &r->items.v[k];
 
@@ -99,12 +135,11 @@ static void sessions_release(struct sessions *ss)
 			ms_session_release(&ss->s[i]);
 }
 
-/* The hub's listing of rev; the unchecked files of rev take their digests from it. */
+/* The hub's listing of rev (l); the unchecked files of rev take their digests from it. */
 static int list_revision(struct ms_verify_repo *r, struct ms_session *sess, const char *rev,
-                         struct ms_error *err)
+                         struct ms_listing *l, struct ms_error *err)
 {
 	const struct ms_hub *hub = r->repo.repo.hub;
-	struct ms_listing l = {0};
 	char *commit = NULL;
 	int ret = 0;
 
@@ -112,13 +147,13 @@ static int list_revision(struct ms_verify_repo *r, struct ms_session *sess, cons
 		ret = hub->resolve(sess, &r->repo.repo, rev, &commit, err);
 	if (!ret)
 		ret = hub->list(sess, &r->repo.repo, rev,
-		                commit ? commit : (ms_is_commit_id(rev) ? rev : NULL), &l, err);
+		                commit ? commit : (ms_is_commit_id(rev) ? rev : NULL), l, err);
 	for (size_t k = 0; !ret && k < r->items.n; k++) {
 		struct ms_cache_item *it = &r->items.v[k];
 		const struct ms_file *f;
 
 		if (r->status[k] != MS_VERIFY_UNCHECKED || !it->path || !it->rev ||
-		    strcmp(it->rev, rev) || !(f = ms_listing_find(&l, it->path)) || !f->digest[0])
+		    strcmp(it->rev, rev) || !(f = ms_listing_find(l, it->path)) || !f->digest[0])
 			continue;
 		it->algo = f->algo;
 		strcpy(it->digest, f->digest);
@@ -126,7 +161,6 @@ static int list_revision(struct ms_verify_repo *r, struct ms_session *sess, cons
 		it->source = "the hub's listing";
 		r->status[k] = MS_VERIFY_OK;
 	}
-	ms_listing_release(&l);
 	free(commit);
 	return ret;
 }
@@ -137,6 +171,7 @@ struct per_revision {
 	int (*fn)(struct ms_verify *v, struct ms_verify_repo *r, const char *rev,
 	          struct ms_session *sess, const void *arg, struct ms_error *err);
 	const void *arg;
+	bool unlisted; /* and once per revision of r->unlisted not listed yet */
 };
 
 static int each_revision(struct ms_verify *v, const struct ms_session_opts *so,
@@ -159,6 +194,16 @@ static int each_revision(struct ms_verify *v, const struct ms_session_opts *so,
 			else
 				ret = p->fn(v, r, r->items.v[k].rev, sess, p->arg, err);
 		}
+		for (size_t u = 0; p->unlisted && u < r->nunlisted && !ret; u++) {
+			struct ms_session *sess;
+
+			if (r->unlisted[u].listed)
+				continue;
+			if (!(sess = session_for(&ss, r->repo.repo.hub, so, err)))
+				ret = err->code ? err->code : MS_EFAIL;
+			else
+				ret = p->fn(v, r, r->unlisted[u].rev, sess, p->arg, err);
+		}
 	}
 	sessions_release(&ss);
 	return ret;
@@ -175,10 +220,33 @@ static int online_revision(struct ms_verify *v, struct ms_verify_repo *r, const 
 {
 	const struct ms_verify_cb *cb = arg;
 	const char *first = NULL;
+	struct ms_listing l = {0};
 	size_t n = 0;
-	int ret = list_revision(r, sess, rev, err);
+	int ret = list_revision(r, sess, rev, &l, err);
 
 	(void)v;
+	for (size_t u = 0; u < r->nunlisted && !ret; u++) {
+		size_t from = r->items.n;
+
+		if (r->unlisted[u].listed || strcmp(r->unlisted[u].rev, rev))
+			continue;
+		r->unlisted[u].listed = true;
+		if (ms_cache_items_add_missing(&r->items, &l, r->unlisted[u].dir, rev,
+		                               "the hub's listing has it, its blob is there",
+		                               r->unlisted[u].blobs, &r->unlisted[u].absent))
+			grow_results(r, from);
+		for (size_t k = from; k < r->items.n; k++)
+			r->status[k] = MS_VERIFY_MISSING;
+		/* hf_hub_download fetches some files of a revision: not a fault, but said */
+		if (r->unlisted[u].absent)
+			note(cb, MS_NOTE_INFO,
+			     "%s: %zu file(s) of the hub's listing of %.7s were never downloaded "
+			     "(or went with their blobs): 'mscli download' of that revision "
+			     "fetches "
+			     "them",
+			     r->repo.repo.id, r->unlisted[u].absent, rev);
+	}
+	ms_listing_release(&l);
 	for (size_t k = 0; k < r->items.n && !ret; k++)
 		if (unchecked(r, k) && r->items.v[k].path && r->items.v[k].rev &&
 		    !strcmp(r->items.v[k].rev, rev)) {
@@ -197,7 +265,7 @@ static int online_revision(struct ms_verify *v, struct ms_verify_repo *r, const 
 int ms_verify_online(struct ms_verify *v, const struct ms_session_opts *so,
                      const struct ms_verify_cb *cb, struct ms_error *err)
 {
-	struct per_revision p = {unchecked, online_revision, cb};
+	struct per_revision p = {unchecked, online_revision, cb, true};
 
 	return each_revision(v, so, &p, err);
 }
@@ -260,7 +328,9 @@ int ms_verify_run(struct ms_verify *v, const struct ms_verify_cb *cb, struct ms_
 		v->nhashed++;
 		v->bytes += files[j].size;
 	}
-	for (size_t i = 0; i < v->n && !ret; i++)
+	for (size_t i = 0; i < v->n && !ret; i++) {
+		for (size_t u = 0; u < v->v[i].nunlisted; u++)
+			v->nunlisted += !v->v[i].unlisted[u].listed;
 		for (size_t k = 0; k < v->v[i].items.n; k++) {
 			switch (v->v[i].status[k]) {
 			case MS_VERIFY_OK:
@@ -285,6 +355,7 @@ int ms_verify_run(struct ms_verify *v, const struct ms_verify_cb *cb, struct ms_
 				break;
 			}
 		}
+	}
 	free(files);
 	free(at);
 	return ret;
@@ -380,7 +451,7 @@ int ms_verify_repair(struct ms_verify *v, const struct ms_session_opts *so,
                      const struct ms_download_cb *dcb, struct ms_error *err)
 {
 	/* the first bad file of a revision repairs all of that revision's */
-	struct per_revision p = {repairable, repair_revision, dcb};
+	struct per_revision p = {repairable, repair_revision, dcb, false};
 
 	not_repairable(v, dcb);
 	return each_revision(v, so, &p, err);
@@ -393,6 +464,12 @@ void ms_verify_release(struct ms_verify *v)
 
 		ms_cache_repo_release(&r->repo);
 		ms_cache_items_release(&r->items);
+		for (size_t u = 0; u < r->nunlisted; u++) {
+			free(r->unlisted[u].rev);
+			free(r->unlisted[u].dir);
+			free(r->unlisted[u].blobs);
+		}
+		free(r->unlisted);
 		free(r->rev);
 		free(r->status);
 		free(r->actual);

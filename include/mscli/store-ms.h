@@ -60,6 +60,8 @@ int ms_store_ms_check_list(struct ms_store *st, const char *rev, struct ms_cache
                            struct ms_error *err);
 int ms_store_ms_bundle_list(struct ms_store *st, const char *rev, struct ms_cache_items *out,
                             struct ms_error *err);
+int ms_store_ms_import_check(struct ms_store *st, const char *staged,
+                             const struct ms_cache_items *items, struct ms_error *err);
 int ms_store_ms_import(struct ms_store *st, const char *staged, struct ms_error *err);
 int ms_store_ms_remove(struct ms_store *st, struct ms_cache_removal *r, struct ms_error *err);
 int ms_store_ms_prune_partials(struct ms_store *st, struct ms_cache_removal *r,

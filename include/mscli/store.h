@@ -59,6 +59,10 @@ enum ms_cache_item_kind {
 	MS_ITEM_LINK,    /* a symlink of the layout (bundles): target */
 	MS_ITEM_MISSING, /* the cache says it holds path, but it is not there */
 	MS_ITEM_UNEXPECTED, /* in the repo's folder, but no record of the cache knows it */
+	/* check_list: revision rev (its snapshot: disk) has no file list the cache recorded,
+	 * so a file lost from it cannot be seen (HF caches of hf_hub_download); target: the
+	 * folder of its files' contents named by their digests (HF blobs/), or NULL */
+	MS_ITEM_UNLISTED,
 };
 
 /* One file a cache command looks at. */
@@ -83,6 +87,16 @@ struct ms_cache_items {
 
 struct ms_cache_item *ms_cache_items_add(struct ms_cache_items *l, enum ms_cache_item_kind kind);
 void ms_cache_items_release(struct ms_cache_items *l);
+/*
+ * The files of listing l that are not below dir, the revision rev's files, as
+ * MS_ITEM_MISSING (source says who lists them); how many.  With by_digest (HF blobs/),
+ * only those whose content is still there under its digest: evidence that the cache held
+ * them (a listing also has what a download filtered out); the others are counted in
+ * *absent.
+ */
+size_t ms_cache_items_add_missing(struct ms_cache_items *out, const struct ms_listing *l,
+                                  const char *dir, const char *rev, const char *source,
+                                  const char *by_digest, size_t *absent);
 
 /* A removal (rm, prune) and what it did. */
 struct ms_cache_removal {
@@ -169,6 +183,15 @@ struct ms_store_ops {
 	 * rel below the cache root, digests where recorded; partials never. */
 	int (*bundle_list)(struct ms_store *st, const char *rev, struct ms_cache_items *out,
 	                   struct ms_error *err);
+	/*
+	 * Before any repo of a bundle moves in: items are the repo's entries of the manifest
+	 * (rel below the cache root; digests are what staging computed), staged below staged.
+	 * Refuses an entry outside the repo's own folders, and what the layout would take on
+	 * trust from the bundle (HF: a blob not named by its hash, a blob the cache holds
+	 * with other bytes, a ref that names no commit of the bundle).  May be NULL.
+	 */
+	int (*import_check)(struct ms_store *st, const char *staged,
+	                    const struct ms_cache_items *items, struct ms_error *err);
 	/* Move the repo's files staged below staged (a tree shaped like the cache root) into
 	 * the cache, under the locks a download takes; other revisions stay. */
 	int (*import)(struct ms_store *st, const char *staged, struct ms_error *err);

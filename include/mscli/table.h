@@ -22,6 +22,11 @@ struct ms_column {
 	/* text that may be shortened (with "...") before columns are dropped, down to this
 	 * many columns; 0: never shortened */
 	int shrink_to;
+	/* 0: a dropped column is shortened before any column goes, one never dropped after
+	 * all that may go have gone; else the column is shortened in turn with the drops, as
+	 * if it were a drop of this rank (after columns of a higher drop went, before those of
+	 * a lower one): an id shortened before the facts beside it go */
+	int shrink_rank;
 };
 
 struct ms_table;

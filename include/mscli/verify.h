@@ -25,11 +25,22 @@ enum ms_verify_status {
 	MS_VERIFY_REPAIRED,   /* was corrupt or missing, downloaded again */
 };
 
+/* A revision whose file list the cache did not record: a file lost from it is unseen. */
+struct ms_verify_unlisted {
+	char *rev;     /* its commit */
+	char *dir;     /* its snapshot */
+	char *blobs;   /* its files' contents by digest (HF blobs/), or NULL */
+	bool listed;   /* --online: the hub's listing said what it lacks */
+	size_t absent; /* --online: listed, never downloaded (or gone with their blobs) */
+};
+
 /* One cached repo being verified. */
 struct ms_verify_repo {
 	struct ms_cache_repo repo;
 	char *rev; /* only this revision; NULL: every one */
 	struct ms_cache_items items;
+	struct ms_verify_unlisted *unlisted;
+	size_t nunlisted;
 	enum ms_verify_status *status; /* per item */
 	char (*actual)[MS_HEX_MAX];    /* per item: the digest found */
 	uint64_t *actual_size;
@@ -41,6 +52,7 @@ struct ms_verify {
 	size_t n, cap;
 	/* totals, after ms_verify_run (and ms_verify_repair) */
 	size_t nhashed, nok, ncorrupt, nmissing, nunexpected, nunchecked, nunreadable, nrepaired;
+	size_t nunlisted; /* revisions whose completeness could not be checked */
 	uint64_t bytes;
 };
 
@@ -57,7 +69,8 @@ void ms_verify_init(struct ms_verify *v);
 void ms_verify_add(struct ms_verify *v, struct ms_cache_repo *repo, const char *rev);
 /* What each store recorded: the files to hash, the missing and the unexpected ones. */
 int ms_verify_plan(struct ms_verify *v, struct ms_error *err);
-/* For the files nothing recorded a digest of: the hub's listing (one per revision). */
+/* For the files nothing recorded a digest of, and the revisions with no recorded file
+ * list (what they lack is missing): the hub's listing (one per revision). */
 int ms_verify_online(struct ms_verify *v, const struct ms_session_opts *so,
                      const struct ms_verify_cb *cb, struct ms_error *err);
 /* Hash in parallel and compare: 0 (see the totals), or MS_EINTR. */

@@ -8,10 +8,17 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
+import unittest
 
 from cache_helpers import HF_MAIN, HF_V1, MS_FILES, CacheCase, etag
-from support import command, git_sha1, sha256
+from support import BIN, VALGRIND, command, git_sha1, sha256
+
+# A wrapper whose only child is mscli: RUSAGE_CHILDREN's ru_maxrss is mscli's peak (KiB).
+PEAK = ("import resource, subprocess, sys\n"
+        "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+        "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
 
 
 class Roundtrip(CacheCase):
@@ -139,6 +146,57 @@ class Roundtrip(CacheCase):
         self.assertIn("verify --repair", r.err)
         self.assertEqual([n for n in os.listdir(self.tmp) if n.startswith("x.tar")], [])
 
+    def test_export_refuses_files_with_no_recorded_hash(self):
+        # the old modelscope client's layout records no hashes: a corrupt file would be
+        # bundled and certified by the manifest
+        d = self.make_ms_official("org/tiny.v1", MS_FILES)
+        self.flip_byte(os.path.join(d, "model.safetensors"), 99)
+        out = os.path.join(self.tmp, "x.tar.zst")
+        r = self.fails(2, "cache", "export", "org/tiny.v1", "-o", out)
+        self.assertIn("4 file(s) of org/tiny.v1 have no hash", r.err)
+        self.assertIn("'model.safetensors'", r.err)
+        self.assertIn("'mscli download org/tiny.v1'", r.err)
+        self.assertEqual([n for n in os.listdir(self.tmp) if n.startswith("x.tar")], [])
+        # mscli download checks them against the hub (fetching the bad one) and records
+        self.ok("download", "org/tiny.v1")
+        self.ok("cache", "export", "org/tiny.v1", "-o", out)
+
+
+@unittest.skipIf(VALGRIND, "valgrind's own memory would be measured")
+class Memory(CacheCase):
+    """Export and import stream: a bundle of a few hundred MiB within 64 MiB of resident
+    memory (under AddressSanitizer, whose shadow memory and redzones come on top, twice
+    that)."""
+
+    def peak_mib(self, *args, env=None):
+        p = subprocess.run([sys.executable, "-c", PEAK] + command(list(args)),
+                           env=dict(self.env, **(env or {})), capture_output=True, timeout=300)
+        rc, kib = map(int, p.stdout.split())
+        self.assertEqual(rc, 0, p.stderr.decode())
+        return kib / 1024
+
+    def test_export_and_import_of_256_mib_within_64_mib(self):
+        with open(BIN, "rb") as f:
+            ceiling = 128 if b"__asan_init" in f.read() else 64
+        chunk = os.urandom(1 << 20)  # incompressible, as weights are; 256 distinct MiB
+        self.make_hf_official("org/big", {"w.safetensors": b"".join(
+            bytes([i]) + chunk[1:] for i in range(256))}, "d" * 40)
+        home = os.path.join(self.tmp, "home2")
+        for ext in (".tar.zst", ".tar"):
+            with self.subTest(ext=ext):
+                bundle = os.path.join(self.tmp, "b" + ext)
+                peak = self.peak_mib("cache", "export", "hf:org/big", "-o", bundle)
+                self.assertLess(peak, ceiling, "export%s: peak RSS %.1f MiB" % (ext, peak))
+                shutil.rmtree(home, ignore_errors=True)
+                peak = self.peak_mib("cache", "import", bundle,
+                                     env={"HF_HUB_CACHE": os.path.join(home, "hf"),
+                                          "MODELSCOPE_CACHE": os.path.join(home, "ms")})
+                self.assertLess(peak, ceiling, "import%s: peak RSS %.1f MiB" % (ext, peak))
+                self.assertEqual(os.path.getsize(os.path.join(
+                    home, "hf", "models--org--big", "snapshots", "d" * 40, "w.safetensors")),
+                    256 << 20)
+                os.unlink(bundle)
+
 
 # ---- hostile bundles ----
 
@@ -195,7 +253,9 @@ def write_bundle(path, members, manifest=None, extra=(), lie_all=False, **lie):
             t.addfile(ti, f)
 
 
-class Hostile(CacheCase):
+class HostileCase(CacheCase):
+    """A cache holding org/toy that no refused bundle may change."""
+
     def setUp(self):
         super().setUp()
         self.ok("--hub", "hf", "download", "org/toy")  # a cache that must stay as it is
@@ -215,6 +275,8 @@ class Hostile(CacheCase):
         self.assertNotIn(("hf", "model", "evil/repo"), self.ls())
         return r
 
+
+class Hostile(HostileCase):
     def test_a_good_bundle_of_this_kind_is_taken(self):
         write_bundle(self.bundle, good_members())
         self.ok("cache", "import", self.bundle)
@@ -316,6 +378,30 @@ class Hostile(CacheCase):
             write_bundle(self.bundle, good_members(), manifest=m)
             self.refused(1, "manifest")
 
+    def test_names_beyond_name_max_or_path_max(self):
+        long_name = "%s/snapshots/%s/%s" % (HUB_FOLDER, COMMIT, "n" * 256)
+        deep = "%s/snapshots/%s/%s/f" % (HUB_FOLDER, COMMIT, "/".join(["d" * 200] * 21))
+        for name in (long_name, deep):
+            with self.subTest(len=len(name)):
+                ms = good_members() + [member(name, b"x")]
+                write_bundle(self.bundle, ms, manifest=manifest_for(good_members()))
+                self.refused(1, "refusing the bundle")
+                write_bundle(self.bundle, ms)  # in the manifest too
+                self.refused(1, "unsafe path")
+
+    def test_a_refused_bundle_leaves_an_empty_cache_empty(self):
+        home = os.path.join(self.tmp, "home2")
+        os.makedirs(home)
+        env = {"HOME": home, "MODELSCOPE_CACHE": os.path.join(home, "ms"),
+               "HF_HUB_CACHE": os.path.join(home, "hf"), "HF_HOME": os.path.join(home, "hfh")}
+        for lie in ({"sha256": "0" * 64}, {}):
+            ms = good_members()
+            if not lie:  # staged whole, refused at the end: a ref to no commit of it
+                ms[1] = member("%s/refs/main" % HUB_FOLDER, b"f" * 40)
+            write_bundle(self.bundle, ms, **lie)
+            self.fails(4 if lie else 1, "cache", "import", self.bundle, env=env)
+            self.assertEqual(os.listdir(home), [])
+
     def test_a_zstd_bundle_is_checked_the_same(self):
         if not shutil.which("zstd"):
             self.skipTest("no zstd command")
@@ -324,3 +410,116 @@ class Hostile(CacheCase):
         os.unlink(self.bundle)
         self.bundle += ".zst"
         self.refused(4)
+
+
+TOY_FOLDER = "hf/models--org--toy"
+
+
+def toy_members(blob_name, data, ref=COMMIT.encode(), path="config.json"):
+    """A bundle for org/toy itself: one blob named blob_name holding data, a snapshot
+    linking to it and refs/main holding ref."""
+    return [member("%s/blobs/%s" % (TOY_FOLDER, blob_name), data),
+            member("%s/refs/main" % TOY_FOLDER, ref),
+            member("%s/snapshots/%s/%s" % (TOY_FOLDER, COMMIT, path), kind=tarfile.SYMTYPE,
+                   link="../../blobs/" + blob_name)]
+
+
+def toy_manifest(members, algo="sha256"):
+    m = manifest_for(members)
+    m["repos"][0]["id"] = "org/toy"
+    for e in m["repos"][0]["entries"]:
+        if "sha256" in e and algo != "sha256":
+            ti, f = next(x for x in members if x[0].name == e["path"])
+            del e["sha256"]
+            e[algo] = git_sha1(f.getvalue())
+    return m
+
+
+class HostileToOtherRevisions(HostileCase):
+    """Bundles that would replace what the cache holds of other repos or revisions: a
+    blob's name is the hash of its bytes, a blob is never replaced, a ref names a commit
+    the bundle carries, and a repo's entries stay in its own folder."""
+
+    def refused_and_cache_intact(self, code, *want):
+        self.refused(code, *want)
+        self.ok("cache", "verify")
+        self.ok("--hub", "hf", "--offline", "download", "org/toy")
+
+    def test_a_blob_whose_name_is_not_the_hash_of_its_bytes(self):
+        shared = etag("config.json", HF_MAIN["config.json"])  # main and v1 both use it
+        self.ok("--hub", "hf", "download", "org/toy", "--revision", "v1")
+        for algo in ("sha256", "git-sha1"):  # the manifest tells the truth either way
+            ms = toy_members(shared, b'{"model_type": "evil!!"}\n')
+            write_bundle(self.bundle, ms, manifest=toy_manifest(ms, algo))
+            self.refused_and_cache_intact(4, shared, "not named by the hash")
+
+    def test_a_cached_blob_is_never_replaced(self):
+        # the bundle is right; the cache's copy of the same blob is not: refused, kept
+        shared = etag("config.json", HF_MAIN["config.json"])
+        ms = toy_members(shared, HF_MAIN["config.json"])
+        write_bundle(self.bundle, ms, manifest=toy_manifest(ms, "git-sha1"))
+        blob = os.path.join(self.hf_folder(), "blobs", shared)
+        self.flip_byte(blob, 3)
+        self.refused(4, blob)
+        # the same blob, intact in the cache: the import takes the rest and keeps it
+        self.ok("cache", "verify", "--repair")
+        before = os.stat(blob)
+        self.ok("cache", "import", self.bundle)
+        self.assertEqual(os.stat(blob).st_ino, before.st_ino)
+        self.ok("cache", "verify")
+
+    def test_a_ref_that_is_not_a_commit_of_the_bundle(self):
+        for ref in (b"../../../../../../etc/passwd", b"../snapshots/" + COMMIT.encode(),
+                    b"f" * 40, b""):
+            ms = good_members()
+            ms[1] = member("%s/refs/main" % HUB_FOLDER, ref)
+            write_bundle(self.bundle, ms)
+            self.refused(1, "refs/main", "commit")
+
+    def test_an_entry_in_another_repos_folder(self):
+        # evil/repo's manifest carries a file of org/toy's: refused, not skipped
+        ms = good_members() + [member("%s/blobs/%s" % (TOY_FOLDER, "a" * 64), b"x")]
+        write_bundle(self.bundle, ms)
+        self.refused(1, "models--org--toy/blobs", "outside the folder of its repo")
+        ms = good_members() + [member("hf/.locks/models--org--toy/x.lock", b"x")]
+        write_bundle(self.bundle, ms)
+        self.refused(1, "outside the folder of its repo")
+
+    def test_a_file_outside_the_layout(self):
+        ms = good_members() + [member("%s/hooks/post" % HUB_FOLDER, b"#!/bin/sh\n")]
+        write_bundle(self.bundle, ms)
+        self.refused(1, "not a part of")
+        ms = good_members() + [member("%s/snapshots/main/w.bin" % HUB_FOLDER, b"x")]
+        write_bundle(self.bundle, ms)
+        self.refused(1, "snapshot of a commit")
+
+
+class HostileModelScope(HostileCase):
+    """The same checks on bundles of the ModelScope layout."""
+
+    def ms_bundle(self, members, **lie):
+        m = manifest_for(members, **lie)
+        m["repos"][0].update(hub="modelscope", id="evil/repo")
+        write_bundle(self.bundle, members, manifest=m)
+
+    def refused(self, code, *want):
+        r = super().refused(code, *want)
+        self.assertFalse(os.path.exists(self.ms_repo_dir("evil/repo")))
+        return r
+
+    def test_good_then_escapes_and_a_wrong_hash(self):
+        good = [member("modelscope/models/evil/repo/w.bin", b"weights\n")]
+        self.ms_bundle(good)
+        self.ok("cache", "import", self.bundle)
+        self.ok("cache", "rm", "-y", "evil/repo")
+        self.ms_bundle(good + [member("modelscope/models/evil/../../../x", b"x")])
+        self.refused(1, "unsafe path")
+        self.ms_bundle(good + [member("modelscope/models/org/toy/w.bin", b"x")])
+        self.refused(1, "outside the folder of its repo")
+        self.ms_bundle(good + [member("modelscope/.lock/evil___repo", b"x")])
+        self.refused(1, "outside the folder of its repo")
+        self.ms_bundle(good + [member("modelscope/models/evil/repo/l", kind=tarfile.SYMTYPE,
+                                      link="../../../../etc/passwd")])
+        self.refused(1, "symlink")
+        self.ms_bundle(good, sha256="0" * 64)
+        self.refused(4, "corrupt")

@@ -98,6 +98,19 @@ class Ls(CacheCase):
         self.assertEqual(ms["size"], sum(len(v) for v in MS_FILES.values()))
         self.assertFalse(ms["revisions"][0]["listed"])
 
+    def test_old_modelscope_client_cache_with_a_file_gone(self):
+        # what .msc lists must be there: ls agrees with path and verify
+        d = self.make_ms_official("org/tiny.v1", MS_FILES)
+        self.assertFalse(self.ls()[("modelscope", "model", "org/tiny.v1")]["incomplete"])
+        self.ok("cache", "path", "org/tiny.v1")
+        os.unlink(os.path.join(d, "sub/vocab.txt"))
+        o = self.ls()[("modelscope", "model", "org/tiny.v1")]
+        self.assertTrue(o["incomplete"])
+        self.assertFalse(o["revisions"][0]["complete"])
+        self.assertIn("incomplete", self.ok("cache", "ls").out)
+        self.fails(7, "cache", "path", "org/tiny.v1")
+        self.fails(4, "cache", "verify", "org/tiny.v1")
+
     def test_nothing_cached(self):
         r = self.ok("cache", "ls")
         self.assertEqual(r.out, "")
@@ -109,6 +122,43 @@ class Ls(CacheCase):
         self.assertEqual(self.ok("--json", "cache", "ls").out, "")
         self.assertFalse(os.path.exists(self.cache))  # looking creates nothing
         self.assertFalse(os.path.exists(self.hfcache))
+
+
+LONG_ID = "some-organisation/" + "a-rather-long-model-name-with-a-suffix-" * 2 + "instruct-v2"
+
+
+class LsOnATerminal(CacheCase):
+    """The table fitted to the terminal: a long id is shortened before the facts beside it
+    go, STATUS is the last to go, REVISIONS is whole when there is room."""
+
+    def table(self, cols):
+        rc, out, err = self.tty_run("cache", "ls", cols=cols, stream="stdout")
+        self.assertEqual(rc, 0, err)
+        lines = out.decode().replace("\r\n", "\n").splitlines()
+        for l in lines:
+            self.assertLessEqual(len(l), cols, l)
+        return lines
+
+    def test_long_id_at_80_100_200_columns(self):
+        self.ok("--hub", "hf", "download", "org/toy")
+        self.ok("--hub", "hf", "download", "org/toy", "--revision", "v1")
+        folder = self.make_hf_official(LONG_ID, HF_MAIN, "c" * 40)
+        os.unlink(os.path.join(folder, "blobs", etag("README.md", HF_MAIN["README.md"])))
+        revs = "main@%s v1@%s" % (self.hf_model.commit[:7], self.hf_model.branches["v1"][:7])
+        for cols in (80, 100, 200):
+            with self.subTest(cols=cols):
+                head, toy, long = self.table(cols)
+                for c in ("REPO", "HUB", "TYPE", "REVISIONS", "FILES", "SIZE", "STATUS"):
+                    self.assertIn(c, head.split())
+                self.assertTrue(long.rstrip().endswith("1 broken"), long)
+                if cols == 200:
+                    self.assertIn("LAST USED", head)
+                    self.assertTrue(long.startswith(LONG_ID + "  "), long)
+                else:
+                    self.assertRegex(long, r"^some-organisation/a-rat.*\.\.\.  hf ")
+                if cols >= 100:
+                    self.assertIn("LAST USED", head)
+                    self.assertIn(revs, toy)  # REVISIONS takes the room left
 
 
 class Path(CacheCase):

@@ -2,10 +2,12 @@
 download takes; symlinks never followed out of the cache."""
 import fcntl
 import os
+import pty
+import subprocess
 import time
 
 from cache_helpers import HF_MAIN, HF_V1, MS_FILES, CacheCase, etag
-from support import blob
+from support import blob, command
 
 
 class Rm(CacheCase):
@@ -42,6 +44,56 @@ class Rm(CacheCase):
         self.assertIn("would remove", r.out)
         self.assertIn(self.hf_folder(), r.out)
         self.assertEqual(self.tree(self.tmp), before)
+
+    def answer_on_a_terminal(self, answer, *args):
+        """mscli with stdin on a pseudo-terminal that types answer: (rc, stdout, stderr)."""
+        master, slave = pty.openpty()
+        p = subprocess.Popen(command(list(args)), env=self.env, stdin=slave,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.close(slave)
+        os.write(master, answer)
+        out, err = p.communicate(timeout=60)
+        os.close(master)
+        self.assertNotIn(b"AddressSanitizer", err)
+        return p.returncode, out.decode(), err.decode()
+
+    def test_the_question_on_a_terminal(self):
+        self.fill()
+        before = self.tree(self.tmp)
+        for no in (b"n\n", b"\n", b"whatever\n", b"\x04"):  # ^D: end of input
+            rc, out, err = self.answer_on_a_terminal(no, "cache", "rm", "hf:org/toy")
+            self.assertEqual(rc, 0, err)  # the user said no: not an error (hf cache rm)
+            self.assertIn("about to remove hf:org/toy", err)
+            self.assertIn(self.hf_folder(), err)
+            self.assertIn("[y/N]", err)
+            self.assertIn("mscli: nothing removed", err)
+            self.assertNotIn("error", err)
+            self.assertEqual(out, "")
+            self.assertEqual(self.tree(self.tmp), before)
+        rc, out, err = self.answer_on_a_terminal(b"y\n", "cache", "rm", "hf:org/toy")
+        self.assertEqual(rc, 0, err)
+        self.assertIn(self.hf_folder(), out)
+        self.assertFalse(os.path.exists(self.hf_folder()))
+        self.assertNotIn(("hf", "model", "org/toy"), self.ls())
+        self.assertIn(("modelscope", "model", "org/tiny.v1"), self.ls())
+
+    def test_rm_waits_for_a_running_download(self):
+        big = blob(3_000_000, 9)
+        self.hub.add_hf_repo("org/big", files={"w.safetensors": big, "c.json": b"{}"},
+                             lfs=lambda p, s: p.endswith(".safetensors"))
+        self.hub.fault("trickle", path="w.safetensors", rate=1_500_000, times=None)
+        dl = self.spawn("--hub", "hf", "download", "org/big")
+        blobs = self.hf_folder("org/big") + "/blobs"
+        self.wait_for(lambda: os.path.isdir(blobs) and any(
+            n.endswith(".incomplete") for n in os.listdir(blobs)), 30, "the partial")
+        rm = self.spawn("cache", "rm", "-y", "hf:org/big")
+        out, err = dl.communicate(timeout=120)
+        self.assertEqual(dl.returncode, 0, err.decode())  # the download finished whole
+        out, err = rm.communicate(timeout=60)
+        self.assertEqual(rm.returncode, 0, err.decode())
+        self.assertIn(b"waiting for a download to finish", err)
+        self.assertFalse(os.path.exists(self.hf_folder("org/big")))
+        self.assertNotIn(("hf", "model", "org/big"), self.ls())
 
     def test_one_hf_revision_keeps_the_blobs_the_other_uses(self):
         self.ok("--hub", "hf", "download", "org/toy")

@@ -2,6 +2,7 @@
 and unexpected files named; exit 4; --repair downloads exactly what is bad; caches of
 the official clients checked by what their layout records, or with --online."""
 import os
+import re
 
 from cache_helpers import HF_MAIN, HF_V1, MS_FILES, CacheCase, etag
 
@@ -91,6 +92,50 @@ class Verify(CacheCase):
         self.assertIn("model.safetensors", r.out)
         self.assertIn("the blob's name", r.out)
 
+    def test_a_file_lost_from_a_snapshot_with_a_tree(self):
+        self.ok("--hub", "hf", "download", "org/toy")
+        link = os.path.join(self.hf_snap(self.hf_model.commit), "tok/vocab.txt")
+        os.unlink(link)
+        r = self.fails(4, "cache", "verify")
+        self.assertEqual([l.split()[:3] for l in r.lines if "unexpected" not in l],
+                         [["missing", "hf:org/toy", "tok/vocab.txt"]])  # its blob: unused
+        self.ok("cache", "verify", "--repair")
+        with open(link, "rb") as f:
+            self.assertEqual(f.read(), HF_MAIN["tok/vocab.txt"])
+        self.ok("cache", "verify")
+        # what a download filtered out is not lost: no blob of it was ever there
+        self.ok("cache", "rm", "-y", "hf:org/toy")
+        self.ok("--hub", "hf", "download", "org/toy", "--include", "*.json")
+        self.assertEqual(self.ok("cache", "verify").out, "")
+
+    def test_huggingface_hub_cache_without_trees(self):
+        # hf_hub_download / transformers write no trees/: a lost file is not seen offline,
+        # and verify says so; --online lists the revision and finds it; --repair fetches it
+        commit = self.hf_model.commit
+        self.make_hf_official("org/toy", {p: d for p, d in HF_MAIN.items()
+                                          if p != "tok/vocab.txt"}, commit)
+        os.unlink(os.path.join(self.hf_snap(commit), "README.md"))  # its blob stays
+        self.hub.clear_log()
+        r = self.ok("cache", "verify")
+        self.assertRegex(r.err, r"hf:org/toy: revision %s: completeness could not be "
+                                r"checked.*--online" % commit[:7])
+        self.assertEqual(self.hub.log, [])
+        r = self.fails(4, "cache", "verify", "--online")
+        self.assertEqual([l.split()[:3] for l in r.lines if "unexpected" not in l],
+                         [["missing", "hf:org/toy", "README.md"]])
+        self.assertNotIn("completeness", r.err)
+        # a file hf_hub_download never fetched is said, not a fault
+        self.assertIn("1 file(s) of the hub's listing of %s were never downloaded" % commit[:7],
+                      r.err)
+        self.assertEqual([q.path for q in self.hub.log if "/tree/" in q.path],
+                         [q.path for q in self.hub.log][-1:])  # one listing, no file data
+        self.hub.clear_log()
+        self.ok("cache", "verify", "--online", "--repair")
+        with open(os.path.join(self.hf_snap(commit), "README.md"), "rb") as f:
+            self.assertEqual(f.read(), HF_MAIN["README.md"])
+        self.assertEqual({q.file_path for q in self.hub.log if q.file_path}, {"README.md"})
+        self.assertFalse(os.path.exists(os.path.join(self.hf_snap(commit), "tok/vocab.txt")))
+
     def test_modelscope_cache_of_another_client(self):
         d = self.make_ms_official("org/tiny.v1", MS_FILES)
         self.hub.clear_log()
@@ -106,6 +151,25 @@ class Verify(CacheCase):
         self.ok("cache", "verify", "--online", "--repair")
         with open(os.path.join(d, "config.json"), "rb") as f:
             self.assertEqual(f.read(), MS_FILES["config.json"])
+
+    def test_progress_bar_on_a_terminal_only(self):
+        self.fill()
+        rc, err, out = self.tty_run("cache", "verify", cols=80, stream="stderr")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, b"")
+        text = re.sub(rb"\x1b\[[0-9;]*[A-Za-z]", b"", err).replace(b"\r", b"\n").decode()
+        bars = [l for l in text.split("\n") if l.startswith("verify ")]
+        self.assertTrue(bars, text)
+        m = re.match(r"^verify (\d+)/(\d+) files .*100% .*MiB/", bars[-1])
+        self.assertTrue(m and m.group(1) == m.group(2), bars[-1])
+        for l in bars:
+            self.assertLess(len(l.rstrip()), 80, repr(l))
+        self.assertIn("%s ok, 0 corrupt" % m.group(1), text)
+        # not with --no-progress, not into a pipe
+        rc, err, out = self.tty_run("--no-progress", "cache", "verify", cols=80)
+        self.assertNotIn(b"\x1b[", err)
+        self.assertNotIn(b"verify %s/" % m.group(1).encode(), err)
+        self.assertNotIn("\x1b[", self.ok("cache", "verify").err)
 
     def test_one_revision(self):
         self.ok("--hub", "hf", "download", "org/toy")

@@ -30,6 +30,24 @@ static bool lines_fit(const char *s, size_t width)
 	return true;
 }
 
+/* An id ranked among the drops: shortened before A and B go, given back what a drop frees. */
+static void test_table_shrink_rank(void)
+{
+	static const struct ms_column cols[] = {
+	        {"ID", false, 0, 6, 3}, {"A", false, 2, 0, 0}, {"B", false, 1, 0, 0}};
+	struct ms_table *t = ms_table_new(cols, 3);
+	char *out;
+
+	ms_table_add(t, (const char *const[]){"abcdefghijkl", "aaaa", "bbbb"});
+	out = render(t, true, 20);
+	CHECK(lines_fit(out, 20) && strstr(out, "abcde...  aaaa  bbbb"));
+	free(out);
+	out = render(t, true, 14);
+	CHECK(lines_fit(out, 14) && !strstr(out, "aaaa") && strstr(out, "abcde...  bbbb"));
+	free(out);
+	ms_table_free(t);
+}
+
 void test_table(void)
 {
 	static const struct ms_column cols[] = {{"ID", false, 0, 12},
@@ -69,5 +87,6 @@ void test_table(void)
 	                   "o/tiny\t5\t0\t\n"));
 	free(out);
 	ms_table_free(t);
+	test_table_shrink_rank();
 	CHECK(ms_display_width("abc") == 3);
 }
