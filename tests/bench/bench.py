@@ -765,7 +765,7 @@ def main():
     ap.add_argument("--mscli-args", default="", help="extra download options for mscli")
     ap.add_argument("--alt", help="another mscli binary, measured in the same rounds as 'alt'")
     ap.add_argument("--json", default=os.path.join(ROOT, "tests", "bench", "out", "result.json"))
-    ap.add_argument("--legs", default="download,resume",
+    ap.add_argument("--legs", default="download,resume,verify,bundle",
                     help="which legs: download (the workloads above), resume, verify and "
                     "bundle (mscli's cache verify, export and import against openssl, "
                     "sha256sum and tar; on the big workload)")
