@@ -37,6 +37,7 @@ struct store_hf {
 	bool no_symlinks;
 	const struct ms_listing *listing;
 	bool listing_from_cache;
+	bool locked;            /* lock(): this run fetches, so blobs/ was made */
 	struct ms_dirmemo dirs; /* made in this run: once each, not once per file */
 };
 
