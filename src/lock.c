@@ -12,14 +12,14 @@
 #include "mscli/clock.h"
 #include "mscli/lock.h"
 
-static int wait_for(int fd, const char *path, ms_lock_wait_fn waiting, void *arg,
+static int wait_for(int fd, int op, const char *path, ms_lock_wait_fn waiting, void *arg,
                     struct ms_error *err)
 {
 	double start = ms_now();
 	bool told = false;
 
 	for (;;) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		if (flock(fd, op | LOCK_NB) == 0)
 			return fd;
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			int e = errno;
@@ -44,7 +44,17 @@ int ms_lock_acquire(const char *path, ms_lock_wait_fn waiting, void *arg, struct
 
 	if (fd < 0)
 		return ms_error_errno(err, errno, "cannot create lock file", path);
-	return wait_for(fd, path, waiting, arg, err);
+	return wait_for(fd, LOCK_EX, path, waiting, arg, err);
+}
+
+int ms_lock_acquire_shared(const char *path, ms_lock_wait_fn waiting, void *arg,
+                           struct ms_error *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+
+	if (fd < 0)
+		return ms_error_errno(err, errno, "cannot create lock file", path);
+	return wait_for(fd, LOCK_SH, path, waiting, arg, err);
 }
 
 int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg, struct ms_error *err)
@@ -53,7 +63,7 @@ int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg, str
 
 	if (fd < 0)
 		return ms_error_errno(err, errno, "cannot open directory", dir);
-	return wait_for(fd, dir, waiting, arg, err);
+	return wait_for(fd, LOCK_EX, dir, waiting, arg, err);
 }
 
 static int try_fd(int f, int *fd)

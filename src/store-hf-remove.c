@@ -45,6 +45,22 @@ static enum ms_lock_mode lock_mode(const struct ms_cache_removal *r)
 	return r->dry_run ? MS_LOCK_PROBE : r->wait ? MS_LOCK_WAIT : MS_LOCK_TRY;
 }
 
+/* MS_HF_REPO_LOCK, exclusively: 0 taken (*fd), 1 busy (r->busy set), <0 an error. */
+static int repo_lock(struct store_hf *s, struct ms_cache_removal *r, int *fd, struct ms_error *err)
+{
+	char *path = xasprintf("%s/%s", s->locks, MS_HF_REPO_LOCK);
+	enum ms_lock_mode mode = lock_mode(r);
+	int ret = mode == MS_LOCK_PROBE ? 0 : ms_mkdirs(s->locks, 0755, err);
+
+	if (!ret)
+		ret = ms_lock_take(path, mode, s->base.on_lock_wait, s->base.lock_wait_arg, fd,
+		                   err);
+	if (ret == 1)
+		r->busy = true;
+	free(path);
+	return ret;
+}
+
 /* The path of rel below the repo's folder, or NULL when rel is not in it. */
 static const char *below_folder(const struct store_hf *s, const char *rel)
 {
@@ -422,15 +438,21 @@ int ms_store_hf_remove(struct ms_store *st, struct ms_cache_removal *r, struct m
 	struct store_hf *s = (struct store_hf *)st;
 	struct ms_hf_scan all = {0};
 	char *commit = NULL;
-	int ret;
+	int ret, repo_fd = -1;
 	struct stat lst;
 
 	if (lstat(s->repo_dir, &lst) < 0)
 		return ms_hf_not_cached(s, NULL, err);
 	if (!S_ISDIR(lst.st_mode)) /* a link to a folder elsewhere: only the link goes */
 		return ms_cache_removal_path(r, s->repo_dir, err);
-	if (!r->rev)
-		return remove_repo(s, r, err);
+	/* a download's last writes (ref, snapshot) come after its blob locks: wait for it */
+	if ((ret = repo_lock(s, r, &repo_fd, err)) != 0)
+		return ret < 0 ? ret : 0;
+	if (!r->rev) {
+		ret = remove_repo(s, r, err);
+		ms_lock_release(repo_fd);
+		return ret;
+	}
 	if (!(commit = ms_hf_resolve(s, r->rev)))
 		return ms_hf_not_cached(s, r->rev, err);
 	ms_hf_scan_snapshots(s, NULL, &all);
@@ -441,6 +463,7 @@ int ms_store_hf_remove(struct ms_store *st, struct ms_cache_removal *r, struct m
 			                 : remove_revision(s, &all, &all.v[i], r, err);
 	ms_hf_scan_release(&all);
 	free(commit);
+	ms_lock_release(repo_fd);
 	return ret;
 }
 

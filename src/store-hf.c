@@ -122,9 +122,20 @@ static int hf_lock(struct ms_store *st, struct ms_error *err)
 	struct store_hf *s = (struct store_hf *)st;
 	char *blobs = sub(s, "blobs", NULL);
 	int ret = ms_mkdirs(s->locks, 0755, err);
+	char *repo_lock = locks_file(s, MS_HF_REPO_LOCK, "");
 
 	if (!ret)
 		ret = ms_mkdirs(blobs, 0755, err);
+	if (!ret && s->repo_lock < 0) {
+		int fd =
+		        ms_lock_acquire_shared(repo_lock, st->on_lock_wait, st->lock_wait_arg, err);
+
+		if (fd >= 0)
+			s->repo_lock = fd;
+		else if (fd != MS_LOCK_NONE)
+			ret = fd;
+	}
+	free(repo_lock);
 	free(blobs);
 	s->locked = !ret;
 	return ret;
@@ -343,7 +354,11 @@ static int hf_finish(struct ms_store *st, struct ms_error *err)
 	snap = xasprintf("%s/snapshots/%s", s->repo_dir, s->commit);
 	ret = ms_mkdirs(snap, 0755, err);
 	free(snap);
-	return ret ? ret : write_ref(s, s->commit, err);
+	if (!ret)
+		ret = write_ref(s, s->commit, err);
+	ms_lock_release(s->repo_lock);
+	s->repo_lock = -1;
+	return ret;
 }
 
 static int hf_local_listing(struct ms_store *st, const char *commit, struct ms_listing *out)
@@ -443,6 +458,7 @@ static void hf_free(struct ms_store *st)
 	free(s->root);
 	free(s->repo_dir);
 	free(s->locks);
+	ms_lock_release(s->repo_lock);
 	free(s->folder);
 	ms_dirmemo_release(&s->dirs);
 	free(s);
@@ -492,6 +508,7 @@ struct ms_store *ms_store_hf_new(const char *root, const struct ms_repo *repo, c
 	s->root = xstrdup(root);
 	s->repo_dir = ms_path_join(root, folder);
 	s->locks = xasprintf("%s/.locks/%s", root, folder);
+	s->repo_lock = -1;
 	s->folder = folder;
 	return &s->base;
 }

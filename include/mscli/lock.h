@@ -15,6 +15,9 @@ typedef void (*ms_lock_wait_fn)(void *arg, const char *path);
  * once when another process holds it.  Returns the fd (>= 0) or a negative ms_err.
  */
 int ms_lock_acquire(const char *path, ms_lock_wait_fn waiting, void *arg, struct ms_error *err);
+/* The same, shared: any number of holders, none while an exclusive one holds it. */
+int ms_lock_acquire_shared(const char *path, ms_lock_wait_fn waiting, void *arg,
+                           struct ms_error *err);
 /* The same on an existing directory (for --local-dir). */
 int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg, struct ms_error *err);
 /* Without waiting: 0 taken (*fd, or -1 when the filesystem cannot lock), 1 busy, <0 error. */

@@ -38,8 +38,14 @@ struct store_hf {
 	const struct ms_listing *listing;
 	bool listing_from_cache;
 	bool locked;            /* lock(): this run fetches, so blobs/ was made */
+	int repo_lock;          /* MS_HF_REPO_LOCK, held shared from lock() to finish(), or -1 */
 	struct ms_dirmemo dirs; /* made in this run: once each, not once per file */
 };
+
+/* In .locks/<folder>: mscli's lock of the whole repo (huggingface_hub has none).  A download
+ * holds it shared from lock() to finish() -- its ref and snapshot directory come after its
+ * last blob lock is freed -- and rm and prune take it exclusively before any blob lock. */
+#define MS_HF_REPO_LOCK "mscli-repo.lock"
 
 /* The cache commands' side of the store (store-hf-cache.c). */
 int ms_store_hf_walk(const struct ms_hub *hub, const char *root,
