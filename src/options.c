@@ -137,6 +137,16 @@ static void set_help(char *dst, size_t size, struct ms_buf *b)
 }
 
 /* The global options' help about hubs, from the registry: a new hub adds its own. */
+/* "what (the hubs' variables)" into dst */
+static void env_help(struct ms_buf *b, const char *what, const char *(*env)(const struct ms_hub *),
+                     bool all, char *dst, size_t size)
+{
+	ms_buf_addf(b, "%s (", what);
+	env_list(b, env, all);
+	ms_buf_adds(b, ")");
+	set_help(dst, size, b);
+}
+
 static void registry_help(void)
 {
 	struct ms_buf b = MS_BUF_INIT;
@@ -148,18 +158,10 @@ static void registry_help(void)
 	set_help(hub_arg, sizeof(hub_arg), &b);
 	ms_buf_addf(&b, "which hub (default %s; env MSCLI_HUB)", ms_hub_default()->name);
 	set_help(hub_help, sizeof(hub_help), &b);
-	ms_buf_adds(&b, "hub or mirror base URL (");
-	env_list(&b, endpoint_env, true);
-	ms_buf_adds(&b, ")");
-	set_help(endpoint_help, sizeof(endpoint_help), &b);
-	ms_buf_adds(&b, "access token (");
-	env_list(&b, token_env, true);
-	ms_buf_adds(&b, ")");
-	set_help(token_help, sizeof(token_help), &b);
-	ms_buf_adds(&b, "cache root (");
-	env_list(&b, cache_env, false);
-	ms_buf_adds(&b, ")");
-	set_help(cache_help, sizeof(cache_help), &b);
+	env_help(&b, "hub or mirror base URL", endpoint_env, true, endpoint_help,
+	         sizeof(endpoint_help));
+	env_help(&b, "access token", token_env, true, token_help, sizeof(token_help));
+	env_help(&b, "cache root", cache_env, false, cache_help, sizeof(cache_help));
 	ms_buf_adds(&b, "no network; answer from the cache (env MSCLI_OFFLINE=1");
 	for (size_t i = 0; ms_hubs[i]; i++)
 		if (ms_hubs[i]->help_offline_env)

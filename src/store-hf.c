@@ -137,7 +137,6 @@ static int hf_lock(struct ms_store *st, struct ms_error *err)
 	}
 	free(repo_lock);
 	free(blobs);
-	s->locked = !ret;
 	return ret;
 }
 
@@ -338,17 +337,6 @@ static int hf_finish(struct ms_store *st, struct ms_error *err)
 
 	if (!s->commit)
 		return 0;
-	/* blobs/ made by lock() and gone: `cache rm` removed the repo once the last blob lock
-	 * was free (this layout has no lock of the whole repo, as huggingface_hub): the ref and
-	 * an empty snapshot must not bring it back */
-	if (s->locked) {
-		char *blobs = sub(s, "blobs", NULL);
-		bool gone = !ms_is_dir(blobs);
-
-		free(blobs);
-		if (gone)
-			return 0;
-	}
 	sweep_stale_partials(s);
 	/* the printed snapshot path exists even when nothing matched */
 	snap = xasprintf("%s/snapshots/%s", s->repo_dir, s->commit);

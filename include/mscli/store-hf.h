@@ -37,7 +37,6 @@ struct store_hf {
 	bool no_symlinks;
 	const struct ms_listing *listing;
 	bool listing_from_cache;
-	bool locked;            /* lock(): this run fetches, so blobs/ was made */
 	int repo_lock;          /* MS_HF_REPO_LOCK, held shared from lock() to finish(), or -1 */
 	struct ms_dirmemo dirs; /* made in this run: once each, not once per file */
 };
