@@ -523,6 +523,10 @@ static int fetch_missing(struct ms_download *d, struct ms_error *err)
 		eo.chunk_size = 65536;
 	eo.write_buffer = (size_t)env_size(d, "MSCLI_WRITE_BUFFER", eo.write_buffer);
 	eo.hash_threads = (int)env_knob(d, "MSCLI_HASH_THREADS", (uint64_t)eo.hash_threads, true);
+	eo.tls_read_ahead =
+	        (size_t)env_size(d, "MSCLI_TLS_READ_AHEAD", (uint64_t)eo.tls_read_ahead);
+	if (eo.tls_read_ahead > (4u << 20))
+		eo.tls_read_ahead = 4u << 20; /* per connection */
 	eo.net = &d->sess->net;
 	eo.auth = &d->sess->auth;
 	eo.on_event = on_engine_event;

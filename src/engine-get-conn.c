@@ -218,6 +218,7 @@ int get_conn_start(struct get *g, struct xfile *xf, uint32_t ci)
 
 	curl_easy_reset(h);
 	ms_http_setup_easy(h, o->net, c->url, c->base.errbuf);
+	ms_http_read_ahead(h, o->net, c->url, o->tls_read_ahead);
 	/* curl's low-speed check averages over seconds: the engine's stall check is exact */
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 0L);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);

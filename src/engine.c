@@ -3,16 +3,26 @@
  * parallel_transfers(): jobs hand transfers to one multi handle within a
  * connection budget; the loop drives curl, hands finished transfers back to
  * their job kind, ends stalled ones, emits progress and sleeps in
- * curl_multi_poll until a socket, a thread (engine_wake) or a timer needs it.
+ * epoll until a socket, a thread (engine_wake) or a timer needs it.
+ *
+ * curl is driven by curl_multi_socket_action: a pass runs only the transfers
+ * whose sockets are ready.  curl_multi_perform ran every transfer and libcurl
+ * 7.88 polled each one's socket again (8 poll()s per small file), and it
+ * could not be told of TLS records OpenSSL has read ahead (ms_http_read_ahead).
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "mscli/alloc.h"
 #include "mscli/clock.h"
 #include "mscli/common.h"
 #include "mscli/engine-kind.h"
+#include "mscli/http.h"
 
 static const struct engine_kind *const kinds[] = {
         [MS_JOB_GET] = &engine_get,
@@ -29,6 +39,7 @@ void ms_engine_opts_init(struct ms_engine_opts *o)
 	o->range_threshold = 64u << 20;
 	o->chunk_size = 16u << 20;
 	o->write_buffer = 1u << 20;
+	o->tls_read_ahead = 128u << 10; /* see README, Performance */
 	/*
 	 * Two hashers when there are two cores: big files arrive faster than one core of
 	 * SHA-256, so a second thread takes the next file's prefix while the first still
@@ -59,6 +70,7 @@ int engine_add(struct engine *e, struct econn *c, const struct engine_kind *kind
 	c->kind_state = state;
 	c->last_rx = ms_now();
 	c->stalled = false;
+	c->sock = CURL_SOCKET_BAD;
 	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
 	if (curl_multi_add_handle(e->multi, c->easy) != CURLM_OK) {
 		put_easy(e, c->easy);
@@ -83,6 +95,7 @@ void engine_remove(struct engine *e, struct econn *c)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 	curl_multi_remove_handle(e->multi, c->easy);
+	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, NULL); /* on_socket: c goes */
 	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, NULL); /* c goes, the handle stays */
 	put_easy(e, c->easy);
@@ -117,7 +130,77 @@ void engine_emit(struct engine *e, enum ms_event_type type, struct ms_xfer_job *
 
 void engine_wake(void *engine)
 {
-	curl_multi_wakeup(((struct engine *)engine)->multi);
+	uint64_t one = 1;
+	ssize_t n = write(((struct engine *)engine)->wake_fd, &one, sizeof(one));
+
+	(void)n; /* EAGAIN: a wake-up is pending already */
+}
+
+/* curl wants s watched for what (CURLMOPT_SOCKETFUNCTION). */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *socketp)
+{
+	struct engine *e = arg;
+	struct epoll_event ev = {.data.fd = s};
+
+	struct econn *c = NULL;
+
+	if (easy && curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c) == CURLE_OK && c)
+		c->sock = what == CURL_POLL_REMOVE ? CURL_SOCKET_BAD : s;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(e->ep_fd, EPOLL_CTL_DEL, s, NULL); /* ENOENT, EBADF: gone already */
+		curl_multi_assign(e->multi, s, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+	if (socketp && epoll_ctl(e->ep_fd, EPOLL_CTL_MOD, s, &ev) == 0)
+		return 0;
+	if (epoll_ctl(e->ep_fd, EPOLL_CTL_ADD, s, &ev) != 0 &&
+	    (errno != EEXIST || epoll_ctl(e->ep_fd, EPOLL_CTL_MOD, s, &ev) != 0))
+		return -1;
+	curl_multi_assign(e->multi, s, e); /* watched */
+	return 0;
+}
+
+/* curl wants to be called in ms milliseconds, or (-1) not (CURLMOPT_TIMERFUNCTION). */
+static int on_timer(CURLM *multi, long ms, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)multi;
+	e->timer_at = ms < 0 ? -1.0 : ms_now() + (double)ms / 1000.0;
+	return 0;
+}
+
+static void socket_action(struct engine *e, curl_socket_t s, int ev)
+{
+	int running;
+
+	curl_multi_socket_action(e->multi, s, ev, &running);
+}
+
+/*
+ * Records OpenSSL read ahead wake no socket: hand them to curl, which takes one per
+ * action, while it takes any; true when it still did after 64 rounds (do not sleep).
+ */
+static bool drain_tls(struct engine *e)
+{
+	for (int round = 0; round < 64; round++) {
+		bool any = false;
+
+		for (struct econn *c = e->conns; c; c = c->next) {
+			unsigned long before = ms_http_tls_records();
+
+			if (c->sock == CURL_SOCKET_BAD || !ms_http_tls_pending(c->easy))
+				continue;
+			socket_action(e, c->sock, CURL_CSELECT_IN);
+			/* no record begun: what is left is part of one, and its socket will wake us
+			 */
+			any |= ms_http_tls_records() != before;
+		}
+		if (!any)
+			return false;
+	}
+	return true;
 }
 
 /* A transfer that received nothing for stall_timeout seconds fails like a timeout.  curl's
@@ -177,12 +260,16 @@ static double next_wakeup(struct engine *e, void *const *states)
 static void pass(struct engine *e, void *const *states)
 {
 	struct CURLMsg *m;
-	int running, left;
+	int left;
 
 	for (size_t k = 0; k < NKINDS && !e->fatal; k++)
 		if (states[k])
 			kinds[k]->schedule(e, states[k]);
-	curl_multi_perform(e->multi, &running);
+	if (e->timer_at >= 0 && e->timer_at <= ms_now()) {
+		e->timer_at = -1;
+		socket_action(e, CURL_SOCKET_TIMEOUT, 0);
+	}
+	e->tls_pending = drain_tls(e);
 	while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
 		struct econn *c = NULL;
 
@@ -257,6 +344,34 @@ static void feed(struct engine *e, void **states)
 	}
 }
 
+/* Sleep until a socket, engine_wake or a timer (curl's, or the kinds' in `max` seconds). */
+static void wait_events(struct engine *e, double max)
+{
+	struct epoll_event evs[32];
+	double now = ms_now();
+	int ms, n;
+
+	if (e->timer_at >= 0 && e->timer_at - now < max)
+		max = e->timer_at - now;
+	ms = e->tls_pending || max <= 0 ? 0 : (int)(max * 1000) + 1;
+	n = epoll_wait(e->ep_fd, evs, (int)MS_ARRAY_SIZE(evs), ms);
+	for (int i = 0; i < n; i++) {
+		uint32_t ev = evs[i].events;
+
+		if (evs[i].data.fd == e->wake_fd) {
+			uint64_t count;
+			ssize_t r = read(e->wake_fd, &count, sizeof(count));
+
+			(void)r;
+			continue;
+		}
+		/* an error or a hang-up alone: curl looks at the socket itself */
+		socket_action(e, evs[i].data.fd,
+		              (ev & EPOLLIN ? CURL_CSELECT_IN : 0) |
+		                      (ev & EPOLLOUT ? CURL_CSELECT_OUT : 0));
+	}
+}
+
 static void run(struct engine *e, void **states)
 {
 	engine_emit(e, MS_EV_PLAN, NULL, 0, 0, 0, NULL);
@@ -274,13 +389,18 @@ static void run(struct engine *e, void **states)
 		progress(e, states);
 		if (all_finished(e, states))
 			break;
-		curl_multi_poll(e->multi, NULL, 0, (int)(next_wakeup(e, states) * 1000) + 1, NULL);
+		wait_events(e, next_wakeup(e, states));
 	}
 }
 
 int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size_t n)
 {
-	struct engine e = {.o = o, .njobs = n, .feeding = o->feed != NULL};
+	struct engine e = {.o = o,
+	                   .njobs = n,
+	                   .feeding = o->feed != NULL,
+	                   .timer_at = -1,
+	                   .ep_fd = -1,
+	                   .wake_fd = -1};
 	void *states[NKINDS] = {0};
 	int ret = 0;
 
@@ -288,8 +408,23 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 	if (e.budget < 1)
 		e.budget = 1;
 	e.multi = curl_multi_init();
-	if (!e.multi)
+	e.ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	e.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!e.multi || e.ep_fd < 0 || e.wake_fd < 0 ||
+	    epoll_ctl(e.ep_fd, EPOLL_CTL_ADD, e.wake_fd,
+	              &(struct epoll_event){.events = EPOLLIN, .data.fd = e.wake_fd}) != 0) {
+		if (e.multi)
+			curl_multi_cleanup(e.multi);
+		if (e.ep_fd >= 0)
+			close(e.ep_fd);
+		if (e.wake_fd >= 0)
+			close(e.wake_fd);
 		return MS_EFAIL;
+	}
+	curl_multi_setopt(e.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(e.multi, CURLMOPT_SOCKETDATA, &e);
+	curl_multi_setopt(e.multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(e.multi, CURLMOPT_TIMERDATA, &e);
 	/*
 	 * The budget is per host: a file's first request goes to the hub and the
 	 * rest to its CDN, and one budget shared by both made curl close one
@@ -328,6 +463,8 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 	while (e.nidle)
 		curl_easy_cleanup(e.idle[--e.nidle]);
 	free(e.idle);
-	curl_multi_cleanup(e.multi);
+	curl_multi_cleanup(e.multi); /* its sockets leave the epoll set: close it after */
+	close(e.ep_fd);
+	close(e.wake_fd);
 	return ret;
 }

@@ -7,9 +7,11 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -157,6 +159,56 @@ static CURLcode on_ssl_ctx(CURL *e, void *ssl_ctx, void *arg)
 	return s ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
 }
 
+/*
+ * TLS records read ahead, for the transfer engine's sockets only (ms_http_read_ahead).
+ * Without it OpenSSL reads a record's 5-byte header and then its body, two recv()s
+ * per 16 KiB, and libcurl 7.88 polls every ready socket once more per record.
+ */
+static _Atomic size_t read_ahead_bytes; /* ms_http_read_ahead's, for on_ssl_ctx_ahead */
+
+/* TLS records whose header OpenSSL has parsed, on connections that read ahead */
+static _Atomic unsigned long tls_records;
+
+static void on_tls_msg(int write_p, int version, int content_type, const void *buf, size_t len,
+                       SSL *ssl, void *arg)
+{
+	(void)version;
+	(void)buf;
+	(void)len;
+	(void)ssl;
+	(void)arg;
+	if (!write_p && content_type == SSL3_RT_HEADER)
+		atomic_fetch_add_explicit(&tls_records, 1, memory_order_relaxed);
+}
+
+static void read_ahead(void *ssl_ctx)
+{
+	SSL_CTX_set_read_ahead(ssl_ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ssl_ctx, atomic_load(&read_ahead_bytes));
+	SSL_CTX_set_msg_callback(ssl_ctx, on_tls_msg);
+}
+
+unsigned long ms_http_tls_records(void)
+{
+	return atomic_load_explicit(&tls_records, memory_order_relaxed);
+}
+
+static CURLcode on_ssl_ctx_ahead(CURL *e, void *ssl_ctx, void *arg)
+{
+	(void)e;
+	(void)arg;
+	read_ahead(ssl_ctx);
+	return CURLE_OK;
+}
+
+static CURLcode on_ssl_ctx(CURL *e, void *ssl_ctx, void *arg);
+
+static CURLcode on_ssl_ctx_store_ahead(CURL *e, void *ssl_ctx, void *arg)
+{
+	read_ahead(ssl_ctx);
+	return on_ssl_ctx(e, ssl_ctx, arg);
+}
+
 /* Hand the CA set to on_ssl_ctx; false when this libcurl cannot (another TLS library, or
  * too old to say its defaults), and it reads the CAs itself. */
 static bool shared_ca_store(CURL *e, const struct ms_net_opts *net)
@@ -233,6 +285,34 @@ void ms_http_setup_easy(void *easy, const struct ms_net_opts *net, const char *u
 		errbuf[0] = '\0';
 		curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 	}
+}
+
+void ms_http_read_ahead(void *easy, const struct ms_net_opts *net, const char *url, size_t bytes)
+{
+	const char *proxy = ms_proxy_for(&net->proxy, url, NULL);
+	bool store;
+
+	/* an https:// proxy is a TLS layer of its own, under the one ms_http_tls_pending sees */
+	if (!bytes || (proxy && strncasecmp(proxy, "https://", 8) == 0))
+		return;
+	atomic_store(&read_ahead_bytes, bytes);
+	pthread_mutex_lock(&cas.lock);
+	store = cas.defaults_known &&
+	        (net->ca_file || net->ca_dir || cas.def_file || cas.def_dir); /* shared_ca_store */
+	pthread_mutex_unlock(&cas.lock);
+	curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION,
+	                 store ? on_ssl_ctx_store_ahead : on_ssl_ctx_ahead);
+	curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, (void *)net);
+}
+
+bool ms_http_tls_pending(void *easy)
+{
+	struct curl_tlssessioninfo *ti = NULL;
+
+	if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || !ti ||
+	    ti->backend != CURLSSLBACKEND_OPENSSL || !ti->internals)
+		return false;
+	return SSL_has_pending(ti->internals) == 1;
 }
 
 /* "host:port" of url, for messages. */

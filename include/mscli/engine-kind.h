@@ -18,6 +18,7 @@ struct econn {
 	CURL *easy;
 	const struct engine_kind *kind;
 	void *kind_state;
+	curl_socket_t sock;         /* its connection's socket, as curl watches it */
 	double last_rx;             /* when the last header or body byte arrived */
 	bool stalled;               /* no byte for stall_timeout seconds: ended by the engine */
 	char errbuf[MS_NET_ERRBUF]; /* libcurl's detail of a failure (ms_http_setup_easy) */
@@ -49,6 +50,9 @@ struct engine_kind {
 struct engine {
 	const struct ms_engine_opts *o;
 	CURLM *multi;
+	int ep_fd, wake_fd; /* the sockets curl watches (epoll); engine_wake's eventfd */
+	double timer_at;    /* when curl wants its timeout action; < 0: no timer */
+	bool tls_pending;   /* records read ahead still to hand to curl: do not sleep */
 	int budget, active_conns;
 	struct econn *conns; /* in flight */
 	CURL **idle;         /* handles kept for reuse (their connections stay in the pool) */

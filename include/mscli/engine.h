@@ -118,6 +118,7 @@ struct ms_engine_opts {
 	uint64_t range_threshold; /* files above this are fetched in ranges */
 	uint64_t chunk_size;      /* size of one range request */
 	size_t write_buffer;      /* bytes coalesced per connection before a write */
+	size_t tls_read_ahead;    /* TLS bytes read per recv() (ms_http_read_ahead); 0: not */
 	int hash_threads;         /* threads hashing files as they arrive */
 	const struct ms_net_opts *net;
 	const struct ms_auth *auth;

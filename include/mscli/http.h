@@ -160,6 +160,19 @@ int ms_http_status_error(const struct ms_auth *auth, const struct ms_http_respon
  * NULL) gets libcurl's detail of a failure.
  */
 void ms_http_setup_easy(void *easy, const struct ms_net_opts *net, const char *url, char *errbuf);
+/*
+ * For easy handles driven by curl_multi_socket_action (the transfer engine): TLS
+ * records are read ahead, up to `bytes` per recv() (0: not), unless url goes
+ * through an https:// proxy.  libcurl 7.88 asks OpenSSL only for bytes it has decrypted, not for
+ * records it has read ahead, so the caller must call ms_http_tls_pending after
+ * each action and, while it is true, tell curl the socket is readable.
+ */
+void ms_http_read_ahead(void *easy, const struct ms_net_opts *net, const char *url, size_t bytes);
+/* Bytes of easy's TLS connection that OpenSSL holds and curl has not read. */
+bool ms_http_tls_pending(void *easy);
+/* How many TLS records connections that read ahead have begun to read: a count that
+ * moves when curl took a record, and stays when all that is left is part of one. */
+unsigned long ms_http_tls_records(void);
 /* What curlcode on easy (set up for url with errbuf) means, for a message and a retry. */
 void ms_http_failure(void *easy, int curlcode, const char *url, const char *errbuf,
                      const struct ms_net_opts *net, const struct ms_http_response *resp,

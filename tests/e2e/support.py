@@ -214,3 +214,16 @@ class Case(unittest.TestCase):
                 return
             time.sleep(0.01)
         self.fail("timed out waiting for " + what)
+
+
+_strace = None
+
+
+def strace_works():
+    """strace is installed and may trace here (a container can forbid ptrace)."""
+    global _strace
+    if _strace is None:
+        _strace = bool(shutil.which("strace")) and subprocess.run(
+            ["strace", "-f", "-qq", "-o", os.devnull, "true"],
+            capture_output=True).returncode == 0
+    return _strace

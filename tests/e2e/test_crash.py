@@ -20,14 +20,13 @@ with MSCLI_CRASH_SEED=<seed> (and MSCLI_CRASH_KILLS=<n> for more or fewer kills)
 import collections
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
 import official
-from support import SLOW, VALGRIND, Case, blob, command, sha256, write_files
+from support import SLOW, VALGRIND, Case, blob, command, sha256, strace_works, write_files
 
 SEED = int(os.environ.get("MSCLI_CRASH_SEED", "1414"))
 # under valgrind (make valgrind) each run is ~20x slower: a few kills check the normal
@@ -64,18 +63,6 @@ def kill_moments(rng, total, n):
     return moments
 
 
-
-_strace = None
-
-
-def strace_works():
-    """strace is installed and may trace here (a container can forbid ptrace)."""
-    global _strace
-    if _strace is None:
-        _strace = bool(shutil.which("strace")) and subprocess.run(
-            ["strace", "-f", "-qq", "-o", os.devnull, "true"],
-            capture_output=True).returncode == 0
-    return _strace
 
 class Battery(Case):
     def setUp(self):

@@ -10,11 +10,13 @@ import re
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 import time
 import unittest
 
-from support import ROOT, SLOW, Case, FileRef, blob, write_files
+from support import (ROOT, SLOW, VALGRIND, Case, FileRef, blob, command, strace_works,
+                     write_files)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 from certs import CA, WithCA  # noqa: E402
@@ -128,6 +130,37 @@ class PrivateCA(WithCA, Case):
         self.assertTrue(any(l[2] == 206 for l in served))  # w.bin came in ranges
         # nginx offers HTTP/2; the ranges and the small files alike go over HTTP/1.1
         self.assertEqual({l[6] for l in served}, {"HTTP/1.1"})
+
+    @unittest.skipIf(VALGRIND, "strace under valgrind traces valgrind")
+    def test_records_are_read_ahead(self):
+        """Over TLS a connection is read many records at a time (MSCLI_TLS_READ_AHEAD),
+        where libcurl alone makes two recv() per 16 KiB record, and the records read ahead
+        that wake no socket still reach the file: every download completes, the last
+        records of every response included.  MSCLI_TLS_READ_AHEAD=0 shows the count
+        without it."""
+        if not strace_works():
+            self.skipTest("strace cannot trace here")
+        self.files = {"big.bin": blob(6_000_000, 7)}
+        self.files.update({"s/%03d.json" % i: blob(3000 + 977 * i, i) for i in range(40)})
+        self.root = write_files(os.path.join(self.tmp, "www"), self.files)
+        self.serve(self.good)
+        records = sum(-(-len(d) // 16384) for d in self.files.values())
+        counts = {}
+        for ahead in ("128K", "0"):
+            trace = os.path.join(self.tmp, "strace-" + ahead)
+            env = dict(self.env, MSCLI_TLS_READ_AHEAD=ahead, **RANGED)
+            p = subprocess.run(
+                ["strace", "-f", "-qq", "-e", "trace=recvfrom,recvmsg,read", "-o", trace]
+                + command(["--cacert", self.ca.cert, "--cache-dir",
+                           self.cache_dir(ahead), "download", "acme/tls"]),
+                env=env, capture_output=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr.decode())
+            self.check_files(p.stdout.decode().splitlines()[0])
+            with open(trace) as f:
+                counts[ahead] = sum("recvfrom(" in line and "EAGAIN" not in line
+                                    for line in f)
+        self.assertGreaterEqual(counts["0"], 2 * records, counts)
+        self.assertLess(counts["128K"], records // 2, counts)
 
     def test_the_ca_file_is_read_once_per_run(self):
         """Not once per TLS connection (libcurl's way when a CA directory is set too, as
