@@ -55,26 +55,34 @@ char *ms_absolute_path(const char *path)
 
 int ms_mkdirs(const char *path, mode_t mode, struct ms_error *err)
 {
-	char *p = xstrdup(path);
 	int ret = 0;
 
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
+	/* the usual cases first, one system call: there already, or its parent is */
+	if (mkdir(path, mode) == 0)
+		return 0;
+	if (errno != ENOENT && errno != EEXIST)
+		return storage_error(err, errno, "cannot create directory", path);
+	if (errno == ENOENT) { /* a parent is missing: the walk from the top */
+		char *p = xstrdup(path);
 
-		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST) {
-			ret = storage_error(err, errno, "cannot create directory", p);
-			break;
+		for (char *s = p + 1;; s++) {
+			if (*s != '/' && *s != '\0')
+				continue;
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, mode) < 0 && errno != EEXIST) {
+				ret = storage_error(err, errno, "cannot create directory", p);
+				break;
+			}
+			if (!c)
+				break;
+			*s = c;
 		}
-		if (!c)
-			break;
-		*s = c;
+		free(p);
 	}
 	if (!ret && !ms_is_dir(path))
 		ret = ms_error_set(err, MS_ESTORAGE, "'%s' exists and is not a directory", path);
-	free(p);
 	return ret;
 }
 

@@ -225,8 +225,36 @@ static void stale_temporaries(void)
 	ms_remove_tree(d, &err);
 }
 
+/* mkdir -p: one call when the parent is there, the walk when one is missing, and what is
+ * in the way named. */
+static void mkdirs(void)
+{
+	char tmpl[] = "/tmp/mscli-unit-mkdirs-XXXXXX", *d = mkdtemp(tmpl);
+	char *deep = ms_path_join(d, "a/b/c"), *one = ms_path_join(d, "a/b/d");
+	char *file = ms_path_join(d, "f"), *under = ms_path_join(d, "f/x");
+	struct ms_error err;
+
+	ms_error_clear(&err);
+	CHECK(ms_mkdirs(deep, 0755, &err) == 0 && ms_is_dir(deep));
+	CHECK(ms_mkdirs(deep, 0755, &err) == 0);                  /* there already */
+	CHECK(ms_mkdirs(one, 0700, &err) == 0 && ms_is_dir(one)); /* its parent is */
+	CHECK(ms_write_file_atomic(file, "x", 1, 0644, &err) == 0);
+	CHECK(ms_mkdirs(file, 0755, &err) == MS_ESTORAGE); /* a file in its place */
+	CHECK(strstr(err.msg, "not a directory") != NULL);
+	ms_error_clear(&err);
+	CHECK(ms_mkdirs(under, 0755, &err) == MS_ESTORAGE); /* a file as a parent */
+	CHECK(strstr(err.msg, "/f") != NULL);
+	ms_error_clear(&err);
+	ms_remove_tree(d, &err);
+	free(deep);
+	free(one);
+	free(file);
+	free(under);
+}
+
 void test_pathsafe(void)
 {
+	mkdirs();
 	moves_and_atomic_writes();
 	stale_temporaries();
 	dirmemo();
