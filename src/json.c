@@ -56,6 +56,15 @@ void ms_json_quote(struct ms_buf *out, const char *s)
 {
 	ms_buf_addch(out, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		size_t run = 0;
+
+		while (p[run] >= 0x20 && p[run] != '"' && p[run] != '\\')
+			run++; /* what needs no escape goes in one piece */
+		if (run) {
+			ms_buf_add(out, p, run);
+			p += run - 1;
+			continue;
+		}
 		const char *esc = *p == '\n'   ? "\\n"
 		                  : *p == '\r' ? "\\r"
 		                  : *p == '\t' ? "\\t"

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "mscli/alloc.h"
 #include "mscli/clock.h"
 #include "mscli/env.h"
@@ -320,6 +322,36 @@ void test_util(void)
 	}
 	CHECK(ms_listing_from_json("{", 1, &back) == -1);
 	free(json);
+	/* written directly, the record has cJSON's bytes: a record an older mscli wrote
+	 * through cJSON is not written again on the next warm run */
+	{
+		struct ms_listing all = {0};
+		struct ms_file *g = ms_listing_add(&all);
+		cJSON *doc;
+		char *direct, *via;
+
+		all.revision = xstrdup("v1 \"quoted\"");
+		all.commit = xstrdup("0123abcd");
+		all.created_at = 1726842501;
+		g->path = xstrdup("dir/naïve \\ name\t.bin");
+		g->size = 5368709120ull; /* above INT_MAX: cJSON's %1.15g branch */
+		g->algo = MS_HASH_GITSHA1;
+		strcpy(g->digest, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+		g->etag = xstrdup("\"etag\"");
+		g->lfs = true;
+		g = ms_listing_add(&all);
+		g->path = xstrdup("b");
+		direct = ms_listing_to_json(&all);
+		doc = cJSON_Parse(direct);
+		via = doc ? cJSON_PrintUnformatted(doc) : NULL;
+		CHECK(via != NULL);
+		if (via)
+			CHECK_STR(direct, via);
+		cJSON_free(via);
+		cJSON_Delete(doc);
+		free(direct);
+		ms_listing_release(&all);
+	}
 	ms_listing_release(&l);
 	ms_listing_release(&back);
 	test_redact();
