@@ -193,8 +193,7 @@ static bool drain_tls(struct engine *e)
 			if (c->sock == CURL_SOCKET_BAD || !ms_http_tls_pending(c->easy))
 				continue;
 			socket_action(e, c->sock, CURL_CSELECT_IN);
-			/* no record begun: what is left is part of one, and its socket will wake us
-			 */
+			/* no record begun: the rest is part of one; its socket will wake us */
 			any |= ms_http_tls_records() != before;
 		}
 		if (!any)

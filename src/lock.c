@@ -38,23 +38,25 @@ static int wait_for(int fd, int op, const char *path, ms_lock_wait_fn waiting, v
 	}
 }
 
-int ms_lock_acquire(const char *path, ms_lock_wait_fn waiting, void *arg, struct ms_error *err)
+static int acquire(const char *path, int op, ms_lock_wait_fn waiting, void *arg,
+                   struct ms_error *err)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
 
 	if (fd < 0)
 		return ms_error_errno(err, errno, "cannot create lock file", path);
-	return wait_for(fd, LOCK_EX, path, waiting, arg, err);
+	return wait_for(fd, op, path, waiting, arg, err);
+}
+
+int ms_lock_acquire(const char *path, ms_lock_wait_fn waiting, void *arg, struct ms_error *err)
+{
+	return acquire(path, LOCK_EX, waiting, arg, err);
 }
 
 int ms_lock_acquire_shared(const char *path, ms_lock_wait_fn waiting, void *arg,
                            struct ms_error *err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
-
-	if (fd < 0)
-		return ms_error_errno(err, errno, "cannot create lock file", path);
-	return wait_for(fd, LOCK_SH, path, waiting, arg, err);
+	return acquire(path, LOCK_SH, waiting, arg, err);
 }
 
 int ms_lock_acquire_dir(const char *dir, ms_lock_wait_fn waiting, void *arg, struct ms_error *err)
