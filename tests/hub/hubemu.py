@@ -641,8 +641,10 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     # --- writing answers ---
-    def send_head(self, status, headers, length):
-        """Status line and headers; Content-Length is always `length`."""
+    def send_head(self, status, headers, length, body=None):
+        """Status line and headers; Content-Length is always `length`.  A body given here
+        goes out in the same write, as real servers send a short answer: one packet, not a
+        second one that every client then waits for."""
         self.req.status = status
         self.send_response(status)
         for k, v in headers.items():
@@ -652,14 +654,17 @@ class Handler(BaseHTTPRequestHandler):
         if "X-Request-Id" not in headers:
             self.send_header("X-Request-Id", uuid.uuid4().hex)
         self.req.answered = time.time()          # stamped before the client can see it
-        self.end_headers()
+        if body:
+            self._headers_buffer.append(b"\r\n" + body)   # what end_headers adds, and the body
+            self.flush_headers()
+        else:
+            self.end_headers()
 
     def send_raw(self, status, headers, body=b""):
         """A complete answer with no fault applied to its body (errors, redirects)."""
-        self.send_head(status, headers, len(body))
-        if self.command != "HEAD" and body:
-            self.req.response_bytes += len(body)
-            self.wfile.write(body)
+        sent = body if self.command != "HEAD" else b""
+        self.send_head(status, headers, len(body), sent)
+        self.req.response_bytes += len(sent)
 
     def send_text(self, status, text, headers=None):
         h = {"Content-Type": "text/plain; charset=utf-8"}
