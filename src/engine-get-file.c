@@ -370,9 +370,12 @@ int get_file_start(struct get *g, struct xfile *xf)
 {
 	struct ms_xfer_job *job = xf->job;
 	uint64_t have, chunk_size;
-	int r = file_acquire(g, xf);
+	size_t idx = (size_t)(xf - g->files);
+	int r;
 
-	if (r)
+	if (idx >= g->touched_end)
+		g->touched_end = idx + 1;
+	if ((r = file_acquire(g, xf)) != 0)
 		return r;
 	xf->phase = F_ACTIVE;
 	g->active_files++;

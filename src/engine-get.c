@@ -421,6 +421,9 @@ static void schedule(struct get *g)
 
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = g->first_open; i < g->nfiles && !g->e->fatal; i++) {
+			/* the rest were never started, and no file may start now */
+			if (i >= g->touched_end && g->active_files >= g->e->o->max_workers)
+				break;
 			bool large = g->files[i].job->size > g->e->o->range_threshold;
 
 			if (large == (pass == 1) && !schedule_file(g, &g->files[i], now))
@@ -433,7 +436,7 @@ static double get_next_wakeup(struct engine *e, void *state, double now, double 
 	struct get *g = state;
 
 	(void)e;
-	for (size_t i = g->first_open; i < g->nfiles; i++) {
+	for (size_t i = g->first_open; i < g->touched_end; i++) {
 		struct xfile *xf = &g->files[i];
 
 		if (xf->phase == F_PENDING && xf->start_after > now && xf->start_after - now < t)
@@ -463,7 +466,7 @@ static void get_progress(struct engine *e, void *state)
 	struct get *g = state;
 
 	(void)e;
-	for (size_t i = g->first_open; i < g->nfiles; i++)
+	for (size_t i = g->first_open; i < g->touched_end; i++)
 		if (g->files[i].phase == F_ACTIVE || g->files[i].phase == F_VERIFY)
 			get_emit(g, MS_EV_PROGRESS, &g->files[i], 0, 0, NULL);
 }
@@ -506,7 +509,8 @@ static void maybe_yield_to_hashing(struct get *g, double now)
 		if (xf->phase == F_PENDING ||
 		    (xf->phase == F_ACTIVE && xf->on_disk < xf->job->size)) {
 			lone = xf;
-			left++;
+			if (++left > 1)
+				break; /* not alone */
 		}
 	}
 	if (left != 1 || !lone->slot || lone != g->yield_file) {
@@ -540,7 +544,7 @@ static void get_after_pass(struct engine *e, void *state)
 	while (g->first_open < g->nfiles && (g->files[g->first_open].phase == F_DONE ||
 	                                     g->files[g->first_open].phase == F_FAILED))
 		g->first_open++;
-	for (size_t i = g->first_open; i < g->nfiles; i++)
+	for (size_t i = g->first_open; i < g->touched_end; i++)
 		if (g->files[i].phase == F_VERIFY)
 			check_verify(g, &g->files[i]);
 	/* small files end here, not in the hasher thread (whose wake-up started the next

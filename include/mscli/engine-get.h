@@ -89,6 +89,9 @@ struct get {
 	struct xfile *files;
 	size_t nfiles;
 	size_t first_open; /* files before it are done or failed, for good */
+	/* files from here on were never started: still pending with no retry time (or ended
+	 * by a stop); the loops that look for active, verifying or waiting files end here */
+	size_t touched_end;
 	int active_files;
 	/* maybe_yield_to_hashing: the lone file being measured, from when and what it had */
 	struct xfile *yield_file;
