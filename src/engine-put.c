@@ -58,6 +58,7 @@ struct put {
 	struct pjob **jobs; /* each its own allocation: transfers point at them as jobs come */
 	size_t n, cap;
 	size_t first_open; /* jobs before it are done or failed */
+	size_t touched_end; /* jobs from here on were never started */
 };
 
 static void emit(struct put *p, enum ms_event_type type, struct pjob *pj, int attempt, double delay,
@@ -346,8 +347,11 @@ static void put_schedule(struct engine *e, void *state)
 	double now = ms_now();
 
 	for (size_t i = p->first_open; i < p->n && engine_has_budget(e) && !e->fatal; i++)
-		if (p->jobs[i]->phase == P_PENDING && p->jobs[i]->not_before <= now)
+		if (p->jobs[i]->phase == P_PENDING && p->jobs[i]->not_before <= now) {
+			if (i >= p->touched_end)
+				p->touched_end = i + 1;
 			conn_start(p, p->jobs[i]);
+		}
 }
 
 static void put_transfer_done(struct engine *e, void *state, struct econn *c, CURLcode cc)
@@ -371,7 +375,7 @@ static double put_next_wakeup(struct engine *e, void *state, double now, double 
 	struct put *p = state;
 
 	(void)e;
-	for (size_t i = p->first_open; i < p->n; i++)
+	for (size_t i = p->first_open; i < p->touched_end; i++)
 		if (p->jobs[i]->phase == P_PENDING && p->jobs[i]->not_before > now &&
 		    p->jobs[i]->not_before - now < t)
 			t = p->jobs[i]->not_before - now;
@@ -411,7 +415,7 @@ static void put_progress(struct engine *e, void *state)
 	struct put *p = state;
 
 	(void)e;
-	for (size_t i = p->first_open; i < p->n; i++)
+	for (size_t i = p->first_open; i < p->touched_end; i++)
 		if (p->jobs[i]->phase == P_ACTIVE)
 			emit(p, MS_EV_PROGRESS, p->jobs[i], 0, 0, NULL);
 }
