@@ -57,7 +57,7 @@ struct put {
 	struct engine *e;
 	struct pjob **jobs; /* each its own allocation: transfers point at them as jobs come */
 	size_t n, cap;
-	size_t first_open; /* jobs before it are done or failed */
+	size_t first_open;  /* jobs before it are done or failed */
 	size_t touched_end; /* jobs from here on were never started */
 };
 
