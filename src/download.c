@@ -431,7 +431,8 @@ static void add_job(struct ms_download *d, struct ms_file *f)
 
 static bool same_cause(const struct ms_xfer_job *a, const struct ms_xfer_job *b)
 {
-	return a->status == b->status && a->err.http_status == b->err.http_status;
+	/* failed jobs: each has its err */
+	return a->status == b->status && a->err->http_status == b->err->http_status;
 }
 
 /*
@@ -450,7 +451,7 @@ static int failure(struct ms_download *d, int ret, struct ms_error *err)
 
 		if (!j->status)
 			continue;
-		ms_verbose("failed: %s", j->err.msg);
+		ms_verbose("failed: %s", j->err->msg);
 		if (!first || (first->stopped && !j->stopped))
 			first = j;
 	}
@@ -458,7 +459,7 @@ static int failure(struct ms_download *d, int ret, struct ms_error *err)
 		return ms_error_set(err, ret, "download failed");
 	for (size_t i = 0; i < d->njobs; i++)
 		same += d->jobs[i].status && !d->jobs[i].stopped && same_cause(&d->jobs[i], first);
-	*err = first->err;
+	*err = *first->err;
 	err->code = first->status;
 	if (first->status == MS_EINTR)
 		return ms_error_set(err, MS_EINTR,
@@ -600,6 +601,7 @@ void ms_download_release(struct ms_download *d)
 		free(d->jobs[i].url);
 		free(d->jobs[i].part_path);
 		free(d->jobs[i].state_path);
+		ms_job_err_free(&d->jobs[i]);
 	}
 	free(d->jobs);
 	free(d->cached);

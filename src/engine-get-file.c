@@ -151,19 +151,21 @@ void get_file_fail(struct get *g, struct xfile *xf, int code, const char *fmt, .
 
 	if (xf->phase == F_FAILED || xf->phase == F_DONE)
 		return;
-	/* formatted aside first: a caller may pass job->err.msg itself as an argument */
-	char msg[sizeof(xf->job->err.msg)];
+	/* formatted aside first: a caller may pass job->err->msg itself as an argument */
+	char msg[sizeof(xf->job->err->msg)];
+	struct ms_error *err;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	/* a storage error names a partial ("blobs/<sha256>.mscli.incomplete"): say whose */
+	err = ms_job_err(xf->job);
 	if (code == MS_ESTORAGE)
-		ms_error_set(&xf->job->err, code, "%s: %s", xf->job->name, msg);
+		ms_error_set(err, code, "%s: %s", xf->job->name, msg);
 	else
-		ms_error_set(&xf->job->err, code, "%s", msg);
+		ms_error_set(err, code, "%s", msg);
 	xf->job->status = code;
-	xf->job->err.http_status = xf->last_status;
+	err->http_status = xf->last_status;
 	get_abort_conns(g, xf);
 	/* nothing may still be writing to the file we close */
 	if (g->writer)
@@ -181,7 +183,7 @@ void get_file_fail(struct get *g, struct xfile *xf, int code, const char *fmt, .
 	get_file_unlock(xf);
 	if (code == MS_ESTORAGE || code == MS_EINTR)
 		g->e->fatal = code;
-	get_emit(g, MS_EV_ERROR, xf, 0, 0, xf->job->err.msg);
+	get_emit(g, MS_EV_ERROR, xf, 0, 0, err->msg);
 }
 
 /* Start over from byte 0 (hash mismatch, or a server that ignores Range). */
@@ -211,16 +213,20 @@ int get_file_restart(struct get *g, struct xfile *xf, bool single)
 void get_file_finish(struct get *g, struct xfile *xf)
 {
 	struct ms_xfer_job *job = xf->job;
-	int r = job->install(job->install_arg, job, &job->err);
+	struct ms_error err;
+	int r;
 
+	ms_error_clear(&err);
+	r = job->install(job->install_arg, job, &err);
 	get_file_unlock(xf);
 	g->active_files--;
 	if (r) {
+		*ms_job_err(job) = err;
 		job->status = r;
 		xf->phase = F_FAILED;
 		if (r == MS_ESTORAGE)
 			g->e->fatal = r;
-		get_emit(g, MS_EV_ERROR, xf, 0, 0, job->err.msg);
+		get_emit(g, MS_EV_ERROR, xf, 0, 0, job->err->msg);
 		return;
 	}
 	xf->phase = F_DONE;
@@ -237,14 +243,16 @@ void get_file_finish(struct get *g, struct xfile *xf)
 static int file_acquire(struct get *g, struct xfile *xf)
 {
 	struct ms_xfer_job *job = xf->job;
+	struct ms_error err;
 	int r = 0;
 
+	ms_error_clear(&err);
 	if (!job->part_path && job->prepare)
-		r = job->prepare(job->install_arg, job, &job->err);
+		r = job->prepare(job->install_arg, job, &err);
 	if (r == 0) {
 		if (!job->acquire || xf->locked)
 			return 0;
-		r = job->acquire(job->install_arg, job, &job->err);
+		r = job->acquire(job->install_arg, job, &err);
 	}
 	if (r == 1) {
 		/* another process is fetching this blob: look again shortly */
@@ -259,7 +267,7 @@ static int file_acquire(struct get *g, struct xfile *xf)
 	g->active_files++;
 	xf->phase = F_ACTIVE;
 	if (r < 0) {
-		get_file_fail(g, xf, r, "%s", job->err.msg);
+		get_file_fail(g, xf, r, "%s", err.msg);
 		return -1;
 	}
 	/* 2: finished by another process while we waited for its lock */

@@ -130,11 +130,11 @@ static void job_fail(struct put *p, struct pjob *pj, int code, const char *fmt, 
 	va_list ap;
 
 	va_start(ap, fmt);
-	ms_error_vset(&pj->job->err, code, fmt, ap);
+	ms_error_vset(ms_job_err(pj->job), code, fmt, ap);
 	va_end(ap);
 	pj->job->status = code;
 	pj->phase = P_FAILED;
-	emit(p, MS_EV_ERROR, pj, 0, 0, pj->job->err.msg);
+	emit(p, MS_EV_ERROR, pj, 0, 0, pj->job->err->msg);
 }
 
 /* This attempt's bytes no longer count: the next one starts from the region's start. */
@@ -203,7 +203,7 @@ static void on_status(struct put *p, struct pjob *pj, const struct ms_http_respo
 	ms_error_clear(&tmp);
 	ms_http_status_error(foreign ? NULL : p->e->o->auth, &r, what, &tmp);
 	job_fail(p, pj, tmp.code == MS_ENET ? MS_EFAIL : tmp.code, "%s", tmp.msg);
-	job->err.http_status = resp->status;
+	job->err->http_status = resp->status; /* job_fail made it */
 }
 
 static void transfer_done(struct put *p, struct pconn *c, CURLcode cc)

@@ -317,7 +317,7 @@ static void feed(struct engine *e, void **states)
 	for (size_t i = 0; i < n; i++) {
 		jobs[i]->status = 0;
 		jobs[i]->done = false;
-		ms_error_clear(&jobs[i]->err);
+		ms_job_err_free(jobs[i]);
 		e->total_size += jobs[i]->size;
 		e->njobs++;
 	}
@@ -336,7 +336,7 @@ static void feed(struct engine *e, void **states)
 			/* a kind that takes no job while it runs, or whose threads failed */
 			for (size_t i = 0; i < m; i++)
 				mine[i]->status =
-				        ms_error_set(&mine[i]->err, MS_EFAIL,
+				        ms_error_set(ms_job_err(mine[i]), MS_EFAIL,
 				                     "'%s' could not be started", mine[i]->name);
 		}
 		free(mine);
@@ -392,6 +392,19 @@ static void run(struct engine *e, void **states)
 	}
 }
 
+struct ms_error *ms_job_err(struct ms_xfer_job *job)
+{
+	if (!job->err)
+		job->err = xcalloc(1, sizeof(*job->err));
+	return job->err;
+}
+
+void ms_job_err_free(struct ms_xfer_job *job)
+{
+	free(job->err);
+	job->err = NULL;
+}
+
 int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size_t n)
 {
 	struct engine e = {.o = o,
@@ -439,7 +452,7 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 		jobs[i].status = 0;
 		jobs[i].done = false;
 		jobs[i].stopped = false;
-		ms_error_clear(&jobs[i].err);
+		ms_job_err_free(&jobs[i]);
 		e.total_size += jobs[i].size;
 	}
 	e.started = e.last_progress = ms_now();

@@ -140,7 +140,7 @@ void ms_json_engine_event(FILE *out, const struct ms_event *ev)
 		ms_json_str(j, "path", ev->job->name);
 		ms_json_str(j, "code", ms_err_name(ev->job->status));
 		ms_json_num(j, "exit_code", ms_err_exit_code(ev->job->status));
-		ms_json_str(j, "message", ev->job->err.msg);
+		ms_json_str(j, "message", ev->job->err->msg);
 		break;
 	default:
 		return;

@@ -137,9 +137,9 @@ void ms_render_download_failures(const struct ms_download *d)
 	for (size_t i = 0; i < n; i++)
 		if (counts[i] > 1)
 			ms_ui_error("%s (and %zu more file(s) failed the same way)",
-			            causes[i]->err.msg, counts[i] - 1);
+			            causes[i]->err->msg, counts[i] - 1);
 		else
-			ms_ui_error("%s", causes[i]->err.msg);
+			ms_ui_error("%s", causes[i]->err->msg);
 	if (stopped && d->first_failure && d->first_failure->status == MS_ESTORAGE)
 		ms_info("%zu other file(s) were not finished; their partials are kept: run the "
 		        "same command again to resume",

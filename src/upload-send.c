@@ -121,6 +121,7 @@ static void free_jobs(struct jobs *l)
 		free((char *)l->v[i]->name);
 		free(l->v[i]->etag);
 		ms_buf_release(&l->v[i]->answer);
+		ms_job_err_free(l->v[i]);
 		free(l->v[i]);
 	}
 	free(l->v);
@@ -154,7 +155,7 @@ static int collect(struct ms_upload *u, struct jobs *l, size_t *expired, struct 
 				from_stopped = j->stopped;
 				if ((ret = upload_still_same(f, err)) == 0) {
 					ret = j->status;
-					*err = j->err;
+					*err = *j->err;
 				}
 			}
 		} else {

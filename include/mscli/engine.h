@@ -71,8 +71,8 @@ struct ms_xfer_job {
 	struct curl_slist *headers; /* the job's own request headers, or NULL */
 
 	/* Results. */
-	int status; /* 0, or a negative ms_err (detail in err) */
-	struct ms_error err;
+	int status;            /* 0, or a negative ms_err (detail in err) */
+	struct ms_error *err;  /* set with status (ms_job_err), NULL while none: 1 KiB a job */
 	uint64_t fetched;      /* body bytes received over the network */
 	uint64_t resumed_from; /* bytes already on disk when the job started */
 	char actual[MS_HEX_MAX];
@@ -143,5 +143,8 @@ void ms_engine_opts_init(struct ms_engine_opts *o);
  * succeeded, else the first failed job's status (each job has its own).
  */
 int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size_t n);
+/* The job's error, made on first use; ms_job_err_free lets it go (NULL again). */
+struct ms_error *ms_job_err(struct ms_xfer_job *job);
+void ms_job_err_free(struct ms_xfer_job *job);
 
 #endif
