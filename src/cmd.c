@@ -154,14 +154,20 @@ out:
 	return ret;
 }
 
+static const char *nearest_command(const struct ms_cmd *const *table, const char *word);
+
 static int verb_usage(const struct ms_cmd *cmd, const char *name, struct ms_error *err)
 {
+	const char *near;
+
 	if (!name)
 		return ms_error_set(err, MS_EUSAGE, "%s: which command? (see 'mscli %s --help')",
 		                    cmd->name, cmd->name);
+	near = nearest_command(cmd->verbs, name);
 	return ms_error_set(err, MS_EUSAGE,
-	                    "'%s' is not an mscli %s command (see 'mscli %s --help')", name,
-	                    cmd->name, cmd->name);
+	                    "'%s' is not an mscli %s command%s%s%s (see 'mscli %s --help')", name,
+	                    cmd->name, near ? "; did you mean '" : "", near ? near : "",
+	                    near ? "'?" : "", cmd->name);
 }
 
 /* COMMAND [VERB] with its arguments (argv[0] is COMMAND). */
@@ -225,22 +231,42 @@ static size_t distance(const char *a, const char *b)
 	return d[la][lb];
 }
 
-/* A mistyped command ("downlaod"): the command it was meant to be, or NULL. */
-static const char *nearest_command(const char *word)
+void ms_nearest_init(struct ms_nearest *n, const char *word)
 {
-	const char *best = NULL;
-	size_t best_d = 3; /* more than two edits away is another word */
+	n->word = word;
+	n->best = NULL;
+	n->best_d = 3; /* more than two edits away is another word */
+}
 
-	for (size_t i = 0; ms_commands[i]; i++) {
-		size_t d = distance(word, ms_commands[i]->name);
+void ms_nearest_try(struct ms_nearest *n, const char *candidate)
+{
+	size_t d = distance(n->word, candidate), len = strlen(n->word);
 
-		if (d < best_d ||
-		    (strlen(word) >= 3 && !strncmp(ms_commands[i]->name, word, strlen(word)))) {
-			best_d = d < best_d ? d : best_d;
-			best = ms_commands[i]->name;
-		}
+	if (d < n->best_d || (len >= 3 && !strncmp(candidate, n->word, len))) {
+		n->best_d = d < n->best_d ? d : n->best_d;
+		n->best = candidate;
 	}
-	return best;
+}
+
+/* A mistyped command ("downlaod") or verb ("cache lss"): the one it was meant to be, or
+ * NULL. */
+static const char *nearest_command(const struct ms_cmd *const *table, const char *word)
+{
+	struct ms_nearest n;
+
+	ms_nearest_init(&n, word);
+	for (size_t i = 0; table && table[i]; i++)
+		ms_nearest_try(&n, table[i]->name);
+	return n.best;
+}
+
+static const struct ms_error *unknown_command(const char *word, struct ms_error *err)
+{
+	const char *near = nearest_command(ms_commands, word);
+
+	ms_error_set(err, MS_EUSAGE, "'%s' is not an mscli command%s%s%s (see 'mscli --help')",
+	             word, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+	return err;
 }
 
 /* "mscli help [COMMAND [VERB]]"; "mscli --help [COMMAND]" (lenient: the main help). */
@@ -253,11 +279,8 @@ static int help(int argc, char **argv, bool lenient, struct ms_error *err)
 		ms_print_main_help(stdout);
 		return 0;
 	}
-	if (!cmd) {
-		ms_error_set(err, MS_EUSAGE, "'%s' is not an mscli command (see 'mscli --help')",
-		             argv[0]);
-		return fail(err);
-	}
+	if (!cmd)
+		return fail(unknown_command(argv[0], err));
 	if (verb)
 		ms_print_cmd_help(verb, cmd->name, stdout);
 	else
@@ -305,12 +328,7 @@ int ms_cli_main(int argc, char **argv)
 	} else if (!strcmp(argv[first], "help")) {
 		ret = help(argc - first - 1, argv + first + 1, false, &err);
 	} else if (!(cmd = ms_cmd_find(ms_commands, argv[first]))) {
-		const char *near = nearest_command(argv[first]);
-
-		ms_error_set(&err, MS_EUSAGE,
-		             "'%s' is not an mscli command%s%s%s (see 'mscli --help')", argv[first],
-		             near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
-		ret = fail(&err);
+		ret = fail(unknown_command(argv[first], &err));
 	} else {
 		ret = run(&ctx, cmd, argc - first, argv + first, &err);
 	}

@@ -475,6 +475,21 @@ static int take_option(struct ms_ctx *ctx, void *state, const struct ms_opt *o, 
 	                                    : ms_error_set(err, MS_EUSAGE, "unknown option");
 }
 
+/* A mistyped long option ("--inculde=x"): the name it was meant to be, or NULL. */
+static const char *nearest_option(const struct parser *p, const char *word)
+{
+	struct ms_nearest n;
+	char name[64];
+
+	if (strncmp(word, "--", 2) != 0)
+		return NULL; /* -X: one letter says too little */
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(word + 2, "="), word + 2);
+	ms_nearest_init(&n, name);
+	for (size_t i = 0; i < p->n; i++)
+		ms_nearest_try(&n, p->by_index[i]->name);
+	return n.best;
+}
+
 /*
  * Parse global options and cmd's (cmd NULL: the globals before COMMAND).
  * Returns MS_PARSED (*first_arg: the index of the first argument left), MS_SHOW_HELP,
@@ -589,14 +604,14 @@ int ms_cli_parse(struct ms_ctx *ctx, const struct ms_cmd *cmd, void *state, int 
 		if (o && optarg && !own_word && word[1] != '-' && optarg[0] == '=')
 			optarg++;
 
-		if (c == '?' && !where) {
+		if (c == '?') {
+			const char *near = nearest_option(&p, argv[optind - 1]);
+
 			ret = ms_error_set(err, MS_EUSAGE,
-			                   "unknown option '%s' (see 'mscli --help')",
-			                   argv[optind - 1]);
-		} else if (c == '?') {
-			ret = ms_error_set(err, MS_EUSAGE,
-			                   "%s: unknown option '%s' (see 'mscli %s --help')", where,
-			                   argv[optind - 1], where);
+			                   "%s%sunknown option '%s'%s%s%s (see 'mscli%s%s --help')",
+			                   where ? where : "", where ? ": " : "", argv[optind - 1],
+			                   near ? "; did you mean '--" : "", near ? near : "",
+			                   near ? "'?" : "", where ? " " : "", where ? where : "");
 		} else if (c == ':') {
 			ret = ms_error_set(err, MS_EUSAGE, "%s%soption '%s' needs a value",
 			                   where ? where : "", where ? ": " : "", argv[optind - 1]);

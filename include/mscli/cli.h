@@ -152,6 +152,15 @@ bool ms_ctx_offline(const struct ms_ctx *ctx);
 extern const struct ms_cmd *const ms_commands[];
 const struct ms_cmd *ms_cmd_find(const struct ms_cmd *const *table, const char *name);
 
+/* The word a mistyped one ("downlaod", "inculde") was meant to be: each candidate is
+ * tried, best is the nearest within two edits (or one the word begins), else NULL. */
+struct ms_nearest {
+	const char *word, *best;
+	size_t best_d;
+};
+void ms_nearest_init(struct ms_nearest *n, const char *word);
+void ms_nearest_try(struct ms_nearest *n, const char *candidate);
+
 void ms_global_init(struct ms_global *g);
 void ms_global_release(struct ms_global *g);
 

@@ -383,6 +383,28 @@ class ScriptInput(Case):
         r = self.fails(2, "downlaod", "acme/m")
         self.assertIn("did you mean 'download'?", r.err)
 
+    def test_a_mistyped_verb_or_option_is_named_with_the_one_meant(self):
+        for args, meant in ((["cache", "lss"], "did you mean 'ls'?"),
+                            (["help", "cache", "veryfy"], None),
+                            (["help", "downlod"], "did you mean 'download'?"),
+                            (["download", "acme/m", "--inculde", "*.json"],
+                             "did you mean '--include'?"),
+                            (["download", "acme/m", "--inculde=*.json"],
+                             "did you mean '--include'?"),
+                            (["--endpint", "http://x", "search", "q"],
+                             "did you mean '--endpoint'?"),
+                            (["cache", "verify", "--repiar"], "did you mean '--repair'?")):
+            if meant is None:  # help for a command whose verb is mistyped: the command's help
+                self.ok(*args)
+                continue
+            r = self.fails(2, *args)
+            self.assertIn(meant, r.err, args)
+            self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+        # nothing near: no guess
+        r = self.fails(2, "download", "acme/m", "--zzzzzz")
+        self.assertNotIn("did you mean", r.err)
+        self.assertIn("unknown option '--zzzzzz'", r.err)
+
 
 class Exits(Case):
     def setUp(self):
