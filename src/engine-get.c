@@ -73,9 +73,12 @@ static void chunk_failed(struct get *g, struct xfile *xf, uint32_t ci, int final
 	ch->done_at_fail = ch->done;
 	ch->attempts++;
 	if (ch->attempts > net->retries || wait > net->retry_max_wait) {
+		char spent[64];
+
+		snprintf(spent, sizeof(spent), "after %d attempts", ch->attempts);
 		get_file_fail(g, xf, final_code, "%s: %s (%s)", xf->job->name, reason,
 		              wait > net->retry_max_wait ? "the server asks to wait too long"
-		                                         : "retries exhausted");
+		                                         : spent);
 		return;
 	}
 	if (wait < 0)

@@ -154,9 +154,11 @@ static void retry_or_fail(struct put *p, struct pjob *pj, int final_code, double
 
 	rewind_job(p, pj);
 	if (++pj->attempts > net->retries || wait > net->retry_max_wait) {
+		char spent[64];
+
+		snprintf(spent, sizeof(spent), "after %d attempts", pj->attempts);
 		job_fail(p, pj, final_code, "uploading '%s': %s (%s)", pj->job->name, reason,
-		         wait > net->retry_max_wait ? "the server asks to wait too long"
-		                                    : "retries exhausted");
+		         wait > net->retry_max_wait ? "the server asks to wait too long" : spent);
 		return;
 	}
 	if (wait < 0)

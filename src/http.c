@@ -62,6 +62,7 @@ void ms_http_response_release(struct ms_http_response *r)
 	}
 	ms_buf_release(&r->body);
 	r->status = 0;
+	r->attempts = 0;
 	r->header_bytes = 0;
 	r->headers_too_large = false;
 }
@@ -541,6 +542,8 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 		wait = why ? -1 : ms_http_retry_wait(resp);
 		if (attempt >= h->net->retries || wait > h->net->retry_max_wait) {
 			ret = give_up(h, resp, why, what, url, attempt + 1, wait, err);
+			resp->attempts =
+			        attempt + 1; /* for the caller's message of a lasting 5xx */
 			break;
 		}
 		attempt++;
@@ -664,6 +667,8 @@ int ms_http_status_error(const struct ms_auth *auth, const struct ms_http_respon
 	}
 	ms_error_set(err, code, "%s: %s: HTTP %ld%s%s%s%s", what, r->url ? r->url : "?", r->status,
 	             via, msg ? ": " : "", msg ? msg : "", hint);
+	if (r->attempts > 1)
+		ms_error_append(err, " (after %d attempts)", r->attempts);
 	err->http_status = r->status;
 	free(msg);
 	return code;

@@ -78,6 +78,7 @@ struct ms_http_response {
 	char *server, *x_squid_error, *proxy_authenticate;
 	/* The proxy a plain http:// request was forwarded by (borrowed), NULL otherwise. */
 	const char *proxy;
+	int attempts;           /* >1: a transient status that lasted through this many tries */
 	size_t header_bytes;    /* of every response so far (1xx included) */
 	bool headers_too_large; /* beyond MS_HTTP_MAX_HEADERS: the transfer was stopped */
 };

@@ -61,8 +61,15 @@ class Faults(Case):
         r = self.fails(1, "--retries", "2", "download", "acme/toy")
         self.assertIn("503", r.err)
         self.assertIn("model.bin", r.err)
+        self.assertIn("after 3 attempts", r.err)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "model.bin")))
         self.assertEqual(len([q for q in self.file_gets() if q.status == 503]), 3)
+
+    def test_a_lasting_503_from_the_api_says_how_many_tries(self):
+        self.hub.fault("status", code=503, path="/repo/files", times=None)
+        r = self.fails(1, "--retries", "1", "--retry-delay", "0.1", "download", "acme/toy")
+        self.assertIn("HTTP 503", r.err)
+        self.assertIn("(after 2 attempts)", r.err)
 
     def test_persistent_429_is_exit_3(self):
         self.hub.fault("status", code=429, path="/repo/files", times=None)
