@@ -54,10 +54,15 @@ bool ms_home_missing(void)
 
 int ms_home_error(struct ms_error *err)
 {
+	return ms_home_error_for(err, "--cache-dir");
+}
+
+int ms_home_error_for(struct ms_error *err, const char *instead)
+{
 	return ms_error_set(err, MS_EUSAGE,
 	                    "HOME is not set and uid %lu has no entry in the password database; "
-	                    "set HOME or --cache-dir",
-	                    (unsigned long)getuid());
+	                    "set HOME or %s",
+	                    (unsigned long)getuid(), instead);
 }
 
 char *ms_home_path(const char *rel)

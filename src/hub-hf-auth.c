@@ -167,15 +167,21 @@ static int read_ini(const char *path, struct ms_ini *ini, struct ms_error *err)
 int hf_token_store(struct ms_session *s, const char *token, const struct ms_account *who,
                    struct ms_strlist *written, struct ms_error *err)
 {
-	char *path = token_path(), *stored = stored_tokens_path(path);
-	char *dir = xstrndup(path, strrchr(path, '/') ? (size_t)(strrchr(path, '/') - path) : 0);
-	char *name = section_name(who), *body = xasprintf("hf_token = %s\n", token);
+	char *path, *stored, *dir, *name = section_name(who);
+	char *body = xasprintf("hf_token = %s\n", token);
 	struct ms_ini ini = {0};
 	struct ms_buf out = MS_BUF_INIT;
 	int ret;
 
 	(void)s;
-	ret = *dir ? ms_mkdirs(dir, 0700, err) : 0;
+	ms_home_missing();
+	path = token_path();
+	stored = stored_tokens_path(path);
+	dir = xstrndup(path, strrchr(path, '/') ? (size_t)(strrchr(path, '/') - path) : 0);
+	if (ms_home_missing()) /* no home: not secrets below "/" */
+		ret = ms_home_error_for(err, "HF_HOME or HF_TOKEN_PATH");
+	else
+		ret = *dir ? ms_mkdirs(dir, 0700, err) : 0;
 	if (!ret)
 		ret = read_ini(stored, &ini, err);
 	if (!ret) {

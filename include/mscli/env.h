@@ -17,6 +17,8 @@ bool ms_home_missing(void);
 /* The usage error (exit 2) that says so. */
 struct ms_error;
 int ms_home_error(struct ms_error *err);
+/* The same, naming what else would do ("HF_HOME or HF_TOKEN_PATH"). */
+int ms_home_error_for(struct ms_error *err, const char *instead);
 /* A leading ~, ~/ or ~user expanded, as Python's os.path.expanduser (for option values). */
 char *ms_expand_tilde(const char *v);
 /* $VAR, ${VAR} and a leading ~ expanded, as huggingface_hub does for HF_HOME & co. */

@@ -332,6 +332,15 @@ class ScriptInput(Case):
                 p = subprocess.run(command(["--hub", hub] + args), env=env,
                                    capture_output=True, preexec_fn=as_nobody, cwd="/")
                 self.assertEqual(p.returncode, 0 if "--cache-dir" in args else 2, p.stderr)
+            # a login has nowhere to keep the token: it says so, not "cannot create /.cache"
+            token, where = (("hf_goodtoken", "set HOME or HF_HOME or HF_TOKEN_PATH")
+                            if hub == "hf" else
+                            ("ms-goodtoken",
+                             "set HOME or MODELSCOPE_HOME and MODELSCOPE_CREDENTIALS_PATH"))
+            p = subprocess.run(command(["--hub", hub, "login", "--token", token]), env=env,
+                               capture_output=True, preexec_fn=as_nobody, cwd="/")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(where.encode(), p.stderr)
 
     def test_hub_names_in_any_case_and_urls_win_over_mscli_hub(self):
         self.hub.add_hf_repo("org/h", files=FILES)
