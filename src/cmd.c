@@ -154,55 +154,6 @@ out:
 	return ret;
 }
 
-static const char *nearest_command(const struct ms_cmd *const *table, const char *word);
-
-static int verb_usage(const struct ms_cmd *cmd, const char *name, struct ms_error *err)
-{
-	const char *near;
-
-	if (!name)
-		return ms_error_set(err, MS_EUSAGE, "%s: which command? (see 'mscli %s --help')",
-		                    cmd->name, cmd->name);
-	near = nearest_command(cmd->verbs, name);
-	return ms_error_set(err, MS_EUSAGE,
-	                    "'%s' is not an mscli %s command%s%s%s (see 'mscli %s --help')", name,
-	                    cmd->name, near ? "; did you mean '" : "", near ? near : "",
-	                    near ? "'?" : "", cmd->name);
-}
-
-/* COMMAND [VERB] with its arguments (argv[0] is COMMAND). */
-static int run(struct ms_ctx *ctx, const struct ms_cmd *cmd, int argc, char **argv,
-               struct ms_error *err)
-{
-	const struct ms_cmd *verb;
-	int at, ret;
-	char **rest;
-
-	if (!cmd->verbs)
-		return run_cmd(ctx, cmd, NULL, argc, argv, err);
-	verb = find_verb(cmd, argc, argv, &at);
-	if (!verb) {
-		bool help = false;
-
-		for (int i = 1; i < argc; i++)
-			help |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
-		if (help && at < 0) {
-			ms_print_cmd_help(cmd, NULL, stdout);
-			return 0;
-		}
-		verb_usage(cmd, at < 0 ? NULL : argv[at], err);
-		return fail(err);
-	}
-	/* the verb's own arguments: COMMAND's options stay, the verb's name goes */
-	rest = xcalloc((size_t)argc + 1, sizeof(*rest));
-	for (int i = 0, j = 0; i < argc; i++)
-		if (i != at)
-			rest[j++] = argv[i];
-	ret = run_cmd(ctx, verb, cmd->name, argc - 1, rest, err);
-	free(rest);
-	return ret;
-}
-
 /* Edit distance (insertions, deletions, substitutions, swaps of neighbours), capped. */
 static size_t distance(const char *a, const char *b)
 {
@@ -258,6 +209,53 @@ static const char *nearest_command(const struct ms_cmd *const *table, const char
 	for (size_t i = 0; table && table[i]; i++)
 		ms_nearest_try(&n, table[i]->name);
 	return n.best;
+}
+
+static int verb_usage(const struct ms_cmd *cmd, const char *name, struct ms_error *err)
+{
+	const char *near;
+
+	if (!name)
+		return ms_error_set(err, MS_EUSAGE, "%s: which command? (see 'mscli %s --help')",
+		                    cmd->name, cmd->name);
+	near = nearest_command(cmd->verbs, name);
+	return ms_error_set(err, MS_EUSAGE,
+	                    "'%s' is not an mscli %s command%s%s%s (see 'mscli %s --help')", name,
+	                    cmd->name, near ? "; did you mean '" : "", near ? near : "",
+	                    near ? "'?" : "", cmd->name);
+}
+
+/* COMMAND [VERB] with its arguments (argv[0] is COMMAND). */
+static int run(struct ms_ctx *ctx, const struct ms_cmd *cmd, int argc, char **argv,
+               struct ms_error *err)
+{
+	const struct ms_cmd *verb;
+	int at, ret;
+	char **rest;
+
+	if (!cmd->verbs)
+		return run_cmd(ctx, cmd, NULL, argc, argv, err);
+	verb = find_verb(cmd, argc, argv, &at);
+	if (!verb) {
+		bool help = false;
+
+		for (int i = 1; i < argc; i++)
+			help |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+		if (help && at < 0) {
+			ms_print_cmd_help(cmd, NULL, stdout);
+			return 0;
+		}
+		verb_usage(cmd, at < 0 ? NULL : argv[at], err);
+		return fail(err);
+	}
+	/* the verb's own arguments: COMMAND's options stay, the verb's name goes */
+	rest = xcalloc((size_t)argc + 1, sizeof(*rest));
+	for (int i = 0, j = 0; i < argc; i++)
+		if (i != at)
+			rest[j++] = argv[i];
+	ret = run_cmd(ctx, verb, cmd->name, argc - 1, rest, err);
+	free(rest);
+	return ret;
 }
 
 static const struct ms_error *unknown_command(const char *word, struct ms_error *err)

@@ -67,22 +67,16 @@ static void chunk_failed(struct get *g, struct xfile *xf, uint32_t ci, int final
 {
 	const struct ms_net_opts *net = g->e->o->net;
 	struct chunk *ch = &xf->chunks[ci];
+	char why[64];
 
 	if (ch->done >= ch->done_at_fail + PROGRESS_RESETS_RETRIES)
 		ch->attempts = 0; /* it was moving: a fresh failure, not a persistent one */
 	ch->done_at_fail = ch->done;
 	ch->attempts++;
-	if (ch->attempts > net->retries || wait > net->retry_max_wait) {
-		char spent[64];
-
-		snprintf(spent, sizeof(spent), "after %d attempts", ch->attempts);
-		get_file_fail(g, xf, final_code, "%s: %s (%s)", xf->job->name, reason,
-		              wait > net->retry_max_wait ? "the server asks to wait too long"
-		                                         : spent);
+	if (!engine_retry(g->e, ch->attempts, &wait, why, sizeof(why))) {
+		get_file_fail(g, xf, final_code, "%s: %s (%s)", xf->job->name, reason, why);
 		return;
 	}
-	if (wait < 0)
-		wait = ms_backoff_delay(ch->attempts, net->retry_delay, 30, ms_random01());
 	ch->not_before = ms_now() + wait;
 	ms_verbose("%s: %s; retry %d/%d in %.1fs", xf->job->name, reason, ch->attempts,
 	           net->retries, wait);

@@ -151,18 +151,13 @@ static void retry_or_fail(struct put *p, struct pjob *pj, int final_code, double
                           const char *reason)
 {
 	const struct ms_net_opts *net = p->e->o->net;
+	char why[64];
 
 	rewind_job(p, pj);
-	if (++pj->attempts > net->retries || wait > net->retry_max_wait) {
-		char spent[64];
-
-		snprintf(spent, sizeof(spent), "after %d attempts", pj->attempts);
-		job_fail(p, pj, final_code, "uploading '%s': %s (%s)", pj->job->name, reason,
-		         wait > net->retry_max_wait ? "the server asks to wait too long" : spent);
+	if (!engine_retry(p->e, ++pj->attempts, &wait, why, sizeof(why))) {
+		job_fail(p, pj, final_code, "uploading '%s': %s (%s)", pj->job->name, reason, why);
 		return;
 	}
-	if (wait < 0)
-		wait = ms_backoff_delay(pj->attempts, net->retry_delay, 30, ms_random01());
 	pj->not_before = ms_now() + wait;
 	pj->phase = P_PENDING;
 	ms_verbose("%s: %s; retry %d/%d in %.1fs", pj->job->name, reason, pj->attempts,

@@ -53,6 +53,30 @@ char *ms_absolute_path(const char *path)
 	return out;
 }
 
+/* mkdir -p from the top: each folder of path made, those there already left. */
+static int mkdirs_walk(const char *path, mode_t mode, struct ms_error *err)
+{
+	char *p = xstrdup(path);
+	int ret = 0;
+
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			ret = storage_error(err, errno, "cannot create directory", p);
+			break;
+		}
+		if (!c)
+			break;
+		*s = c;
+	}
+	free(p);
+	return ret;
+}
+
 int ms_mkdirs(const char *path, mode_t mode, struct ms_error *err)
 {
 	int ret = 0;
@@ -60,27 +84,10 @@ int ms_mkdirs(const char *path, mode_t mode, struct ms_error *err)
 	/* the usual cases first, one system call: there already, or its parent is */
 	if (mkdir(path, mode) == 0)
 		return 0;
-	if (errno != ENOENT && errno != EEXIST)
+	if (errno == ENOENT) /* a parent is missing */
+		ret = mkdirs_walk(path, mode, err);
+	else if (errno != EEXIST)
 		return storage_error(err, errno, "cannot create directory", path);
-	if (errno == ENOENT) { /* a parent is missing: the walk from the top */
-		char *p = xstrdup(path);
-
-		for (char *s = p + 1;; s++) {
-			if (*s != '/' && *s != '\0')
-				continue;
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, mode) < 0 && errno != EEXIST) {
-				ret = storage_error(err, errno, "cannot create directory", p);
-				break;
-			}
-			if (!c)
-				break;
-			*s = c;
-		}
-		free(p);
-	}
 	if (!ret && !ms_is_dir(path))
 		ret = ms_error_set(err, MS_ESTORAGE, "'%s' exists and is not a directory", path);
 	return ret;

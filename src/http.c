@@ -542,8 +542,8 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 		wait = why ? -1 : ms_http_retry_wait(resp);
 		if (attempt >= h->net->retries || wait > h->net->retry_max_wait) {
 			ret = give_up(h, resp, why, what, url, attempt + 1, wait, err);
-			resp->attempts =
-			        attempt + 1; /* for the caller's message of a lasting 5xx */
+			/* for the caller's message of a lasting 5xx */
+			resp->attempts = attempt + 1;
 			break;
 		}
 		attempt++;

@@ -1,5 +1,6 @@
 /* Exact numbers and strings out of cJSON values. */
 #include <math.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -52,32 +53,31 @@ char *ms_json_text(const cJSON *v)
 	return out;
 }
 
+/* What JSON escapes: the quote, the backslash and the control bytes 0x01-0x1f. */
+#define ESCAPED                                                                                    \
+	"\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15" \
+	"\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f"
+
 void ms_json_quote(struct ms_buf *out, const char *s)
 {
 	ms_buf_addch(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		size_t run = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t run = strcspn((const char *)p, ESCAPED);
 
-		while (p[run] >= 0x20 && p[run] != '"' && p[run] != '\\')
-			run++; /* what needs no escape goes in one piece */
-		if (run) {
-			ms_buf_add(out, p, run);
-			p += run - 1;
-			continue;
-		}
-		const char *esc = *p == '\n'   ? "\\n"
-		                  : *p == '\r' ? "\\r"
-		                  : *p == '\t' ? "\\t"
-		                               : NULL;
+		ms_buf_add(out, p, run); /* what needs no escape goes in one piece */
+		p += run;
+		if (!*p)
+			break;
+		static const char controls[] = "\b\f\n\r\t", letters[] = "bfnrt";
+		const char *k = strchr(controls, *p); /* cJSON's short forms: its very bytes */
 
 		if (*p == '"' || *p == '\\')
 			ms_buf_addf(out, "\\%c", *p);
-		else if (esc)
-			ms_buf_adds(out, esc);
-		else if (*p < 0x20)
-			ms_buf_addf(out, "\\u%04x", *p);
+		else if (k)
+			ms_buf_addf(out, "\\%c", letters[k - controls]);
 		else
-			ms_buf_addch(out, (char)*p);
+			ms_buf_addf(out, "\\u%04x", *p);
+		p++;
 	}
 	ms_buf_addch(out, '"');
 }

@@ -74,6 +74,12 @@ void engine_remove(struct engine *e, struct econn *c);
 bool engine_has_budget(const struct engine *e);
 void engine_emit(struct engine *e, enum ms_event_type type, struct ms_xfer_job *job,
                  uint64_t job_done, int attempt, double delay, const char *reason);
+/*
+ * A transfer failed for the attempts-th time in a row, the server asking to wait *wait
+ * seconds (<0: it did not say): true and *wait the delay before the next try, or false
+ * and why it ends in why ("after N attempts", "the server asks to wait too long").
+ */
+bool engine_retry(const struct engine *e, int attempts, double *wait, char *why, size_t n);
 /* For threads that finish work the loop waits for. */
 void engine_wake(void *engine);
 

@@ -333,7 +333,7 @@ void test_util(void)
 		all.revision = xstrdup("v1 \"quoted\"");
 		all.commit = xstrdup("0123abcd");
 		all.created_at = 1726842501;
-		g->path = xstrdup("dir/naïve \\ name\t.bin");
+		g->path = xstrdup("dir/naïve \\ name\t\b\f\x01.bin");
 		g->size = 5368709120ull; /* above INT_MAX: cJSON's %1.15g branch */
 		g->algo = MS_HASH_GITSHA1;
 		strcpy(g->digest, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
