@@ -142,16 +142,6 @@ int ms_store_ms_save_msc(struct store_ms *s, struct ms_error *err)
 }
 
 /* dir/name, written only when its content would change (a warm run writes nothing) */
-static int write_if_changed(const char *dir, const char *name, const void *data, size_t len,
-                            struct ms_error *err)
-{
-	char *path = ms_path_join(dir, name);
-	int ret = ms_write_file_if_changed(path, data, len, err);
-
-	free(path);
-	return ret;
-}
-
 char *ms_store_ms_record_name(const char *rev)
 {
 	char *q = ms_url_quote_path(rev, false), *name = xasprintf("listing-%s.json", q);
@@ -292,9 +282,19 @@ static int ms_begin(struct ms_store *st, const struct ms_listing *l, struct ms_e
 		struct ms_buf mdl = MS_BUF_INIT;
 		char *masked = ms_modelscope_masked_name(s->name);
 		char *id = xasprintf("%s/%s", s->owner, masked);
+		char *mdl_path = ms_path_join(s->repo_dir, ".mdl");
 
+		/*
+		 * A record, not synced: it is written before the first request, where an
+		 * fsync waits for the disk (a journal commit: 2-3 ms on ext4, more on
+		 * slow disks).  A killed process leaves it whole or absent (linked into
+		 * place once written); a power cut may leave it empty, which the next
+		 * run writes again and the official loader resets with a warning
+		 * (caching.py load_model_meta), as its own unsynced .mdl would be.
+		 */
 		ms_pickle_encode_mdl(id, &mdl);
-		ret = write_if_changed(s->repo_dir, ".mdl", mdl.data, mdl.len, err);
+		ret = ms_write_record_if_changed(mdl_path, mdl.data, mdl.len, err);
+		free(mdl_path);
 		/* The official snapshot_download links a dotted model name to its masked dir. */
 		if (!ret && s->type == MS_REPO_MODEL && strcmp(masked, s->name)) {
 			char *link = xasprintf("%s/models/%s/%s", s->root, s->owner, s->name);

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 import official
-from support import Case, FileRef, blob, sha256
+from support import VALGRIND, Case, FileRef, blob, command, sha256, strace_works
 
 FILES = {
     "config.json": b'{"architectures": ["Toy"]}\n',
@@ -76,6 +76,30 @@ class Snapshot(Case):
         url = "%s/api/v1/models/%s/repo/files?Revision=master&Recursive=True" % (self.hub.url, repo_id)
         with urllib.request.urlopen(url) as resp:
             return [e for e in json.load(resp)["Data"]["Files"] if e["Type"] == "blob"]
+
+    def test_nothing_waits_for_the_disk_before_the_first_file(self):
+        """A cold download syncs no file before it opens its first partial (its first
+        file request follows): the records written before it (listing, .mdl) are not
+        synced, the index and the files are, after."""
+        if not strace_works() or VALGRIND:
+            self.skipTest("needs strace")
+        log = os.path.join(self.tmp, "trace")
+        # LeakSanitizer does not run under ptrace
+        env = dict(self.env, LSAN_OPTIONS="detect_leaks=0")
+        p = subprocess.run(["strace", "-f", "-qq", "-o", log, "-e",
+                            "trace=fsync,fdatasync,sync_file_range,syncfs,openat"] +
+                           command(["download", "acme/Toy-1.5B.v2"]), env=env,
+                           capture_output=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(log) as f:
+            calls = f.read().splitlines()
+        partial = [i for i, c in enumerate(calls) if "._____temp/acme/" in c and "O_CREAT" in c]
+        synced = [i for i, c in enumerate(calls) if "sync" in c.split("(")[0]]
+        self.assertTrue(partial, calls)
+        self.assertTrue(synced, calls)  # the index and the files are synced, later
+        self.assertGreater(min(synced), min(partial), calls[max(0, min(synced) - 2):min(synced) + 1])
+        mdl = os.path.join(self.ms_repo_dir("acme/Toy-1.5B.v2"), ".mdl")
+        self.assertEqual(self.read_pickle(mdl), {"id": "acme/Toy-1___5B___v2"})
 
     def test_warm_rerun_is_one_listing_request(self):
         self.ok("download", "acme/Toy-1.5B.v2")
