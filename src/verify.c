@@ -277,6 +277,39 @@ struct hashed {
 	size_t k;
 };
 
+/* The run's counts, from each file's status. */
+static void tally(struct ms_verify *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		for (size_t u = 0; u < v->v[i].nunlisted; u++)
+			v->nunlisted += !v->v[i].unlisted[u].listed;
+		for (size_t k = 0; k < v->v[i].items.n; k++) {
+			switch (v->v[i].status[k]) {
+			case MS_VERIFY_OK:
+				v->nok++;
+				break;
+			case MS_VERIFY_CORRUPT:
+				v->ncorrupt++;
+				break;
+			case MS_VERIFY_MISSING:
+				v->nmissing++;
+				break;
+			case MS_VERIFY_UNEXPECTED:
+				v->nunexpected++;
+				break;
+			case MS_VERIFY_UNCHECKED:
+				v->nunchecked++;
+				break;
+			case MS_VERIFY_UNREADABLE:
+				v->nunreadable++;
+				break;
+			case MS_VERIFY_REPAIRED:
+				break;
+			}
+		}
+	}
+}
+
 int ms_verify_run(struct ms_verify *v, const struct ms_verify_cb *cb, struct ms_error *err)
 {
 	struct ms_hashfiles_opts o = {0};
@@ -328,34 +361,8 @@ int ms_verify_run(struct ms_verify *v, const struct ms_verify_cb *cb, struct ms_
 		v->nhashed++;
 		v->bytes += files[j].size;
 	}
-	for (size_t i = 0; i < v->n && !ret; i++) {
-		for (size_t u = 0; u < v->v[i].nunlisted; u++)
-			v->nunlisted += !v->v[i].unlisted[u].listed;
-		for (size_t k = 0; k < v->v[i].items.n; k++) {
-			switch (v->v[i].status[k]) {
-			case MS_VERIFY_OK:
-				v->nok++;
-				break;
-			case MS_VERIFY_CORRUPT:
-				v->ncorrupt++;
-				break;
-			case MS_VERIFY_MISSING:
-				v->nmissing++;
-				break;
-			case MS_VERIFY_UNEXPECTED:
-				v->nunexpected++;
-				break;
-			case MS_VERIFY_UNCHECKED:
-				v->nunchecked++;
-				break;
-			case MS_VERIFY_UNREADABLE:
-				v->nunreadable++;
-				break;
-			case MS_VERIFY_REPAIRED:
-				break;
-			}
-		}
-	}
+	if (!ret)
+		tally(v);
 	free(files);
 	free(at);
 	return ret;

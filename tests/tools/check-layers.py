@@ -25,7 +25,7 @@ LAYERS = ["base", "services", "operations", "render", "commands"]
 MODULES = {
     "base": """common alloc strbuf redact err log fs env parse clock index json hash
                pathsafe lock filter pickle resume version base64 ini""",
-    "services": """http http-net proxy repo hub hub-modelscope hub-hf store store-ms store-ms-cache store-ms-swap store-mshub store-hf
+    "services": """http http-net url proxy repo hub hub-modelscope hub-hf store store-ms store-ms-cache store-ms-swap store-mshub store-hf
                    store-hf-tree store-hf-cache store-hf-remove store-localdir engine engine-kind
                    engine-get engine-get-file engine-get-conn engine-put writer hasher hashfiles
                    hashpool commit hub-hf-auth hub-hf-upload hub-ms-auth hub-ms-upload""",
@@ -59,6 +59,7 @@ FORBIDDEN = {
     "hashpool": {"hub", "store", "repo", "engine"},
     "http": {"hub", "store", "repo"},
     "http-net": {"hub", "store", "repo"},
+    "url": {"hub", "store", "repo"},
     "proxy": {"hub", "store", "repo"},
 }
 
