@@ -80,7 +80,7 @@ class Snapshot(Case):
     def test_nothing_waits_for_the_disk_before_the_first_file(self):
         """A cold download syncs no file before it opens its first partial (its first
         file request follows): the records written before it (listing, .mdl) are not
-        synced, the index and the files are, after."""
+        synced; the index (.msc) is, after."""
         if not strace_works() or VALGRIND:
             self.skipTest("needs strace")
         log = os.path.join(self.tmp, "trace")
@@ -96,7 +96,7 @@ class Snapshot(Case):
         partial = [i for i, c in enumerate(calls) if "._____temp/acme/" in c and "O_CREAT" in c]
         synced = [i for i, c in enumerate(calls) if "sync" in c.split("(")[0]]
         self.assertTrue(partial, calls)
-        self.assertTrue(synced, calls)  # the index and the files are synced, later
+        self.assertTrue(synced, calls)  # the index is synced, later
         self.assertGreater(min(synced), min(partial), calls[max(0, min(synced) - 2):min(synced) + 1])
         mdl = os.path.join(self.ms_repo_dir("acme/Toy-1.5B.v2"), ".mdl")
         self.assertEqual(self.read_pickle(mdl), {"id": "acme/Toy-1___5B___v2"})
