@@ -436,10 +436,12 @@ class Leg:
                 r = self.one(t, dest)
                 res[t].append(r)
                 log("bench: %s round %d %-7s %6.2fs %6.0f MB/s cpu %5.2fs server %5.2fs "
-                    "rss %5.1f MiB conns %4d%s" %
+                    "rss %5.1f MiB conns %4d%s%s" %
                     (self.name, rnd + 1, t, r["seconds"], self.total / r["seconds"] / MB,
                      r["cpu_seconds"], r["server_cpu_seconds"], r["rss_kib"] / 1024,
                      r["cdn_connections"],
+                     "  first %3.0fms" % r["first_cdn_request_ms"]
+                     if r.get("first_cdn_request_ms") is not None else "",
                      "  warm %.3fs" % r["warm_seconds"] if "warm_seconds" in r else ""))
                 if t != "mscli":
                     shutil.rmtree(dest, ignore_errors=True)
