@@ -394,19 +394,13 @@ static void run(struct engine *e, void **states)
 
 bool engine_retry(const struct engine *e, int attempts, double *wait, char *why, size_t n)
 {
-	const struct ms_net_opts *net = e->o->net;
-
-	if (*wait > net->retry_max_wait) {
+	if (ms_retry_next(e->o->net, attempts, wait))
+		return true;
+	if (*wait > e->o->net->retry_max_wait)
 		snprintf(why, n, "the server asks to wait too long");
-		return false;
-	}
-	if (attempts > net->retries) {
+	else
 		snprintf(why, n, "after %d attempts", attempts);
-		return false;
-	}
-	if (*wait < 0)
-		*wait = ms_backoff_delay(attempts, net->retry_delay, 30, ms_random01());
-	return true;
+	return false;
 }
 
 struct ms_error *ms_job_err(struct ms_xfer_job *job)

@@ -420,15 +420,11 @@ int ms_http_request(struct ms_http *h, const struct ms_http_request *req,
 		/* transient */
 		why = fail.reason[0] ? fail.reason : NULL;
 		wait = why ? -1 : ms_http_retry_wait(resp);
-		if (attempt >= h->net->retries || wait > h->net->retry_max_wait) {
-			ret = give_up(h, resp, why, what, url, attempt + 1, wait, err);
-			/* for the caller's message of a lasting 5xx */
-			resp->attempts = attempt + 1;
+		if (!ms_retry_next(h->net, ++attempt, &wait)) {
+			ret = give_up(h, resp, why, what, url, attempt, wait, err);
+			resp->attempts = attempt; /* for the caller's message of a lasting 5xx */
 			break;
 		}
-		attempt++;
-		if (wait < 0)
-			wait = ms_backoff_delay(attempt, h->net->retry_delay, 30, ms_random01());
 		announce_retry(h, what, url, resp, why, attempt, wait);
 		ms_sleep(wait);
 	}
@@ -676,6 +672,15 @@ enum ms_retry_class ms_retry_classify(int curlcode, long status, bool from_redir
 	if (from_redirect && (status == 401 || status == 403 || status == 410))
 		return MS_RETRY_REFRESH;
 	return MS_RETRY_NO;
+}
+
+bool ms_retry_next(const struct ms_net_opts *net, int attempts, double *wait)
+{
+	if (attempts > net->retries || *wait > net->retry_max_wait)
+		return false;
+	if (*wait < 0)
+		*wait = ms_backoff_delay(attempts, net->retry_delay, 30, ms_random01());
+	return true;
 }
 
 double ms_backoff_delay(int attempt, double base, double cap, double rnd01)

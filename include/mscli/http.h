@@ -208,5 +208,11 @@ enum ms_retry_class {
 enum ms_retry_class ms_retry_classify(int curlcode, long status, bool from_redirect);
 /* Exponential backoff with jitter: base * 2^(attempt-1), capped, times [0.5, 1). */
 double ms_backoff_delay(int attempt, double base, double cap, double rnd01);
+/*
+ * After the attempts-th failure in a row, the server asking to wait *wait seconds (<0:
+ * it did not say): true with *wait the delay before the next try, or false when that
+ * ends it (the retries spent, or the wait longer than net allows; *wait untouched).
+ */
+bool ms_retry_next(const struct ms_net_opts *net, int attempts, double *wait);
 
 #endif
