@@ -224,9 +224,15 @@ int modelscope_token_store(struct ms_session *s, const char *token, const struct
 	size_t n;
 	int ret;
 
-	/* the login call gives the git token both clients keep beside the jar */
-	ret = login(s, token, &data, &root, err);
+	ms_home_missing();
+	credential_dirs(dirs, &n);
+	/* no home: no secrets below "/", and no login request to find that out after */
+	if (ms_home_missing())
+		ret = ms_home_error_for(err, "MODELSCOPE_HOME and MODELSCOPE_CREDENTIALS_PATH");
+	else /* the login call gives the git token both clients keep beside the jar */
+		ret = login(s, token, &data, &root, err);
 	if (ret) {
+		free_dirs(dirs, n);
 		free(host);
 		return ret;
 	}
@@ -235,11 +241,6 @@ int modelscope_token_store(struct ms_session *s, const char *token, const struct
 	email = ms_json_string(data, "Email") ? ms_json_string(data, "Email") : who->email;
 	user = xasprintf("%s:%s", name ? name : "", email ? email : "");
 	ms_pickle_encode_cookie_jar(host, COOKIE, token, now + LIFETIME, now, &jar);
-	ms_home_missing();
-	credential_dirs(dirs, &n);
-	/* no home: not secrets below "/" */
-	if (ms_home_missing())
-		ret = ms_home_error_for(err, "MODELSCOPE_HOME and MODELSCOPE_CREDENTIALS_PATH");
 	for (size_t i = 0; i < n && !ret; i++) {
 		ret = ms_mkdirs(dirs[i], 0700, err);
 		/* a folder of secrets only (the clients make it 0755): nobody else reads in it */

@@ -341,6 +341,8 @@ class ScriptInput(Case):
                                capture_output=True, preexec_fn=as_nobody, cwd="/")
             self.assertEqual(p.returncode, 2, p.stderr)
             self.assertIn(where.encode(), p.stderr)
+            # known before the token is sent anywhere to be stored
+            self.assertEqual(self.hub.requests(path="/api/v1/login"), [])
 
     def test_hub_names_in_any_case_and_urls_win_over_mscli_hub(self):
         self.hub.add_hf_repo("org/h", files=FILES)
