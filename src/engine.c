@@ -64,6 +64,8 @@ static void put_easy(struct engine *e, CURL *h)
 	e->idle[e->nidle++] = h;
 }
 
+static int on_close_socket(void *arg, curl_socket_t s);
+
 int engine_add(struct engine *e, struct econn *c, const struct engine_kind *kind, void *state)
 {
 	c->kind = kind;
@@ -72,6 +74,8 @@ int engine_add(struct engine *e, struct econn *c, const struct engine_kind *kind
 	c->stalled = false;
 	c->sock = CURL_SOCKET_BAD;
 	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(c->easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+	curl_easy_setopt(c->easy, CURLOPT_CLOSESOCKETDATA, e);
 	if (curl_multi_add_handle(e->multi, c->easy) != CURLM_OK) {
 		put_easy(e, c->easy);
 		return -1;
@@ -136,29 +140,88 @@ void engine_wake(void *engine)
 	(void)n; /* EAGAIN: a wake-up is pending already */
 }
 
+/*
+ * What the epoll set has for each socket.  When a transfer ends, curl stops
+ * watching its kept-alive connection, and the next transfer on it watches it
+ * again: two epoll_ctl calls per file, each a system call.  So a socket curl
+ * stops watching for input stays in the set, dormant, until curl watches it
+ * again (nothing to do), input wakes it (taken out then), or it is closed
+ * (on_close_socket).  A socket watched for output (connecting) goes at once.
+ */
+enum { W_IN = 1, W_OUT = 2, W_DORMANT = 4 };
+
+static uint8_t *watch_of(struct engine *e, curl_socket_t s)
+{
+	if (s < 0)
+		return NULL;
+	if ((size_t)s >= e->watch_cap) {
+		size_t old = e->watch_cap;
+
+		ms_grow((void **)&e->watch, &e->watch_cap, (size_t)s + 1, sizeof(*e->watch));
+		memset(e->watch + old, 0, e->watch_cap - old);
+	}
+	return &e->watch[s];
+}
+
+static void unwatch(struct engine *e, curl_socket_t s, uint8_t *w)
+{
+	if (*w)
+		epoll_ctl(e->ep_fd, EPOLL_CTL_DEL, s, NULL); /* ENOENT, EBADF: gone already */
+	*w = 0;
+}
+
 /* curl wants s watched for what (CURLMOPT_SOCKETFUNCTION). */
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *socketp)
 {
 	struct engine *e = arg;
 	struct epoll_event ev = {.data.fd = s};
-
 	struct econn *c = NULL;
+	uint8_t *w = watch_of(e, s), want;
 
+	(void)socketp;
 	if (easy && curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c) == CURLE_OK && c)
 		c->sock = what == CURL_POLL_REMOVE ? CURL_SOCKET_BAD : s;
+	if (!w)
+		return what == CURL_POLL_REMOVE ? 0 : -1;
 	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(e->ep_fd, EPOLL_CTL_DEL, s, NULL); /* ENOENT, EBADF: gone already */
-		curl_multi_assign(e->multi, s, NULL);
+		if (*w == W_IN)
+			*w |= W_DORMANT;
+		else
+			unwatch(e, s, w);
 		return 0;
 	}
-	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
-	if (socketp && epoll_ctl(e->ep_fd, EPOLL_CTL_MOD, s, &ev) == 0)
+	want = (what & CURL_POLL_IN ? W_IN : 0) | (what & CURL_POLL_OUT ? W_OUT : 0);
+	if (*w == (W_IN | W_DORMANT) && want == W_IN) {
+		*w = W_IN; /* awake again, as it was */
 		return 0;
+	}
+	ev.events = (want & W_IN ? EPOLLIN : 0u) | (want & W_OUT ? EPOLLOUT : 0u);
+	if (*w && epoll_ctl(e->ep_fd, EPOLL_CTL_MOD, s, &ev) == 0) {
+		*w = want;
+		return 0;
+	}
 	if (epoll_ctl(e->ep_fd, EPOLL_CTL_ADD, s, &ev) != 0 &&
-	    (errno != EEXIST || epoll_ctl(e->ep_fd, EPOLL_CTL_MOD, s, &ev) != 0))
+	    (errno != EEXIST || epoll_ctl(e->ep_fd, EPOLL_CTL_MOD, s, &ev) != 0)) {
+		*w = 0;
 		return -1;
-	curl_multi_assign(e->multi, s, e); /* watched */
+	}
+	*w = want;
 	return 0;
+}
+
+/*
+ * Every socket of the engine's connections is closed here
+ * (CURLOPT_CLOSESOCKETFUNCTION): a dormant one leaves the epoll set first, so
+ * that a new socket given the same number is never taken for it.
+ */
+static int on_close_socket(void *arg, curl_socket_t s)
+{
+	struct engine *e = arg;
+	uint8_t *w = watch_of(e, s);
+
+	if (w)
+		unwatch(e, s, w);
+	return close(s);
 }
 
 /* curl wants to be called in ms milliseconds, or (-1) not (CURLMOPT_TIMERFUNCTION). */
@@ -343,6 +406,18 @@ static void feed(struct engine *e, void **states)
 	}
 }
 
+/* Input on a dormant socket (its server closed it, say): out of the set; curl finds out
+ * when it next looks at that connection. */
+static bool ev_dormant(struct engine *e, curl_socket_t s)
+{
+	uint8_t *w = watch_of(e, s);
+
+	if (!w || !(*w & W_DORMANT))
+		return false;
+	unwatch(e, s, w);
+	return true;
+}
+
 /* Sleep until a socket, engine_wake or a timer (curl's, or the kinds' in `max` seconds). */
 static void wait_events(struct engine *e, double max)
 {
@@ -364,6 +439,8 @@ static void wait_events(struct engine *e, double max)
 			(void)r;
 			continue;
 		}
+		if (ev_dormant(e, evs[i].data.fd))
+			continue;
 		/* an error or a hang-up alone: curl looks at the socket itself */
 		socket_action(e, evs[i].data.fd,
 		              (ev & EPOLLIN ? CURL_CSELECT_IN : 0) |
@@ -487,6 +564,7 @@ int ms_engine_run(const struct ms_engine_opts *o, struct ms_xfer_job *jobs, size
 		curl_easy_cleanup(e.idle[--e.nidle]);
 	free(e.idle);
 	curl_multi_cleanup(e.multi); /* its sockets leave the epoll set: close it after */
+	free(e.watch);
 	close(e.ep_fd);
 	close(e.wake_fd);
 	return ret;

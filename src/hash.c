@@ -19,9 +19,31 @@
 #include "mscli/hash.h"
 #include "mscli/parse.h"
 
+/*
+ * The digests, fetched from their provider once: OpenSSL 3 looks up a digest
+ * named by EVP_sha256() again at each init (locks, a property query), a few
+ * microseconds each time, and a download inits one or two per file.
+ */
+static EVP_MD *fetched_sha256, *fetched_sha1;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_digests(void)
+{
+	fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	fetched_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+}
+
+static const EVP_MD *digest(enum ms_hash_algo algo)
+{
+	pthread_once(&fetch_once, fetch_digests);
+	if (algo == MS_HASH_GITSHA1)
+		return fetched_sha1 ? fetched_sha1 : EVP_sha1();
+	return fetched_sha256 ? fetched_sha256 : EVP_sha256();
+}
+
 int ms_hasher_init(struct ms_hasher *h, enum ms_hash_algo algo, uint64_t size)
 {
-	const EVP_MD *md = algo == MS_HASH_GITSHA1 ? EVP_sha1() : EVP_sha256();
+	const EVP_MD *md = digest(algo);
 
 	h->algo = algo;
 	if (!h->ctx)
@@ -339,6 +361,6 @@ void ms_sha256_hex(const void *p, size_t n, char hex[MS_HEX_MAX])
 	unsigned char md[32];
 	unsigned int len = sizeof(md);
 
-	EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
+	EVP_Digest(p, n, md, &len, digest(MS_HASH_SHA256), NULL);
 	ms_hex(md, len, hex);
 }

@@ -144,14 +144,22 @@ bool ms_no_proxy_match(const char *list, const char *host)
 	return false;
 }
 
+static bool proxy_set(const struct ms_proxy_var *v)
+{
+	return v->value && *v->value;
+}
+
 const char *ms_proxy_for(const struct ms_proxy_env *p, const char *url, const char **from)
 {
-	CURLU *u = curl_url();
+	CURLU *u;
 	char *scheme = NULL, *host = NULL;
 	const struct ms_proxy_var *v = NULL;
 
 	if (from)
 		*from = NULL;
+	if (!proxy_set(&p->http) && !proxy_set(&p->https) && !proxy_set(&p->all))
+		return NULL; /* no proxy to choose: nothing to parse (it runs per transfer) */
+	u = curl_url();
 	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)

@@ -31,7 +31,7 @@ bool ms_redirect_allowed(const char *from, const char *to, char *why, size_t n)
 	return false;
 }
 
-char *ms_url_origin(const char *url)
+static char *origin_parsed(const char *url)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL;
@@ -51,6 +51,58 @@ out:
 	curl_free(host);
 	curl_free(port);
 	curl_url_cleanup(u);
+	return out;
+}
+
+/*
+ * An origin is decided by what precedes the path ("scheme://authority"), and a
+ * download asks for one or two per transfer, each a parse of a dozen
+ * allocations, so each thread keeps its last few.  A URL is looked up only when
+ * nothing after its authority is a byte curl refuses (a control or a space):
+ * then it parses, and to the same origin, exactly when another URL with the
+ * same authority did.
+ */
+#define ORIGIN_MEMO 4
+
+static __thread struct origin_memo {
+	char prefix[200];
+	char origin[240];
+} origin_memo[ORIGIN_MEMO];
+static __thread unsigned origin_memo_next;
+
+static size_t origin_prefix(const char *url)
+{
+	const char *sep = strstr(url, "://"), *end;
+
+	if (!sep || sep == url || strcspn(url, "/?#") < (size_t)(sep - url))
+		return 0;
+	end = sep + 3 + strcspn(sep + 3, "/?#");
+	for (const unsigned char *p = (const unsigned char *)end; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return 0;
+	return (size_t)(end - url);
+}
+
+char *ms_url_origin(const char *url)
+{
+	size_t n = origin_prefix(url);
+	struct origin_memo *m;
+	char *out;
+
+	if (!n || n >= sizeof(m->prefix))
+		return origin_parsed(url);
+	for (int i = 0; i < ORIGIN_MEMO; i++) {
+		m = &origin_memo[i];
+		if (!strncmp(m->prefix, url, n) && m->prefix[n] == '\0')
+			return xstrdup(m->origin);
+	}
+	out = origin_parsed(url);
+	if (out && strlen(out) < sizeof(m->origin)) {
+		m = &origin_memo[origin_memo_next++ % ORIGIN_MEMO];
+		memcpy(m->prefix, url, n);
+		m->prefix[n] = '\0';
+		strcpy(m->origin, out);
+	}
 	return out;
 }
 

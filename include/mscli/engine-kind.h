@@ -51,8 +51,10 @@ struct engine {
 	const struct ms_engine_opts *o;
 	CURLM *multi;
 	int ep_fd, wake_fd; /* the sockets curl watches (epoll); engine_wake's eventfd */
-	double timer_at;    /* when curl wants its timeout action; < 0: no timer */
-	bool tls_pending;   /* records read ahead still to hand to curl: do not sleep */
+	uint8_t *watch;     /* per socket: what the epoll set has for it (on_socket) */
+	size_t watch_cap;
+	double timer_at;  /* when curl wants its timeout action; < 0: no timer */
+	bool tls_pending; /* records read ahead still to hand to curl: do not sleep */
 	int budget, active_conns;
 	struct econn *conns; /* in flight */
 	CURL **idle;         /* handles kept for reuse (their connections stay in the pool) */

@@ -101,6 +101,36 @@ class Snapshot(Case):
         mdl = os.path.join(self.ms_repo_dir("acme/Toy-1.5B.v2"), ".mdl")
         self.assertEqual(self.read_pickle(mdl), {"id": "acme/Toy-1___5B___v2"})
 
+    def test_many_files_cost_no_epoll_or_stat_calls_each(self):
+        """200 small files over kept-alive connections: the engine leaves a connection's
+        socket in its epoll set between transfers (no EPOLL_CTL_DEL/ADD pair per file),
+        and a new partial is made with O_EXCL, so it needs no fstat to be known empty."""
+        if not strace_works() or VALGRIND:
+            self.skipTest("needs strace")
+        files = {"d/f%03d.bin" % i: blob(3000, 300 + i) for i in range(200)}
+        self.hub.add_ms_repo("acme/many", files=files)
+        log = os.path.join(self.tmp, "trace")
+        env = dict(self.env, LSAN_OPTIONS="detect_leaks=0")
+        p = subprocess.run(["strace", "-f", "-qq", "-o", log, "-e",
+                            "trace=epoll_ctl,fstat,newfstatat,statx,openat"] +
+                           command(["download", "acme/many"]), env=env,
+                           capture_output=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(log) as f:
+            calls = f.read().splitlines()
+        ctl = [c for c in calls if "epoll_ctl(" in c]
+        partials = [c for c in calls if "._____temp/acme/many/d/" in c and "O_CREAT" in c]
+        self.assertEqual(len(partials), 200, partials[:3])
+        self.assertTrue(all("O_EXCL" in c for c in partials), partials[:3])
+        # a few per connection (8 per host at most, hub and CDN), not two per file
+        self.assertLess(len(ctl), 100, ctl[:20])
+        stats = [c for c in calls if "stat" in c.split("(")[0]]
+        self.assertLess(len(stats), 100, stats[:20])
+        d = self.ms_repo_dir("acme/many")
+        for name, data in files.items():
+            with open(os.path.join(d, name), "rb") as f:
+                self.assertEqual(f.read(), data, name)
+
     def test_warm_rerun_is_one_listing_request(self):
         self.ok("download", "acme/Toy-1.5B.v2")
         d = self.ms_repo_dir("acme/Toy-1.5B.v2")

@@ -1,16 +1,45 @@
 """The transfer engine: ranges, the connection budget, TLS and HTTP/2 with
 nginx as the CDN, a server that ignores Range in the middle of ranges."""
 import os
+import resource
 import sys
 import time
 import unittest
 
-from support import ROOT, Case, FileRef, blob, sha256, write_files
+from support import ROOT, SLOW, VALGRIND, Case, FileRef, blob, sha256, write_files
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 from nginx import Nginx  # noqa: E402
 
 RANGED = {"MSCLI_RANGE_THRESHOLD": "2M", "MSCLI_CHUNK_SIZE": "1M"}
+
+
+class IdleConnections(Case):
+    def test_connections_servers_close_while_idle_are_replaced(self):
+        """Between transfers the engine leaves a kept-alive socket in its epoll set
+        (dormant).  A server that closes it meanwhile must not stall the next transfer,
+        whose new socket often gets the same descriptor number."""
+        files = {"f%d.bin" % i: blob(20_000, 70 + i) for i in range(6)}
+        files.update({"a_slow.bin": blob(300_000, 77), "m_slow.bin": blob(300_000, 78)})
+        self.hub.add_ms_repo("acme/idle", files=files)
+        self.hub.idle_timeout = 0.3              # seconds: each slow file takes ~1 s
+        self.hub.fault("trickle", path="_slow.bin", rate=300_000, times=None)
+        t0, r0 = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = self.ok("download", "acme/idle", "--max-workers", "1", "--stall-timeout", "60")
+        took, r1 = time.monotonic() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+        for name, data in files.items():
+            with open(os.path.join(self.ms_repo_dir("acme/idle"), name), "rb") as f:
+                self.assertEqual(sha256(f.read()), sha256(data), name)
+        # the hub closed the connection mscli kept while a slow file came: it took another
+        self.assertGreaterEqual(len({q.peer for q in self.hub.log if q.server == "hub"}), 2)
+        # and nothing waited for the stall timeout, or was tried again
+        self.assertNotIn("retrying", r.err)
+        self.assertLess(took, 30 * SLOW)
+        # a closed socket left in the set would wake the loop again and again (1.5 CPU
+        # seconds of ~2 in a run that did so); the slow files leave it idle most of the time
+        if not VALGRIND:
+            self.assertLess(cpu, took / 2, "CPU %.2f s in %.2f s" % (cpu, took))
 
 
 class Ranges(Case):

@@ -395,6 +395,7 @@ class Request:
         self.end = None                          # when the answer was complete
         self.answered = None                     # when its headers went out (before the
                                                  # client can have read the answer)
+        self.peer = None                         # the client's port (its connection)
 
     def __repr__(self):
         return "<%s %s %s -> %s>" % (self.server, self.method, self.raw_path, self.status)
@@ -509,6 +510,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        if self.hub.idle_timeout is not None:    # a server that closes idle connections soon
+            self.connection.settimeout(self.hub.idle_timeout)
         self.hub._conn_opened(self.connection)
 
     def finish(self):
@@ -537,6 +540,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         self.req = req = Request(self.server.role, self.command, self.path, self.headers)
+        req.peer = self.client_address[1]        # the client's port: one per connection
         self.extra_headers = {}
         try:
             req.body = emu_upload.read_body(self)   # the drop_upload fault
@@ -1513,6 +1517,7 @@ class Hub(emu_upload.UploadMixin):
         self.faults = []
         self.log = []
         self.tokens = dict(DEFAULT_TOKENS)
+        self.idle_timeout = None                 # seconds a connection may wait (Handler's 120)
         self.hf_tree_page_size = 1000
         self.hf_list_page_size = 1000            # /api/models|datasets pages (emu_search.py)
         self.ms_list_max_page_size = 50          # /openapi/v1/models|datasets page_size cap

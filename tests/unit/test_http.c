@@ -78,6 +78,29 @@ void test_http(void)
 	CHECK(!ms_http_same_origin("http://127.0.0.1:8080/x", "http://localhost:8080/x"));
 	CHECK(!ms_http_same_origin("http://h:1/x", "http://h:2/x"));
 	CHECK(!ms_http_same_origin("http://h/x", "https://h/x"));
+	/* remembered per authority: each asked twice, in turns, more than it keeps */
+	for (int round = 0; round < 2; round++) {
+		static const char *const urls[][2] = {
+		        {"http://h:1/a", "http://h:1"},
+		        {"http://H:1?q", "http://h:1"},
+		        {"http://u@h:2/a", "http://h:2"},
+		        {"https://h/a#f", "https://h:443"},
+		        {"http://h.example/a", "http://h.example:80"},
+		        {"HTTP://h.example:80/b", "http://h.example:80"},
+		};
+
+		for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+			p = ms_url_origin(urls[i][0]);
+			CHECK_STR(p, urls[i][1]);
+			free(p);
+		}
+	}
+	/* what curl refuses after a known authority is still refused */
+	CHECK(ms_url_origin("http://h:1/a b") == NULL);
+	CHECK(ms_url_origin("http://h:1/a\x01") == NULL);
+	CHECK(ms_url_origin("http://h:99999/a") == NULL);
+	CHECK(ms_url_origin("h:1/a") == NULL);
+	CHECK(ms_url_origin("/a?x=http://h:1/") == NULL);
 
 	p = ms_url_resolve("http://h:1/a/resolve/main/f.json?x=1",
 	                   "/api/resolve-cache/m/c/f.json?etag=1");

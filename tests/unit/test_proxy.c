@@ -94,6 +94,16 @@ static void choice(void)
 	CHECK(ms_proxy_for(&env, "https://cdn.example.com/x", NULL) == NULL);
 	env.no.value = "*";
 	CHECK(ms_proxy_for(&env, "http://cdn.example.com/x", NULL) == NULL);
+	/* none set (or all empty): direct, and *from says no variable chose it */
+	env.no.value = NULL;
+	env.http.value = "";
+	env.https.value = NULL;
+	env.all.value = NULL;
+	from = "x";
+	CHECK(ms_proxy_for(&env, "http://cdn.example.com/x", &from) == NULL && !from);
+	env.all.value = "http://all:3128";
+	CHECK_STR(ms_proxy_for(&env, "https://cdn.example.com/x", &from), "http://all:3128");
+	CHECK(ms_proxy_for(&env, "http://cdn.example.com/x", NULL) == NULL); /* http_proxy="" */
 }
 
 static void display(void)
