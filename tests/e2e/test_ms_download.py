@@ -77,22 +77,25 @@ class Snapshot(Case):
         with urllib.request.urlopen(url) as resp:
             return [e for e in json.load(resp)["Data"]["Files"] if e["Type"] == "blob"]
 
-    def test_nothing_waits_for_the_disk_before_the_first_file(self):
-        """A cold download syncs no file before it opens its first partial (its first
-        file request follows): the records written before it (listing, .mdl) are not
-        synced; the index (.msc) is, after."""
+    def traced(self, syscalls, *args):
+        """Run mscli under strace (skip the test where it cannot): the calls it made."""
         if not strace_works() or VALGRIND:
             self.skipTest("needs strace")
         log = os.path.join(self.tmp, "trace")
         # LeakSanitizer does not run under ptrace
         env = dict(self.env, LSAN_OPTIONS="detect_leaks=0")
-        p = subprocess.run(["strace", "-f", "-qq", "-o", log, "-e",
-                            "trace=fsync,fdatasync,sync_file_range,syncfs,openat"] +
-                           command(["download", "acme/Toy-1.5B.v2"]), env=env,
-                           capture_output=True, timeout=120)
+        p = subprocess.run(["strace", "-f", "-qq", "-o", log, "-e", "trace=" + syscalls] +
+                           command(list(args)), env=env, capture_output=True, timeout=120)
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(log) as f:
-            calls = f.read().splitlines()
+            return f.read().splitlines()
+
+    def test_nothing_waits_for_the_disk_before_the_first_file(self):
+        """A cold download syncs no file before it opens its first partial (its first
+        file request follows): the records written before it (listing, .mdl) are not
+        synced; the index (.msc) is, after."""
+        calls = self.traced("fsync,fdatasync,sync_file_range,syncfs,openat",
+                            "download", "acme/Toy-1.5B.v2")
         partial = [i for i, c in enumerate(calls) if "._____temp/acme/" in c and "O_CREAT" in c]
         synced = [i for i, c in enumerate(calls) if "sync" in c.split("(")[0]]
         self.assertTrue(partial, calls)
@@ -105,19 +108,9 @@ class Snapshot(Case):
         """200 small files over kept-alive connections: the engine leaves a connection's
         socket in its epoll set between transfers (no EPOLL_CTL_DEL/ADD pair per file),
         and a new partial is made with O_EXCL, so it needs no fstat to be known empty."""
-        if not strace_works() or VALGRIND:
-            self.skipTest("needs strace")
         files = {"d/f%03d.bin" % i: blob(3000, 300 + i) for i in range(200)}
         self.hub.add_ms_repo("acme/many", files=files)
-        log = os.path.join(self.tmp, "trace")
-        env = dict(self.env, LSAN_OPTIONS="detect_leaks=0")
-        p = subprocess.run(["strace", "-f", "-qq", "-o", log, "-e",
-                            "trace=epoll_ctl,fstat,newfstatat,statx,openat"] +
-                           command(["download", "acme/many"]), env=env,
-                           capture_output=True, timeout=120)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        with open(log) as f:
-            calls = f.read().splitlines()
+        calls = self.traced("epoll_ctl,fstat,newfstatat,statx,openat", "download", "acme/many")
         ctl = [c for c in calls if "epoll_ctl(" in c]
         partials = [c for c in calls if "._____temp/acme/many/d/" in c and "O_CREAT" in c]
         self.assertEqual(len(partials), 200, partials[:3])
