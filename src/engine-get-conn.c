@@ -250,7 +250,7 @@ int get_conn_start(struct get *g, struct xfile *xf, uint32_t ci)
 	}
 	c->hdrs = ms_http_auth_headers(o->auth, c->url, NULL);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->hdrs);
-	if (engine_add(g->e, &c->base, &engine_get, g) < 0) {
+	if (engine_add(g->e, &c->base, c->url, &engine_get, g) < 0) {
 		curl_slist_free_all(c->hdrs);
 		free(c->buf); /* NULL unless allocated above */
 		free(c->url);

@@ -290,7 +290,7 @@ static int conn_start(struct put *p, struct pjob *pj)
 	c->hdrs = curl_slist_append(c->hdrs, "Expect:");
 	c->hdrs = ms_http_auth_headers(o->auth, job->url, c->hdrs);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->hdrs);
-	if (engine_add(p->e, &c->base, &engine_put, p) < 0) {
+	if (engine_add(p->e, &c->base, job->url, &engine_put, p) < 0) {
 		curl_slist_free_all(c->hdrs);
 		close(fd);
 		free(c);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -66,9 +67,11 @@ static void put_easy(struct engine *e, CURL *h)
 
 static int on_close_socket(void *arg, curl_socket_t s);
 
-int engine_add(struct engine *e, struct econn *c, const struct engine_kind *kind, void *state)
+int engine_add(struct engine *e, struct econn *c, const char *url, const struct engine_kind *kind,
+               void *state)
 {
 	c->kind = kind;
+	c->tls = !strncasecmp(url, "https://", 8);
 	c->kind_state = state;
 	c->last_rx = ms_now();
 	c->stalled = false;
@@ -253,7 +256,7 @@ static bool drain_tls(struct engine *e)
 		for (struct econn *c = e->conns; c; c = c->next) {
 			unsigned long before = ms_http_tls_records();
 
-			if (c->sock == CURL_SOCKET_BAD || !ms_http_tls_pending(c->easy))
+			if (!c->tls || c->sock == CURL_SOCKET_BAD || !ms_http_tls_pending(c->easy))
 				continue;
 			socket_action(e, c->sock, CURL_CSELECT_IN);
 			/* no record begun: the rest is part of one; its socket will wake us */

@@ -19,6 +19,7 @@ struct econn {
 	const struct engine_kind *kind;
 	void *kind_state;
 	curl_socket_t sock;         /* its connection's socket, as curl watches it */
+	bool tls;                   /* an https:// URL: OpenSSL may hold records (drain_tls) */
 	double last_rx;             /* when the last header or body byte arrived */
 	bool stalled;               /* no byte for stall_timeout seconds: ended by the engine */
 	char errbuf[MS_NET_ERRBUF]; /* libcurl's detail of a failure (ms_http_setup_easy) */
@@ -69,8 +70,9 @@ struct engine {
 
 /* A handle from the pool (reset by the caller), or NULL. */
 CURL *engine_easy(struct engine *e);
-/* Start c (c->easy set up): 0, or -1 (the handle went back to the pool). */
-int engine_add(struct engine *e, struct econn *c, const struct engine_kind *kind, void *state);
+/* Start c (c->easy set up for url): 0, or -1 (the handle went back to the pool). */
+int engine_add(struct engine *e, struct econn *c, const char *url, const struct engine_kind *kind,
+               void *state);
 /* Take c off the multi handle; its handle goes back to the pool. */
 void engine_remove(struct engine *e, struct econn *c);
 bool engine_has_budget(const struct engine *e);
