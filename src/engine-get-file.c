@@ -297,9 +297,9 @@ static int open_partial(struct get *g, struct xfile *xf, uint64_t *chunk_size, u
 
 	*have = *chunk_size = 0;
 	/* most partials are new: made so, they need no fstat to say they are empty */
-	xf->fd = open(job->part_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	xf->fd = ms_open_memo(job->part_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (xf->fd < 0 && errno == EEXIST) {
-		xf->fd = open(job->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		xf->fd = ms_open_memo(job->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (xf->fd >= 0 && fstat(xf->fd, &st) == 0)
 			*have = (uint64_t)st.st_size;
 	}

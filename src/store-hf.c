@@ -235,7 +235,7 @@ static int hf_install(struct ms_store *st, const struct ms_file *f, const char *
 		free(dst);
 		return ret;
 	}
-	if (access(part, F_OK) == 0 && rename(part, dst) < 0)
+	if (access(part, F_OK) == 0 && ms_rename_memo(part, dst) < 0)
 		ret = ms_error_errno(err, errno, "cannot move the download into", dst);
 	free(dst);
 	return ret ? ret : link_pointer(s, f, err);

@@ -296,7 +296,7 @@ static int ld_install(struct ms_store *st, const struct ms_file *f, const char *
 	if (access(part, F_OK) != 0 && ld_lookup(st, f) == MS_FILE_CACHED)
 		return 0; /* finished by another process: file and metadata are there */
 	dst = file_path(s, f->path);
-	if (rename(part, dst) < 0)
+	if (ms_rename_memo(part, dst) < 0)
 		ret = ms_error_errno(err, errno, "cannot move the download into", dst);
 	free(dst);
 	if (!ret)

@@ -380,7 +380,7 @@ static int ms_install(struct ms_store *st, const struct ms_file *f, const char *
 {
 	struct store_ms *s = (struct store_ms *)st;
 	char *dst = ms_path_join(s->repo_dir, f->path);
-	int ret = ms_dirmemo_place(&s->dirs, s->repo_dir, false, f->path, rename, part, dst,
+	int ret = ms_dirmemo_place(&s->dirs, s->repo_dir, false, f->path, ms_rename_memo, part, dst,
 	                           "cannot move the download into", err);
 
 	free(dst);

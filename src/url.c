@@ -121,7 +121,10 @@ char *ms_url_resolve(const char *base, const char *location)
 	CURLU *u = curl_url();
 	char *s = NULL, *out = NULL;
 
-	if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+	/* an absolute http(s) Location replaces the base whole in curl_url_set (a CDN's
+	 * signed URL, once per file): the base need not be parsed for it */
+	if (u &&
+	    (ms_url_is_http(location) || curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK) &&
 	    curl_url_set(u, CURLUPART_URL, location, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
 		out = xstrdup(s);

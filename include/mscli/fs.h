@@ -37,6 +37,13 @@ int ms_dirprobe_stat(struct ms_dirprobe *p, const char *path, bool follow, struc
 /* ms_file_has_size through p. */
 bool ms_dirprobe_has_size(struct ms_dirprobe *p, const char *path, uint64_t size);
 
+/*
+ * open(2) and rename(2) through a descriptor of the directory, kept per thread for
+ * the next file there (no walk of the whole path); the path call's outcome, also when
+ * the directory was removed or made again meanwhile.
+ */
+int ms_open_memo(const char *path, int flags, mode_t mode);
+int ms_rename_memo(const char *from, const char *to);
 /* write(2) until all len bytes are out (EINTR retried); -1 with errno. */
 int ms_write_all(int fd, const void *data, size_t len);
 /* pwrite(2) until all n bytes are at off: 0 or an errno value. */

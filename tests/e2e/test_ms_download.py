@@ -84,7 +84,8 @@ class Snapshot(Case):
         log = os.path.join(self.tmp, "trace")
         # LeakSanitizer does not run under ptrace
         env = dict(self.env, LSAN_OPTIONS="detect_leaks=0")
-        p = subprocess.run(["strace", "-f", "-qq", "-o", log, "-e", "trace=" + syscalls] +
+        # -y: a descriptor argument shows its path (openat of a partial through its directory)
+        p = subprocess.run(["strace", "-f", "-qq", "-y", "-o", log, "-e", "trace=" + syscalls] +
                            command(list(args)), env=env, capture_output=True, timeout=120)
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(log) as f:
@@ -107,14 +108,21 @@ class Snapshot(Case):
     def test_many_files_cost_no_epoll_or_stat_calls_each(self):
         """200 small files over kept-alive connections: the engine leaves a connection's
         socket in its epoll set between transfers (no EPOLL_CTL_DEL/ADD pair per file),
-        and a new partial is made with O_EXCL, so it needs no fstat to be known empty."""
+        a new partial is made with O_EXCL, so it needs no fstat to be known empty, and
+        partials are opened and renamed through their directories' descriptors."""
         files = {"d/f%03d.bin" % i: blob(3000, 300 + i) for i in range(200)}
         self.hub.add_ms_repo("acme/many", files=files)
-        calls = self.traced("epoll_ctl,fstat,newfstatat,statx,openat", "download", "acme/many")
+        calls = self.traced("epoll_ctl,fstat,newfstatat,statx,openat,rename,renameat,renameat2",
+                            "download", "acme/many")
         ctl = [c for c in calls if "epoll_ctl(" in c]
         partials = [c for c in calls if "._____temp/acme/many/d/" in c and "O_CREAT" in c]
         self.assertEqual(len(partials), 200, partials[:3])
         self.assertTrue(all("O_EXCL" in c for c in partials), partials[:3])
+        # no walk of the whole path: openat(<dir>, "fNNN.bin"), renameat(<dir>, .., <dir>, ..)
+        self.assertFalse([c for c in partials if "AT_FDCWD" in c], partials[:3])
+        moves = [c for c in calls if "rename" in c.split("(")[0] and "acme/many/d" in c]
+        self.assertEqual(len(moves), 200, moves[:3])
+        self.assertFalse([c for c in moves if "AT_FDCWD" in c or "rename(" in c], moves[:3])
         # a few per connection (8 per host at most, hub and CDN), not two per file
         self.assertLess(len(ctl), 100, ctl[:20])
         stats = [c for c in calls if "stat" in c.split("(")[0]]

@@ -109,6 +109,15 @@ void test_http(void)
 	p = ms_url_resolve("http://h:1/a/b", "https://cdn.example/x?sig=2");
 	CHECK_STR(p, "https://cdn.example/x?sig=2");
 	free(p);
+	/* an absolute Location is curl's parse of it alone, dot segments gone */
+	p = ms_url_resolve("http://h:1/a/b", "HTTPS://cdn.example/x/../y?sig=3");
+	CHECK_STR(p, "https://cdn.example/y?sig=3");
+	free(p);
+	p = ms_url_resolve("http://h:1/a/b", "https://cdn.example/a b");
+	CHECK(p == NULL); /* refused, as before */
+	p = ms_url_resolve("http://h:1/a/b", "//cdn.example/z");
+	CHECK_STR(p, "http://cdn.example/z"); /* scheme-relative: the base's scheme */
+	free(p);
 
 	p = ms_url_quote_plus("data/train file+1.csv");
 	CHECK_STR(p, "data%2Ftrain+file%2B1.csv");

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -129,24 +130,90 @@ static void dirmemo_place(void)
 	dst = ms_path_join(root, "a/b/file.bin");
 	dir = ms_path_join(root, "a/b");
 	CHECK(ms_write_file_atomic(src, "x", 1, 0644, &err) == 0);
-	CHECK(ms_dirmemo_place(&m, root, true, "a/b/file.bin", rename, src, dst, "cannot move",
-	                       &err) == 0);
+	CHECK(ms_dirmemo_place(&m, root, true, "a/b/file.bin", ms_rename_memo, src, dst,
+	                       "cannot move", &err) == 0);
 	CHECK(access(dst, F_OK) == 0);
 	/* the memo knows a/b; it goes; the next rename still lands */
 	CHECK(unlink(dst) == 0 && rmdir(dir) == 0);
 	CHECK(ms_write_file_atomic(src, "y", 1, 0644, &err) == 0);
-	CHECK(ms_dirmemo_place(&m, root, true, "a/b/file.bin", rename, src, dst, "cannot move",
-	                       &err) == 0);
+	CHECK(ms_dirmemo_place(&m, root, true, "a/b/file.bin", ms_rename_memo, src, dst,
+	                       "cannot move", &err) == 0);
 	CHECK(access(dst, F_OK) == 0);
 	/* another failure (src is gone) is named, with the path */
-	CHECK(ms_dirmemo_place(&m, root, true, "a/b/file.bin", rename, src, dst, "cannot move",
-	                       &err) != 0);
+	CHECK(ms_dirmemo_place(&m, root, true, "a/b/file.bin", ms_rename_memo, src, dst,
+	                       "cannot move", &err) != 0);
 	CHECK(strstr(err.msg, "cannot move") && strstr(err.msg, dst));
 	free(root);
 	free(src);
 	free(dst);
 	free(dir);
 	ms_dirmemo_release(&m);
+	ms_remove_tree(tmpl, &err);
+}
+
+/* Through the directories' descriptors each thread keeps: what the path calls do. */
+static void open_rename_memo(void)
+{
+	char tmpl[] = "/tmp/mscli-unit-XXXXXX", path[512], to[512], dir[512];
+	int fd, spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	size_t fds = entries("/proc/self/fd");
+	struct ms_error err;
+
+	CHECK(mkdtemp(tmpl) != NULL);
+	ms_error_clear(&err);
+	for (int i = 0; i < 10; i++) {
+		snprintf(dir, sizeof(dir), "%s/d%d", tmpl, i);
+		CHECK(mkdir(dir, 0755) == 0);
+	}
+	/* more directories than are kept: every file lands where its path says */
+	for (int i = 0; i < 10; i++) {
+		snprintf(path, sizeof(path), "%s/d%d/f", tmpl, i);
+		snprintf(to, sizeof(to), "%s/d%d/g", tmpl, (i + 1) % 10);
+		fd = ms_open_memo(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		CHECK(fd >= 0 && write(fd, "x", 1) == 1);
+		if (fd >= 0)
+			close(fd);
+		CHECK(ms_open_memo(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644) < 0 &&
+		      errno == EEXIST);
+		CHECK(ms_rename_memo(path, to) == 0);
+		CHECK(access(path, F_OK) != 0 && access(to, F_OK) == 0);
+	}
+	CHECK(entries("/proc/self/fd") <= fds + 4); /* a few kept, none leaked */
+	/* a rename from the directory kept longest into one not kept: the one it is
+	 * from stays open for it (d5 to d9 were kept last; d0 to d3 come next) */
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/d%d/h", tmpl, i);
+		fd = ms_open_memo(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		CHECK(fd >= 0);
+		if (fd >= 0)
+			close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/d0/h", tmpl);
+	snprintf(to, sizeof(to), "%s/d7/h", tmpl);
+	close(spare); /* a lower number free: a directory opened now does not get d0's */
+	CHECK(ms_rename_memo(path, to) == 0 && access(to, F_OK) == 0);
+	for (int i = 1; i < 8; i += i < 3 ? 1 : 4) {
+		snprintf(path, sizeof(path), "%s/d%d/h", tmpl, i);
+		CHECK(unlink(path) == 0); /* d1, d2, d3 and d7 */
+	}
+	/* a directory removed and made again: the new one gets the file */
+	snprintf(dir, sizeof(dir), "%s/d3", tmpl);
+	snprintf(path, sizeof(path), "%s/d3/f", tmpl);
+	snprintf(to, sizeof(to), "%s/d3/g", tmpl);
+	CHECK(unlink(to) == 0 && rmdir(dir) == 0 && mkdir(dir, 0755) == 0);
+	fd = ms_open_memo(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	CHECK(fd >= 0 && access(path, F_OK) == 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK(ms_rename_memo(path, to) == 0 && access(to, F_OK) == 0);
+	/* removed for good: what open(2) and rename(2) say */
+	CHECK(unlink(to) == 0 && rmdir(dir) == 0);
+	errno = 0;
+	CHECK(ms_open_memo(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) < 0 && errno == ENOENT);
+	snprintf(path, sizeof(path), "%s/d4/g", tmpl);
+	errno = 0;
+	CHECK(ms_rename_memo(path, to) < 0 && errno == ENOENT);
+	CHECK(access(path, F_OK) == 0);
 	ms_remove_tree(tmpl, &err);
 }
 
@@ -259,6 +326,7 @@ void test_pathsafe(void)
 	stale_temporaries();
 	dirmemo();
 	dirmemo_place();
+	open_rename_memo();
 	char tmpl[] = "/tmp/mscli-unit-XXXXXX";
 	char *root, *outside, *link;
 	struct ms_error err;
