@@ -187,7 +187,7 @@ static void on_event(void *arg, const struct ms_download *d, const struct ms_eve
 		ms_ui_set_progress(dl->progress);
 	}
 	if (!g->json)
-		ms_retry_notes_event(&dl->retries, ev);
+		ms_retry_notes_event(&dl->retries, ev, ms_now());
 	ms_progress_event(dl->progress, ev);
 	if (ev->type == MS_EV_FINISH)
 		ms_ui_set_progress(NULL); /* the bars are gone: notes print plainly again */

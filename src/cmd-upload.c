@@ -162,7 +162,7 @@ static void on_event(void *arg, const struct ms_event *ev)
 			return; /* progress as JSON at most once a second */
 		ms_json_engine_event(stdout, ev);
 	} else if (!g->json) {
-		ms_retry_notes_event(&up->retries, ev);
+		ms_retry_notes_event(&up->retries, ev, ms_now());
 	}
 }
 

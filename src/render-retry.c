@@ -4,18 +4,19 @@
  * file, the host is what the user can act on).  Per-file delays carry
  * jitter, so the files of one round come back spread over the backoff
  * window: a cause's line waits until the files its previous line counted
- * have all been tried again (and a moment for their answers), and a file has reached a try no line
- * has named yet (or a file no line has named is retried), then counts every file retried since.
- * Files that start together thus get at most one line per cause per retry round
- * (--retries N: N lines) however many share it, and a later batch (files
- * that waited for a free worker) one more; -v keeps a line per file (the
- * engine's) and --json a retry event per file.
+ * have all been tried again (and a moment for their answers), and until a
+ * file has reached a try no line has named yet (or a file no line has named
+ * is retried), then counts every file retried since.  Files that start
+ * together thus get at most one line per cause per retry round (--retries N:
+ * N lines) however many share it.  A later batch (files that waited for a
+ * free worker) gets one more line, for its first retries; the tries after
+ * those were named by the first batch's lines, and are not named again.
+ * -v keeps a line per file (the engine's) and --json a retry event per file.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "mscli/clock.h"
 #include "mscli/ui.h"
 #include "mscli/render.h"
 
@@ -101,7 +102,9 @@ static void print_group(struct ms_retry_group *r, int tries, double now)
 	else
 		ms_info("retrying %zu files (%s, in up to %.1f s): %s", r->n, at, r->delay,
 		        r->reason);
-	r->shown = r->hi;
+	/* a later batch's line names tries a line named already: they stay named */
+	if (r->hi > r->shown)
+		r->shown = r->hi;
 	r->window = r->back > now ? r->back - now : 0;
 	r->quiet_until = r->back + FIRST_GRACE;
 	for (size_t i = 0; i < MS_RETRY_SEEN; i++)
@@ -124,7 +127,7 @@ void ms_retry_notes_flush(struct ms_retry_notes *rn, double now, bool all)
 	}
 }
 
-void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev)
+void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev, double now)
 {
 	char cause[sizeof(rn->groups[0].reason)];
 	struct ms_retry_group *r;
@@ -135,7 +138,7 @@ void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev)
 		;
 	if (i == MS_RETRY_GROUPS) {
 		/* many causes at once: the oldest says what it has and makes room */
-		ms_retry_notes_flush(rn, ms_now(), true);
+		ms_retry_notes_flush(rn, now, true);
 		memmove(rn->groups, rn->groups + 1, sizeof(rn->groups[0]) * --rn->n);
 		i = rn->n;
 	}
@@ -145,7 +148,7 @@ void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev)
 		snprintf(r->reason, sizeof(r->reason), "%s", cause);
 		rn->n++;
 	}
-	if (!r->n && ms_now() > r->quiet_until + r->window) {
+	if (!r->n && now > r->quiet_until + r->window) {
 		/* quiet for two windows: a new episode, not a straggler */
 		r->shown = 0;
 		memset(r->named, 0, sizeof(r->named));
@@ -155,7 +158,7 @@ void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev)
 		r->lo = r->hi = ev->attempt;
 		r->delay = 0;
 		r->back = 0;
-		r->since = ms_now();
+		r->since = now;
 	}
 	count_file(r, ev->job->name);
 	if (ev->attempt < r->lo)
@@ -164,16 +167,16 @@ void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev)
 		r->hi = ev->attempt;
 	if (ev->delay > r->delay)
 		r->delay = ev->delay;
-	if (ms_now() + ev->delay > r->back)
-		r->back = ms_now() + ev->delay;
+	if (now + ev->delay > r->back)
+		r->back = now + ev->delay;
 }
 
-void ms_retry_notes_event(struct ms_retry_notes *rn, const struct ms_event *ev)
+void ms_retry_notes_event(struct ms_retry_notes *rn, const struct ms_event *ev, double now)
 {
 	if (ev->type == MS_EV_RETRY && ev->job)
-		ms_retry_notes_add(rn, ev);
+		ms_retry_notes_add(rn, ev, now);
 	else if (ev->type == MS_EV_FINISH)
-		ms_retry_notes_flush(rn, ms_now(), true);
+		ms_retry_notes_flush(rn, now, true);
 	else if (rn->n && !ev->job)
-		ms_retry_notes_flush(rn, ms_now(), false); /* a tick */
+		ms_retry_notes_flush(rn, now, false); /* a tick */
 }

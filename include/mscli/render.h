@@ -79,9 +79,10 @@ struct ms_retry_notes {
 	size_t n;
 	int tries;
 };
-/* A retry event is counted; a tick prints what is due; FINISH prints what is left. */
-void ms_retry_notes_event(struct ms_retry_notes *rn, const struct ms_event *ev);
-void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev);
+/* A retry event is counted; a tick prints what is due; FINISH prints what is left.
+ * now: ms_now() when the event came. */
+void ms_retry_notes_event(struct ms_retry_notes *rn, const struct ms_event *ev, double now);
+void ms_retry_notes_add(struct ms_retry_notes *rn, const struct ms_event *ev, double now);
 /* all: print every cause that has a try no line has named, due or not. */
 void ms_retry_notes_flush(struct ms_retry_notes *rn, double now, bool all);
 

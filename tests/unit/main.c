@@ -17,6 +17,7 @@ static const struct {
         {"select", test_select},     {"store", test_store},   {"hub", test_hub},
         {"table", test_table},       {"search", test_search}, {"cache", test_cache},
         {"upload", test_upload},     {"proxy", test_proxy},   {"store-cache", test_store_cache},
+        {"render", test_render},
 };
 
 int main(int argc, char **argv)

@@ -60,6 +60,7 @@ void test_cache(void);
 void test_upload(void);
 void test_proxy(void);
 void test_store_cache(void);
+void test_render(void);
 
 /* test_store.c's helpers: a file of a listing as a hub gives it (content hashed), written
  * (unit_put) or downloaded into a store as the download operation does (contents[i] of
