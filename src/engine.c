@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 #include "mscli/common.h"
 #include "mscli/engine-kind.h"
 #include "mscli/http.h"
+#include "mscli/url.h"
 
 static const struct engine_kind *const kinds[] = {
         [MS_JOB_GET] = &engine_get,
@@ -71,7 +71,7 @@ int engine_add(struct engine *e, struct econn *c, const char *url, const struct 
                void *state)
 {
 	c->kind = kind;
-	c->tls = !strncasecmp(url, "https://", 8);
+	c->tls = ms_url_is_https(url);
 	c->kind_state = state;
 	c->last_rx = ms_now();
 	c->stalled = false;

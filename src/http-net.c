@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "mscli/common.h"
 #include "mscli/env.h"
 #include "mscli/http.h"
+#include "mscli/url.h"
 #include "mscli/log.h"
 #include "mscli/version.h"
 
@@ -293,7 +293,7 @@ void ms_http_read_ahead(void *easy, const struct ms_net_opts *net, const char *u
 	bool store;
 
 	/* an https:// proxy is a TLS layer of its own, under the one ms_http_tls_pending sees */
-	if (!bytes || (proxy && strncasecmp(proxy, "https://", 8) == 0))
+	if (!bytes || (proxy && ms_url_is_https(proxy)))
 		return;
 	atomic_store(&read_ahead_bytes, bytes);
 	pthread_mutex_lock(&cas.lock);

@@ -17,9 +17,14 @@
 #include "mscli/strbuf.h"
 #include "mscli/url.h"
 
+bool ms_url_is_https(const char *url)
+{
+	return !strncasecmp(url, "https://", 8);
+}
+
 bool ms_url_is_http(const char *url)
 {
-	return !strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8);
+	return !strncasecmp(url, "http://", 7) || ms_url_is_https(url);
 }
 
 bool ms_redirect_allowed(const char *from, const char *to, char *why, size_t n)

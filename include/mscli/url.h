@@ -9,6 +9,8 @@
 
 /* An http:// or https:// URL: the only places a redirect may lead. */
 bool ms_url_is_http(const char *url);
+/* True for an https:// URL (any case). */
+bool ms_url_is_https(const char *url);
 /* May a redirect from `from` lead to `to`?  If not, why (for a message) in why[n]. */
 bool ms_redirect_allowed(const char *from, const char *to, char *why, size_t n);
 /* The same scheme, host and port (the token's test). */

@@ -135,6 +135,8 @@ static void redirects_and_headers(void)
 
 	CHECK(ms_url_is_http("HTTPS://cdn/x") && ms_url_is_http("http://cdn/x"));
 	CHECK(!ms_url_is_http("file:///etc/passwd") && !ms_url_is_http("ftp://h/x"));
+	CHECK(ms_url_is_https("HTTPS://cdn/x") && !ms_url_is_https("http://cdn/x"));
+	CHECK(!ms_url_is_https("httpsx://cdn/x") && !ms_url_is_https("https:/cdn"));
 	CHECK(ms_redirect_allowed("http://hub/a", "https://cdn/b", why, sizeof(why)));
 	CHECK(!ms_redirect_allowed("http://hub/a", "file:///etc/passwd", why, sizeof(why)));
 	CHECK_STR(why, "http://hub/a redirects to 'file:///etc/passwd', which is not an http(s) "
