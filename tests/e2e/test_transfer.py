@@ -70,6 +70,40 @@ class Ranges(Case):
                 env=RANGED)
         self.assertEqual(self.hub.max_concurrent("cdn"), 1)
 
+    def test_two_large_files_share_the_budget_between_the_hashing_threads(self):
+        """Each file is hashed by one thread as its prefix lands: with two hashing threads,
+        two large files come side by side at half the connections each, not one after
+        the other with all of them (whose hashing would then run on alone at the end)."""
+        files = {"a.bin": blob(12_000_000, 65), "b.bin": blob(24_000_000, 66)}
+        self.hub.add_ms_repo("acme/two", files=files)
+        # slow enough that every range a file may have is in flight at once
+        self.hub.fault("trickle", server="cdn", rate=20_000_000 // SLOW, times=None)
+
+        def cdn(name):
+            return [q for q in self.hub.log if q.server == "cdn" and q.file_path == name]
+
+        def most_at_once(reqs):
+            events = sorted([(q.time, 1) for q in reqs] + [(q.end, -1) for q in reqs])
+            cur = best = 0
+            for _, d in events:
+                cur += d
+                best = max(best, cur)
+            return best
+
+        for threads, a_most in (("2", 4), ("1", 8)):
+            self.hub.clear_log()
+            self.ok("download", "acme/two", "--force", "--max-workers", "8", "--connections",
+                    "8", env=dict(RANGED, MSCLI_HASH_THREADS=threads))
+            for name, data in files.items():
+                with open(os.path.join(self.ms_repo_dir("acme/two"), name), "rb") as f:
+                    self.assertEqual(sha256(f.read()), sha256(data), name)
+            a, b = cdn("a.bin"), cdn("b.bin")
+            self.assertEqual((len(a), len(b)), (12, 23))  # MiB chunks
+            self.assertEqual(most_at_once(a), a_most, threads)
+            if threads == "2":  # b came while a was still coming
+                self.assertLess(min(q.time for q in b), max(q.time for q in a))
+            self.assertLessEqual(self.hub.max_concurrent("cdn"), 8)
+
     def test_server_ignores_range_midway(self):
         big = blob(8_000_000, 64)
         self.hub.add_ms_repo("acme/ir", files={"big.bin": big})
