@@ -542,6 +542,12 @@ int ms_write_record_if_changed(const char *path, const void *data, size_t len, s
 	return write_if_changed(path, data, len, false, err);
 }
 
+int ms_write_record(const char *path, const void *data, size_t len, mode_t mode,
+                    struct ms_error *err)
+{
+	return write_atomic(path, data, len, mode, false, err);
+}
+
 int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct ms_error *err)
 {
 	struct ms_buf b = MS_BUF_INIT;

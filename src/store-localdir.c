@@ -68,6 +68,11 @@ struct store_localdir {
 	enum ms_repo_type type;
 	struct ms_msc msc;
 	bool msc_loaded, msc_dirty;
+	/* a bit per file of the listing: its metadata names this run's commit (read or
+	 * written here), so the walk for other commits need not read it again */
+	unsigned char *current;
+	size_t ncurrent;
+	struct ms_dirmemo dirs; /* made in this run: once each, not once per file */
 };
 
 static void msc_load(struct store_localdir *s)
@@ -93,6 +98,47 @@ static void msc_note(struct store_localdir *s, const struct ms_file *f)
 		ms_msc_set(&s->msc, f->path, f->revision);
 		s->msc_dirty = true;
 	}
+}
+
+/* What write_metadata() records as the commit. */
+static const char *run_commit(const struct store_localdir *s)
+{
+	return s->commit ? s->commit : s->rev;
+}
+
+/* The bit of path in s->current; NULL when path is not in the listing. */
+static unsigned char *current_bit(struct store_localdir *s, const char *path, unsigned *mask)
+{
+	const struct ms_file *lf = s->listing ? ms_listing_find(s->listing, path) : NULL;
+	size_t i = lf ? (size_t)(lf - s->listing->files) : 0;
+
+	if (!lf)
+		return NULL;
+	if (!s->current) {
+		s->ncurrent = s->listing->n;
+		s->current = xcalloc((s->ncurrent + 7) / 8, 1);
+	}
+	if (i >= s->ncurrent)
+		return NULL;
+	*mask = 1u << (i % 8);
+	return &s->current[i / 8];
+}
+
+static void mark_current(struct store_localdir *s, const char *path)
+{
+	unsigned mask;
+	unsigned char *b = current_bit(s, path, &mask);
+
+	if (b)
+		*b |= (unsigned char)mask;
+}
+
+static bool is_current(struct store_localdir *s, const char *path)
+{
+	unsigned mask;
+	unsigned char *b = current_bit(s, path, &mask);
+
+	return b && (*b & mask);
 }
 
 static char *file_path(const struct store_localdir *s, const char *path)
@@ -134,8 +180,14 @@ static int read_metadata(const struct store_localdir *s, const char *path, char 
 	return ret;
 }
 
-static int write_metadata(const struct store_localdir *s, const struct ms_file *f,
-                          struct ms_error *err)
+/*
+ * A record, not synced (huggingface_hub does not sync it either): a killed run
+ * leaves it whole or absent, a power cut may leave it empty, and a file whose
+ * metadata does not parse is hashed again and its metadata written again
+ * (ld_lookup).  Synced, it cost a journal commit per file: 2000 small files
+ * waited for 2000 of them.
+ */
+static int write_metadata(struct store_localdir *s, const struct ms_file *f, struct ms_error *err)
 {
 	char *mp = meta_path(s, f->path, ".metadata");
 	struct timespec now;
@@ -144,11 +196,13 @@ static int write_metadata(const struct store_localdir *s, const struct ms_file *
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	/* "<commit>\n<etag>\n<unix time>\n" (_local_folder.py) */
-	text = xasprintf("%s\n%s\n%ld.%06ld\n", s->commit ? s->commit : s->rev, file_key(f),
-	                 (long)now.tv_sec, now.tv_nsec / 1000);
-	ret = ms_mkparents_beneath(s->download, f->path, err);
+	text = xasprintf("%s\n%s\n%ld.%06ld\n", run_commit(s), file_key(f), (long)now.tv_sec,
+	                 now.tv_nsec / 1000);
+	ret = ms_dirmemo_mkparents(&s->dirs, s->download, f->path, err);
 	if (!ret)
-		ret = ms_write_file_atomic(mp, text, strlen(text), 0644, err);
+		ret = ms_write_record(mp, text, strlen(text), 0644, err);
+	if (!ret)
+		mark_current(s, f->path);
 	free(text);
 	free(mp);
 	return ret;
@@ -234,6 +288,8 @@ static enum ms_file_state ld_lookup(struct ms_store *st, const struct ms_file *f
 	if (read_metadata(s, f->path, &commit, &etag, &ts) == 0 && file_key(f) &&
 	    !strcmp(etag, file_key(f)) && (double)sb.st_mtime - 1 <= ts) {
 		state = MS_FILE_CACHED;
+		if (!strcmp(commit, run_commit(s)))
+			mark_current(s, f->path);
 		goto out;
 	}
 	if (st->adopt_unindexed && f->digest[0] && ms_hash_file(file, f->algo, hex, NULL) == 0 &&
@@ -256,9 +312,9 @@ static int ld_prepare(struct ms_store *st, const struct ms_file *f, char **part,
 
 	if (!file_key(f))
 		return ms_error_set(err, MS_EPROTO, "'%s' has no etag", f->path);
-	ret = ms_mkparents_beneath(s->download, f->path, err);
+	ret = ms_dirmemo_mkparents(&s->dirs, s->download, f->path, err);
 	if (!ret)
-		ret = ms_mkparents_beneath(s->dir, f->path, err);
+		ret = ms_dirmemo_mkparents(&s->dirs, s->dir, f->path, err);
 	if (ret)
 		return ret;
 	*part = meta_path(s, f->path, MS_HF_PARTIAL_SUFFIX);
@@ -291,13 +347,13 @@ static int ld_install(struct ms_store *st, const struct ms_file *f, const char *
 {
 	struct store_localdir *s = (struct store_localdir *)st;
 	char *dst;
-	int ret = 0;
+	int ret;
 
 	if (access(part, F_OK) != 0 && ld_lookup(st, f) == MS_FILE_CACHED)
 		return 0; /* finished by another process: file and metadata are there */
 	dst = file_path(s, f->path);
-	if (ms_rename_memo(part, dst) < 0)
-		ret = ms_error_errno(err, errno, "cannot move the download into", dst);
+	ret = ms_dirmemo_place(&s->dirs, s->dir, false, f->path, ms_rename_memo, part, dst,
+	                       "cannot move the download into", err);
 	free(dst);
 	if (!ret)
 		ret = write_metadata(s, f, err);
@@ -333,7 +389,8 @@ static int other_commit_file(void *arg, const char *rel, const struct stat *st)
 	if (!S_ISREG(st->st_mode) || n <= suffix || strcmp(rel + n - suffix, ".metadata"))
 		return 0;
 	path = xstrndup(rel, n - suffix);
-	if (read_metadata(oc->s, path, &commit, &etag, &ts) == 0 && strcmp(commit, oc->now)) {
+	if (!is_current(oc->s, path) && read_metadata(oc->s, path, &commit, &etag, &ts) == 0 &&
+	    strcmp(commit, oc->now)) {
 		ms_listing_add(&oc->files)->path = path;
 		path = NULL;
 		if (!oc->prev) {
@@ -387,7 +444,7 @@ static void ld_dropped(void *arg, const struct ms_file *f)
 /* The folder switched revisions: the same rule as the caches (ms_store_drop_stale). */
 static void drop_other_commits(struct store_localdir *s)
 {
-	struct other_commits oc = {.s = s, .now = s->commit ? s->commit : s->rev};
+	struct other_commits oc = {.s = s, .now = run_commit(s)};
 	struct ms_stale_files how = {.dir = s->dir,
 	                             .rev = s->rev,
 	                             .unchanged = ld_unchanged,
@@ -501,6 +558,8 @@ static void ld_free(struct ms_store *st)
 	free(s->meta_dir);
 	free(s->download);
 	ms_msc_release(&s->msc);
+	free(s->current);
+	ms_dirmemo_release(&s->dirs);
 	free(s);
 }
 

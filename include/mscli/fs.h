@@ -66,6 +66,9 @@ int ms_write_file_if_changed(const char *path, const void *data, size_t len, str
  */
 int ms_write_record_if_changed(const char *path, const void *data, size_t len,
                                struct ms_error *err);
+/* Such a record, written whatever is there. */
+int ms_write_record(const char *path, const void *data, size_t len, mode_t mode,
+                    struct ms_error *err);
 /* Read a whole (small) file; fails with MS_EFAIL when larger than max. */
 int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct ms_error *err);
 /* A fresh name beside PATH for write-then-rename: "<name>.<random>.tmp", the name cut
