@@ -423,13 +423,16 @@ static bool still_arriving(const struct xfile *xf)
  * Two files at half the connections each are hashed side by side, each about as fast
  * as it arrives.
  */
-static int large_share(const struct get *g)
+static int large_share(struct get *g)
 {
 	const struct ms_engine_opts *o = g->e->o;
 	int n = 0, share;
 
-	for (size_t i = g->first_open; i < g->nfiles && n < o->hash_threads; i++)
-		if (g->files[i].job->size > o->range_threshold && still_arriving(&g->files[i]))
+	while (g->large_open < g->nlarge && (g->files[g->large[g->large_open]].phase == F_DONE ||
+	                                     g->files[g->large[g->large_open]].phase == F_FAILED))
+		g->large_open++;
+	for (size_t k = g->large_open; k < g->nlarge && n < o->hash_threads; k++)
+		if (still_arriving(&g->files[g->large[k]]))
 			n++;
 	share = n > 1 ? g->e->budget / n : o->connections;
 	return share < 1 ? 1 : share > o->connections ? o->connections : share;
@@ -636,6 +639,11 @@ static void *get_start(struct engine *e, struct ms_xfer_job **jobs, size_t n)
 			xf->cur_foreign = !ms_http_same_origin(jobs[i]->first_url, jobs[i]->url);
 		}
 		xf->fd = xf->state_fd = -1;
+		if (jobs[i]->size > o->range_threshold) {
+			if (!g->large)
+				g->large = xcalloc(n, sizeof(*g->large));
+			g->large[g->nlarge++] = i;
+		}
 	}
 	return g;
 }
@@ -660,6 +668,7 @@ static void get_finish(struct engine *e, void *state)
 	ms_writer_stop(g->writer);
 	ms_hasher_pool_stop(g->hasher);
 	free(g->files);
+	free(g->large);
 	free(g);
 }
 

@@ -93,6 +93,9 @@ struct get {
 	 * by a stop); the loops that look for active, verifying or waiting files end here */
 	size_t touched_end;
 	int active_files;
+	/* the large files (above the range threshold), by index, in order; those before
+	 * large_open are done or failed (large_share looks at these only) */
+	size_t *large, nlarge, large_open;
 	/* maybe_yield_to_hashing: the lone file being measured, from when and what it had */
 	struct xfile *yield_file;
 	uint64_t yield_from;
