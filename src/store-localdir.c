@@ -72,6 +72,9 @@ struct store_localdir {
 	 * written here), so the walk for other commits need not read it again */
 	unsigned char *current;
 	size_t ncurrent;
+	/* paths marked before the listing was given (a warm run looks every file up first) */
+	char **early;
+	size_t nearly, capearly;
 	struct ms_dirmemo dirs; /* made in this run: once each, not once per file */
 };
 
@@ -124,7 +127,7 @@ static unsigned char *current_bit(struct store_localdir *s, const char *path, un
 	return &s->current[i / 8];
 }
 
-static void mark_current(struct store_localdir *s, const char *path)
+static void set_current(struct store_localdir *s, const char *path)
 {
 	unsigned mask;
 	unsigned char *b = current_bit(s, path, &mask);
@@ -133,11 +136,39 @@ static void mark_current(struct store_localdir *s, const char *path)
 		*b |= (unsigned char)mask;
 }
 
+static void mark_current(struct store_localdir *s, const char *path)
+{
+	if (s->listing) {
+		set_current(s, path);
+		return;
+	}
+	if (s->nearly == s->capearly) {
+		s->capearly = s->capearly ? 2 * s->capearly : 64;
+		s->early = xrealloc(s->early, s->capearly * sizeof(*s->early));
+	}
+	s->early[s->nearly++] = xstrdup(path);
+}
+
+static void free_early(struct store_localdir *s)
+{
+	for (size_t i = 0; i < s->nearly; i++)
+		free(s->early[i]);
+	free(s->early);
+	s->early = NULL;
+	s->nearly = s->capearly = 0;
+}
+
 static bool is_current(struct store_localdir *s, const char *path)
 {
 	unsigned mask;
-	unsigned char *b = current_bit(s, path, &mask);
+	unsigned char *b;
 
+	if (s->nearly && s->listing) {
+		for (size_t i = 0; i < s->nearly; i++)
+			set_current(s, s->early[i]);
+		free_early(s);
+	}
+	b = current_bit(s, path, &mask);
 	return b && (*b & mask);
 }
 
@@ -559,6 +590,7 @@ static void ld_free(struct ms_store *st)
 	free(s->download);
 	ms_msc_release(&s->msc);
 	free(s->current);
+	free_early(s);
 	ms_dirmemo_release(&s->dirs);
 	free(s);
 }

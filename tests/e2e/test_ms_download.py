@@ -158,6 +158,10 @@ class Snapshot(Case):
                 self.assertEqual(f.read(), data, p)
             with open(os.path.join(d, ".cache", "modelscope", "download", p + ".metadata")) as f:
                 self.assertEqual(f.read().split("\n")[1], sha256(data), p)
+        # a warm run reads each record once (the lookup), not again at the end
+        calls = self.traced("openat", "download", "acme/ld", "--local-dir", d)
+        reads = [c for c in calls if ".metadata" in c and "O_RDONLY" in c]
+        self.assertEqual(len(reads), 120, reads[:3])
         # a record that does not parse (a power cut) is made again, the file kept
         bad = os.path.join(d, ".cache", "modelscope", "download", "d0", "f000.bin.metadata")
         open(bad, "w").close()
