@@ -53,6 +53,11 @@ size_t ms_index_find(struct ms_index *x, const void *base, size_t n, ms_index_ke
 	return *slot ? *slot - 1 : SIZE_MAX;
 }
 
+const char *ms_index_string_key(const void *base, size_t i)
+{
+	return ((char *const *)base)[i];
+}
+
 void ms_index_release(struct ms_index *x)
 {
 	free(x->slots);

@@ -115,18 +115,13 @@ int ms_mkparents_beneath(const char *root, const char *rel, struct ms_error *err
 	return ret;
 }
 
-static const char *memo_key(const void *base, size_t i)
-{
-	return ((char *const *)base)[i];
-}
-
 /* Known: key was made before (key freed).  Otherwise make() it and remember key. */
 static int memo_make(struct ms_dirmemo *m, char *key, const char *root, const char *rel,
                      struct ms_error *err)
 {
 	int ret;
 
-	if (ms_index_find(&m->ix, m->keys, m->n, memo_key, key) != SIZE_MAX) {
+	if (ms_index_find(&m->ix, m->keys, m->n, ms_index_string_key, key) != SIZE_MAX) {
 		free(key);
 		return 0;
 	}

@@ -26,6 +26,7 @@
  * is its SHA-256 (else its commit).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 #include "mscli/alloc.h"
 #include "mscli/fs.h"
 #include "mscli/http.h"
+#include "mscli/index.h"
 #include "mscli/lock.h"
 #include "mscli/pathsafe.h"
 #include "mscli/pickle.h"
@@ -68,13 +70,11 @@ struct store_localdir {
 	enum ms_repo_type type;
 	struct ms_msc msc;
 	bool msc_loaded, msc_dirty;
-	/* a bit per file of the listing: its metadata names this run's commit (read or
-	 * written here), so the walk for other commits need not read it again */
-	unsigned char *current;
-	size_t ncurrent;
-	/* paths marked before the listing was given (a warm run looks every file up first) */
-	char **early;
-	size_t nearly, capearly;
+	/* the paths whose metadata names this run's commit (read or written here), so the
+	 * walk for other commits need not read it again */
+	char **current;
+	size_t ncurrent, capcurrent;
+	struct ms_index current_ix;
 	struct ms_dirmemo dirs; /* made in this run: once each, not once per file */
 };
 
@@ -109,67 +109,18 @@ static const char *run_commit(const struct store_localdir *s)
 	return s->commit ? s->commit : s->rev;
 }
 
-/* The bit of path in s->current; NULL when path is not in the listing. */
-static unsigned char *current_bit(struct store_localdir *s, const char *path, unsigned *mask)
+static bool is_current(struct store_localdir *s, const char *path)
 {
-	const struct ms_file *lf = s->listing ? ms_listing_find(s->listing, path) : NULL;
-	size_t i = lf ? (size_t)(lf - s->listing->files) : 0;
-
-	if (!lf)
-		return NULL;
-	if (!s->current) {
-		s->ncurrent = s->listing->n;
-		s->current = xcalloc((s->ncurrent + 7) / 8, 1);
-	}
-	if (i >= s->ncurrent)
-		return NULL;
-	*mask = 1u << (i % 8);
-	return &s->current[i / 8];
-}
-
-static void set_current(struct store_localdir *s, const char *path)
-{
-	unsigned mask;
-	unsigned char *b = current_bit(s, path, &mask);
-
-	if (b)
-		*b |= (unsigned char)mask;
+	return ms_index_find(&s->current_ix, s->current, s->ncurrent, ms_index_string_key, path) !=
+	       SIZE_MAX;
 }
 
 static void mark_current(struct store_localdir *s, const char *path)
 {
-	if (s->listing) {
-		set_current(s, path);
-		return;
-	}
-	if (s->nearly == s->capearly) {
-		s->capearly = s->capearly ? 2 * s->capearly : 64;
-		s->early = xrealloc(s->early, s->capearly * sizeof(*s->early));
-	}
-	s->early[s->nearly++] = xstrdup(path);
-}
-
-static void free_early(struct store_localdir *s)
-{
-	for (size_t i = 0; i < s->nearly; i++)
-		free(s->early[i]);
-	free(s->early);
-	s->early = NULL;
-	s->nearly = s->capearly = 0;
-}
-
-static bool is_current(struct store_localdir *s, const char *path)
-{
-	unsigned mask;
-	unsigned char *b;
-
-	if (s->nearly && s->listing) {
-		for (size_t i = 0; i < s->nearly; i++)
-			set_current(s, s->early[i]);
-		free_early(s);
-	}
-	b = current_bit(s, path, &mask);
-	return b && (*b & mask);
+	if (is_current(s, path))
+		return; /* looked up twice: before the lock and under it */
+	ms_grow((void **)&s->current, &s->capcurrent, s->ncurrent + 1, sizeof(*s->current));
+	s->current[s->ncurrent++] = xstrdup(path);
 }
 
 static char *file_path(const struct store_localdir *s, const char *path)
@@ -589,8 +540,10 @@ static void ld_free(struct ms_store *st)
 	free(s->meta_dir);
 	free(s->download);
 	ms_msc_release(&s->msc);
+	for (size_t i = 0; i < s->ncurrent; i++)
+		free(s->current[i]);
 	free(s->current);
-	free_early(s);
+	ms_index_release(&s->current_ix);
 	ms_dirmemo_release(&s->dirs);
 	free(s);
 }

@@ -17,6 +17,8 @@ typedef const char *(*ms_index_key_fn)(const void *base, size_t i);
 size_t ms_index_find(struct ms_index *x, const void *base, size_t n, ms_index_key_fn key,
                      const char *k);
 void ms_index_release(struct ms_index *x);
+/* The key function of an array of strings (char *[]). */
+const char *ms_index_string_key(const void *base, size_t i);
 /* FNV-1a of a string, the index's hash. */
 size_t ms_str_hash(const char *s);
 
