@@ -23,7 +23,7 @@ LAYERS = ["base", "services", "operations", "render", "commands"]
 
 # module -> layer (a module is include/mscli/<m>.h with src/<m>.c, or a .c alone)
 MODULES = {
-    "base": """common alloc strbuf redact err log fs env parse clock index json hash
+    "base": """common alloc strbuf redact err log fs fs-memo env parse clock index json hash
                pathsafe lock filter pickle resume version base64 ini""",
     "services": """http http-net url proxy repo hub hub-modelscope hub-hf store store-ms store-ms-cache store-ms-swap store-mshub store-hf
                    store-hf-tree store-hf-cache store-hf-remove store-localdir engine engine-kind
