@@ -23,7 +23,9 @@ started, a warm re-run (the tools with a cache) and mscli's ratio against
 each.  Per leg the floors: reading the bytes over loopback (net), one core of
 SHA-256, and the 2-core verified floor max(net wall, (net CPU + SHA-256 CPU) /
 cores).  The big HTTP leg adds a resume after kill -9 at 50% and, with --legs,
-the cache legs (verify, export, import).  With --upload: the upload leg
+the cache legs (verify, export, import) and the local-dir leg (the small workload
+again, each client writing into a plain directory: mscli --local-dir, the official
+clients' local_dir=).  With --upload: the upload leg
 (bench_upload.py).  --report prints README's tables from a result.json.
 """
 import argparse
@@ -259,6 +261,7 @@ class Leg:
         self.a, self.workload, self.nginx, self.official = a, workload, nginx, official
         self.tls = nginx.scheme == "https"
         self.name = "%s-%s" % (workload, nginx.scheme)
+        self.local_dir = False  # set for the local-dir leg: the tools write a plain directory
         self.work = work
         self.fixture = os.path.join(work, "fixture", workload)
         self.out = out or os.path.join(work, "out")
@@ -298,8 +301,10 @@ class Leg:
 
     # --- the tools ---
     def cmd_mscli(self, dest, binary=None):
+        where = ["--local-dir", dest] if self.local_dir else []
         return [os.path.abspath(binary or self.mscli), "-q", "--no-progress", "--endpoint",
-                self.hub, "--cache-dir", dest, "download", REPO] + self.a.mscli_args
+                self.hub] + ([] if self.local_dir else ["--cache-dir", dest]) + [
+                "download", REPO] + where + self.a.mscli_args
 
     def cmd_alt(self, dest):
         """Another mscli build, for a paired comparison (--alt)."""
@@ -307,15 +312,17 @@ class Leg:
 
     def cmd_ms_hub(self, dest):
         # the official clients run from source as tests/official/*.sh run them
+        where = "local_dir" if self.local_dir else "cache_dir"
         return ["env", "PYTHONPATH=%s:%s" % (self.official["ms-hub"], SHIM),
                 "MODELSCOPE_CACHE=" + dest, PY, "-c",
                 "import sys\nfrom modelscope_hub.compat import snapshot_download\n"
-                "snapshot_download(sys.argv[1], cache_dir=sys.argv[2])", REPO, dest]
+                "snapshot_download(sys.argv[1], %s=sys.argv[2])" % where, REPO, dest]
 
     def cmd_hf(self, dest):
         return ["env", "PYTHONPATH=%s:%s" % (self.official["hf"], SHIM), PY, "-c",
                 "import sys\nfrom huggingface_hub import snapshot_download\n"
-                "snapshot_download(sys.argv[1], cache_dir=sys.argv[2])", REPO, dest]
+                "snapshot_download(sys.argv[1], %s=sys.argv[2])" %
+                ("local_dir" if self.local_dir else "cache_dir"), REPO, dest]
 
     def cmd_curl(self, dest):
         # one file at a time, as a shell loop would (a single curl process, sequential)
@@ -503,6 +510,22 @@ class Leg:
                 "second_run_seconds": time.monotonic() - t0}
 
 
+def local_dir_leg(leg, tools, rec):
+    """The leg's rounds again with each client writing a plain directory (the clients with
+    a local_dir of their own), the leg's floors; no warm-request count (that is the
+    cache's)."""
+    ld = [t for t in tools if t in CACHED]
+    out = {"files": rec["files"], "bytes": rec["bytes"], "floor": rec["floor"],
+           "local_dir": True, "tools": {}}
+    if ld:
+        leg.local_dir, leg.name = True, leg.name + "-local-dir"
+        try:
+            out["tools"] = leg.summary(leg.rounds(ld))
+        finally:
+            leg.local_dir, leg.name = False, leg.name[:-len("-local-dir")]
+    return out
+
+
 def median_run(runs):
     wall = statistics.median(r[0] for r in runs)
     return {"seconds": wall, "cpu_seconds": statistics.median(r[1] for r in runs),
@@ -625,7 +648,7 @@ def targets(legs):
     for name, leg in legs.items():
         t = leg["tools"]
         m = t.get("mscli")
-        if not m:
+        if not m or leg.get("local_dir"):  # no target of the issue's is about --local-dir
             continue
         w, proto = name.split("-")
         for other, need in (("ms-hub", 1.15 if w == "big" else 1.0), ("curl", 1.0)):
@@ -687,18 +710,21 @@ def print_leg(name, leg, nfiles, total):
             s.get("mscli_is", float("nan")), "sha256" if s["verifies_sha256"] else "no"))
     m = leg["tools"].get("mscli")
     if m and f:
-        print("mscli: %.0f%% of the %d-core verified floor, %.0f%% of one core of SHA-256%s; "
-              "warm re-run %s request(s)" %
+        print("mscli: %.0f%% of the %d-core verified floor, %.0f%% of one core of SHA-256%s%s" %
               (100 * m["mb_per_s"] / f["verified_floor"], f["verified_floor_cores"],
                100 * m["mb_per_s"] / f["sha256_one_core"],
                "; %.3f ms CPU per file" % m["cpu_ms_per_file"] if nfiles >= 100 else "",
-               leg.get("warm_requests")))
+               "; warm re-run %d request(s)" % leg["warm_requests"]
+               if "warm_requests" in leg else ""))
 
 
 LABELS = {"mscli": "**mscli**", "alt": "mscli (--alt)",
           "ms-hub": "ms-hub (modelscope_hub, `compat.snapshot_download`)",
           "hf": "huggingface_hub `snapshot_download`", "curl": "curl, one file at a time",
           "aria2c": "aria2c `-x8 -s8 -j4`", "wget2": "wget2 (8 threads)"}
+LOCAL_DIR_LABELS = {"mscli": "**mscli** `--local-dir`",
+                    "ms-hub": "ms-hub `compat.snapshot_download(local_dir=)`",
+                    "hf": "huggingface_hub `snapshot_download(local_dir=)`"}
 TITLES = {"big": "%(n)d files, %(mb).0f MB", "small": "%(n)d small files, "
           "%(mb).0f MB", "huge": "one file, %(mb).0f MB"}
 
@@ -712,15 +738,17 @@ def markdown(paths):
             runs.append(json.load(f))
     res = runs[0]
     for name, leg in res["legs"].items():
-        w, proto = name.split("-")
+        w, proto = name.split("-")[:2]
         if not leg["tools"]:
             continue
         fl = leg["floor"]
-        print("\n**%s over %s** (%s; floors: net %.0f MB/s, one core of SHA-256 %.0f, "
-              "2-core verified %.0f)\n" % (
-                  w, "HTTP/1.1" if proto == "http" else "TLS (nginx offers HTTP/2)",
-                  TITLES[w] % {"n": leg["files"], "mb": leg["bytes"] / MB},
-                  fl["loopback_read"], fl["sha256_one_core"], fl["verified_floor"]))
+        print("\n**%s over %s%s** (%s%s)\n" % (
+            w, "HTTP/1.1" if proto == "http" else "TLS (nginx offers HTTP/2)",
+            ", into a local directory" if leg.get("local_dir") else "",
+            TITLES[w] % {"n": leg["files"], "mb": leg["bytes"] / MB},
+            "; floors: net %.0f MB/s, one core of SHA-256 %.0f, 2-core verified %.0f" % (
+                fl["loopback_read"], fl["sha256_one_core"], fl["verified_floor"]) if fl else ""))
+        labels = dict(LABELS, **LOCAL_DIR_LABELS) if leg.get("local_dir") else LABELS
         rate = "files/s" if w == "small" else "MB/s"
         print("| tool | seconds | %s | CPU s client / server | peak RSS MiB | CDN conns | "
               "first CDN request | warm re-run s | mscli is |" % rate)
@@ -728,7 +756,7 @@ def markdown(paths):
         for t, s in leg["tools"].items():
             fr = s.get("first_cdn_request_ms")
             print("| %s | %.2f | %.0f | %.2f / %.2f | %.1f | %d | %s | %s | %s |" % (
-                LABELS.get(t, t), s["seconds"],
+                labels.get(t, t), s["seconds"],
                 s["files_per_s"] if w == "small" else s["mb_per_s"], s["cpu_seconds"],
                 s["server_cpu_seconds"], s["peak_rss_mib"], s["cdn_connections"],
                 "%.0f ms" % fr if fr is not None else "",
@@ -774,10 +802,12 @@ def main():
     ap.add_argument("--mscli-args", default="", help="extra download options for mscli")
     ap.add_argument("--alt", help="another mscli binary, measured in the same rounds as 'alt'")
     ap.add_argument("--json", default=os.path.join(ROOT, "tests", "bench", "out", "result.json"))
-    ap.add_argument("--legs", default="download,resume,verify,bundle",
+    ap.add_argument("--legs", default="download,resume,verify,bundle,local-dir",
                     help="which legs: download (the workloads above), resume, verify and "
                     "bundle (mscli's cache verify, export and import against openssl, "
-                    "sha256sum and tar; on the big workload)")
+                    "sha256sum and tar; on the big workload), local-dir (the small workload "
+                    "into a plain directory: mscli --local-dir against the official "
+                    "clients' local_dir=)")
     ap.add_argument("--report", metavar="JSON", nargs="+",
                     help="print README's tables (markdown) from a result.json, and the "
                     "targets of every result.json given; runs nothing")
@@ -856,6 +886,8 @@ def main():
                                 extra.update({"cache_export": e, "cache_import": i,
                                               "bundle_bytes": sizes})
                     legs[leg.name] = rec
+                    if w == "small" and "local-dir" in legs_wanted:
+                        legs[leg.name + "-local-dir"] = local_dir_leg(leg, tools, rec)
                 finally:
                     leg.close()
     finally:
