@@ -85,6 +85,36 @@ int ms_open_memo(const char *path, int flags, mode_t mode)
 	return open(path, flags, mode);
 }
 
+/* An unnamed file (O_TMPFILE) in path's directory; dir is that directory's path. */
+int ms_open_unnamed_memo(const char *path, const char *dir, mode_t mode)
+{
+	const char *base;
+	int dfd = memo_dirfd(path, &base, -1), fd;
+
+	if (dfd != AT_FDCWD) {
+		fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != ENOENT)
+			return fd;
+		memo_forget(dfd);
+	}
+	return open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+}
+
+int ms_link_memo(const char *from, const char *to)
+{
+	const char *base;
+	int dfd = memo_dirfd(to, &base, -1);
+
+	if (dfd != AT_FDCWD) {
+		if (linkat(AT_FDCWD, from, dfd, base, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -1;
+		memo_forget(dfd);
+	}
+	return linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
+}
+
 int ms_rename_memo(const char *from, const char *to)
 {
 	const char *bf, *bt;

@@ -335,11 +335,12 @@ int ms_unlink_replaced(const char *path)
  * it gets one, a process that dies meanwhile leaves nothing behind.  -1 where the file
  * system cannot.
  */
-static int open_unnamed(const char *path, mode_t mode)
+static int open_unnamed(const char *path, mode_t mode, bool memo)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? xstrndup(path, (size_t)(slash - path) + (slash == path)) : xstrdup(".");
-	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+	int fd = memo ? ms_open_unnamed_memo(path, dir, mode)
+	              : open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
 
 	free(dir);
 	return fd;
@@ -371,14 +372,18 @@ static int link_proc(const char *name, void *arg)
 static int write_unnamed(const char *path, char **tmp, const void *data, size_t len, mode_t mode,
                          bool sync, struct ms_error *err)
 {
-	int fd = open_unnamed(path, mode), ret;
+	/* records (not synced) are the run's own, in directories under its lock: their
+	 * directories' descriptors are kept (fs-memo.c); 2000 small files into a
+	 * --local-dir walked each .metadata's path three times */
+	int fd = open_unnamed(path, mode, !sync), ret;
 	char proc[64];
 
 	if (fd < 0)
 		return 1;
 	ret = write_synced(fd, data, len, path, sync, err);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (!ret && linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+	if (!ret && (sync ? linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW)
+	                  : ms_link_memo(proc, path)) == 0)
 		ret = 2;
 	else if (!ret && !(*tmp = ms_temp_make(path, link_proc, proc)))
 		ret = 1;
@@ -455,11 +460,11 @@ int ms_write_record(const char *path, const void *data, size_t len, mode_t mode,
 	return write_atomic(path, data, len, mode, false, err);
 }
 
-int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct ms_error *err)
+static int read_fd(int fd, const char *path, size_t max, char **out, size_t *len,
+                   struct ms_error *err)
 {
 	struct ms_buf b = MS_BUF_INIT;
 	char tmp[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
@@ -487,6 +492,16 @@ int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct m
 		*len = b.len;
 	*out = ms_buf_detach(&b);
 	return 0;
+}
+
+int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct ms_error *err)
+{
+	return read_fd(open(path, O_RDONLY | O_CLOEXEC), path, max, out, len, err);
+}
+
+int ms_read_record(const char *path, size_t max, char **out, size_t *len, struct ms_error *err)
+{
+	return read_fd(ms_open_memo(path, O_RDONLY | O_CLOEXEC, 0), path, max, out, len, err);
 }
 
 void ms_rmdir_upwards(const char *dir, const char *stop)
@@ -563,7 +578,7 @@ void ms_dir_names_free(char **v, size_t n)
 	free(v);
 }
 
-static int walk(const char *top, const char *rel, ms_walk_fn fn, void *arg)
+static int walk(const char *top, const char *rel, ms_walk_fn fn, void *arg, bool types)
 {
 	char *dirpath = rel ? ms_path_join(top, rel) : xstrdup(top);
 	DIR *d = opendir(dirpath);
@@ -578,11 +593,17 @@ static int walk(const char *top, const char *rel, ms_walk_fn fn, void *arg)
 			continue;
 		r = rel ? ms_path_join(rel, de->d_name) : xstrdup(de->d_name);
 		full = ms_path_join(top, r);
-		if (lstat(full, &st) == 0) {
-			ret = fn(arg, r, &st);
-			if (!ret && S_ISDIR(st.st_mode))
-				ret = walk(top, r, fn, arg);
+		if (types && de->d_type != DT_UNKNOWN) {
+			memset(&st, 0, sizeof(st));
+			st.st_mode = DTTOIF(de->d_type);
+		} else if (lstat(full, &st) < 0) {
+			free(r);
+			free(full);
+			continue;
 		}
+		ret = fn(arg, r, &st);
+		if (!ret && S_ISDIR(st.st_mode))
+			ret = walk(top, r, fn, arg, types);
 		free(r);
 		free(full);
 	}
@@ -594,7 +615,12 @@ static int walk(const char *top, const char *rel, ms_walk_fn fn, void *arg)
 
 int ms_walk_tree(const char *top, ms_walk_fn fn, void *arg)
 {
-	return walk(top, NULL, fn, arg);
+	return walk(top, NULL, fn, arg, false);
+}
+
+int ms_walk_tree_types(const char *top, ms_walk_fn fn, void *arg)
+{
+	return walk(top, NULL, fn, arg, true);
 }
 
 struct size_sum {

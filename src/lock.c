@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mscli/clock.h"
+#include "mscli/fs.h"
 #include "mscli/lock.h"
 
 static int wait_for(int fd, int op, const char *path, ms_lock_wait_fn waiting, void *arg,
@@ -83,7 +84,8 @@ static int try_fd(int f, int *fd)
 
 int ms_lock_try(const char *path, int *fd, struct ms_error *err)
 {
-	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+	/* a file's lock, beside the run's other files of that directory (fs-memo.c) */
+	int f = ms_open_memo(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
 
 	*fd = -1;
 	if (f < 0)

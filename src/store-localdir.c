@@ -150,7 +150,7 @@ static int read_metadata(const struct store_localdir *s, const char *path, char 
 	char *save = NULL, *c, *e, *t;
 	int ret = -1;
 
-	if (ms_read_file(mp, 4096, &data, NULL, NULL) == 0 && (c = strtok_r(data, "\n", &save)) &&
+	if (ms_read_record(mp, 4096, &data, NULL, NULL) == 0 && (c = strtok_r(data, "\n", &save)) &&
 	    (e = strtok_r(NULL, "\n", &save)) && (t = strtok_r(NULL, "\n", &save))) {
 		*commit = xstrdup(c);
 		*etag = xstrdup(e);
@@ -435,7 +435,7 @@ static void drop_other_commits(struct store_localdir *s)
 
 	if (!s->listing || !s->listing->n)
 		return;
-	ms_walk_tree(s->download, other_commit_file, &oc);
+	ms_walk_tree_types(s->download, other_commit_file, &oc);
 	how.prev_rev = oc.prev;
 	if (oc.files.n)
 		ms_store_drop_stale(&s->base, &how, &oc.files, s->listing);

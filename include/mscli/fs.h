@@ -44,6 +44,10 @@ bool ms_dirprobe_has_size(struct ms_dirprobe *p, const char *path, uint64_t size
  */
 int ms_open_memo(const char *path, int flags, mode_t mode);
 int ms_rename_memo(const char *from, const char *to);
+/* The same for an unnamed file (O_TMPFILE) in path's directory (dir: its path), and
+ * for linkat(2) of from (a /proc/self/fd name, followed) to to. */
+int ms_open_unnamed_memo(const char *path, const char *dir, mode_t mode);
+int ms_link_memo(const char *from, const char *to);
 /* write(2) until all len bytes are out (EINTR retried); -1 with errno. */
 int ms_write_all(int fd, const void *data, size_t len);
 /* pwrite(2) until all n bytes are at off: 0 or an errno value. */
@@ -71,6 +75,9 @@ int ms_write_record(const char *path, const void *data, size_t len, mode_t mode,
                     struct ms_error *err);
 /* Read a whole (small) file; fails with MS_EFAIL when larger than max. */
 int ms_read_file(const char *path, size_t max, char **out, size_t *len, struct ms_error *err);
+/* The same for a record ms_write_record wrote: opened through its directory's kept
+ * descriptor (ms_open_memo). */
+int ms_read_record(const char *path, size_t max, char **out, size_t *len, struct ms_error *err);
 /* A fresh name beside PATH for write-then-rename: "<name>.<random>.tmp", the name cut
  * so that the whole stays within NAME_MAX (a 250-byte file name is legal). */
 char *ms_temp_beside(const char *path);
@@ -122,6 +129,9 @@ void ms_dir_names_free(char **v, size_t n);
 struct stat;
 typedef int (*ms_walk_fn)(void *arg, const char *rel, const struct stat *st);
 int ms_walk_tree(const char *top, ms_walk_fn fn, void *arg);
+/* The same for an fn that reads only the type in st_mode: taken from the directory
+ * entry where the file system records it, without an lstat (the rest of st is 0). */
+int ms_walk_tree_types(const char *top, ms_walk_fn fn, void *arg);
 /* The st_size of every regular file at path (a file, or a tree, symlinks not followed);
  * *nfiles (when not NULL) gets their number. */
 uint64_t ms_tree_size(const char *path, size_t *nfiles);

@@ -140,13 +140,25 @@ class Snapshot(Case):
         files = {"d%d/f%03d.bin" % (i % 4, i): blob(3000, 500 + i) for i in range(120)}
         self.hub.add_ms_repo("acme/ld", files=files)
         d = os.path.join(self.tmp, "ld")
-        calls = self.traced("fsync,fdatasync,openat,mkdir,mkdirat,linkat,rename,renameat",
-                            "download", "acme/ld", "--local-dir", d)
+        calls = self.traced("fsync,fdatasync,openat,mkdir,mkdirat,linkat,rename,renameat,"
+                            "newfstatat,statx,lstat,stat", "download", "acme/ld",
+                            "--local-dir", d)
         name = [c.split("(")[0].split()[-1] for c in calls]
         meta = [c for c in calls if ".metadata" in c]
         self.assertEqual(len([c for c in meta if "linkat(" in c or "rename" in c]), 120,
                          meta[:3])
         self.assertEqual([c for c in meta if "openat(" in c], [])  # none read back
+        # records and locks made through their directory's descriptor (strace -y shows
+        # it as 5</dir>), not by a path walked whole each time; the end-of-run look for
+        # another commit's records takes their type from the directory, no stat
+        locks = [c for c in calls if ".lock" in c and "openat(" in c]
+        unnamed = [c for c in calls if "O_TMPFILE" in c and "/download/" in c]
+        self.assertEqual(len(locks), 120, locks[:3])
+        self.assertEqual(len(unnamed), 120, unnamed[:3])
+        for c in meta + locks + unnamed:
+            self.assertNotIn('"' + d, c)
+        self.assertEqual([c for c, n in zip(calls, name) if "stat" in n and
+                          (".metadata" in c or ".lock" in c)], [])
         synced = [c for c, n in zip(calls, name) if n.endswith("sync")]
         # once a run (.gitignore, CACHEDIR.TAG, .msc, .mv), not once a file
         self.assertLessEqual(len(synced), 4, synced)

@@ -217,6 +217,75 @@ static void open_rename_memo(void)
 	ms_remove_tree(tmpl, &err);
 }
 
+static bool holds(const char *path, const char *want)
+{
+	char *data = NULL;
+	size_t len = 0;
+	bool same = ms_read_file(path, 64, &data, &len, NULL) == 0 && len == strlen(want) &&
+	            !memcmp(data, want, len);
+
+	free(data);
+	return same;
+}
+
+/* Records (ms_write_record): made unnamed and linked into place through the directory's
+ * kept descriptor, replaced, and after their directory was made again written into the
+ * new one; the directory gone for good, an error and nothing written. */
+static void record_memo(void)
+{
+	char tmpl[] = "/tmp/mscli-unit-XXXXXX", path[512], dir[512];
+	size_t fds = entries("/proc/self/fd");
+	struct ms_error err;
+
+	CHECK(mkdtemp(tmpl) != NULL);
+	ms_error_clear(&err);
+	snprintf(dir, sizeof(dir), "%s/d", tmpl);
+	snprintf(path, sizeof(path), "%s/d/f.metadata", tmpl);
+	CHECK(mkdir(dir, 0755) == 0);
+	CHECK(ms_write_record(path, "one\n", 4, 0644, &err) == 0 && holds(path, "one\n"));
+	CHECK(ms_write_record(path, "two\n", 4, 0644, &err) == 0 && holds(path, "two\n"));
+	CHECK(entries(dir) == 1); /* no temporary left beside it */
+	CHECK(unlink(path) == 0 && rmdir(dir) == 0 && mkdir(dir, 0755) == 0);
+	CHECK(ms_write_record(path, "three\n", 6, 0644, &err) == 0 && holds(path, "three\n"));
+	CHECK(unlink(path) == 0 && rmdir(dir) == 0);
+	CHECK(ms_write_record(path, "x", 1, 0644, &err) != 0 && access(path, F_OK) != 0);
+	CHECK(entries("/proc/self/fd") <= fds + 4); /* a few kept, none leaked */
+	ms_remove_tree(tmpl, &err);
+}
+
+static int count_type(void *arg, const char *rel, const struct stat *st)
+{
+	size_t *n = arg;
+
+	(void)rel;
+	n[S_ISDIR(st->st_mode) ? 0 : S_ISREG(st->st_mode) ? 1 : S_ISLNK(st->st_mode) ? 2 : 3]++;
+	return 0;
+}
+
+/* ms_walk_tree_types meets what ms_walk_tree meets, of the same types, links unfollowed. */
+static void walk_types(void)
+{
+	char tmpl[] = "/tmp/mscli-unit-XXXXXX", p[512];
+	size_t a[4] = {0}, b[4] = {0};
+	struct ms_error err;
+
+	CHECK(mkdtemp(tmpl) != NULL);
+	ms_error_clear(&err);
+	snprintf(p, sizeof(p), "%s/a/b", tmpl);
+	CHECK(ms_mkdirs(p, 0755, &err) == 0);
+	snprintf(p, sizeof(p), "%s/a/b/f", tmpl);
+	CHECK(ms_write_record(p, "x", 1, 0644, &err) == 0);
+	snprintf(p, sizeof(p), "%s/g", tmpl);
+	CHECK(ms_write_record(p, "x", 1, 0644, &err) == 0);
+	snprintf(p, sizeof(p), "%s/a/l", tmpl);
+	CHECK(symlink("b", p) == 0); /* a link to a directory: not walked into */
+	ms_walk_tree(tmpl, count_type, a);
+	ms_walk_tree_types(tmpl, count_type, b);
+	CHECK(a[0] == 2 && a[1] == 2 && a[2] == 1 && a[3] == 0);
+	CHECK(!memcmp(a, b, sizeof(a)));
+	ms_remove_tree(tmpl, &err);
+}
+
 /* A run killed between making the one temporary of a path and its rename left it: the
  * next replacement of that path takes it over and nothing is left after. */
 /* tmp, written now and dated two minutes back: what a killed run left */
@@ -327,6 +396,8 @@ void test_pathsafe(void)
 	dirmemo();
 	dirmemo_place();
 	open_rename_memo();
+	record_memo();
+	walk_types();
 	char tmpl[] = "/tmp/mscli-unit-XXXXXX";
 	char *root, *outside, *link;
 	struct ms_error err;
