@@ -586,26 +586,29 @@ static int walk(const char *top, const char *rel, ms_walk_fn fn, void *arg, bool
 	int ret = 0;
 
 	while (!ret && d && (de = readdir(d)) != NULL) {
-		char *r, *full;
+		char *r;
 		struct stat st;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		r = rel ? ms_path_join(rel, de->d_name) : xstrdup(de->d_name);
-		full = ms_path_join(top, r);
 		if (types && de->d_type != DT_UNKNOWN) {
 			memset(&st, 0, sizeof(st));
 			st.st_mode = DTTOIF(de->d_type);
-		} else if (lstat(full, &st) < 0) {
-			free(r);
+		} else {
+			char *full = ms_path_join(top, r);
+			int gone = lstat(full, &st);
+
 			free(full);
-			continue;
+			if (gone < 0) {
+				free(r);
+				continue;
+			}
 		}
 		ret = fn(arg, r, &st);
 		if (!ret && S_ISDIR(st.st_mode))
 			ret = walk(top, r, fn, arg, types);
 		free(r);
-		free(full);
 	}
 	if (d)
 		closedir(d);
