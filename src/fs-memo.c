@@ -71,33 +71,32 @@ static void memo_forget(int fd)
 	}
 }
 
-int ms_open_memo(const char *path, int flags, mode_t mode)
-{
-	const char *base;
-	int dfd = memo_dirfd(path, &base, -1), fd;
-
-	if (dfd == AT_FDCWD)
-		return open(path, flags, mode);
-	fd = openat(dfd, base, flags, mode);
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	memo_forget(dfd);
-	return open(path, flags, mode);
-}
-
-/* An unnamed file (O_TMPFILE) in path's directory; dir is that directory's path. */
-int ms_open_unnamed_memo(const char *path, const char *dir, mode_t mode)
+/* openat(2) of name (NULL: path's last component) in path's directory, through its
+ * kept descriptor; else, and after an ENOENT there, open(2) of whole. */
+static int open_through(const char *path, const char *name, const char *whole, int flags,
+                        mode_t mode)
 {
 	const char *base;
 	int dfd = memo_dirfd(path, &base, -1), fd;
 
 	if (dfd != AT_FDCWD) {
-		fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+		fd = openat(dfd, name ? name : base, flags, mode);
 		if (fd >= 0 || errno != ENOENT)
 			return fd;
 		memo_forget(dfd);
 	}
-	return open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+	return open(whole, flags, mode);
+}
+
+int ms_open_memo(const char *path, int flags, mode_t mode)
+{
+	return open_through(path, NULL, path, flags, mode);
+}
+
+/* An unnamed file (O_TMPFILE) in path's directory; dir is that directory's path. */
+int ms_open_unnamed_memo(const char *path, const char *dir, mode_t mode)
+{
+	return open_through(path, ".", dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
 }
 
 int ms_link_memo(const char *from, const char *to)

@@ -375,15 +375,16 @@ static int write_unnamed(const char *path, char **tmp, const void *data, size_t 
 	/* records (not synced) are the run's own, in directories under its lock: their
 	 * directories' descriptors are kept (fs-memo.c); 2000 small files into a
 	 * --local-dir walked each .metadata's path three times */
-	int fd = open_unnamed(path, mode, !sync), ret;
+	bool memo = !sync;
+	int fd = open_unnamed(path, mode, memo), ret;
 	char proc[64];
 
 	if (fd < 0)
 		return 1;
 	ret = write_synced(fd, data, len, path, sync, err);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (!ret && (sync ? linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW)
-	                  : ms_link_memo(proc, path)) == 0)
+	if (!ret && (memo ? ms_link_memo(proc, path)
+	                  : linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW)) == 0)
 		ret = 2;
 	else if (!ret && !(*tmp = ms_temp_make(path, link_proc, proc)))
 		ret = 1;

@@ -53,7 +53,7 @@ size_t ms_index_find(struct ms_index *x, const void *base, size_t n, ms_index_ke
 	return *slot ? *slot - 1 : SIZE_MAX;
 }
 
-const char *ms_index_string_key(const void *base, size_t i)
+static const char *string_key(const void *base, size_t i)
 {
 	return ((char *const *)base)[i];
 }
@@ -62,4 +62,36 @@ void ms_index_release(struct ms_index *x)
 {
 	free(x->slots);
 	memset(x, 0, sizeof(*x));
+}
+
+bool ms_strset_has(struct ms_strset *s, const char *k)
+{
+	return ms_index_find(&s->ix, s->v, s->n, string_key, k) != SIZE_MAX;
+}
+
+bool ms_strset_add(struct ms_strset *s, char *k)
+{
+	if (ms_strset_has(s, k)) {
+		free(k);
+		return false;
+	}
+	ms_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	s->v[s->n++] = k;
+	return true;
+}
+
+void ms_strset_clear(struct ms_strset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	s->n = 0;
+	ms_index_release(&s->ix);
+}
+
+void ms_strset_release(struct ms_strset *s)
+{
+	ms_strset_clear(s);
+	free(s->v);
+	s->v = NULL;
+	s->cap = 0;
 }

@@ -11,7 +11,6 @@
 
 #include "mscli/alloc.h"
 #include "mscli/fs.h"
-#include "mscli/index.h"
 #include "mscli/pathsafe.h"
 
 int ms_path_check(const char *path, const char **why)
@@ -121,7 +120,7 @@ static int memo_make(struct ms_dirmemo *m, char *key, const char *root, const ch
 {
 	int ret;
 
-	if (ms_index_find(&m->ix, m->keys, m->n, ms_index_string_key, key) != SIZE_MAX) {
+	if (ms_strset_has(&m->made, key)) {
 		free(key);
 		return 0;
 	}
@@ -130,8 +129,7 @@ static int memo_make(struct ms_dirmemo *m, char *key, const char *root, const ch
 		free(key);
 		return ret;
 	}
-	ms_grow((void **)&m->keys, &m->cap, m->n + 1, sizeof(*m->keys));
-	m->keys[m->n++] = key;
+	ms_strset_add(&m->made, key);
 	return 0;
 }
 
@@ -180,18 +178,12 @@ int ms_dirmemo_place(struct ms_dirmemo *m, const char *root, bool mkroot, const 
 
 void ms_dirmemo_forget(struct ms_dirmemo *m)
 {
-	for (size_t i = 0; i < m->n; i++)
-		free(m->keys[i]);
-	m->n = 0;
-	ms_index_release(&m->ix);
+	ms_strset_clear(&m->made);
 }
 
 void ms_dirmemo_release(struct ms_dirmemo *m)
 {
-	ms_dirmemo_forget(m);
-	free(m->keys);
-	m->keys = NULL;
-	m->cap = 0;
+	ms_strset_release(&m->made);
 }
 
 struct move {

@@ -26,7 +26,6 @@
  * is its SHA-256 (else its commit).
  */
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +71,7 @@ struct store_localdir {
 	bool msc_loaded, msc_dirty;
 	/* the paths whose metadata names this run's commit (read or written here), so the
 	 * walk for other commits need not read it again */
-	char **current;
-	size_t ncurrent, capcurrent;
-	struct ms_index current_ix;
+	struct ms_strset current;
 	struct ms_dirmemo dirs; /* made in this run: once each, not once per file */
 };
 
@@ -111,16 +108,13 @@ static const char *run_commit(const struct store_localdir *s)
 
 static bool is_current(struct store_localdir *s, const char *path)
 {
-	return ms_index_find(&s->current_ix, s->current, s->ncurrent, ms_index_string_key, path) !=
-	       SIZE_MAX;
+	return ms_strset_has(&s->current, path);
 }
 
 static void mark_current(struct store_localdir *s, const char *path)
 {
-	if (is_current(s, path))
-		return; /* looked up twice: before the lock and under it */
-	ms_grow((void **)&s->current, &s->capcurrent, s->ncurrent + 1, sizeof(*s->current));
-	s->current[s->ncurrent++] = xstrdup(path);
+	if (!is_current(s, path)) /* looked up twice: before the lock and under it */
+		ms_strset_add(&s->current, xstrdup(path));
 }
 
 static char *file_path(const struct store_localdir *s, const char *path)
@@ -540,10 +534,7 @@ static void ld_free(struct ms_store *st)
 	free(s->meta_dir);
 	free(s->download);
 	ms_msc_release(&s->msc);
-	for (size_t i = 0; i < s->ncurrent; i++)
-		free(s->current[i]);
-	free(s->current);
-	ms_index_release(&s->current_ix);
+	ms_strset_release(&s->current);
 	ms_dirmemo_release(&s->dirs);
 	free(s);
 }

@@ -6,6 +6,7 @@
 #ifndef MSCLI_INDEX_H
 #define MSCLI_INDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct ms_index {
@@ -17,8 +18,18 @@ typedef const char *(*ms_index_key_fn)(const void *base, size_t i);
 size_t ms_index_find(struct ms_index *x, const void *base, size_t n, ms_index_key_fn key,
                      const char *k);
 void ms_index_release(struct ms_index *x);
-/* The key function of an array of strings (char *[]). */
-const char *ms_index_string_key(const void *base, size_t i);
+/* A set of strings it owns, on the index. */
+struct ms_strset {
+	char **v;
+	size_t n, cap;
+	struct ms_index ix;
+};
+bool ms_strset_has(struct ms_strset *s, const char *k);
+/* Add k, which the set then owns; false when it held k already (k is freed). */
+bool ms_strset_add(struct ms_strset *s, char *k);
+/* Empty the set; release also frees its array. */
+void ms_strset_clear(struct ms_strset *s);
+void ms_strset_release(struct ms_strset *s);
 /* FNV-1a of a string, the index's hash. */
 size_t ms_str_hash(const char *s);
 

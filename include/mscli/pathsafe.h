@@ -32,9 +32,7 @@ int ms_mkparents_beneath(const char *root, const char *rel, struct ms_error *err
  * forget, make the chain again, rename again.
  */
 struct ms_dirmemo {
-	char **keys; /* "b" root/dir (made beneath root) or "d" path (ms_mkdirs) */
-	size_t n, cap;
-	struct ms_index ix;
+	struct ms_strset made; /* "b" root/dir (made beneath root) or "d" path (ms_mkdirs) */
 };
 
 /* ms_mkparents_beneath, once per parent directory; m NULL: every time. */

@@ -98,17 +98,17 @@ static void dirmemo(void)
 		snprintf(rel, sizeof(rel), "d%d/e/f.bin", i % 100);
 		CHECK(ms_dirmemo_mkparents(&m, tmpl, rel, &err) == 0);
 	}
-	CHECK(m.n == 100);
-	CHECK(ms_dirmemo_mkparents(&m, tmpl, "top.bin", &err) == 0 && m.n == 100);
+	CHECK(m.made.n == 100);
+	CHECK(ms_dirmemo_mkparents(&m, tmpl, "top.bin", &err) == 0 && m.made.n == 100);
 	dir = ms_path_join(tmpl, "d99/e");
 	CHECK(ms_is_dir(dir));
 	/* removed behind its back: the memo still says made, until forgotten */
 	CHECK(rmdir(dir) == 0);
 	CHECK(ms_dirmemo_mkparents(&m, tmpl, "d99/e/f.bin", &err) == 0 && !ms_is_dir(dir));
 	ms_dirmemo_forget(&m);
-	CHECK(m.n == 0);
+	CHECK(m.made.n == 0);
 	CHECK(ms_dirmemo_mkparents(&m, tmpl, "d99/e/f.bin", &err) == 0 && ms_is_dir(dir));
-	CHECK(ms_dirmemo_mkdirs(&m, dir, &err) == 0 && m.n == 2);
+	CHECK(ms_dirmemo_mkdirs(&m, dir, &err) == 0 && m.made.n == 2);
 	CHECK(ms_dirmemo_mkdirs(NULL, dir, &err) == 0);
 	free(dir);
 	ms_dirmemo_release(&m);
