@@ -518,11 +518,12 @@ def local_dir_leg(leg, tools, rec):
     out = {"files": rec["files"], "bytes": rec["bytes"], "floor": rec["floor"],
            "local_dir": True, "tools": {}}
     if ld:
-        leg.local_dir, leg.name = True, leg.name + "-local-dir"
+        name = leg.name
+        leg.local_dir, leg.name = True, name + "-local-dir"
         try:
             out["tools"] = leg.summary(leg.rounds(ld))
         finally:
-            leg.local_dir, leg.name = False, leg.name[:-len("-local-dir")]
+            leg.local_dir, leg.name = False, name
     return out
 
 
